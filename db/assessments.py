@@ -1,0 +1,133 @@
+"""Assessments stored with the scores the app computed (db.instruments), and their pairing."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlite_utils import Database
+
+from . import codes, instruments, services
+from .errors import FieldError, NotFound, ValidationError
+from .records import Assessment, Referral
+from .validation import ErrorCollector, check_not_future, parse_date
+
+SETTING = "instruments.enabled"
+
+
+def enabled_instruments(db: Database, service_code: str) -> list[str]:
+    on = services.get_setting(db, SETTING, None, scope=service_code)
+    if on is None:
+        return instruments.default_on_codes()
+    return [c for c in instruments.INSTRUMENTS if c in on]
+
+
+def set_enabled_instruments(db: Database, service_code: str, codes_on: list[str]) -> None:
+    unknown = [c for c in codes_on if c not in instruments.INSTRUMENTS]
+    if unknown:
+        raise ValidationError(FieldError("instruments", f"Unknown instrument(s): {', '.join(unknown)}."))
+    services.set_setting(db, SETTING, [c for c in instruments.INSTRUMENTS if c in codes_on], scope=service_code)
+
+
+def carried_height(db: Database, client_id: int, before_date: str) -> float | None:
+    """The client's latest measured height on an earlier date (any referral), for BMI."""
+    for (scores,) in db.conn.execute(
+            "SELECT answers FROM assessments WHERE client_id = ? AND instrument = 'BODY' AND assessed_date < ? "
+            "ORDER BY assessed_date DESC, id DESC", (client_id, before_date)):
+        height = json.loads(scores).get("height_cm")
+        if height is not None:
+            return height
+    return None
+
+
+def context_for(db: Database, client_id: int, assessed_date: str) -> instruments.ScoringContext:
+    row = db.conn.execute("SELECT gender, ethnicity, asian_thresholds FROM clients WHERE id = ?", (client_id,)).fetchone()
+    return instruments.ScoringContext(sex=row[0], ethnicity=row[1], asian_thresholds_override=bool(row[2]),
+                                      carried_height_cm=carried_height(db, client_id, assessed_date))
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=float)
+
+
+def prepare(referral: Referral, assessed_date, timepoint: str, instrument: str, answers: dict,
+            today: date | None = None) -> tuple[str, str, str, dict]:
+    """Check the occasion and the answers; returns (date, timepoint, instrument, typed answers)."""
+    errors = ErrorCollector()
+    day = errors.check(parse_date, assessed_date, "assessed_date", required=True)
+    if day is not None:
+        errors.check(check_not_future, day, "assessed_date", today)
+        if day.isoformat() < referral.received_date:
+            errors.add("assessed_date", f"Assessment date {day.isoformat()} is before the referral was received "
+                                        f"({referral.received_date}): check the date.")
+    tp = codes.match("timepoint", timepoint)
+    if tp is None:
+        errors.add("timepoint", "Timepoint: choose baseline, review, exit or a follow-up.")
+    if instrument not in instruments.INSTRUMENTS:
+        errors.add("instrument", f"Instrument '{instrument}' is not known.")
+    errors.raise_if_any()
+    typed = instruments.normalise_answers(instrument, answers)
+    if not typed:
+        raise ValidationError(FieldError("answers", f"{instruments.INSTRUMENTS[instrument].name}: no answers were given."))
+    return day.isoformat(), tp, instrument, typed
+
+
+def insert_scored(db: Database, client_id: int, referral_id: int, day: str, timepoint: str, instrument: str,
+                  typed: dict, scored: instruments.Scored, by: str) -> int:
+    cur = db.conn.execute(
+        "INSERT INTO assessments (client_id, referral_id, assessed_date, timepoint, instrument, answers, scores, "
+        "bands, is_result, not_computable_reason, flags, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (client_id, referral_id, day, timepoint, instrument, _json(typed), _json(dict(scored.scores)),
+         _json(dict(scored.bands)), int(scored.computable), None if scored.computable else scored.reason,
+         _json(list(scored.flags)) if scored.flags else None, by))
+    return cur.lastrowid
+
+
+def record(db: Database, referral: Referral, assessed_date, timepoint: str, instrument: str, answers: dict,
+           by: str, today: date | None = None) -> int:
+    day, tp, code, typed = prepare(referral, assessed_date, timepoint, instrument, answers, today)
+    scored = instruments.score(code, typed, context_for(db, referral.client_id, day))
+    return insert_scored(db, referral.client_id, referral.id, day, tp, code, typed, scored, by)
+
+
+def _from_row(row: dict) -> Assessment:
+    return Assessment(
+        id=row["id"], client_id=row["client_id"], referral_id=row["referral_id"], assessed_date=row["assessed_date"],
+        timepoint=row["timepoint"], instrument=row["instrument"], answers=json.loads(row["answers"]),
+        scores=json.loads(row["scores"]), bands=json.loads(row["bands"]), is_result=bool(row["is_result"]),
+        not_computable_reason=row["not_computable_reason"], flags=tuple(json.loads(row["flags"] or "[]")),
+        created_by=row["created_by"], row_version=row["row_version"])
+
+
+def get(db: Database, assessment_id: int) -> Assessment:
+    rows = list(db.query("SELECT * FROM assessments WHERE id = ?", [assessment_id]))
+    if not rows:
+        raise NotFound(f"There is no assessment with id {assessment_id}.")
+    return _from_row(rows[0])
+
+
+def for_client(db: Database, client_id: int) -> list[Assessment]:
+    return [_from_row(r) for r in db.query(
+        "SELECT * FROM assessments WHERE client_id = ? ORDER BY assessed_date DESC, id DESC", [client_id])]
+
+
+def series(db: Database, client_id: int, instrument: str) -> list[Assessment]:
+    return [_from_row(r) for r in db.query(
+        "SELECT * FROM assessments WHERE client_id = ? AND instrument = ? AND is_result = 1 "
+        "ORDER BY assessed_date, id", [client_id, instrument])]
+
+
+def points(db: Database, referral_ids: list[int] | None = None, where: str = "", params: tuple = ()) -> list[instruments.AssessmentPoint]:
+    """Assessment points for pairing; the id is the order recorded."""
+    sql = "SELECT id, referral_id, instrument, assessed_date, timepoint, is_result, scores FROM assessments"
+    if referral_ids is not None:
+        sql += f" WHERE referral_id IN ({','.join('?' * len(referral_ids))})"
+        params = tuple(referral_ids)
+    elif where:
+        sql += " WHERE " + where
+    return [instruments.AssessmentPoint(id=r[0], referral_id=r[1], instrument=r[2], date=r[3], timepoint=r[4],
+                                        order=r[0], is_result=bool(r[5]), scores=json.loads(r[6]))
+            for r in db.conn.execute(sql, params)]
+
+
+def pairs_for_referral(db: Database, referral_id: int) -> dict[str, instruments.Pair]:
+    return instruments.pairs_by_instrument(points(db, [referral_id]))

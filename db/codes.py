@@ -1,0 +1,84 @@
+"""Code lists of DATA.md: stored codes, the labels people see, reporting groups.
+
+The lists ship as data in resources/codes/codes.json and are copied into the
+database by the first migration, so a service can later extend them.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+
+import resources
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    with open(resources.path("codes", "codes.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def lists() -> dict[str, list[tuple[str, str]]]:
+    return {name: [tuple(item) for item in items] for name, items in _data()["lists"].items()}
+
+
+def codes(list_name: str) -> list[str]:
+    return [c for c, _ in _data()["lists"][list_name]]
+
+
+def label(list_name: str, code: str | None) -> str:
+    if code is None or code == "":
+        return ""
+    for c, lab in _data()["lists"][list_name]:
+        if c == code:
+            return lab
+    return str(code)
+
+
+def group_order(group: str) -> list[str]:
+    return list(_data()["groups"][group]["order"])
+
+
+def group_of(group: str, code: str | None) -> str | None:
+    for name, members in _data()["groups"][group]["members"].items():
+        if code in members:
+            return name
+    return None
+
+
+def group_members(group: str, name: str) -> list[str]:
+    return list(_data()["groups"][group]["members"][name])
+
+
+_DASHES = re.compile(r"[\u2010-\u2015\u2212-]")
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    # Spreadsheet text arrives with any kind of dash and stray spaces.
+    text = unicodedata.normalize("NFKC", str(text)).strip().casefold()
+    text = _DASHES.sub("-", text)
+    text = _SPACES.sub(" ", text)
+    return text.replace(" - ", "-").replace(" -", "-").replace("- ", "-")
+
+
+def match(list_name: str, value) -> str | None:
+    """The code for a code or label typed by a person (case, dash and spacing ignored).
+
+    A number is read as its digits, and a code with a leading zero also matches
+    without it (1 is employment 01). Returns None when nothing matches.
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _fold(value)
+    if not text:
+        return None
+    for c, lab in _data()["lists"][list_name]:
+        if text == c.casefold() or text == _fold(lab):
+            return c
+        if text.isdigit() and c.isdigit() and int(text) == int(c) and len(text) <= len(c):
+            return c
+    return None

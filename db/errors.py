@@ -1,0 +1,59 @@
+"""Errors the store raises. Each carries a plain-English message for people."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HTDeskError(Exception):
+    """Base class: the message is safe to show to a user as it is."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str          # the field's key, e.g. "nhs_number"
+    message: str        # plain English, naming the field, saying what to do
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(HTDeskError):
+    """One or more fields are wrong; nothing was changed."""
+
+    def __init__(self, errors: list[FieldError] | FieldError):
+        if isinstance(errors, FieldError):
+            errors = [errors]
+        self.errors = list(errors)
+        super().__init__("; ".join(e.message for e in self.errors))
+
+    @property
+    def fields(self) -> list[str]:
+        return [e.field for e in self.errors]
+
+
+class PermissionDenied(HTDeskError):
+    """The acting user's roles do not allow this."""
+
+
+class ConflictError(HTDeskError):
+    """Someone else changed the record since it was read."""
+
+    def __init__(self, message: str, current: object = None):
+        super().__init__(message)
+        self.current = current
+
+
+class NotFound(HTDeskError):
+    pass
+
+
+class AuthenticationError(HTDeskError):
+    """Wrong user name or password, or a locked account."""
+
+
+class DatabaseUnusable(HTDeskError):
+    """The file is not a database of this app, is damaged, or is locked."""
+
+
+class BadPath(HTDeskError):
+    """A file or folder given by the user cannot be used."""

@@ -1,0 +1,313 @@
+"""Schema, as named migration steps (sqlite-utils' Migrations).
+
+A released step is never edited: a change to the schema is a new step at the
+end. Tables are created with explicit SQL rather than sqlite-utils' `alter=True`
+so the same steps also run over an SQLCipher connection. Before any pending step
+runs, `connection.open_store_database` copies the file to a backup.
+"""
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from . import codes
+
+MIGRATION_SET = "htdesk"
+migrations = Migrations(MIGRATION_SET)
+
+# Columns every table people edit carries: the version for conflict detection
+# and who changed it when.
+_EDITED = """
+    row_version INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S','now','localtime')),
+    created_by TEXT,
+    updated_at TEXT,
+    updated_by TEXT
+"""
+
+
+def _script(db: Database, sql: str) -> None:
+    # executescript() would COMMIT the migration's transaction; run statement by statement.
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations(name="0001_core")
+def core(db: Database) -> None:
+    _script(db, f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE settings (
+    scope TEXT NOT NULL,            -- 'global' or a service code
+    key TEXT NOT NULL,
+    value TEXT,                     -- JSON
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE TABLE code_lists (
+    list TEXT NOT NULL, code TEXT NOT NULL, label TEXT NOT NULL,
+    position INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (list, code)
+) WITHOUT ROWID;
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE services (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    address TEXT, phone TEXT, email TEXT, commissioner TEXT, logo BLOB,
+    {_EDITED}
+);
+CREATE TABLE staff (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    full_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    email TEXT, phone TEXT, start_date TEXT, end_date TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    {_EDITED}
+);
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    staff_id INTEGER REFERENCES staff(id),
+    locked INTEGER NOT NULL DEFAULT 0,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    last_login TEXT,
+    must_change_password INTEGER NOT NULL DEFAULT 0,
+    {_EDITED}
+);
+CREATE TABLE account_roles (
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    role TEXT NOT NULL,
+    PRIMARY KEY (account_id, role)
+) WITHOUT ROWID;
+CREATE TABLE venues (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    code TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, postcode TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    {_EDITED},
+    UNIQUE (service_id, code)
+);
+
+CREATE TABLE clients (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    client_ref TEXT NOT NULL UNIQUE,
+    nhs_number TEXT, title TEXT,
+    first_name TEXT NOT NULL, last_name TEXT NOT NULL, preferred_name TEXT,
+    date_of_birth TEXT NOT NULL,
+    gender TEXT NOT NULL, ethnicity TEXT NOT NULL,
+    asian_thresholds INTEGER NOT NULL DEFAULT 0,   -- trainer marks 'S' for adjusted BMI thresholds
+    postcode TEXT, address_line_1 TEXT, address_line_2 TEXT, town TEXT,
+    phone TEXT, mobile TEXT, email TEXT,
+    contact_phone INTEGER NOT NULL DEFAULT 0, contact_text INTEGER NOT NULL DEFAULT 0,
+    contact_letter INTEGER NOT NULL DEFAULT 0, contact_email INTEGER NOT NULL DEFAULT 0,
+    may_leave_message INTEGER NOT NULL DEFAULT 0,
+    gp_registered TEXT, gp_practice_code TEXT, gp_practice_name TEXT,
+    employment TEXT, disability TEXT, first_language TEXT,
+    interpreter_needed TEXT, carer TEXT,
+    consent_date TEXT, consent_version TEXT, consent_share_gp TEXT,
+    lsoa_code TEXT, imd_decile INTEGER, imd_quintile INTEGER, imd_edition TEXT,
+    postcode_status TEXT,           -- found, terminated, not_found, nfa, or NULL (none given)
+    archived_at TEXT, archived_by TEXT,
+    anonymised_at TEXT,
+    {_EDITED}
+);
+CREATE INDEX clients_service ON clients(service_id);
+CREATE INDEX clients_name ON clients(last_name COLLATE NOCASE, first_name COLLATE NOCASE);
+CREATE INDEX clients_nhs ON clients(nhs_number);
+CREATE INDEX clients_dob ON clients(date_of_birth);
+CREATE INDEX clients_postcode ON clients(postcode);
+
+-- Search as you type: an FTS5 index over what people type to find someone.
+-- Kept in step by the store when a client is saved (see clients.search_text).
+CREATE VIRTUAL TABLE clients_search USING fts5(
+    text, tokenize = "unicode61 remove_diacritics 2", prefix = '1 2 3'
+);
+
+CREATE TABLE referrals (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    referral_ref TEXT NOT NULL UNIQUE,
+    client_id INTEGER NOT NULL REFERENCES clients(id),
+    received_date TEXT NOT NULL,
+    source TEXT NOT NULL,
+    referrer_name TEXT, referrer_organisation TEXT,
+    priority TEXT NOT NULL DEFAULT 'routine',
+    status TEXT NOT NULL DEFAULT 'NEW',
+    allocated_staff_id INTEGER REFERENCES staff(id),
+    first_contact_date TEXT,
+    first_attended_date TEXT,
+    closed_date TEXT, closure_reason TEXT,
+    notes TEXT,
+    age_override_by TEXT,
+    {_EDITED}
+);
+CREATE INDEX referrals_client ON referrals(client_id);
+CREATE INDEX referrals_received ON referrals(service_id, received_date);
+CREATE INDEX referrals_closed ON referrals(service_id, closed_date);
+CREATE INDEX referrals_started ON referrals(service_id, first_attended_date);
+CREATE INDEX referrals_status ON referrals(status, allocated_staff_id);
+CREATE TABLE referral_reasons (
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    area TEXT NOT NULL,
+    PRIMARY KEY (referral_id, area)
+) WITHOUT ROWID;
+CREATE TABLE contact_attempts (
+    id INTEGER PRIMARY KEY,
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    attempt_date TEXT NOT NULL, method TEXT NOT NULL, outcome TEXT NOT NULL, note TEXT,
+    {_EDITED}
+);
+CREATE INDEX contact_attempts_referral ON contact_attempts(referral_id);
+
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    client_id INTEGER NOT NULL REFERENCES clients(id),
+    staff_id INTEGER NOT NULL REFERENCES staff(id),
+    venue_id INTEGER REFERENCES venues(id),
+    session_date TEXT NOT NULL, start_time TEXT, duration_minutes INTEGER,
+    mode TEXT NOT NULL, type TEXT, attendance TEXT NOT NULL,
+    notes TEXT, next_steps TEXT,
+    {_EDITED}
+);
+CREATE INDEX sessions_referral ON sessions(referral_id, session_date);
+CREATE INDEX sessions_client ON sessions(client_id);
+CREATE INDEX sessions_date ON sessions(session_date, attendance);
+CREATE INDEX sessions_staff ON sessions(staff_id, session_date);
+
+CREATE TABLE plans (
+    id INTEGER PRIMARY KEY,
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    agreed_date TEXT NOT NULL,
+    what_matters TEXT,
+    {_EDITED}
+);
+CREATE INDEX plans_referral ON plans(referral_id);
+CREATE INDEX plans_agreed ON plans(agreed_date);
+CREATE TABLE goals (
+    id INTEGER PRIMARY KEY,
+    plan_id INTEGER NOT NULL REFERENCES plans(id),
+    area TEXT NOT NULL, goal_text TEXT NOT NULL,
+    steps TEXT, barriers TEXT, who_can_help TEXT,
+    importance INTEGER, confidence INTEGER,
+    start_date TEXT, review_date TEXT,
+    status TEXT NOT NULL DEFAULT 'NOTSTARTED', status_date TEXT,
+    position INTEGER NOT NULL DEFAULT 0,
+    {_EDITED}
+);
+CREATE INDEX goals_plan ON goals(plan_id);
+CREATE INDEX goals_status_date ON goals(status_date);
+
+CREATE TABLE assessments (
+    id INTEGER PRIMARY KEY,
+    client_id INTEGER NOT NULL REFERENCES clients(id),
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    assessed_date TEXT NOT NULL,
+    timepoint TEXT NOT NULL,
+    instrument TEXT NOT NULL,
+    answers TEXT NOT NULL,          -- JSON: item key -> answer
+    scores TEXT NOT NULL,           -- JSON: score key -> value, computed by the app
+    bands TEXT NOT NULL,            -- JSON: band key -> label
+    is_result INTEGER NOT NULL,     -- its main score exists (INSTRUMENTS.md "Pairing")
+    not_computable_reason TEXT,
+    flags TEXT,                     -- JSON list, e.g. ["safeguarding"]
+    {_EDITED}
+);
+CREATE INDEX assessments_referral ON assessments(referral_id, instrument);
+CREATE INDEX assessments_client ON assessments(client_id, instrument, assessed_date);
+
+CREATE TABLE directory (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    name TEXT NOT NULL, category TEXT NOT NULL,
+    phone TEXT, address TEXT, web TEXT, notes TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    {_EDITED}
+);
+CREATE TABLE plan_contacts (
+    plan_id INTEGER NOT NULL REFERENCES plans(id),
+    directory_id INTEGER NOT NULL REFERENCES directory(id),
+    PRIMARY KEY (plan_id, directory_id)
+) WITHOUT ROWID;
+CREATE TABLE signposting (
+    id INTEGER PRIMARY KEY,
+    client_id INTEGER NOT NULL REFERENCES clients(id),
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    signpost_date TEXT NOT NULL,
+    category TEXT NOT NULL,
+    destination TEXT,
+    directory_id INTEGER REFERENCES directory(id),
+    type TEXT NOT NULL,
+    outcome TEXT NOT NULL DEFAULT 'unknown',
+    follow_up_date TEXT,
+    {_EDITED}
+);
+CREATE INDEX signposting_referral ON signposting(referral_id);
+CREATE INDEX signposting_date ON signposting(signpost_date);
+
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    client_id INTEGER REFERENCES clients(id),
+    referral_id INTEGER REFERENCES referrals(id),
+    kind TEXT NOT NULL, file_name TEXT NOT NULL,
+    content BLOB NOT NULL,
+    template_version TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL
+);
+CREATE INDEX documents_client ON documents(client_id);
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    username TEXT,
+    action TEXT NOT NULL,
+    entity TEXT,
+    entity_id TEXT,
+    before TEXT, after TEXT,        -- JSON of the changed fields
+    detail TEXT
+);
+CREATE INDEX audit_entity ON audit(entity, entity_id);
+
+CREATE TABLE return_runs (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    period TEXT NOT NULL, spec_version TEXT NOT NULL, disclosure TEXT NOT NULL,
+    generated_at TEXT NOT NULL, generated_by TEXT,
+    figures TEXT NOT NULL, file_name TEXT, file_sha256 TEXT,
+    submitted INTEGER NOT NULL DEFAULT 0, submitted_at TEXT, submitted_by TEXT
+);
+CREATE INDEX return_runs_period ON return_runs(service_id, period)
+""")
+    for list_name, items in codes.lists().items():
+        db.conn.executemany(
+            "INSERT INTO code_lists (list, code, label, position) VALUES (?, ?, ?, ?)",
+            [(list_name, c, lab, i) for i, (c, lab) in enumerate(items)],
+        )
+
+
+@migrations(name="0002_list_views")
+def list_views(db: Database) -> None:
+    # Screens read lists from views made for them (one simple SELECT each).
+    _script(db, """
+CREATE VIEW waiting_list AS
+SELECT r.id AS referral_id, r.referral_ref, r.received_date, r.priority, r.status,
+       r.source, r.allocated_staff_id, s.full_name AS trainer_name, r.service_id,
+       c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_name,
+       c.date_of_birth, c.postcode, c.phone, c.mobile, c.imd_quintile,
+       (SELECT COUNT(*) FROM contact_attempts a WHERE a.referral_id = r.id) AS attempts,
+       (SELECT MAX(a.attempt_date) FROM contact_attempts a WHERE a.referral_id = r.id) AS last_attempt,
+       (SELECT GROUP_CONCAT(area, ';') FROM referral_reasons rr WHERE rr.referral_id = r.id) AS reasons
+FROM referrals r
+JOIN clients c ON c.id = r.client_id
+LEFT JOIN staff s ON s.id = r.allocated_staff_id
+WHERE r.status IN ('NEW', 'CONTACTING', 'WAITING') AND c.archived_at IS NULL;
+CREATE VIEW client_list AS
+SELECT c.id, c.client_ref, c.first_name, c.last_name, c.preferred_name, c.date_of_birth,
+       c.nhs_number, c.postcode, c.archived_at, c.service_id, c.imd_quintile
+FROM clients c
+""")

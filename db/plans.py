@@ -1,0 +1,132 @@
+"""Personal health plans and their goals, in the client's own words."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlite_utils import Database
+
+from . import codes
+from .errors import ConflictError, NotFound
+from .records import DirectoryEntry, Goal, Plan, from_row
+from .validation import ErrorCollector, check_not_future, clean_text, parse_date
+
+CLOSED_STATUSES = ("FULL", "PARTLY", "NOT")
+NEEDS_STATUS_DATE = ("FULL", "PARTLY", "NOT", "DROPPED")
+
+
+def validate_plan(values: dict, received_date: str, today: date | None = None) -> dict:
+    errors = ErrorCollector()
+    out = {}
+    day = errors.check(parse_date, values.get("agreed_date"), "agreed_date", required=True)
+    if day is not None:
+        errors.check(check_not_future, day, "agreed_date", today)
+        if day.isoformat() < received_date:
+            errors.add("agreed_date", f"Date agreed {day.isoformat()} is before the referral was received ({received_date}).")
+        out["agreed_date"] = day.isoformat()
+    out["what_matters"] = errors.check(clean_text, values.get("what_matters"), "what_matters", 4000) or None
+    errors.raise_if_any()
+    return out
+
+
+def _score_0_10(values: dict, field: str, errors: ErrorCollector):
+    raw = values.get(field)
+    if raw in (None, ""):
+        return None
+    try:
+        number = float(raw)
+        if number != int(number) or not 0 <= number <= 10:
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        errors.add(field, f"{field.capitalize()} '{raw}' must be a whole number from 0 to 10.")
+        return None
+
+
+def validate_goal(values: dict, today: date | None = None) -> dict:
+    errors = ErrorCollector()
+    out: dict = {}
+    out["area"] = codes.match("area", values.get("area"))
+    if out["area"] is None:
+        errors.add("area", "Area: choose what the goal is about (healthy eating, money, housing…).")
+    out["goal_text"] = errors.check(clean_text, values.get("goal_text"), "goal_text", 1000, required=True)
+    for field, limit in (("steps", 2000), ("barriers", 2000), ("who_can_help", 1000)):
+        out[field] = errors.check(clean_text, values.get(field), field, limit) or None
+    out["importance"] = _score_0_10(values, "importance", errors)
+    out["confidence"] = _score_0_10(values, "confidence", errors)
+    start = errors.check(parse_date, values.get("start_date"), "start_date")
+    out["start_date"] = start.isoformat() if start else None
+    review = errors.check(parse_date, values.get("review_date"), "review_date")   # may be in the future
+    out["review_date"] = review.isoformat() if review else None
+    status = values.get("status") or "NOTSTARTED"
+    out["status"] = codes.match("goal_status", status)
+    if out["status"] is None:
+        errors.add("status", "Status: choose one from the list.")
+    status_date = errors.check(parse_date, values.get("status_date"), "status_date")
+    if status_date is not None:
+        errors.check(check_not_future, status_date, "status_date", today)
+    if out["status"] in NEEDS_STATUS_DATE and status_date is None:
+        errors.add("status_date", "Status date: give the date the goal was achieved, not achieved or dropped.")
+    out["status_date"] = status_date.isoformat() if status_date else None
+    errors.raise_if_any()
+    return out
+
+
+def insert_plan(db: Database, referral_id: int, clean: dict, by: str) -> int:
+    cur = db.conn.execute("INSERT INTO plans (referral_id, agreed_date, what_matters, created_by) VALUES (?, ?, ?, ?)",
+                          (referral_id, clean["agreed_date"], clean.get("what_matters"), by))
+    return cur.lastrowid
+
+
+_GOAL_COLUMNS = ("area", "goal_text", "steps", "barriers", "who_can_help", "importance", "confidence",
+                 "start_date", "review_date", "status", "status_date")
+
+
+def insert_goal(db: Database, plan_id: int, clean: dict, by: str) -> int:
+    position = db.conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM goals WHERE plan_id = ?", (plan_id,)).fetchone()[0]
+    cur = db.conn.execute(
+        f"INSERT INTO goals (plan_id, {', '.join(_GOAL_COLUMNS)}, position, created_by) "
+        f"VALUES (?, {', '.join('?' * len(_GOAL_COLUMNS))}, ?, ?)",
+        (plan_id, *[clean.get(c) for c in _GOAL_COLUMNS], position, by))
+    return cur.lastrowid
+
+
+def update_goal(db: Database, goal_id: int, clean: dict, expected_version: int, by: str) -> tuple[dict, dict]:
+    current = get_goal(db, goal_id)
+    if current.row_version != expected_version:
+        raise ConflictError("Someone else changed this goal after you opened it: reopen the plan and try again.", current=current)
+    before = {c: getattr(current, c) for c in _GOAL_COLUMNS}
+    db.conn.execute(
+        f"UPDATE goals SET {', '.join(f'{c} = ?' for c in _GOAL_COLUMNS)}, row_version = row_version + 1, "
+        "updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?",
+        (*[clean.get(c) for c in _GOAL_COLUMNS], by, goal_id))
+    return before, {c: clean.get(c) for c in _GOAL_COLUMNS}
+
+
+def get_goal(db: Database, goal_id: int) -> Goal:
+    rows = list(db.query("SELECT * FROM goals WHERE id = ?", [goal_id]))
+    if not rows:
+        raise NotFound(f"There is no goal with id {goal_id}.")
+    return from_row(Goal, rows[0])
+
+
+def get_plan(db: Database, plan_id: int) -> Plan:
+    rows = list(db.query("SELECT * FROM plans WHERE id = ?", [plan_id]))
+    if not rows:
+        raise NotFound(f"There is no plan with id {plan_id}.")
+    goals = tuple(from_row(Goal, r) for r in db.query("SELECT * FROM goals WHERE plan_id = ? ORDER BY position, id", [plan_id]))
+    contacts = tuple(from_row(DirectoryEntry, r) for r in db.query(
+        "SELECT d.* FROM plan_contacts p JOIN directory d ON d.id = p.directory_id WHERE p.plan_id = ? ORDER BY d.name", [plan_id]))
+    return from_row(Plan, rows[0], goals=goals, contacts=contacts)
+
+
+def for_client(db: Database, client_id: int) -> list[Plan]:
+    ids = [r[0] for r in db.conn.execute(
+        "SELECT p.id FROM plans p JOIN referrals r ON r.id = p.referral_id WHERE r.client_id = ? "
+        "ORDER BY p.agreed_date DESC, p.id DESC", (client_id,))]
+    return [get_plan(db, i) for i in ids]
+
+
+def choose_contacts(db: Database, plan_id: int, directory_ids: list[int]) -> None:
+    db.conn.execute("DELETE FROM plan_contacts WHERE plan_id = ?", (plan_id,))
+    db.conn.executemany("INSERT INTO plan_contacts (plan_id, directory_id) VALUES (?, ?)",
+                        [(plan_id, d) for d in dict.fromkeys(directory_ids)])

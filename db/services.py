@@ -1,0 +1,184 @@
+"""Service set-up: services, staff, venues, the local directory, settings and reference counters."""
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from . import codes
+from .errors import FieldError, NotFound, ValidationError
+from .records import DirectoryEntry, Service, Staff, Venue, from_row
+
+
+# --- meta and settings -----------------------------------------------------
+
+def get_meta(db: Database, key: str, default: str | None = None) -> str | None:
+    row = db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(db: Database, key: str, value: str) -> None:
+    db.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value))
+
+
+def get_setting(db: Database, key: str, default=None, scope: str = "global"):
+    row = db.conn.execute("SELECT value FROM settings WHERE scope = ? AND key = ?", (scope, key)).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+def set_setting(db: Database, key: str, value, scope: str = "global") -> None:
+    db.conn.execute(
+        "INSERT INTO settings (scope, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value",
+        (scope, key, json.dumps(value, ensure_ascii=False)))
+
+
+def next_number(db: Database, counter: str) -> int:
+    """The next number of a reference series (client refs, referral refs), inside the caller's transaction."""
+    db.conn.execute("INSERT INTO counters (name, value) VALUES (?, 1) "
+                    "ON CONFLICT(name) DO UPDATE SET value = value + 1", (counter,))
+    return db.conn.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()[0]
+
+
+def bump_counter(db: Database, counter: str, at_least: int) -> None:
+    """Keep a series ahead of references that arrived from outside (imports)."""
+    db.conn.execute("INSERT INTO counters (name, value) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)", (counter, at_least))
+
+
+# --- services --------------------------------------------------------------
+
+def validate_service(name: str, code: str) -> tuple[str, str]:
+    errors = []
+    name = (name or "").strip()
+    code = (code or "").strip().upper()
+    if not name:
+        errors.append(FieldError("service_name", "Service name: give the name the service uses on letters, e.g. Tyneside Health Trainers."))
+    if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 12:
+        errors.append(FieldError("service_code", "Service code: give a short code of letters and digits (up to 12), e.g. TYNEHT."))
+    if errors:
+        raise ValidationError(errors)
+    return name, code
+
+
+def create_service(db: Database, name: str, code: str, by: str | None, **details) -> int:
+    name, code = validate_service(name, code)
+    if db.conn.execute("SELECT 1 FROM services WHERE code = ?", (code,)).fetchone():
+        raise ValidationError(FieldError("service_code", f"Service code: {code} is already used by another service."))
+    cur = db.conn.execute(
+        "INSERT INTO services (code, name, address, phone, email, commissioner, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (code, name, details.get("address"), details.get("phone"), details.get("email"),
+         details.get("commissioner"), by))
+    return cur.lastrowid
+
+
+def list_services(db: Database) -> list[Service]:
+    return [from_row(Service, r) for r in db.query("SELECT * FROM services ORDER BY code")]
+
+
+def service_by_code(db: Database, code: str | None) -> Service:
+    """The service named, or the only one; a clear message when that is ambiguous."""
+    services = list_services(db)
+    if code:
+        for s in services:
+            if s.code.upper() == code.strip().upper():
+                return s
+        raise NotFound(f"There is no service with code {code}. Codes here: {', '.join(s.code for s in services) or 'none'}.")
+    if len(services) == 1:
+        return services[0]
+    if not services:
+        raise NotFound("This database has no service yet. Run 'htdesk init' first.")
+    raise NotFound(f"This database holds several services: name one with --service ({', '.join(s.code for s in services)}).")
+
+
+# --- staff -----------------------------------------------------------------
+
+def add_staff(db: Database, service_id: int, full_name: str, role: str, by: str | None, **details) -> int:
+    errors = []
+    full_name = (full_name or "").strip()
+    if not full_name:
+        errors.append(FieldError("full_name", "Full name: give the staff member's name."))
+    if role not in codes.codes("staff_role"):
+        errors.append(FieldError("role", f"Role: choose one of {', '.join(codes.codes('staff_role'))}."))
+    if errors:
+        raise ValidationError(errors)
+    cur = db.conn.execute(
+        "INSERT INTO staff (service_id, full_name, role, email, phone, start_date, end_date, active, created_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (service_id, full_name, role, details.get("email"), details.get("phone"), details.get("start_date"),
+         details.get("end_date"), int(details.get("active", True)), by))
+    return cur.lastrowid
+
+
+_STAFF_SQL = ("SELECT s.*, (SELECT username FROM accounts a WHERE a.staff_id = s.id ORDER BY a.id LIMIT 1) AS username "
+              "FROM staff s")
+
+
+def list_staff(db: Database, service_id: int | None = None, roles: tuple[str, ...] | None = None,
+               active_only: bool = True) -> list[Staff]:
+    where, params = [], []
+    if service_id is not None:
+        where.append("s.service_id = ?")
+        params.append(service_id)
+    if roles:
+        where.append(f"s.role IN ({','.join('?' * len(roles))})")
+        params.extend(roles)
+    if active_only:
+        where.append("s.active = 1")
+    sql = _STAFF_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.full_name"
+    return [from_row(Staff, r) for r in db.query(sql, params)]
+
+
+def get_staff(db: Database, staff_id: int) -> Staff:
+    rows = list(db.query(_STAFF_SQL + " WHERE s.id = ?", [staff_id]))
+    if not rows:
+        raise NotFound(f"There is no staff member {staff_id}.")
+    return from_row(Staff, rows[0])
+
+
+# --- venues and directory ----------------------------------------------------
+
+def add_venue(db: Database, service_id: int, code: str, name: str, type_: str, postcode: str | None, by: str | None) -> int:
+    errors = []
+    if not (code or "").strip():
+        errors.append(FieldError("venue_code", "Venue code: give a short code for the venue."))
+    if not (name or "").strip():
+        errors.append(FieldError("name", "Venue name: give the venue's name."))
+    if type_ not in codes.codes("venue_type"):
+        errors.append(FieldError("type", "Venue type: choose a type from the list."))
+    if errors:
+        raise ValidationError(errors)
+    cur = db.conn.execute(
+        "INSERT INTO venues (service_id, code, name, type, postcode, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        (service_id, code.strip(), name.strip(), type_, postcode, by))
+    return cur.lastrowid
+
+
+def list_venues(db: Database, service_id: int | None = None) -> list[Venue]:
+    if service_id is None:
+        rows = db.query("SELECT * FROM venues WHERE active = 1 ORDER BY name")
+    else:
+        rows = db.query("SELECT * FROM venues WHERE active = 1 AND service_id = ? ORDER BY name", [service_id])
+    return [from_row(Venue, r) for r in rows]
+
+
+def add_directory_entry(db: Database, service_id: int, name: str, category: str, by: str | None, **details) -> int:
+    if not (name or "").strip():
+        raise ValidationError(FieldError("name", "Directory entry: give the service's name."))
+    if category not in codes.codes("signposting_category"):
+        raise ValidationError(FieldError("category", "Directory entry: choose a category from the list."))
+    cur = db.conn.execute(
+        "INSERT INTO directory (service_id, name, category, phone, address, web, notes, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (service_id, name.strip(), category, details.get("phone"), details.get("address"), details.get("web"),
+         details.get("notes"), by))
+    return cur.lastrowid
+
+
+def list_directory(db: Database, service_id: int | None = None) -> list[DirectoryEntry]:
+    sql = "SELECT * FROM directory WHERE active = 1"
+    params = []
+    if service_id is not None:
+        sql += " AND service_id = ?"
+        params.append(service_id)
+    return [from_row(DirectoryEntry, r) for r in db.query(sql + " ORDER BY category, name", params)]
