@@ -1,0 +1,130 @@
+"""Pairing for outcomes (INSTRUMENTS.md "Pairing for outcomes"), pure.
+
+The store turns assessments into AssessmentPoint rows; everything here is
+deterministic given the same points, whatever order they come in, so a return
+built twice from the same data is identical.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date as Date
+from typing import Any, Iterable, Mapping
+
+from .definitions import INSTRUMENTS
+from .model import Number
+from .outcomes import DEFAULT_MEANINGFUL_POINTS, change, improved, meaningful
+
+BASELINE, REVIEW, EXIT = "BASELINE", "REVIEW", "EXIT"
+FOLLOWUP_TIMEPOINTS = ("FU3", "FU6", "FU12")
+TIMEPOINTS = (BASELINE, REVIEW, EXIT) + FOLLOWUP_TIMEPOINTS
+
+
+@dataclass(frozen=True)
+class AssessmentPoint:
+    id: Any                     # the assessment's id (last-resort tie-break only)
+    referral_id: Any
+    instrument: str
+    date: Date | str            # date, or ISO text; the same kind for all points
+    timepoint: str              # BASELINE, REVIEW, EXIT, FU3, FU6, FU12
+    order: int                  # order recorded: breaks same-date ties
+    is_result: bool             # scoring.is_result(...): only results are ever paired
+    scores: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pair:
+    instrument: str
+    baseline: AssessmentPoint
+    exit: AssessmentPoint       # the EXIT result, a REVIEW standing in, or a follow-up
+    stood_in: bool = False      # True: a REVIEW result stands in for a missing EXIT
+
+    @property
+    def timepoint(self) -> str:
+        return self.exit.timepoint
+
+    def values(self, score_key: str) -> tuple[Any, Any] | None:
+        b, e = self.baseline.scores.get(score_key), self.exit.scores.get(score_key)
+        return None if b is None or e is None else (b, e)
+
+    def compare(self, score_key: str) -> tuple[Any, Any, int | float | None] | None:
+        """(baseline value, exit value, exit − baseline), only when the score exists
+        on both sides (a pair may have weight but no waist). The change is None for
+        a coded score such as smoking_status."""
+        both = self.values(score_key)
+        if both is None:
+            return None
+        b, e = both
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in both)
+        return b, e, change(b, e) if numeric else None
+
+    def improved(self, score_key: str) -> bool | None:
+        both = self.values(score_key)
+        return improved(score_key, *both) if both else None
+
+    def meaningful(self, score_key: str, threshold: Number = DEFAULT_MEANINGFUL_POINTS) -> bool | None:
+        both = self.values(score_key)
+        return meaningful(score_key, *both, threshold=threshold) if both else None
+
+
+def _when(p: AssessmentPoint) -> tuple:
+    # By date, then order recorded; the id only makes a (bad-data) full tie deterministic.
+    return (p.date, p.order, str(p.id))
+
+
+def _one_referral(points: Iterable[AssessmentPoint]) -> list[AssessmentPoint]:
+    points = list(points)
+    if len({p.referral_id for p in points}) > 1:
+        raise ValueError("pairing is per referral: points from several referrals were given")
+    return points
+
+
+def _results(points: list[AssessmentPoint], instrument: str, timepoint: str) -> list[AssessmentPoint]:
+    return [p for p in points if p.instrument == instrument and p.timepoint == timepoint and p.is_result]
+
+
+def _pair(points: list[AssessmentPoint], instrument: str, later: tuple[str, ...]) -> Pair | None:
+    """Earliest BASELINE result with the latest result of the first timepoint in
+    `later` that has one (EXIT, then REVIEW standing in; or one follow-up)."""
+    baselines = _results(points, instrument, BASELINE)
+    if not baselines:
+        return None
+    for n, timepoint in enumerate(later):
+        candidates = _results(points, instrument, timepoint)
+        if candidates:
+            return Pair(instrument, min(baselines, key=_when), max(candidates, key=_when), stood_in=n > 0)
+    return None
+
+
+def _codes(points: list[AssessmentPoint]) -> list[str]:
+    present = {p.instrument for p in points}
+    return [c for c in INSTRUMENTS if c in present] + sorted(present - set(INSTRUMENTS))
+
+
+def pair_for(points: Iterable[AssessmentPoint], instrument: str) -> Pair | None:
+    """The outcome pair of one referral for one instrument, or None (no BASELINE
+    result, or neither an EXIT nor a REVIEW result)."""
+    return _pair(_one_referral(points), instrument, (EXIT, REVIEW))
+
+
+def pairs_by_instrument(points: Iterable[AssessmentPoint]) -> dict[str, Pair]:
+    """Every pair of one referral, keyed by instrument code in the spec's order."""
+    points = _one_referral(points)
+    pairs = {code: _pair(points, code, (EXIT, REVIEW)) for code in _codes(points)}
+    return {code: pair for code, pair in pairs.items() if pair}
+
+
+def followup_pairs(points: Iterable[AssessmentPoint], timepoint: str) -> dict[str, Pair]:
+    """BASELINE result paired with the latest FU3, FU6 or FU12 result (no stand-in)."""
+    if timepoint not in FOLLOWUP_TIMEPOINTS:
+        raise ValueError(f"follow-up timepoint must be one of {', '.join(FOLLOWUP_TIMEPOINTS)}")
+    points = _one_referral(points)
+    pairs = {code: _pair(points, code, (timepoint,)) for code in _codes(points)}
+    return {code: pair for code, pair in pairs.items() if pair}
+
+
+def pairs_by_referral(points: Iterable[AssessmentPoint]) -> dict[Any, dict[str, Pair]]:
+    """pairs_by_instrument for each referral among many points (for the return)."""
+    grouped: dict[Any, list[AssessmentPoint]] = {}
+    for p in points:
+        grouped.setdefault(p.referral_id, []).append(p)
+    return {ref: pairs_by_instrument(pts) for ref, pts in grouped.items()}

@@ -1,0 +1,109 @@
+"""The htdesk command (CLI.md): one program; sub-commands work without a window.
+
+Each group of sub-commands lives in its own module with `register(subparsers)`.
+Qt is imported only when the desktop app is opened, so scripted use needs no display.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+import sys
+
+from db import paths
+from db.errors import (AuthenticationError, BadPath, ConflictError, DatabaseUnusable, HTDeskError, NotFound,
+                       PermissionDenied, ValidationError)
+
+from . import common
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_PERMISSION, EXIT_DATABASE = 0, 1, 2, 3, 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import setup_commands
+    parser = argparse.ArgumentParser(
+        prog="htdesk", description="Health Trainer Desk. Without a command, opens the desktop app.")
+    common.add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        module.register(sub)
+    return parser
+
+
+def _command_modules():
+    import importlib
+    names = ["setup_commands", "return_commands", "transfer_commands", "document_commands"]
+    found = []
+    for name in names:
+        try:
+            found.append(importlib.import_module(f"{__name__}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return found
+
+
+def _setup_logging() -> None:
+    log = paths.log_file()
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler(open("/dev/null", "w") if sys.platform != "win32" else sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if not args.command:
+            from desktop.app import run_app
+            return run_app(args)
+        return args.handler(args) or EXIT_OK
+    except (ValidationError,) as exc:
+        common.err("Nothing was changed. Please correct:")
+        for e in exc.errors:
+            common.err(f"  - {e.message}")
+        return EXIT_BAD_INPUT
+    except (BadPath, NotFound, ConflictError) as exc:
+        common.err(str(exc))
+        return EXIT_BAD_INPUT
+    except (PermissionDenied, AuthenticationError) as exc:
+        common.err(str(exc))
+        return EXIT_PERMISSION
+    except DatabaseUnusable as exc:
+        common.err(str(exc))
+        return EXIT_DATABASE
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            common.err("The database is locked by another program. Wait a moment and try again.")
+            return EXIT_DATABASE
+        return _unexpected(exc)
+    except sqlite3.DatabaseError as exc:
+        logging.exception("database error")
+        common.err(f"The database cannot be read: {exc}. It may be damaged: restore it from a backup "
+                   f"('htdesk restore'). Details are in {paths.log_file()}.")
+        return EXIT_DATABASE
+    except HTDeskError as exc:
+        common.err(str(exc))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        common.err("Stopped.")
+        return EXIT_ERROR
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    logging.exception("unexpected error")
+    common.err(f"Something went wrong: {exc.__class__.__name__}: {exc}. Nothing more was changed. "
+               f"Details were written to {paths.log_file()}; please send that file to your support contact.")
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

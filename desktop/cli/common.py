@@ -1,0 +1,60 @@
+"""What every sub-command shares: database selection, acting user, messages."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from db import paths
+from db.errors import AuthenticationError
+from db.store import CaseStore
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH", help="database file (default: $HTDESK_DB, else the per-user data folder)")
+    parser.add_argument("--user", metavar="NAME", help="act as this user (password from $HTDESK_PASSWORD or asked)")
+
+
+def command(sub, name: str, handler, help: str) -> argparse.ArgumentParser:
+    """A sub-command that also accepts --db and --user after its name."""
+    p = sub.add_parser(name, help=help, description=help)
+    add_global_options(p)
+    p.set_defaults(handler=handler)
+    return p
+
+
+def database_path(args) -> Path:
+    return Path(args.db) if getattr(args, "db", None) else paths.default_database()
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def password_from_env_or_prompt(prompt: str = "Password: ") -> str:
+    if os.environ.get("HTDESK_PASSWORD") is not None:
+        return os.environ["HTDESK_PASSWORD"]
+    if not sys.stdin or not sys.stdin.isatty():
+        raise AuthenticationError("A password is needed: set HTDESK_PASSWORD, or run the command in a terminal to be asked.")
+    return getpass.getpass(prompt)
+
+
+def open_store(args, *, sign_in: bool = True) -> CaseStore:
+    """Open the chosen database and sign in as --user (every command on a database with accounts acts as a user)."""
+    store = CaseStore.open(database_path(args))
+    if sign_in and store.has_accounts():
+        if not getattr(args, "user", None):
+            store.close()
+            raise AuthenticationError("Say who you are with --user NAME (password from HTDESK_PASSWORD or asked).")
+        try:
+            store.sign_in(args.user, password_from_env_or_prompt(f"Password for {args.user}: "))
+        except Exception:
+            store.close()
+            raise
+    return store
