@@ -67,20 +67,36 @@ def _unusable(path: Path, exc: Exception) -> DatabaseUnusable:
     return DatabaseUnusable(f"The database {path} cannot be used: {exc}.")
 
 
+def _check_ours(path: Path) -> None:
+    """Look before touching: setting WAL on another program's file would change it."""
+    try:
+        probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+            tables = probe.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise _unusable(path, exc) from exc
+    if app_id != APPLICATION_ID and tables:
+        raise DatabaseUnusable(f"{path} is an SQLite database of another program, not of Health Trainer Desk. "
+                               "Check the path given with --db.")
+
+
 def open_database(path: Path | str, *, create: bool = False, migrate: bool = True) -> Database:
     """Open (or create) the app's database, bringing its schema up to date."""
     path = Path(path)
     _check_path(path, create)
     is_new = not path.exists() or path.stat().st_size == 0
+    if not is_new:
+        _check_ours(path)
+    elif not create:
+        raise BadPath(f"{path} is an empty file, not a Health Trainer Desk database. Create one with 'htdesk init' or 'htdesk demo'.")
     conn = connect(path)
     db = Database(conn)
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
-        if app_id != APPLICATION_ID and tables:
-            raise DatabaseUnusable(f"{path} is an SQLite database of another program, not of Health Trainer Desk. Check the path given with --db.")
-        if not tables and not create:
-            raise BadPath(f"{path} is an empty file, not a Health Trainer Desk database. Create one with 'htdesk init' or 'htdesk demo'.")
         if migrate:
             pending = migrations.pending(db)
             if pending:
