@@ -15,15 +15,24 @@ from . import (accounts, assessments, audit, clients, connection, plans, referra
                signposting)
 from .deprivation import DeprivationLookup
 from .errors import FieldError, NotFound, PermissionDenied, ValidationError
-from .permissions import ADMIN, MANAGER, allowed, require
+from .permissions import allowed, require
+from .store_documents import DocumentsDoor
+from .store_returns import ReturnsDoor
+from .store_transfer import TransferDoor
 from .records import (Actor, Assessment, Changes, Client, ClientRecord, ClientSummary, DirectoryEntry, Plan,
                       Referral, Service, Session, Signpost, Staff, TimelineEvent, Venue, WaitingItem)
+
+DEFAULT_SAFEGUARDING_STEPS = (
+    "Stay with the client and ask directly about their safety today. If they are in immediate danger, "
+    "call 999. Otherwise contact the duty safeguarding lead the same day, help the client contact their GP "
+    "or NHS 111 (option 2 for mental health), and give them the Samaritans number, 116 123. "
+    "Record what you did in the session notes.")
 
 # The actor for set-up work done before anyone can sign in (init, demo, migrations).
 SYSTEM = Actor(username="system", roles=frozenset({"ADMIN", "MANAGER", "COORD"}))
 
 
-class CaseStore:
+class CaseStore(ReturnsDoor, DocumentsDoor, TransferDoor):
     def __init__(self, db: Database, path: Path | None = None, actor: Actor | None = None,
                  reference_source: str | Path | None = None):
         self.db = db
@@ -501,6 +510,11 @@ class CaseStore:
                                 "flags": list(saved.flags)})
         return Changes("assessment", (assessment_id,), "create"), saved
 
+    def safeguarding_steps(self, service_code: str | None = None) -> str:
+        """What staff must do when a safeguarding prompt is raised (PHQ-9 item 9); set per service."""
+        return services.get_setting(self.db, "safeguarding.steps", DEFAULT_SAFEGUARDING_STEPS,
+                                    scope=self.service(service_code).code)
+
     def assessment_series(self, client_id: int, instrument: str) -> list[Assessment]:
         """A client's results of one instrument over time, oldest first (for charts)."""
         self._require_view(client_id)
@@ -553,9 +567,12 @@ def _timeline(client: Client, refs: list[Referral], sess: list[Session], pls: li
                                             f"Goal ({codes.label('area', g.area)}): {codes.label('goal_status', g.status).lower()}",
                                             by_id.get(p.referral_id)))
     for a in assess:
-        events.append(TimelineEvent(a.assessed_date, "assessment",
-                                    f"{a.instrument} ({codes.label('timepoint', a.timepoint).lower()})",
-                                    by_id.get(a.referral_id)))
+        summary = f"{a.instrument} ({codes.label('timepoint', a.timepoint).lower()})"
+        if "safeguarding" in a.flags:
+            summary += ": SAFEGUARDING PROMPT RAISED"
+        elif not a.is_result:
+            summary += ": score not computable"
+        events.append(TimelineEvent(a.assessed_date, "assessment", summary, by_id.get(a.referral_id)))
     for s in signs:
         events.append(TimelineEvent(s.signpost_date, "signposting",
                                     f"{codes.label('signposting_type', s.type)}: {codes.label('signposting_category', s.category)}",
