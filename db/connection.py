@@ -48,10 +48,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
-            # WAL lets readers carry on while one program writes; a crash loses
-            # no committed transaction. synchronous=NORMAL is safe with WAL.
+            # WAL lets readers carry on while one program writes. synchronous=FULL
+            # syncs at every commit, so even a power cut loses no committed record.
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _unusable(path, exc) from exc

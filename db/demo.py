@@ -169,7 +169,7 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
         db.conn.execute("PRAGMA synchronous = OFF")
         with db.atomic():
             summary = _Generator(db, random.Random(seed), today, clients, progress).run()
-        db.conn.execute("PRAGMA synchronous = NORMAL")
+        db.conn.execute("PRAGMA synchronous = FULL")
         db.conn.execute("ANALYZE")
     finally:
         db.conn.close()
