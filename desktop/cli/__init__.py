@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     except HTDeskError as exc:
         common.err(str(exc))
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # Output piped into a program that stopped reading (e.g. `| head`): not an error.
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         common.err("Stopped.")
         return EXIT_ERROR
