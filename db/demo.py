@@ -26,7 +26,7 @@ from .referrals import format_ref as referral_ref
 from .validation import format_nhs_number  # noqa: F401
 
 DEMO_PASSWORD = "demo"
-SERVICE_NAME = "Tyne and Wear Health Trainers (DEMO)"
+SERVICE_NAME = "Tyne and Wear Health Trainers"  # outputs of a demo database add DEMO themselves
 SERVICE_CODE = "DEMO"
 
 FIRST_NAMES = {
