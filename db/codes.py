@@ -76,9 +76,24 @@ def match(list_name: str, value) -> str | None:
     text = _fold(value)
     if not text:
         return None
-    for c, lab in _data()["lists"][list_name]:
-        if text == c.casefold() or text == _fold(lab):
-            return c
-        if text.isdigit() and c.isdigit() and int(text) == int(c) and len(text) <= len(c):
-            return c
+    exact, numeric = _folded(list_name)
+    if text in exact:
+        return exact[text]
+    if text.isdigit():
+        code = numeric.get(int(text))
+        if code is not None and len(text) <= len(code):   # "1" is 01, but "001" is nothing
+            return code
     return None
+
+
+@lru_cache(maxsize=None)
+def _folded(list_name: str) -> tuple[dict[str, str], dict[int, str]]:
+    """Folded code and label -> code, and number -> code, built once per list (imports call match a lot)."""
+    exact: dict[str, str] = {}
+    numeric: dict[int, str] = {}
+    for c, lab in _data()["lists"][list_name]:
+        exact.setdefault(c.casefold(), c)
+        exact.setdefault(_fold(lab), c)
+        if c.isdigit():
+            numeric.setdefault(int(c), c)
+    return exact, numeric

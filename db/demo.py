@@ -287,6 +287,7 @@ class _Generator:
         self.sign_rows, self.plan_contact_rows = [], []
         self.referral_no = self.plan_no = 0
         self.reasons_by_referral: dict[int, set[str]] = {}
+        self.heights: dict[int, int] = {}
         window = 730
         for n in range(1, self.n_clients + 1):
             client = self._client(n)
@@ -367,7 +368,7 @@ class _Generator:
         venue = {"PHONE": 10, "VIDEO": 10, "TEXT": 10, "HOME": 8}.get(mode, rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 9, 11]))
         self.session_rows.append((
             referral["id"], client["id"], trainer, self.venues[venue], day.isoformat(),
-            f"{rng.choice([9, 10, 11, 13, 14, 15, 16])}:{rng.choice(['00', '30'])}", rng.choice([30, 45, 60, 60]),
+            f"{rng.choice([9, 10, 11, 13, 14, 15, 16]):02d}:{rng.choice(['00', '30'])}", rng.choice([30, 45, 60, 60]),
             mode, stype, attendance, None, None, "demo"))
         return attendance
 
@@ -443,7 +444,9 @@ class _Generator:
         reasons = self.reasons_by_referral
         areas_of = lambda r: reasons[r["id"]]  # noqa: E731
         baseline_day = attended[0][0]
-        self.base = {"weight": rng.uniform(62, 125), "height": rng.uniform(150, 190), "waist": rng.uniform(78, 120),
+        # A person's height is theirs across every referral, so carried-forward BMI matches the record.
+        height = self.heights.setdefault(client["id"], round(rng.uniform(150, 190)))
+        self.base = {"weight": rng.uniform(62, 125), "height": height, "waist": rng.uniform(78, 120),
                      "swem": rng.randint(12, 28), "ons": [rng.randint(2, 8) for _ in range(3)] + [rng.randint(2, 8)],
                      "audit": [rng.randint(0, 4), rng.randint(0, 3), rng.randint(0, 2)],
                      "activity": rng.randint(0, 4), "fv": rng.randint(0, 5), "smoke": rng.choices(["1", "2", "4"], weights=[28, 22, 50])[0],

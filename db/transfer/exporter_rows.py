@@ -1,0 +1,210 @@
+"""Every record of a service as rows of the import workbook (the full export: no lock-in).
+
+Rows come out in the columns of workbook_spec and in an order that depends only
+on the data (references, dates, usernames; then the order records were made), so
+exporting, importing into a fresh database and exporting again gives the same
+workbook cell by cell. Values are typed for the spreadsheet: dates as dates,
+numbers as numbers, codes and references as text.
+
+Generators: each sheet is read from the database as it is written, so a large
+service never sits in memory whole. Consume them before closing the store.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+
+from sqlite_utils import Database
+
+from .. import codes
+from . import workbook_spec as spec
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _usernames(db: Database) -> dict[int, str]:
+    """Staff id -> the username rows refer to (an account-less staff member gets staff-<id>)."""
+    names = {}
+    for staff_id, username in db.conn.execute(
+            "SELECT s.id, (SELECT username FROM accounts a WHERE a.staff_id = s.id ORDER BY a.id LIMIT 1) "
+            "FROM staff s"):
+        names[staff_id] = username or f"staff-{staff_id}"
+    return names
+
+
+def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
+    """Sheet name -> rows (tuples in the sheet's column order), for every sheet of the spec."""
+    usernames = _usernames(db)
+    venue_codes = {vid: code for vid, code in db.conn.execute("SELECT id, code FROM venues")}
+    sheets = {s.name: s for s in spec.sheets()}
+    return {
+        "Staff": _staff(db, service_id, usernames, sheets["Staff"]),
+        "Venues": _venues(db, service_id),
+        "Clients": _clients(db, service_id, sheets["Clients"]),
+        "Referrals": _referrals(db, service_id, usernames),
+        "Sessions": _sessions(db, service_id, usernames, venue_codes),
+        "Assessments": _assessments(db, service_id, sheets["Assessments"]),
+        "Goals": _goals(db, service_id),
+        "Signposting": _signposting(db, service_id),
+    }
+
+
+def _staff(db, service_id, usernames, sheet) -> Iterator[tuple]:
+    rows = []
+    for r in db.query("SELECT * FROM staff WHERE service_id = ? ORDER BY id", [service_id]):
+        rows.append((usernames[r["id"]], r["full_name"], r["role"], r["email"], r["phone"],
+                     _day(r["start_date"]), _day(r["end_date"])))
+    rows.sort(key=lambda r: r[0].casefold())
+    yield from rows
+
+
+def _venues(db, service_id) -> Iterator[tuple]:
+    for r in db.conn.execute("SELECT code, name, type, postcode FROM venues WHERE service_id = ? "
+                             "ORDER BY code, id", (service_id,)):
+        yield tuple(r)
+
+
+_DATE_COLUMNS = {"date_of_birth", "consent_date"}
+
+
+def _clients(db, service_id, sheet) -> Iterator[tuple]:
+    columns = sheet.column_names
+    cur = db.conn.execute(f"SELECT {', '.join(columns)} FROM clients WHERE service_id = ? ORDER BY client_ref, id",
+                          (service_id,))
+    date_at = [i for i, c in enumerate(columns) if c in _DATE_COLUMNS]
+    for r in cur:
+        r = list(r)
+        for i in date_at:
+            r[i] = _day(r[i])
+        yield tuple(r)
+
+
+def _referrals(db, service_id, usernames) -> Iterator[tuple]:
+    order = {c: i for i, c in enumerate(codes.codes("area"))}
+    reasons: dict[int, list[str]] = {}
+    for rid, area in db.conn.execute("SELECT rr.referral_id, rr.area FROM referral_reasons rr "
+                                     "JOIN referrals r ON r.id = rr.referral_id WHERE r.service_id = ?", (service_id,)):
+        reasons.setdefault(rid, []).append(area)
+    cur = db.conn.execute(
+        "SELECT r.id, r.referral_ref, c.client_ref, r.received_date, r.source, r.referrer_name, "
+        "r.referrer_organisation, r.priority, r.allocated_staff_id, r.closed_date, r.closure_reason, r.notes "
+        "FROM referrals r JOIN clients c ON c.id = r.client_id WHERE r.service_id = ? ORDER BY r.referral_ref, r.id",
+        (service_id,))
+    for (rid, ref, client_ref, received, source, rname, rorg, priority, staff_id, closed, reason, notes) in cur:
+        areas = sorted(reasons.get(rid, []), key=lambda a: order.get(a, 99))
+        yield (ref, client_ref, _day(received), source, rname, rorg, ";".join(areas) or None, priority,
+               usernames.get(staff_id) if staff_id else None, _day(closed), reason, notes)
+
+
+def _hhmm(text: str | None) -> str | None:
+    """Times as the app writes them (HH:MM): older or bulk-loaded rows may hold 9:00."""
+    if not text:
+        return None
+    hours, _, minutes = text.partition(":")
+    return f"{int(hours):02d}:{minutes}" if hours.isdigit() else text
+
+
+def _sessions(db, service_id, usernames, venue_codes) -> Iterator[tuple]:
+    cur = db.conn.execute(
+        "SELECT r.referral_ref, x.session_date, x.start_time, x.duration_minutes, x.staff_id, x.venue_id, x.mode, "
+        "x.type, x.attendance, x.notes, x.id FROM sessions x JOIN referrals r ON r.id = x.referral_id "
+        "WHERE r.service_id = ? ORDER BY r.referral_ref, x.session_date, x.id", (service_id,))
+
+    def rows_of(group):
+        # Ordered here, not in SQL, so 9:00 and 09:00 sort alike; blank times first as SQLite would.
+        group.sort(key=lambda g: (g[1], g[2] is not None, _hhmm(g[2]) or "", g[10]))
+        for ref, day, start, duration, staff_id, venue_id, mode, stype, attendance, notes, _ in group:
+            yield (ref, _day(day), _hhmm(start), duration, usernames.get(staff_id),
+                   venue_codes.get(venue_id) if venue_id else None, mode, stype, attendance, notes)
+
+    group: list = []
+    for record in cur:
+        if group and record[0] != group[0][0]:
+            yield from rows_of(group)
+            group = []
+        group.append(record)
+    if group:
+        yield from rows_of(group)
+
+
+def _assessments(db, service_id, sheet) -> Iterator[tuple]:
+    """One row per occasion (referral, date, timepoint), every instrument's answers on it. An occasion
+    holding the same instrument twice cannot be one row: the second goes on a row of its own."""
+    answer_columns = [c.name for c in sheet.columns if c.kind == spec.ANSWER]
+    tp_order = {c: i for i, c in enumerate(codes.codes("timepoint"))}
+    cur = db.conn.execute(
+        "SELECT r.referral_ref, a.assessed_date, a.timepoint, a.instrument, a.answers FROM assessments a "
+        "JOIN referrals r ON r.id = a.referral_id WHERE r.service_id = ? ORDER BY r.referral_ref, a.assessed_date, a.id",
+        (service_id,))
+
+    def rows_of(group: list) -> list[tuple]:
+        occasions: dict[tuple, list[dict]] = {}
+        for ref, day, tp, instrument, answers in group:
+            rows = occasions.setdefault((ref, day, tp), [])
+            for row in rows:          # the first row of this occasion without this instrument
+                if instrument not in row["_instruments"]:
+                    break
+            else:
+                row = {"_instruments": set()}
+                rows.append(row)
+            row["_instruments"].add(instrument)
+            row.update(json.loads(answers))
+        out = []
+        for (ref, day, tp), rows in sorted(occasions.items(), key=lambda kv: (kv[0][1], tp_order.get(kv[0][2], 99))):
+            for row in rows:
+                out.append((ref, _day(day), tp, *[row.get(c) for c in answer_columns]))
+        return out
+
+    # Group per referral and date as the cursor goes (it is ordered so), keeping memory small.
+    group: list = []
+    current = None
+    for record in cur:
+        key = (record[0], record[1])
+        if key != current and group:
+            yield from rows_of(group)
+            group = []
+        current = key
+        group.append(record)
+    if group:
+        yield from rows_of(group)
+
+
+def _goals(db, service_id) -> Iterator[tuple]:
+    cur = db.conn.execute(
+        "SELECT r.referral_ref, p.agreed_date, g.area, g.goal_text, g.steps, g.barriers, g.who_can_help, "
+        "g.importance, g.confidence, g.review_date, g.status, g.status_date FROM goals g "
+        "JOIN plans p ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ? "
+        "ORDER BY r.referral_ref, p.agreed_date, p.id, g.position, g.id", (service_id,))
+    for (ref, agreed, area, text, steps, barriers, who, importance, confidence, review, status, status_date) in cur:
+        yield (ref, _day(agreed), area, text, steps, barriers, who, importance, confidence, _day(review), status,
+               _day(status_date))
+
+
+def _signposting(db, service_id) -> Iterator[tuple]:
+    cur = db.conn.execute(
+        "SELECT r.referral_ref, s.signpost_date, s.category, s.destination, s.type, s.outcome FROM signposting s "
+        "JOIN referrals r ON r.id = s.referral_id WHERE r.service_id = ? "
+        "ORDER BY r.referral_ref, s.signpost_date, s.id", (service_id,))
+    for ref, day, category, destination, stype, outcome in cur:
+        yield (ref, _day(day), category, destination, stype, outcome)
+
+
+def counts(db: Database, service_id: int) -> dict[str, int]:
+    """Records per sheet, for the export's audit event and progress."""
+    q = lambda sql: db.conn.execute(sql, (service_id,)).fetchone()[0]  # noqa: E731
+    return {
+        "Staff": q("SELECT COUNT(*) FROM staff WHERE service_id = ?"),
+        "Venues": q("SELECT COUNT(*) FROM venues WHERE service_id = ?"),
+        "Clients": q("SELECT COUNT(*) FROM clients WHERE service_id = ?"),
+        "Referrals": q("SELECT COUNT(*) FROM referrals WHERE service_id = ?"),
+        "Sessions": q("SELECT COUNT(*) FROM sessions x JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
+        "Assessments": q("SELECT COUNT(DISTINCT a.referral_id || '|' || a.assessed_date || '|' || a.timepoint) "
+                         "FROM assessments a JOIN referrals r ON r.id = a.referral_id WHERE r.service_id = ?"),
+        "Goals": q("SELECT COUNT(*) FROM goals g JOIN plans p ON p.id = g.plan_id JOIN referrals r "
+                   "ON r.id = p.referral_id WHERE r.service_id = ?"),
+        "Signposting": q("SELECT COUNT(*) FROM signposting s JOIN referrals r ON r.id = s.referral_id "
+                         "WHERE r.service_id = ?"),
+    }

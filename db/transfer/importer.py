@@ -1,0 +1,1272 @@
+"""The import of IMPORT.md: read every row, validate every row, then write all or nothing.
+
+Three phases, so a bad row anywhere changes nothing:
+1. read     the workbook's sheets and headers (xlsx_reader); a missing sheet,
+            missing required column or duplicate header stops here;
+2. check    every row through the same rules the forms use (clients.validate,
+            referrals.validate, ...), resolving references within the workbook and
+            the database, and comparing rows whose identity already exists;
+3. write    only when nothing failed and it is not a dry run: one transaction,
+            inserts batched with executemany, one audit event "import".
+
+Derived values (BMI and every score, IMD, referral status) are computed here by
+the app's own functions, never read from the workbook.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+from sqlite_utils import Database
+
+from .. import (accounts, assessments, audit, clients, codes, instruments, plans, referrals, services, sessions,
+                signposting)
+from ..deprivation import BuildCancelled
+from ..errors import FieldError, ValidationError
+from ..records import CLIENT_FIELDS, Actor, Service
+from ..validation import (check_age_for_referral, check_closure, check_measurement, check_not_future, clean_name,
+                          clean_text, normalise_postcode, parse_date)
+from . import workbook_spec as spec
+from .report import ImportReport
+from .xlsx_reader import CellProblem, Workbook, WorkbookUnreadable, cell_name, merged_in_rows, plain
+
+ProgressFn = Callable[[int, int, str], None]
+CancelFn = Callable[[], bool]
+
+# An imported staff member's account holds the username the workbook refers to (the
+# staff table has none). It is locked with no usable password until an administrator
+# unlocks it and sets one: nobody can sign in as an imported trainer by accident.
+UNUSABLE_PASSWORD_HASH = "!imported: no password set"
+# Exported staff with no account get this username, recognised again on re-import.
+ACCOUNTLESS_STAFF = re.compile(r"^staff-(\d+)$", re.IGNORECASE)
+REF_LIMIT = 30
+_CHUNK = 500                  # references per "IN (...)" query
+_PROGRESS_EVERY = 1000
+_TRAINER_ROLES = ("TRAINER", "CHAMPION")
+_NOT_RESOLVED_RECEIVED = "1900-01-01"   # stands in for the received date of a referral with errors
+
+
+class Cancelled(Exception):
+    pass
+
+
+class _Conflict(Exception):
+    pass
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, object]
+
+    def get(self, column: str):
+        return self.values.get(column)
+
+
+@dataclass(eq=False)
+class Entry:
+    """A record rows can refer to: in the database already (id set) or new from this workbook."""
+    id: int | None
+    new: bool
+    valid: bool = True
+    row: int | None = None
+    data: dict = field(default_factory=dict)
+
+
+_PLAIN_TYPES = frozenset({str, int, float, bool})   # read as they are; dates and times go through plain()
+
+
+def _blank(value) -> bool:
+    return value is None or isinstance(value, CellProblem) or (isinstance(value, str) and not value.strip())
+
+
+def _text(value) -> str | None:
+    """A cell as text: numbers as their digits (an NHS number typed as a number keeps its ten)."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if not (value.hour or value.minute or value.second) else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _code_value(value):
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    return None if _blank(value) else value
+
+
+def _ref(value) -> str | None:
+    text = _text(value)
+    return text.strip().upper() if text else None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Importer:
+    def __init__(self, db: Database, actor: Actor, service: Service, *, deprivation_for, prepare_reference,
+                 today: date | None = None, on_progress: ProgressFn | None = None,
+                 cancelled: CancelFn | None = None):
+        self.db = db
+        self.actor = actor
+        self.service = service
+        self.deprivation_for = deprivation_for
+        self.prepare_reference = prepare_reference
+        self.today = today or date.today()
+        self._progress = on_progress
+        self._cancelled = cancelled
+        self.rows: dict[str, list[Row]] = {}
+        self.present: dict[str, set[str]] = {}     # columns each sheet has
+        self.report: ImportReport | None = None
+        # entries rows refer to, by their normalised key
+        self.staff: dict[str, Entry] = {}
+        self.venues: dict[str, Entry] = {}
+        self.clients: dict[str, Entry] = {}
+        self.referrals: dict[str, Entry] = {}
+        # new records to write, in workbook order
+        self.new_staff: list[Entry] = []
+        self.new_venues: list[Entry] = []
+        self.new_clients: list[Entry] = []
+        self.new_referrals: list[Entry] = []
+        # Compact tuples (referral entry first), so a large workbook stays small in memory.
+        self.new_sessions: list[tuple] = []
+        self.new_goals: list[tuple] = []
+        self.new_assessments: list[tuple] = []
+        self.new_signposts: list[tuple] = []
+        self.touched_referrals: list[Entry] = []
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def progress(self, done: int, total: int, label: str) -> None:
+        if self._cancelled is not None and self._cancelled():
+            raise Cancelled()
+        if self._progress is not None:
+            self._progress(done, total, label)
+
+    def _field_errors(self, sheet: str, row: Row, exc: ValidationError, columns: dict[str, str]) -> None:
+        for e in exc.errors:
+            column = columns.get(e.field, e.field)
+            self.report.fail(sheet, row.number, column, row.get(column), e.message)
+
+    def _rows(self, sheet: str):
+        rows = self.rows.get(sheet, [])
+        total = len(rows)
+        for i, row in enumerate(rows):
+            if i % _PROGRESS_EVERY == 0:
+                self.progress(i, total, f"Checking {sheet}")
+            yield row
+        self.rows[sheet] = []          # checked: what is kept now is only what will be written
+        self.progress(total, total, f"Checking {sheet}")
+
+    def _compare(self, sheet: str, row: Row, pairs: list[tuple[str, object, object]], what: str) -> None:
+        """pairs: (column, workbook value, database value), for the columns the sheet has."""
+        counts = self.report.sheet_counts(sheet)
+        differ = [(c, mine, theirs) for c, mine, theirs in pairs
+                  if c in self.present[sheet] and not _same(mine, theirs)]
+        if not differ:
+            counts.unchanged += 1
+            return
+        counts.conflicts += 1
+        for column, mine, theirs in differ:
+            self.report.conflict(sheet, row.number, column, row.get(column),
+                                 f"{what} is already in the database with {column} "
+                                 f"{_shown(theirs)}; the workbook has {_shown(mine)}. The database was kept.")
+
+    # --- phase 1: read ----------------------------------------------------------------------
+
+    def read(self, path: Path) -> bool:
+        """Read every sheet of the spec; False when the workbook's layout stops the import."""
+        report = self.report
+        try:
+            wb = Workbook(path)
+        except WorkbookUnreadable as exc:
+            report.fail(None, None, None, None, str(exc))
+            return False
+        with wb:
+            names: dict[str, str] = {}
+            for n in wb.sheet_names:
+                if spec.sheet_key(n) in names:
+                    report.fail(n, None, None, None, f"Two sheets are called {n} (ignoring case and spaces): "
+                                                     "rename or remove one, so it is clear which to import.")
+                names[spec.sheet_key(n)] = n
+            wanted = {spec.sheet_key(s.name) for s in spec.sheets()}
+            for key, actual in names.items():
+                if key not in wanted and key != spec.sheet_key(spec.CODES_SHEET):
+                    report.warn(actual, None, None, None,
+                                "This sheet is not part of the import workbook: it was ignored.")
+            structure_ok = True
+            for s in spec.sheets():
+                actual = names.get(spec.sheet_key(s.name))
+                if actual is None or not wb.is_worksheet(actual):
+                    report.fail(s.name, None, None, None,
+                                f"The workbook has no sheet called {s.name}. Add it (it may stay empty), or "
+                                "rename the sheet that holds these rows; 'htdesk template' writes every sheet.")
+                    structure_ok = False
+                    continue
+                try:
+                    structure_ok &= self._read_sheet(wb, s, actual)
+                except WorkbookUnreadable as exc:
+                    report.fail(s.name, None, None, None, str(exc))
+                    return False
+        return structure_ok and not report.failures
+
+    def _read_sheet(self, wb: Workbook, s: spec.Sheet, actual: str) -> bool:
+        report = self.report
+        scan = wb.scan(actual)
+        header: dict[int, str] = {}
+        header_row = None
+        rows: list[Row] = []
+        ok = True
+        unnamed_with_data: set[int] = set()
+        ignored: set[int] = set()
+        for read, (number, cells) in enumerate(wb.rows(actual, scan.last_row)):
+            if read % _PROGRESS_EVERY == 0:
+                self.progress(number, scan.last_row, f"Reading {s.name}")
+            if header_row is None:
+                if all(_blank(v) for v in cells.values()):
+                    continue
+                header_row = number
+                ok = self._header(s, header_row, cells, header)
+                ignored = {col for col, v in cells.items() if not _blank(v)}   # unknown headers: reported once
+                continue
+            first = cells.get(1)
+            if isinstance(first, str) and first.strip().upper() == spec.EXAMPLE_MARK:
+                continue
+            values: dict[str, object] = {}
+            for column, value in cells.items():
+                name = header.get(column)
+                if name is None:
+                    if not _blank(value) and column not in unnamed_with_data and column not in ignored:
+                        unnamed_with_data.add(column)
+                        report.warn(s.name, number, cell_name(column, header_row), value,
+                                    "This column has values but no header: it was ignored.")
+                    continue
+                if type(value) in _PLAIN_TYPES:
+                    values[name] = value
+                elif isinstance(value, CellProblem):
+                    self._cell_problem(s.name, number, name, column, value)
+                else:
+                    values[name] = plain(value)
+            if all(_blank(v) for v in values.values()):
+                continue
+            rows.append(Row(number, values))
+        self.progress(scan.last_row, scan.last_row, f"Reading {s.name}")
+        if header_row is None:
+            report.fail(s.name, None, None, None,
+                        f"The sheet {s.name} has no header row. Put the column names of IMPORT.md in its first row "
+                        "('htdesk template' writes them).")
+            return False
+        for ref, first_row in merged_in_rows(scan.merged, header_row, max(header_row, scan.last_row)):
+            report.fail(s.name, first_row, None, ref,
+                        f"Cells {ref} are merged. Unmerge them (Home > Merge > Unmerge Cells) and put the value "
+                        "in every row that needs it.")
+            ok = False
+        self.rows[s.name] = rows
+        self.report.sheet_counts(s.name).rows = len(rows)
+        return ok
+
+    def _cell_problem(self, sheet: str, number: int, name: str, column: int, problem: CellProblem) -> None:
+        if problem.formula_without_value:
+            self.report.fail(sheet, number, name, None,
+                             f"Cell {cell_name(column, number)} holds a formula with no calculated value (the file "
+                             "was saved without calculating it). Open the workbook in Excel, let it calculate, "
+                             "save, and import again; or type the value instead of the formula.")
+        else:
+            self.report.fail(sheet, number, name, problem.error,
+                             f"Cell {cell_name(column, number)} holds the spreadsheet error {problem.error}: "
+                             "correct the value or the formula behind it.")
+
+    def _header(self, s: spec.Sheet, header_row: int, cells: dict[int, object], header: dict[int, str]) -> bool:
+        report = self.report
+        ok = True
+        seen: dict[str, int] = {}
+        for column in sorted(cells):
+            raw = cells[column]
+            if _blank(raw) or isinstance(raw, CellProblem):
+                continue
+            key = spec.header_key(raw)
+            if key not in s.column_names:
+                report.warn(s.name, None, str(raw).strip(), None,
+                            f"'{str(raw).strip()}' is not a column of the {s.name} sheet: it was ignored. "
+                            f"Its columns are: {', '.join(s.column_names[:12])}"
+                            f"{'…' if len(s.column_names) > 12 else ''}.")
+                continue
+            if key in seen:
+                report.fail(s.name, None, key, None,
+                            f"The header {key} appears twice (cells {cell_name(seen[key], header_row)} and "
+                            f"{cell_name(column, header_row)}): remove or rename one, so it is clear which values to use.")
+                ok = False
+                continue
+            seen[key] = column
+            header[column] = key
+        for name in s.required:
+            if name not in seen:
+                report.fail(s.name, None, name, None,
+                            f"The required column {name} is missing from the {s.name} sheet: add it "
+                            "('htdesk template' shows every column).")
+                ok = False
+        self.present[s.name] = set(seen)
+        return ok
+
+    # --- phase 2: check ---------------------------------------------------------------------
+
+    def check(self) -> None:
+        self._load_known()
+        self._check_staff()
+        self._check_venues()
+        self._check_clients()
+        self._check_referrals()
+        self._check_sessions()
+        self._check_assessments()
+        self._check_goals()
+        self._check_signposting()
+
+    def _load_known(self) -> None:
+        """What the database already holds that the workbook may refer to."""
+        for r in self.db.query(
+                "SELECT s.*, (SELECT username FROM accounts a WHERE a.staff_id = s.id ORDER BY a.id LIMIT 1) "
+                "AS username FROM staff s ORDER BY s.id"):
+            username = r["username"] or f"staff-{r['id']}"
+            self.staff.setdefault(username.casefold(), Entry(r["id"], False, data=dict(r)))
+        # Usernames of accounts with no staff member still cannot be taken again.
+        self._taken_usernames = {r[0].casefold() for r in self.db.conn.execute("SELECT username FROM accounts")}
+        for r in self.db.query("SELECT * FROM venues WHERE service_id = ? ORDER BY id", [self.service.id]):
+            self.venues.setdefault(r["code"].casefold(), Entry(r["id"], False, data=dict(r)))
+        client_refs = {_ref(r.get("client_ref")) for s in ("Clients", "Referrals") for r in self.rows.get(s, [])}
+        for r in self._by_refs("clients", "client_ref", client_refs):
+            self.clients[r["client_ref"].upper()] = Entry(r["id"], False, data=dict(r))
+        referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
+                                                                "Signposting") for r in self.rows.get(s, [])}
+        found = list(self._by_refs("referrals", "referral_ref", referral_refs))
+        reasons = defaultdict(set)
+        ids = [r["id"] for r in found]
+        for chunk in _chunks(ids):
+            for rid, area in self.db.conn.execute(
+                    f"SELECT referral_id, area FROM referral_reasons WHERE referral_id IN ({_marks(chunk)})", chunk):
+                reasons[rid].add(area)
+        client_ids = {r["client_id"] for r in found} - {e.id for e in self.clients.values()}
+        extra_clients = {}
+        for chunk in _chunks(list(client_ids)):
+            for r in self.db.query(f"SELECT * FROM clients WHERE id IN ({_marks(chunk)})", chunk):
+                extra_clients[r["id"]] = Entry(r["id"], False, data=dict(r))
+        by_client_id = {e.id: e for e in self.clients.values()}
+        by_client_id.update(extra_clients)
+        for r in found:
+            data = dict(r)
+            data["reasons"] = reasons[r["id"]]
+            self.referrals[r["referral_ref"].upper()] = Entry(
+                r["id"], False, data={**data, "client": by_client_id[r["client_id"]]})
+
+    def _by_refs(self, table: str, column: str, refs: set):
+        refs = sorted(r for r in refs if r)
+        for chunk in _chunks(refs):
+            yield from self.db.query(f"SELECT * FROM {table} WHERE {column} IN ({_marks(chunk)})", chunk)
+
+    def _dup(self, sheet: str, row: Row, column: str, seen: dict, key, what: str) -> bool:
+        if key in seen:
+            self.report.fail(sheet, row.number, column, row.get(column),
+                             f"{what} appears twice on this sheet (rows {seen[key]} and {row.number}): "
+                             "keep one row for it.")
+            return True
+        seen[key] = row.number
+        return False
+
+    def _foreign(self, sheet: str, row: Row, column: str, entry: Entry, what: str) -> bool:
+        if not entry.new and entry.data.get("service_id") not in (None, self.service.id):
+            self.report.fail(sheet, row.number, column, row.get(column),
+                             f"{what} belongs to another service in this database: it cannot be imported into "
+                             f"{self.service.code}.")
+            return True
+        return False
+
+    # Staff ---------------------------------------------------------------------------------
+
+    def _check_staff(self) -> None:
+        sheet = "Staff"
+        seen: dict = {}
+        for row in self._rows(sheet):
+            errors: list[FieldError] = []
+            username = (_text(row.get("username")) or "").strip()
+            if not username or any(ch.isspace() for ch in username) or len(username) > 60:
+                errors.append(FieldError("username", "Username: give a sign-in name with no spaces (up to 60 "
+                                                     "characters), e.g. jsmith."))
+            clean: dict = {}
+            clean["full_name"] = _collect(errors, clean_name, row.get("full_name"), "full_name", 120)
+            clean["role"] = codes.match("staff_role", _code_value(row.get("role")))
+            if clean["role"] is None:
+                errors.append(FieldError("role", f"Role: '{_text(row.get('role')) or ''}' is not a staff role; "
+                                                 f"choose one of {', '.join(codes.codes('staff_role'))}."))
+            clean["email"] = _collect(errors, clean_text, _text(row.get("email")), "email", 120, multiline=False) or None
+            clean["phone"] = _collect(errors, clean_text, _text(row.get("phone")), "phone", 30, multiline=False) or None
+            for f in ("start_date", "end_date"):
+                day = _collect(errors, parse_date, row.get(f), f)
+                if day is not None:
+                    _collect(errors, check_not_future, day, f, self.today)
+                clean[f] = day.isoformat() if day else None
+            if clean["start_date"] and clean["end_date"] and clean["end_date"] < clean["start_date"]:
+                errors.append(FieldError("end_date", "End date is before the start date: check both dates."))
+            if errors:
+                for e in errors:
+                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+                if username:
+                    self.staff.setdefault(username.casefold(), Entry(None, True, valid=False, row=row.number))
+                continue
+            key = username.casefold()
+            if self._dup(sheet, row, "username", seen, key, f"Username {username}"):
+                continue
+            existing = self.staff.get(key)
+            if existing is not None and not existing.new:
+                theirs = existing.data
+                self._compare(sheet, row, [(c, clean[c], theirs.get(c)) for c in
+                                           ("full_name", "role", "email", "phone", "start_date", "end_date")],
+                              f"Staff member {username}")
+                continue
+            if key in self._taken_usernames:
+                self.report.fail(sheet, row.number, "username", username,
+                                 f"Username {username} is already an account with no staff member: choose another.")
+                continue
+            entry = Entry(None, True, row=row.number, data={**clean, "username": username})
+            self.staff[key] = entry
+            self.new_staff.append(entry)
+            self.report.sheet_counts(sheet).created += 1
+
+    def _staff_for(self, sheet: str, row: Row, column: str, required: bool = True) -> Entry | None:
+        username = _text(row.get(column))
+        if username is None:
+            return None
+        entry = self.staff.get(username.strip().casefold())
+        if entry is None:
+            self.report.fail(sheet, row.number, column, username,
+                             f"No staff member has the username {username.strip()}: add them to the Staff sheet "
+                             "or correct the username.")
+        return entry
+
+    # Venues --------------------------------------------------------------------------------
+
+    def _check_venues(self) -> None:
+        sheet = "Venues"
+        seen: dict = {}
+        for row in self._rows(sheet):
+            errors: list[FieldError] = []
+            code = (_text(row.get("venue_code")) or "").strip()
+            if not code or len(code) > 20:
+                errors.append(FieldError("venue_code", "Venue code: give a short code for the venue (up to 20 characters)."))
+            name = _collect(errors, clean_text, _text(row.get("name")), "name", 120, required=True, multiline=False)
+            vtype = codes.match("venue_type", _code_value(row.get("type")))
+            if vtype is None:
+                errors.append(FieldError("type", f"Venue type: '{_text(row.get('type')) or ''}' is not on the list; "
+                                                 "choose one from the Codes sheet."))
+            postcode = _collect(errors, normalise_postcode, _text(row.get("postcode")), "postcode") or None
+            if errors:
+                for e in errors:
+                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+                if code:
+                    self.venues.setdefault(code.casefold(), Entry(None, True, valid=False, row=row.number))
+                continue
+            key = code.casefold()
+            if self._dup(sheet, row, "venue_code", seen, key, f"Venue code {code}"):
+                continue
+            clean = {"code": code, "name": name, "type": vtype, "postcode": postcode}
+            existing = self.venues.get(key)
+            if existing is not None and not existing.new:
+                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in ("name", "type", "postcode")],
+                              f"Venue {code}")
+                continue
+            entry = Entry(None, True, row=row.number, data=clean)
+            self.venues[key] = entry
+            self.new_venues.append(entry)
+            self.report.sheet_counts(sheet).created += 1
+
+    # Clients -------------------------------------------------------------------------------
+
+    _CLIENT_COLUMNS = [c for c in CLIENT_FIELDS if c in spec.sheet("Clients").column_names]
+
+    def _check_clients(self) -> None:
+        sheet = "Clients"
+        seen: dict = {}
+        kinds = {c.name: c.kind for c in spec.sheet(sheet).columns}
+        nhs_seen: dict[str, list[str]] = defaultdict(list)
+        for row in self._rows(sheet):
+            ref_errors = []
+            ref = _ref(row.get("client_ref"))
+            if not ref or len(ref) > REF_LIMIT or any(ch.isspace() or not ch.isprintable() for ch in ref):
+                ref_errors.append(FieldError("client_ref", f"Client reference: give the client's reference with no "
+                                                           f"spaces (up to {REF_LIMIT} characters), e.g. HT-000123."))
+            values = {}
+            for c in self._CLIENT_COLUMNS:
+                raw = row.get(c)
+                values[c] = _text(raw) if kinds[c] == spec.TEXT else (_code_value(raw) if kinds[c] == spec.CODE else raw)
+            try:
+                clean = clients.validate(values, self.today)
+                errors = ref_errors
+            except ValidationError as exc:
+                clean = None
+                errors = ref_errors + exc.errors
+            if errors:
+                for e in errors:
+                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+                if ref:
+                    self.clients.setdefault(ref, Entry(None, True, valid=False, row=row.number))
+                continue
+            if self._dup(sheet, row, "client_ref", seen, ref, f"Client reference {ref}"):
+                continue
+            existing = self.clients.get(ref)
+            if existing is not None and not existing.new:
+                if self._foreign(sheet, row, "client_ref", existing, f"Client {ref}"):
+                    continue
+                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in self._CLIENT_COLUMNS],
+                              f"Client {ref}")
+                continue
+            entry = Entry(None, True, row=row.number, data={**clean, "client_ref": ref})
+            self.clients[ref] = entry
+            self.new_clients.append(entry)
+            self.report.sheet_counts(sheet).created += 1
+            if clean.get("nhs_number"):
+                nhs_seen[clean["nhs_number"]].append(ref)
+            if clean.get("postcode"):
+                entry.data["_needs_lookup"] = True
+        self._nhs_warnings(nhs_seen)
+
+    def _nhs_warnings(self, nhs_seen: dict[str, list[str]]) -> None:
+        """Same NHS number on two clients: a warning (a possible duplicate), not a refusal (DATA.md)."""
+        known: dict[str, list[str]] = defaultdict(list)
+        numbers = sorted(nhs_seen)
+        for chunk in _chunks(numbers):
+            for nhs, ref in self.db.conn.execute(
+                    f"SELECT nhs_number, client_ref FROM clients WHERE nhs_number IN ({_marks(chunk)})", chunk):
+                known[nhs].append(ref)
+        for nhs, refs in nhs_seen.items():
+            for ref in refs:
+                others = sorted(set(refs + known[nhs]) - {ref})
+                if others:
+                    entry = self.clients[ref]
+                    self.report.warn("Clients", entry.row, "nhs_number", nhs,
+                                     f"The NHS number of {ref} is also recorded for {', '.join(others)}: check they "
+                                     "are not the same person.")
+
+    # Referrals -----------------------------------------------------------------------------
+
+    _REFERRAL_FIELDS = {"received_date": "received_date", "source": "source", "reasons": "reasons",
+                        "priority": "priority", "referrer_name": "referrer_name",
+                        "referrer_organisation": "referrer_organisation", "notes": "notes",
+                        "date_of_birth": "received_date", "allocated_staff_id": "allocated_trainer",
+                        "closed_date": "closed_date", "closure_reason": "closure_reason"}
+
+    def _check_referrals(self) -> None:
+        sheet = "Referrals"
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            ref = _ref(row.get("referral_ref"))
+            if not ref or len(ref) > REF_LIMIT or any(ch.isspace() or not ch.isprintable() for ch in ref):
+                self.report.fail(sheet, row.number, "referral_ref", row.get("referral_ref"),
+                                 f"Referral reference: give the referral's reference with no spaces (up to "
+                                 f"{REF_LIMIT} characters), e.g. RF-000123.")
+            client_ref = _ref(row.get("client_ref"))
+            client = self.clients.get(client_ref) if client_ref else None
+            if client_ref and client is None:
+                self.report.fail(sheet, row.number, "client_ref", row.get("client_ref"),
+                                 f"Client {client_ref} is not on the Clients sheet nor in the database: add the "
+                                 "client or correct the reference.")
+            elif client is not None and self._foreign(sheet, row, "client_ref", client, f"Client {client_ref}"):
+                client = None
+            reasons_raw = _text(row.get("reasons"))
+            values = {"received_date": row.get("received_date"), "source": _code_value(row.get("source")),
+                      "reasons": [p.strip() for p in reasons_raw.split(";") if p.strip()] if reasons_raw else [],
+                      "priority": _code_value(row.get("priority")),
+                      "referrer_name": _text(row.get("referrer_name")),
+                      "referrer_organisation": _text(row.get("referrer_organisation")),
+                      "notes": _text(row.get("notes"))}
+            if not client_ref:
+                self.report.fail(sheet, row.number, "client_ref", None,
+                                 "Client reference is required: give the client this referral belongs to.")
+            client_ok = client is not None and client.valid
+            dob = client.data.get("date_of_birth") if client_ok else None
+            try:
+                # The received date stands in for the birth date here (it always passes), so the age
+                # is checked once, below, with the client's own date of birth and no override.
+                clean = referrals.validate(values, values["received_date"], self.today, age_override=True)
+            except ValidationError as exc:
+                clean = None
+                self._field_errors(sheet, row, exc, self._REFERRAL_FIELDS)
+            if clean is not None and dob:
+                try:
+                    check_age_for_referral(dob, clean["received_date"], False)
+                except ValidationError as exc:
+                    self._field_errors(sheet, row, exc, self._REFERRAL_FIELDS)
+            trainer = self._staff_for(sheet, row, "allocated_trainer")
+            if trainer is not None and trainer.valid:
+                role = trainer.data.get("role")
+                if role not in _TRAINER_ROLES:
+                    self.report.fail(sheet, row.number, "allocated_trainer", row.get("allocated_trainer"),
+                                     f"Referrals are allocated to a health trainer or champion, and "
+                                     f"{_text(row.get('allocated_trainer'))} is {codes.label('staff_role', role).lower()}.")
+            closed = row.get("closed_date")
+            reason_raw = _code_value(row.get("closure_reason"))
+            reason = codes.match("closure_reason", reason_raw) if reason_raw is not None else None
+            if reason_raw is not None and reason is None:
+                self.report.fail(sheet, row.number, "closure_reason", reason_raw,
+                                 "Closure reason: choose one from the list on the Codes sheet.")
+            closed_day = None
+            try:
+                closed_day = parse_date(closed, "closed_date")
+                check_closure(clean["received_date"] if clean else None, closed_day, reason_raw, self.today)
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, self._REFERRAL_FIELDS)
+            if len(self.report.failures) > before or not ref:
+                if ref:
+                    self.referrals.setdefault(ref, Entry(None, True, valid=False, row=row.number))
+                continue
+            if self._dup(sheet, row, "referral_ref", seen, ref, f"Referral reference {ref}"):
+                continue
+            clean.update(closed_date=closed_day.isoformat() if closed_day else None, closure_reason=reason,
+                         referral_ref=ref, client=client, trainer=trainer)
+            existing = self.referrals.get(ref)
+            if existing is not None and not existing.new:
+                if self._foreign(sheet, row, "referral_ref", existing, f"Referral {ref}"):
+                    continue
+                theirs = existing.data
+                self._compare(sheet, row, [
+                    ("client_ref", client_ref, theirs["client"].data.get("client_ref")),
+                    ("received_date", clean["received_date"], theirs["received_date"]),
+                    ("source", clean["source"], theirs["source"]),
+                    ("referrer_name", clean["referrer_name"], theirs["referrer_name"]),
+                    ("referrer_organisation", clean["referrer_organisation"], theirs["referrer_organisation"]),
+                    ("reasons", set(clean["reasons"]), theirs["reasons"]),
+                    ("priority", clean["priority"], theirs["priority"]),
+                    ("allocated_trainer", trainer.id if trainer else None, theirs["allocated_staff_id"]),
+                    ("closed_date", clean["closed_date"], theirs["closed_date"]),
+                    ("closure_reason", clean["closure_reason"], theirs["closure_reason"]),
+                    ("notes", clean["notes"], theirs["notes"]),
+                ], f"Referral {ref}")
+                continue
+            entry = Entry(None, True, row=row.number, data=clean)
+            self.referrals[ref] = entry
+            self.new_referrals.append(entry)
+            self.report.sheet_counts(sheet).created += 1
+
+    def _referral_for(self, sheet: str, row: Row) -> Entry | None:
+        ref = _ref(row.get("referral_ref"))
+        if not ref:
+            self.report.fail(sheet, row.number, "referral_ref", None,
+                             "Referral reference is required: give the referral this row belongs to.")
+            return None
+        entry = self.referrals.get(ref)
+        if entry is None:
+            self.report.fail(sheet, row.number, "referral_ref", row.get("referral_ref"),
+                             f"Referral {ref} is not on the Referrals sheet nor in the database: add the referral "
+                             "or correct the reference.")
+            return None
+        if self._foreign(sheet, row, "referral_ref", entry, f"Referral {ref}"):
+            return None
+        return entry
+
+    @staticmethod
+    def _received(entry: Entry | None) -> str:
+        if entry is None or not entry.valid:
+            return _NOT_RESOLVED_RECEIVED
+        return entry.data["received_date"]
+
+    def _children_of_known(self, sql: str, referral_entries) -> list[dict]:
+        ids = sorted({e.id for e in referral_entries if not e.new})
+        found = []
+        for chunk in _chunks(ids):
+            found += list(self.db.query(sql.format(marks=_marks(chunk)), chunk))
+        return found
+
+    def _known_referrals(self, sheet: str) -> list[Entry]:
+        out = []
+        for row in self.rows.get(sheet, []):
+            e = self.referrals.get(_ref(row.get("referral_ref")) or "")
+            if e is not None and not e.new:
+                out.append(e)
+        return out
+
+    # Sessions ------------------------------------------------------------------------------
+
+    _SESSION_FIELDS = {"session_date": "date", "staff_id": "trainer", "venue_id": "venue_code",
+                       "received_date": "referral_ref"}
+
+    def _check_sessions(self) -> None:
+        sheet = "Sessions"
+        existing = {}
+        for r in self._children_of_known("SELECT * FROM sessions WHERE referral_id IN ({marks}) ORDER BY id",
+                                         self._known_referrals(sheet)):
+            existing.setdefault((r["referral_id"], r["session_date"], r["start_time"], r["staff_id"]), r)
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            trainer = self._staff_for(sheet, row, "trainer")
+            venue = None
+            venue_code = _text(row.get("venue_code"))
+            if venue_code:
+                venue = self.venues.get(venue_code.strip().casefold())
+                if venue is None:
+                    self.report.fail(sheet, row.number, "venue_code", venue_code,
+                                     f"Venue {venue_code.strip()} is not on the Venues sheet nor in the database: "
+                                     "add it or correct the code.")
+            values = {"session_date": row.get("date"), "attendance": _code_value(row.get("attendance")),
+                      "start_time": _text(row.get("start_time")), "duration_minutes": row.get("duration_minutes"),
+                      "mode": _code_value(row.get("mode")), "type": _code_value(row.get("type")),
+                      "notes": _text(row.get("notes")),
+                      "staff_id": 1 if trainer is not None or _text(row.get("trainer")) else None}
+            if isinstance(values["duration_minutes"], str):
+                values["duration_minutes"] = values["duration_minutes"].strip() or None
+            try:
+                clean = sessions.validate(values, self._received(referral), self.today)
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, self._SESSION_FIELDS)
+                clean = None
+            if len(self.report.failures) > before or clean is None or referral is None or trainer is None:
+                continue
+            if not (referral.valid and trainer.valid and (venue is None or venue.valid)):
+                continue
+            key = (id(referral), clean["session_date"], clean["start_time"], id(trainer))
+            if self._dup(sheet, row, "date", seen, key,
+                         f"A session of referral {_ref(row.get('referral_ref'))} on {clean['session_date']} "
+                         f"at {clean['start_time'] or '(no time)'} with {_text(row.get('trainer'))}"):
+                continue
+            if not referral.new and not trainer.new:
+                theirs = existing.get((referral.id, clean["session_date"], clean["start_time"], trainer.id))
+                if theirs is not None:
+                    self._compare(sheet, row, [
+                        ("duration_minutes", clean["duration_minutes"], theirs["duration_minutes"]),
+                        ("venue_code", venue.id if venue else None, theirs["venue_id"]),
+                        ("mode", clean["mode"], theirs["mode"]), ("type", clean["type"], theirs["type"]),
+                        ("attendance", clean["attendance"], theirs["attendance"]),
+                        ("notes", clean["notes"], theirs["notes"]),
+                    ], f"The session on {clean['session_date']}")
+                    continue
+            self.new_sessions.append((referral, trainer, venue, clean["session_date"], clean["start_time"],
+                                      clean["duration_minutes"], clean["mode"], clean["type"], clean["attendance"],
+                                      clean["notes"]))
+            self.report.sheet_counts(sheet).created += 1
+
+    # Assessments ----------------------------------------------------------------------------
+
+    def _check_assessments(self) -> None:
+        sheet = "Assessments"
+        answer_columns = [c.name for c in spec.sheet(sheet).columns if c.kind == spec.ANSWER]
+        existing: dict[tuple, dict] = {}
+        for r in self._children_of_known("SELECT referral_id, assessed_date, timepoint, answers FROM assessments "
+                                         "WHERE referral_id IN ({marks}) ORDER BY id", self._known_referrals(sheet)):
+            existing.setdefault((r["referral_id"], r["assessed_date"], r["timepoint"]), {}).update(
+                json.loads(r["answers"]))
+        enabled = set(assessments.enabled_instruments(self.db, self.service.code))
+        seen: dict = {}
+        occasions = []
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            received = self._received(referral)
+            day = None
+            try:
+                day = parse_date(row.get("date"), "date", required=True)
+                check_not_future(day, "date", self.today)
+                if day.isoformat() < received:
+                    self.report.fail(sheet, row.number, "date", row.get("date"),
+                                     f"Assessment date {day.isoformat()} is before the referral was received "
+                                     f"({received}): check the date.")
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, {})
+            timepoint = codes.match("timepoint", _code_value(row.get("timepoint")))
+            if timepoint is None:
+                self.report.fail(sheet, row.number, "timepoint", row.get("timepoint"),
+                                 "Timepoint: choose baseline, review, exit or a follow-up (see the Codes sheet).")
+            answers = {c: row.get(c) for c in answer_columns if not _blank(row.get(c))}
+            found = instruments.instruments_in_answers(answers)
+            if not found:
+                self.report.fail(sheet, row.number, None, None,
+                                 "This row has no answers: fill in at least one answer column, or delete the row.")
+            typed: dict[str, dict] = {}
+            for code in found:
+                try:
+                    typed[code] = instruments.normalise_answers(code, answers)
+                except ValidationError as exc:
+                    self._field_errors(sheet, row, exc, {})
+            if len(self.report.failures) > before or referral is None or not referral.valid:
+                continue
+            key = (id(referral), day.isoformat(), timepoint)
+            if self._dup(sheet, row, "date", seen, key,
+                         f"The {timepoint} assessment of referral {_ref(row.get('referral_ref'))} on {day.isoformat()}"):
+                continue
+            merged = {k: v for t in typed.values() for k, v in t.items()}
+            if not referral.new:
+                theirs = existing.get((referral.id, day.isoformat(), timepoint))
+                if theirs is not None:
+                    self._compare_answers(sheet, row, merged, theirs, answer_columns)
+                    continue
+            for key_name in ("weight_kg", "height_cm", "waist_cm"):
+                if key_name in merged:
+                    check = check_measurement(key_name, merged[key_name])
+                    if check.needs_confirmation:
+                        self.report.warn(sheet, row.number, key_name, merged[key_name], check.message)
+            for code in typed:
+                if code not in enabled:
+                    self.report.warn(sheet, row.number, None, None,
+                                     f"{code} answers are stored, but {code} is switched off for "
+                                     f"{self.service.code}: they appear nowhere until it is switched on in settings.")
+            occasions.append((row, referral, day.isoformat(), timepoint, typed))
+            self.report.sheet_counts(sheet).created += 1
+        self._score(sheet, occasions)
+
+    def _compare_answers(self, sheet: str, row: Row, mine: dict, theirs: dict, columns: list[str]) -> None:
+        counts = self.report.sheet_counts(sheet)
+        differ = [c for c in columns if not _same(mine.get(c), theirs.get(c))]
+        if not differ:
+            counts.unchanged += 1
+            return
+        counts.conflicts += 1
+        for c in differ:
+            self.report.conflict(sheet, row.number, c, row.get(c),
+                                 f"This assessment is already in the database with {c} {_shown(theirs.get(c))}; "
+                                 f"the workbook has {_shown(mine.get(c))}. The database was kept.")
+
+    def _score(self, sheet: str, occasions: list) -> None:
+        """Score every new assessment as assessments.record would, with the height carried
+        forward from the client's latest earlier measurement (database or workbook)."""
+        heights: dict[int, list] = defaultdict(list)        # id(client entry) -> [(date, source, order, height)]
+        clients_of = {}
+        known_client_ids = {}
+        for row, referral, day, timepoint, typed in occasions:
+            client = referral.data["client"]
+            clients_of[id(client)] = client
+            if not client.new:
+                known_client_ids[client.id] = id(client)
+            height = typed.get("BODY", {}).get("height_cm")
+            if height is not None:
+                heights[id(client)].append((day, 1, row.number, height))
+        ids = sorted(known_client_ids)
+        for chunk in _chunks(ids):
+            for cid, day, aid, answers in self.db.conn.execute(
+                    f"SELECT client_id, assessed_date, id, answers FROM assessments WHERE instrument = 'BODY' "
+                    f"AND client_id IN ({_marks(chunk)})", chunk):
+                height = json.loads(answers).get("height_cm")
+                if height is not None:
+                    heights[known_client_ids[cid]].append((day, 0, aid, height))
+        for entries in heights.values():
+            entries.sort()
+        for i, (row, referral, day, timepoint, typed) in enumerate(occasions):
+            if i % _PROGRESS_EVERY == 0:
+                self.progress(i, len(occasions), "Scoring assessments")
+            client = referral.data["client"]
+            data = client.data
+            carried = None
+            entries = heights.get(id(client))
+            if entries:
+                at = bisect.bisect_left(entries, (day,))
+                if at:
+                    carried = entries[at - 1][3]
+            context = instruments.ScoringContext(sex=data.get("gender"), ethnicity=data.get("ethnicity"),
+                                                 asian_thresholds_override=bool(data.get("asian_thresholds")),
+                                                 carried_height_cm=carried)
+            for code, answers in typed.items():
+                scored = instruments.score(code, answers, context)
+                if not scored.computable:
+                    self.report.warn(sheet, row.number, None, None,
+                                     f"{code}: stored with its score not computable ({scored.reason}).")
+                if "safeguarding" in scored.flags:
+                    self.report.warn(sheet, row.number, "phq9_9", answers.get("phq9_9"),
+                                     "PHQ-9 question 9 is answered above 0: the safeguarding prompt is recorded as "
+                                     "raised. Make sure the service's escalation steps were followed.")
+                # The same columns and JSON as assessments.insert_scored, made now so only text is kept.
+                self.new_assessments.append((
+                    referral, day, timepoint, code, assessments._json(answers), assessments._json(dict(scored.scores)),
+                    assessments._json(dict(scored.bands)), int(scored.computable),
+                    None if scored.computable else scored.reason,
+                    assessments._json(list(scored.flags)) if scored.flags else None))
+
+    # Goals ---------------------------------------------------------------------------------
+
+    _GOAL_FIELDS = {"agreed_date": "plan_agreed_date", "goal_text": "goal"}
+
+    def _check_goals(self) -> None:
+        sheet = "Goals"
+        known = self._known_referrals(sheet)
+        existing = {}
+        self._existing_plans: dict[tuple, int] = {}
+        for r in self._children_of_known(
+                "SELECT p.id AS plan_id, p.referral_id, p.agreed_date, g.* FROM plans p LEFT JOIN goals g "
+                "ON g.plan_id = p.id WHERE p.referral_id IN ({marks}) ORDER BY p.id, g.position, g.id", known):
+            self._existing_plans.setdefault((r["referral_id"], r["agreed_date"]), r["plan_id"])
+            if r["id"] is not None:
+                existing.setdefault((r["referral_id"], r["agreed_date"], r["area"], r["goal_text"]), r)
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            received = self._received(referral)
+            agreed = None
+            try:
+                agreed = plans.validate_plan({"agreed_date": row.get("plan_agreed_date")}, received,
+                                             self.today)["agreed_date"]
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, self._GOAL_FIELDS)
+            values = {"area": _code_value(row.get("area")), "goal_text": _text(row.get("goal")),
+                      "steps": _text(row.get("steps")), "barriers": _text(row.get("barriers")),
+                      "who_can_help": _text(row.get("who_can_help")), "importance": _num(row.get("importance")),
+                      "confidence": _num(row.get("confidence")), "review_date": row.get("review_date"),
+                      "status": _code_value(row.get("status")), "status_date": row.get("status_date")}
+            if values["status"] is None:
+                self.report.fail(sheet, row.number, "status", None,
+                                 "Status is required: choose one from the list on the Codes sheet.")
+            try:
+                clean = plans.validate_goal(values, self.today)
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, self._GOAL_FIELDS)
+                clean = None
+            if len(self.report.failures) > before or referral is None or not referral.valid:
+                continue
+            key = (id(referral), agreed, clean["area"], clean["goal_text"])
+            if self._dup(sheet, row, "goal", seen, key,
+                         f"The goal '{_shown(clean['goal_text'])}' ({clean['area']}) of the plan agreed on {agreed}"):
+                continue
+            if not referral.new:
+                theirs = existing.get((referral.id, agreed, clean["area"], clean["goal_text"]))
+                if theirs is not None:
+                    self._compare(sheet, row, [(c, clean[c], theirs[c]) for c in
+                                               ("steps", "barriers", "who_can_help", "importance", "confidence",
+                                                "review_date", "status", "status_date")],
+                                  "This goal")
+                    continue
+            self.new_goals.append((referral, agreed, *[clean.get(c) for c in plans._GOAL_COLUMNS]))
+            self.report.sheet_counts(sheet).created += 1
+
+    # Signposting ---------------------------------------------------------------------------
+
+    _SIGNPOST_FIELDS = {"signpost_date": "date"}
+
+    def _check_signposting(self) -> None:
+        sheet = "Signposting"
+        existing = {}
+        for r in self._children_of_known("SELECT * FROM signposting WHERE referral_id IN ({marks}) ORDER BY id",
+                                         self._known_referrals(sheet)):
+            existing.setdefault((r["referral_id"], r["signpost_date"], r["category"], r["destination"] or ""), r)
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            values = {"signpost_date": row.get("date"), "category": _code_value(row.get("category")),
+                      "destination": _text(row.get("destination")), "type": _code_value(row.get("type")),
+                      "outcome": _code_value(row.get("outcome"))}
+            try:
+                clean = signposting.validate(values, self._received(referral), self.today)
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, self._SIGNPOST_FIELDS)
+                clean = None
+            if len(self.report.failures) > before or referral is None or not referral.valid:
+                continue
+            key = (id(referral), clean["signpost_date"], clean["category"], clean["destination"] or "")
+            if self._dup(sheet, row, "destination", seen, key,
+                         f"Signposting of referral {_ref(row.get('referral_ref'))} on {clean['signpost_date']} to "
+                         f"{clean['category']} {clean['destination'] or ''}".rstrip()):
+                continue
+            if not referral.new:
+                theirs = existing.get((referral.id, clean["signpost_date"], clean["category"],
+                                       clean["destination"] or ""))
+                if theirs is not None:
+                    self._compare(sheet, row, [("type", clean["type"], theirs["type"]),
+                                               ("outcome", clean["outcome"], theirs["outcome"])],
+                                  "This signposting")
+                    continue
+            self.new_signposts.append((referral, clean["signpost_date"], clean["category"], clean["destination"],
+                                       clean["directory_id"], clean["type"], clean["outcome"],
+                                       clean["follow_up_date"]))
+            self.report.sheet_counts(sheet).created += 1
+
+    # --- phase 3: write ---------------------------------------------------------------------
+
+    def write(self, path: Path, sha256: str, data_version: int) -> None:
+        by = self.actor.username
+        if any(e.data.get("_needs_lookup") for e in self.new_clients):
+            # Built once per PC (about 10 s) before the transaction, never inside it.
+            self.prepare_reference(self._progress, self._cancelled)
+        deprivation = {}
+        for i, e in enumerate(self.new_clients):
+            if i % _PROGRESS_EVERY == 0:
+                self.progress(i, len(self.new_clients), "Looking up postcodes")
+            pc = e.data.get("postcode")
+            if pc not in deprivation:
+                deprivation[pc] = self.deprivation_for(pc)
+        conn = self.db.conn
+        with self.db.atomic():
+            if conn.execute("PRAGMA data_version").fetchone()[0] != data_version:
+                raise _Conflict()
+            total = sum(len(x) for x in (self.new_staff, self.new_venues, self.new_clients, self.new_referrals,
+                                         self.new_sessions, self.new_goals, self.new_assessments,
+                                         self.new_signposts))
+            step = [0]
+
+            def tick(n: int, label: str) -> None:
+                step[0] += n
+                self.progress(step[0], total, label)
+
+            self._write_staff(by)
+            self._write_venues(by)
+            tick(len(self.new_staff) + len(self.new_venues), "Writing staff and venues")
+            self._write_clients(by, deprivation, tick)
+            self._write_referrals(by, tick)
+            self._write_sessions(by, tick)
+            self._write_goals(by, tick)
+            self._write_assessments(by, tick)
+            self._write_signposting(by, tick)
+            for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
+                if i % _PROGRESS_EVERY == 0:
+                    self.progress(i, len(self.touched_referrals), "Working out referral status")
+                referrals.refresh_status(self.db, e.id)
+            self._bump_counters()
+            created = {sheet: c.created for sheet, c in self.report.counts.items()}
+            audit.record(self.db, self.actor, "import", "workbook", None,
+                         after={"file": path.name, "sha256": sha256, "service": self.service.code,
+                                "created": created, "unchanged": sum(c.unchanged for c in self.report.counts.values()),
+                                "conflicts": len(self.report.conflicts)},
+                         detail=f"{path.name} (sha256 {sha256})")
+            self.progress(total, total, "Saving")
+
+    def _insert_many(self, table: str, columns: list[str], count: int, rows, want_ids: bool = True) -> list[int]:
+        """executemany over rows (a list or a generator, so big tables are never copied whole),
+        then the new ids in insertion order (rowids only grow inside our transaction)."""
+        if not count:
+            return []
+        conn = self.db.conn
+        start = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(columns)})", rows)
+        if want_ids:
+            ids = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE id > ? ORDER BY id", (start,))]
+        else:
+            ids = []
+        written = len(ids) if want_ids else conn.execute(f"SELECT COUNT(*) FROM {table} WHERE id > ?",
+                                                          (start,)).fetchone()[0]
+        if written != count:
+            raise RuntimeError(f"{table}: {written} rows written for {count}")   # rolls the whole import back
+        return ids
+
+    def _write_staff(self, by: str) -> None:
+        for e in self.new_staff:
+            d = e.data
+            active = not (d.get("end_date") and d["end_date"] <= self.today.isoformat())
+            e.id = services.add_staff(self.db, self.service.id, d["full_name"], d["role"], by, email=d["email"],
+                                      phone=d["phone"], start_date=d["start_date"], end_date=d["end_date"],
+                                      active=active)
+            accounts.create(self.db, d["username"], None, [d["role"]], e.id, by,
+                            password_hash=UNUSABLE_PASSWORD_HASH, must_change=True)
+            accounts.set_locked(self.db, d["username"], True)
+
+    def _write_venues(self, by: str) -> None:
+        for e in self.new_venues:
+            d = e.data
+            e.id = services.add_venue(self.db, self.service.id, d["code"], d["name"], d["type"], d["postcode"], by)
+
+    _DEPRIVATION = ("lsoa_code", "imd_decile", "imd_quintile", "imd_edition", "postcode_status")
+
+    def _write_clients(self, by: str, deprivation: dict, tick) -> None:
+        columns = ["service_id", "client_ref", *CLIENT_FIELDS, *self._DEPRIVATION, "created_by"]
+        rows = []
+        for e in self.new_clients:
+            d = e.data
+            dep = deprivation[d.get("postcode")]
+            rows.append((self.service.id, d["client_ref"], *[d.get(f) for f in CLIENT_FIELDS],
+                         *[dep[k] for k in self._DEPRIVATION], by))
+        ids = self._insert_many("clients", columns, len(rows), rows)
+        search = []
+        for e, new_id in zip(self.new_clients, ids):
+            e.id = new_id
+            search.append((new_id, clients.search_text(e.data)))
+        self.db.conn.executemany("INSERT INTO clients_search (rowid, text) VALUES (?, ?)", search)
+        tick(len(rows), "Writing clients")
+
+    def _write_referrals(self, by: str, tick) -> None:
+        columns = ["service_id", "referral_ref", "client_id", "received_date", "source", "referrer_name",
+                   "referrer_organisation", "priority", "allocated_staff_id", "closed_date", "closure_reason",
+                   "notes", "created_by"]
+        rows = []
+        for e in self.new_referrals:
+            d = e.data
+            rows.append((self.service.id, d["referral_ref"], d["client"].id, d["received_date"], d["source"],
+                         d["referrer_name"], d["referrer_organisation"], d["priority"] or "routine",
+                         d["trainer"].id if d["trainer"] else None, d["closed_date"], d["closure_reason"],
+                         d["notes"], by))
+        ids = self._insert_many("referrals", columns, len(rows), rows)
+        reasons = []
+        for e, new_id in zip(self.new_referrals, ids):
+            e.id = new_id
+            reasons += [(new_id, area) for area in e.data["reasons"]]
+        self.db.conn.executemany("INSERT INTO referral_reasons (referral_id, area) VALUES (?, ?)", reasons)
+        self.touched_referrals += self.new_referrals
+        tick(len(rows), "Writing referrals")
+
+    def _write_sessions(self, by: str, tick) -> None:
+        columns = ["referral_id", "client_id", "staff_id", "venue_id", "session_date", "start_time",
+                   "duration_minutes", "mode", "type", "attendance", "notes", "created_by"]
+        self.touched_referrals += [s[0] for s in self.new_sessions]
+        self._insert_many("sessions", columns, len(self.new_sessions), (
+            (referral.id, _client_id(referral), trainer.id, venue.id if venue else None, *values, by)
+            for referral, trainer, venue, *values in self.new_sessions), want_ids=False)
+        tick(len(self.new_sessions), "Writing sessions")
+
+    def _write_goals(self, by: str, tick) -> None:
+        plan_ids: dict[tuple, int] = {}
+        new_plans = []
+        for referral, agreed, *_ in self.new_goals:
+            key = (referral.id, agreed)
+            if key in plan_ids:
+                continue
+            known = self._existing_plans.get(key) if not referral.new else None
+            if known is not None:
+                plan_ids[key] = known
+            else:
+                plan_ids[key] = -1
+                new_plans.append(key)
+        ids = self._insert_many("plans", ["referral_id", "agreed_date", "created_by"], len(new_plans),
+                                [(rid, day, by) for rid, day in new_plans])
+        plan_ids.update(zip(new_plans, ids))
+        positions: dict[int, int] = {}
+        fresh = set(new_plans)
+        for known_id in {v for k, v in plan_ids.items() if k not in fresh}:
+            positions[known_id] = self.db.conn.execute(
+                "SELECT COALESCE(MAX(position), 0) FROM goals WHERE plan_id = ?", (known_id,)).fetchone()[0]
+        columns = ["plan_id", *plans._GOAL_COLUMNS, "position", "created_by"]
+        def rows():
+            for referral, agreed, *values in self.new_goals:
+                plan_id = plan_ids[(referral.id, agreed)]
+                positions[plan_id] = positions.get(plan_id, 0) + 1
+                yield (plan_id, *values, positions[plan_id], by)
+        self._insert_many("goals", columns, len(self.new_goals), rows(), want_ids=False)
+        tick(len(self.new_goals), "Writing plans and goals")
+
+    def _write_assessments(self, by: str, tick) -> None:
+        columns = ["client_id", "referral_id", "assessed_date", "timepoint", "instrument", "answers", "scores",
+                   "bands", "is_result", "not_computable_reason", "flags", "created_by"]
+        self._insert_many("assessments", columns, len(self.new_assessments), (
+            (_client_id(referral), referral.id, *values, by) for referral, *values in self.new_assessments),
+            want_ids=False)
+        tick(len(self.new_assessments), "Writing assessments")
+
+    def _write_signposting(self, by: str, tick) -> None:
+        columns = ["client_id", "referral_id", "signpost_date", "category", "destination", "directory_id", "type",
+                   "outcome", "follow_up_date", "created_by"]
+        self._insert_many("signposting", columns, len(self.new_signposts), (
+            (_client_id(referral), referral.id, *values, by) for referral, *values in self.new_signposts),
+            want_ids=False)
+        tick(len(self.new_signposts), "Writing signposting")
+
+    def _bump_counters(self) -> None:
+        """Refs kept as given: keep the app's own series ahead of them, so later refs never collide."""
+        for counter, prefix, entries in (("client_ref", clients.REF_PREFIX, self.new_clients),
+                                         ("referral_ref", referrals.REF_PREFIX, self.new_referrals)):
+            highest = 0
+            pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+            for e in entries:
+                m = pattern.match(e.data["client_ref" if counter == "client_ref" else "referral_ref"])
+                if m:
+                    highest = max(highest, int(m.group(1)))
+            if highest:
+                services.bump_counter(self.db, counter, highest)
+
+
+# --- the whole import -------------------------------------------------------------------------
+
+def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bool, deprivation_for,
+        prepare_reference, on_progress=None, cancelled=None, today: date | None = None,
+        write_report: bool = True) -> ImportReport:
+    started = time.perf_counter()
+    path = Path(path)
+    report = ImportReport(file=str(path), service_code=service.code, dry_run=dry_run)
+    importer = Importer(db, actor, service, deprivation_for=deprivation_for, prepare_reference=prepare_reference,
+                        today=today, on_progress=on_progress, cancelled=cancelled)
+    importer.report = report
+    try:
+        if path.is_file():
+            report.sha256 = sha256_of(path)
+        data_version = db.conn.execute("PRAGMA data_version").fetchone()[0]
+        if importer.read(path):
+            importer.check()
+            nothing_new = not any(c.created for c in report.counts.values())
+            if not report.failures and not dry_run and not nothing_new:
+                try:
+                    importer.write(path, report.sha256, data_version)
+                    report.committed = True
+                except _Conflict:
+                    report.fail(None, None, None, None,
+                                "Another program changed the database while the workbook was being checked: "
+                                "nothing was imported. Run the import again.")
+    except (Cancelled, BuildCancelled):
+        report.cancelled = True
+        report.committed = False
+    report.sort([s.name for s in spec.sheets()])
+    report.seconds = time.perf_counter() - started
+    if write_report and path.parent.is_dir():
+        try:
+            from .report import report_path_for
+            report.write(report_path_for(path))
+        except OSError as exc:
+            report.warn(None, None, None, None, f"The report could not be written beside the workbook ({exc}).")
+    return report
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+def _client_id(referral: Entry) -> int:
+    return referral.data["client"].id if referral.new else referral.data["client_id"]
+
+
+def _collect(errors: list, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def _num(value):
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (set, frozenset)) or isinstance(b, (set, frozenset)):
+        return set(a or ()) == set(b or ())
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
+
+
+def _shown(value) -> str:
+    if value in (None, ""):
+        return "(blank)"
+    if isinstance(value, (set, frozenset)):
+        return ";".join(sorted(value)) or "(blank)"
+    return f"'{value}'"
+
+
+def _chunks(items: list):
+    items = list(items)
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+def _marks(items) -> str:
+    return ", ".join("?" * len(items))

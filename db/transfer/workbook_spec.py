@@ -1,0 +1,225 @@
+"""The import workbook of IMPORT.md as data: sheets, columns, required flags, code lists.
+
+The single source for the template, the import and the export, so the three can
+never disagree about a header. Answer columns of the Assessments sheet come from
+the instrument definitions (their item keys are the column names), so a new
+instrument appears in all three without touching this file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import codes, instruments
+
+EXAMPLE_MARK = "EXAMPLE"
+CODES_SHEET = "Codes"
+
+# Column kinds: how a cell is read and written.
+TEXT, DATE, TIME, INT, CODE, CODES, ANSWER = "text", "date", "time", "int", "code", "codes", "answer"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool = False
+    kind: str = TEXT
+    code_list: str | None = None      # a list of codes.lists() or of answer_lists()
+    example: object = None            # the template's grey example row
+    width: int = 14
+    hint: str = ""                    # shown as the cell's input message in the template
+    minimum: float | None = None      # number validation (answers)
+    maximum: float | None = None
+    whole: bool = True
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    columns: tuple[Column, ...]
+    identity: str                     # how a row is recognised on re-import (IMPORT.md), for people
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def header_key(text: object) -> str:
+    """How a header is matched: case, surrounding spaces (and a trailing * marking it
+    required) ignored; inner spaces count as underscores, so "Date of birth" is date_of_birth."""
+    key = "" if text is None else str(text)
+    key = key.strip().rstrip("*").strip().casefold()
+    return re.sub(r"\s+", "_", key)
+
+
+def sheet_key(text: object) -> str:
+    return " ".join(("" if text is None else str(text)).split()).casefold()
+
+
+# --- answer columns (from the instruments) -----------------------------------------
+
+def answer_lists() -> dict[str, list[tuple[str, str]]]:
+    """Answer options with text codes (smoking status...), listed on the Codes sheet too.
+    Yes/No items use the DATA.md list yes_no."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for inst in instruments.INSTRUMENTS.values():
+        for item in inst.items:
+            if item.kind == "choice" and item.options and not all(isinstance(v, int) for v, _ in item.options):
+                options = [(str(v), lab) for v, lab in item.options]
+                if options != codes.lists().get("yes_no"):
+                    found[item.key] = options
+    return found
+
+
+def _answer_column(item) -> Column:
+    code_list = None
+    if item.kind == "choice" and item.options and not all(isinstance(v, int) for v, _ in item.options):
+        code_list = item.key if item.key in answer_lists() else "yes_no"
+    lo = item.min if item.min is not None else (min(v for v, _ in item.options) if code_list is None and item.options else None)
+    hi = item.max if item.max is not None else (max(v for v, _ in item.options) if code_list is None and item.options else None)
+    hint = item.name if len(item.name) <= 200 else item.name[:197] + "..."
+    return Column(item.key, kind=ANSWER, code_list=code_list, width=max(10, min(len(item.key) + 3, 20)), hint=hint,
+                  minimum=None if code_list else lo, maximum=None if code_list else hi,
+                  whole=item.kind != "decimal")
+
+
+_ANSWER_EXAMPLES = {"weight_kg": 82.4, "height_cm": 171, "waist_cm": 96, "activity_days": 2,
+                    "fruitveg_portions": 3, "smoking_status": "1", "cigarettes_per_day": 10, "confidence": 6}
+
+
+# --- the sheets --------------------------------------------------------------------------
+
+def _c(name, required=False, kind=TEXT, code_list=None, example=None, width=14, hint=""):
+    return Column(name, required, kind, code_list, example, width, hint)
+
+
+def sheets() -> tuple[Sheet, ...]:
+    """Every sheet of IMPORT.md in its order, with its columns in their order."""
+    answers = []
+    for inst in instruments.INSTRUMENTS.values():
+        for item in inst.items:
+            col = _answer_column(item)
+            answers.append(Column(col.name, False, col.kind, col.code_list, _ANSWER_EXAMPLES.get(item.key),
+                                  col.width, col.hint, col.minimum, col.maximum, col.whole))
+    return (
+        Sheet("Staff", (
+            _c("username", True, example="jsmith", hint="Sign-in name, no spaces; sessions and referrals refer to it"),
+            _c("full_name", True, example="Jo Smith", width=22),
+            _c("role", True, CODE, "staff_role", "TRAINER"),
+            _c("email", example="jo.smith@example.org", width=26),
+            _c("phone", example="0191 000 0000"),
+            _c("start_date", kind=DATE, example="2023-04-01"),
+            _c("end_date", kind=DATE),
+        ), "username"),
+        Sheet("Venues", (
+            _c("venue_code", True, example="CC1", hint="Short code; sessions refer to it"),
+            _c("name", True, example="Elm Street Community Centre", width=28),
+            _c("type", True, CODE, "venue_type", "COMMUNITY"),
+            _c("postcode", example="NE1 7RU"),
+        ), "venue_code"),
+        Sheet("Clients", (
+            _c("client_ref", True, example="HT-000001", hint="The client's reference, kept as given"),
+            _c("nhs_number", example="943 476 5919"),
+            _c("title", example="Ms", width=8),
+            _c("first_name", True, example="Siobhán", width=16),
+            _c("last_name", True, example="O'Neill", width=16),
+            _c("preferred_name", example="Shiv"),
+            _c("date_of_birth", True, DATE, example="1980-05-17"),
+            _c("gender", True, CODE, "gender", "2"),
+            _c("ethnicity", True, CODE, "ethnicity", "B"),
+            _c("postcode", example="NE1 7RU", hint="Postcode, or NFA for no fixed abode"),
+            _c("address_line_1", example="1 Elm Street", width=22),
+            _c("address_line_2", width=18),
+            _c("town", example="Newcastle upon Tyne", width=18),
+            _c("phone", example="0191 000 0001"),
+            _c("mobile", example="07700 900001"),
+            _c("email", example="client@example.org", width=24),
+            _c("gp_registered", kind=CODE, code_list="yes_no_unknown", example="Y"),
+            _c("gp_practice_code", example="A84001"),
+            _c("employment", kind=CODE, code_list="employment", example="01"),
+            _c("disability", kind=CODE, code_list="disability", example="N"),
+            _c("first_language", example="English"),
+            _c("interpreter_needed", kind=CODE, code_list="yes_no", example="N"),
+            _c("carer", kind=CODE, code_list="yes_no", example="N"),
+            _c("consent_date", kind=DATE, example="2024-01-10"),
+            _c("consent_share_gp", kind=CODE, code_list="yes_no", example="Y"),
+        ), "client_ref"),
+        Sheet("Referrals", (
+            _c("referral_ref", True, example="RF-000001", hint="The referral's reference, kept as given"),
+            _c("client_ref", True, example="HT-000001"),
+            _c("received_date", True, DATE, example="2024-01-08"),
+            _c("source", True, CODE, "source", "GP"),
+            _c("referrer_name", example="Dr A Khan", width=18),
+            _c("referrer_organisation", example="Elm Street Surgery", width=22),
+            _c("reasons", kind=CODES, code_list="area", example="WEIGHT;MONEY",
+               hint="Area codes separated by ;"),
+            _c("priority", kind=CODE, code_list="priority", example="routine"),
+            _c("allocated_trainer", example="jsmith", hint="Username of a trainer or champion on the Staff sheet"),
+            _c("closed_date", kind=DATE),
+            _c("closure_reason", kind=CODE, code_list="closure_reason", hint="Required with closed_date"),
+            _c("notes", width=30),
+        ), "referral_ref"),
+        Sheet("Sessions", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("date", True, DATE, example="2024-01-15"),
+            _c("start_time", kind=TIME, example="10:30", hint="HH:MM"),
+            _c("duration_minutes", kind=INT, example=45),
+            _c("trainer", True, example="jsmith", hint="Username on the Staff sheet"),
+            _c("venue_code", example="CC1"),
+            _c("mode", True, CODE, "mode", "F2F"),
+            _c("type", kind=CODE, code_list="session_type", example="INITIAL"),
+            _c("attendance", True, CODE, "attendance", "5", hint="0 = booked (future)"),
+            _c("notes", width=30),
+        ), "referral_ref, date, start_time and trainer"),
+        Sheet("Assessments", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("date", True, DATE, example="2024-01-15"),
+            _c("timepoint", True, CODE, "timepoint", "BASELINE"),
+            *answers,
+        ), "referral_ref, date and timepoint"),
+        Sheet("Goals", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("plan_agreed_date", True, DATE, example="2024-01-15",
+               hint="Goals sharing a referral and this date belong to one plan"),
+            _c("area", True, CODE, "area", "ACTIVITY"),
+            _c("goal", True, example="Walk to work twice a week", width=30),
+            _c("steps", example="Leave 20 minutes earlier on Mondays and Thursdays", width=30),
+            _c("barriers", example="If it rains, then take the bus and walk from the stop", width=30),
+            _c("who_can_help", example="My sister", width=18),
+            _c("importance", kind=INT, example=8, hint="0 to 10"),
+            _c("confidence", kind=INT, example=6, hint="0 to 10"),
+            _c("review_date", kind=DATE, example="2024-02-15"),
+            _c("status", True, CODE, "goal_status", "INPROGRESS"),
+            _c("status_date", kind=DATE, hint="Required for FULL, PARTLY, NOT and DROPPED"),
+        ), "referral_ref, plan_agreed_date, area and goal"),
+        Sheet("Signposting", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("date", True, DATE, example="2024-01-15"),
+            _c("category", True, CODE, "signposting_category", "DEBT"),
+            _c("destination", example="Citizens Advice", width=24),
+            _c("type", True, CODE, "signposting_type", "signposted"),
+            _c("outcome", kind=CODE, code_list="signposting_outcome", example="unknown"),
+        ), "referral_ref, date, category and destination"),
+    )
+
+
+def sheet(name: str) -> Sheet:
+    for s in sheets():
+        if s.name == name:
+            return s
+    raise KeyError(name)
+
+
+def code_lists() -> dict[str, list[tuple[str, str]]]:
+    """Every list shown on the Codes sheet: all of DATA.md, then the answer lists."""
+    return {**codes.lists(), **answer_lists()}

@@ -1,0 +1,91 @@
+"""Sub-commands for the import workbook (IMPORT.md): template, import, export."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from db.errors import BadPath
+from reports import transfer_workbook
+
+from . import common
+
+EXIT_BAD_INPUT = 2
+SHOWN_PER_SECTION = 200    # the report file beside the workbook has every line
+
+
+def register(sub) -> None:
+    p = common.command(sub, "template", cmd_template, "write a blank import workbook (IMPORT.md)")
+    p.add_argument("file", metavar="FILE.xlsx")
+    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
+
+    p = common.command(sub, "import", cmd_import,
+                       "import a workbook into the service, all or nothing, with a report")
+    p.add_argument("file", metavar="FILE.xlsx")
+    p.add_argument("--dry-run", action="store_true", help="check and report without changing anything")
+    p.add_argument("--service", metavar="CODE", help="the service to import into (when the database has several)")
+
+    p = common.command(sub, "export", cmd_export,
+                       "write every record in the import workbook format (a fresh database imports it back)")
+    p.add_argument("file", metavar="FILE.xlsx")
+    p.add_argument("--service", metavar="CODE", help="the service to export (when the database has several)")
+    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
+
+
+def _target(file: str, overwrite: bool) -> Path:
+    path = Path(file)
+    if path.suffix.lower() != ".xlsx":
+        raise BadPath(f"{path.name}: give a file name ending in .xlsx, e.g. {path.stem or 'workbook'}.xlsx.")
+    if path.is_dir():
+        raise BadPath(f"{path} is a folder: give a file name ending in .xlsx.")
+    if not path.parent.exists():
+        raise BadPath(f"The folder {path.parent} does not exist: create it or choose another place.")
+    if path.exists() and not overwrite:
+        raise BadPath(f"{path} already exists: choose another name, or add --overwrite to replace it.")
+    return path
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    if sys.stderr.isatty():
+        shown = f"{done}/{total}" if total else f"{done}"
+        print(f"\r{label}: {shown}          ", end="", file=sys.stderr, flush=True)
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
+def cmd_template(args) -> int:
+    path = _target(args.file, args.overwrite)
+    transfer_workbook.write_template(path)
+    common.out(f"Wrote a blank import workbook to {path}. Fill it in (the grey EXAMPLE rows are skipped), "
+               f"then run: htdesk import {path} --dry-run")
+    return 0
+
+
+def cmd_import(args) -> int:
+    path = Path(args.file)
+    store = common.open_store(args)
+    with store:
+        report = store.import_workbook(path, dry_run=args.dry_run, service_code=args.service,
+                                       on_progress=_progress)
+    _end_progress()
+    text = report.text(limit=SHOWN_PER_SECTION)
+    (common.out if report.ok else common.err)(text.rstrip("\n"))
+    if report.report_path:
+        common.out(f"The full report is in {report.report_path}")
+    if report.cancelled:
+        return 1
+    return 0 if report.ok else EXIT_BAD_INPUT
+
+
+def cmd_export(args) -> int:
+    path = _target(args.file, args.overwrite)
+    store = common.open_store(args)
+    with store:
+        counts = store.export_counts(args.service)
+        rows = store.export_rows(args.service, target=str(path))
+        transfer_workbook.write_export(path, rows, counts=counts, on_progress=_progress)
+    _end_progress()
+    common.out(f"Exported to {path}: " + ", ".join(f"{n} {sheet.lower()}" for sheet, n in counts.items()) + ".")
+    return 0

@@ -1,0 +1,229 @@
+"""The import workbook as an .xlsx file (openpyxl): the blank template and the full export.
+
+Both come from db/transfer/workbook_spec.py, so they always match what the import
+reads: every sheet and header, a Codes sheet listing every code list (code and
+label), and drop-downs on coded columns that refer to the Codes sheet. The
+template adds one grey EXAMPLE row per sheet (the import skips it). The export
+writes every record (rows from CaseStore.export_rows) in write-only mode, so a
+large service streams to disk. Files are written beside the target and renamed
+into place, so an interrupted write never leaves half a workbook.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from db.transfer import workbook_spec as spec
+
+MAX_ROW = 1_048_576
+DATE_FORMAT = "yyyy-mm-dd"
+_REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")
+_OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")
+_EXAMPLE_FILL = PatternFill("solid", fgColor="EDEDED")
+_EXAMPLE_FONT = Font(color="808080", italic=True)
+_HEADER_FONT = Font(bold=True)
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+class ExportCancelled(Exception):
+    """The user cancelled the export; no file was left behind."""
+
+
+def write_template(path: Path | str) -> Path:
+    """A blank import workbook: headers, one grey EXAMPLE row per sheet, Codes sheet, drop-downs."""
+    examples = {s.name: [[_example(c) for c in s.columns]] for s in spec.sheets()}
+    return _write(Path(path), {name: iter(()) for name in examples}, examples=examples)
+
+
+def write_export(path: Path | str, rows: Mapping[str, Iterable[tuple]], *, counts: Mapping[str, int] | None = None,
+                 on_progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None) -> Path:
+    """Every record, as CaseStore.export_rows gives them, in the import workbook format."""
+    return _write(Path(path), rows, counts=counts, on_progress=on_progress, cancelled=cancelled)
+
+
+def _example(column: spec.Column):
+    if column.example is None:
+        return None
+    if column.kind == spec.DATE:
+        return date.fromisoformat(column.example)
+    return column.example
+
+
+def _write(path: Path, rows: Mapping[str, Iterable[tuple]], *, examples=None, counts=None, on_progress=None,
+           cancelled=None) -> Path:
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ValueError(f"{path.name}: give a file name ending in .xlsx")
+    wb = Workbook(write_only=True)
+    try:
+        _fill(wb, rows, examples, counts, on_progress, cancelled)
+    except BaseException:
+        _discard(wb)
+        raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(temp)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    if on_progress is not None:
+        total = sum((counts or {}).values())
+        on_progress(total, total, "Saved")
+    return path
+
+
+def _discard(wb: Workbook) -> None:
+    """Close the sheets' streams and remove openpyxl's temporary files after a cancel or error."""
+    for ws in wb.worksheets:
+        try:
+            ws.close()
+        except Exception:
+            pass
+        writer = getattr(ws, "_writer", None)
+        if writer is not None:
+            try:
+                writer.cleanup()
+            except Exception:
+                pass
+
+
+def _fill(wb: Workbook, rows, examples, counts, on_progress, cancelled) -> None:
+    code_ranges = _codes_sheet_ranges()
+    total = sum((counts or {}).values())
+    done = 0
+    for s in spec.sheets():
+        ws = wb.create_sheet(s.name)
+        _lay_out(ws, s, code_ranges)
+        ws.append([_header_cell(ws, c) for c in s.columns])
+        for values in (examples or {}).get(s.name, []):
+            ws.append(_example_row(ws, s, values))
+        for i, values in enumerate(rows.get(s.name, ())):
+            ws.append([_cell(ws, v) for v in values])
+            done += 1
+            if done % 1000 == 0:
+                if cancelled is not None and cancelled():
+                    raise ExportCancelled("The export was cancelled: no file was written.")
+                if on_progress is not None:
+                    on_progress(done, total, f"Writing {s.name}")
+    _write_codes_sheet(wb)
+
+
+def _lay_out(ws, s: spec.Sheet, code_ranges: dict[str, str]) -> None:
+    ws.freeze_panes = "A2"
+    for i, c in enumerate(s.columns, 1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = max(c.width, len(c.name) + 2)
+        target = f"{letter}2:{letter}{MAX_ROW}"
+        dv = None
+        if c.code_list:
+            # Warning style: the import also takes labels and several codes (reasons),
+            # so Excel may not refuse them outright.
+            dv = DataValidation(type="list", formula1=code_ranges[c.code_list], allow_blank=True,
+                                errorStyle="warning", showErrorMessage=True,
+                                errorTitle=c.name, error=f"Choose a code from the list (Codes sheet, {c.code_list}); "
+                                                         "its label is accepted too.")
+        elif c.kind == spec.ANSWER and c.minimum is not None and c.maximum is not None:
+            dv = DataValidation(type="whole" if c.whole else "decimal", operator="between",
+                                formula1=str(c.minimum), formula2=str(c.maximum), allow_blank=True,
+                                errorStyle="warning", showErrorMessage=True, errorTitle=c.name,
+                                error=f"{c.name}: a number from {c.minimum} to {c.maximum}.")
+        elif c.kind == spec.INT:
+            dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                                errorStyle="warning", showErrorMessage=True, errorTitle=c.name,
+                                error=f"{c.name}: a whole number.")
+        elif c.kind == spec.DATE:
+            dv = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True,
+                                errorStyle="warning", showErrorMessage=True, errorTitle=c.name,
+                                error=f"{c.name}: a date, e.g. 2024-01-31 or 31/01/2024.")
+        if dv is None and c.hint:
+            dv = DataValidation(allow_blank=True)
+        if dv is not None:
+            if c.hint:
+                dv.showInputMessage = True
+                dv.promptTitle = c.name[:32]
+                dv.prompt = c.hint[:255]
+            dv.add(target)
+            ws.data_validations.append(dv)
+
+
+def _header_cell(ws, c: spec.Column) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=c.name)
+    cell.font = _HEADER_FONT
+    cell.fill = _REQUIRED_FILL if c.required else _OPTIONAL_FILL
+    if c.required:
+        cell.comment = Comment("Required", "Health Trainer Desk")
+    return cell
+
+
+def _example_row(ws, s: spec.Sheet, values: list) -> list:
+    out = []
+    for i, (c, v) in enumerate(zip(s.columns, values)):
+        cell = _cell(ws, spec.EXAMPLE_MARK if i == 0 else v, force=True)
+        cell.font = _EXAMPLE_FONT
+        cell.fill = _EXAMPLE_FILL
+        out.append(cell)
+    return out
+
+
+def _cell(ws, value, force: bool = False):
+    """A value as a cell: text always as text (a name starting with '=' or reading '#N/A'
+    is not a formula or an error), dates as dates shown YYYY-MM-DD."""
+    if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    if isinstance(value, date) or force:
+        cell = WriteOnlyCell(ws, value=value)
+        if isinstance(value, date):
+            cell.number_format = DATE_FORMAT
+        return cell
+    return value
+
+
+def _codes_sheet_ranges() -> dict[str, str]:
+    """Code list -> the Codes sheet range a drop-down refers to (its code column)."""
+    ranges = {}
+    for i, (name, items) in enumerate(spec.code_lists().items()):
+        letter = get_column_letter(2 * i + 1)
+        ranges[name] = f"{spec.CODES_SHEET}!${letter}$2:${letter}${len(items) + 1}"
+    return ranges
+
+
+def _write_codes_sheet(wb: Workbook) -> None:
+    ws = wb.create_sheet(spec.CODES_SHEET)
+    lists = list(spec.code_lists().items())
+    for i, (name, items) in enumerate(lists):
+        ws.column_dimensions[get_column_letter(2 * i + 1)].width = max(12, len(name) + 2)
+        ws.column_dimensions[get_column_letter(2 * i + 2)].width = min(45, max(14, *(len(lab) for _, lab in items)))
+    ws.freeze_panes = "A2"
+    header = []
+    for name, _ in lists:
+        for text in (name, f"{name} label"):
+            cell = WriteOnlyCell(ws, value=text)
+            cell.font = _HEADER_FONT
+            header.append(cell)
+    ws.append(header)
+    depth = max(len(items) for _, items in lists)
+    for r in range(depth):
+        row = []
+        for _, items in lists:
+            if r < len(items):
+                code, lab = items[r]
+                row += [_cell(ws, str(code), force=True), lab]
+            else:
+                row += [None, None]
+        ws.append(row)

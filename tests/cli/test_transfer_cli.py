@@ -1,0 +1,146 @@
+"""htdesk template, import and export as a user runs them; the round trip of a demo database."""
+import os
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from desktop.cli import main
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
+    # The per-PC postcode reference (built once per machine), whatever another test pointed it at.
+    monkeypatch.delenv("HTDESK_CACHE_DIR", raising=False)
+    return tmp_path
+
+
+def cli(capsys, monkeypatch, *args, password=None):
+    if password is not None:
+        monkeypatch.setenv("HTDESK_PASSWORD", password)
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def cells(path):
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def fill(template, target, rows: dict):
+    """Fill a blank template below its EXAMPLE rows, as a person would."""
+    wb = openpyxl.load_workbook(template)
+    for sheet, values in rows.items():
+        ws = wb[sheet]
+        header = [c.value for c in ws[1]]
+        for row in values:
+            ws.append([row.get(h) for h in header])
+    wb.save(target)
+    return target
+
+
+@pytest.fixture
+def service(env, capsys, monkeypatch):
+    db = env / "svc.sqlite3"
+    code, out, err = cli(capsys, monkeypatch, "init", "--db", db, "--service-name", "Gateshead Health Trainers",
+                         "--service-code", "GATES", "--admin", "boss", password="secret1")
+    assert code == 0, err
+    return db
+
+
+def test_template_writes_a_blank_workbook_and_never_overwrites_by_accident(env, capsys, monkeypatch):
+    path = env / "blank.xlsx"
+    code, out, err = cli(capsys, monkeypatch, "template", path)
+    assert code == 0 and path.exists() and "htdesk import" in out
+    assert openpyxl.load_workbook(path)["Clients"]["A2"].value == "EXAMPLE"
+    code, out, err = cli(capsys, monkeypatch, "template", path)
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    assert cli(capsys, monkeypatch, "template", path, "--overwrite")[0] == 0
+    code, out, err = cli(capsys, monkeypatch, "template", env / "blank.csv")
+    assert code == 2 and ".xlsx" in err
+
+
+def test_import_dry_run_then_import_then_exit_2_for_a_bad_workbook(service, env, capsys, monkeypatch):
+    template = env / "blank.xlsx"
+    cli(capsys, monkeypatch, "template", template)
+    good = fill(template, env / "good.xlsx", {
+        "Staff": [{"username": "amy", "full_name": "Amy Charlton", "role": "TRAINER"}],
+        "Clients": [{"client_ref": "HT-000500", "first_name": "Siobhán", "last_name": "O'Neill",
+                     "date_of_birth": "12/03/1980", "gender": "Female (including trans woman)", "ethnicity": "A"}],
+        "Referrals": [{"referral_ref": "RF-000500", "client_ref": "HT-000500", "received_date": "2026-01-05",
+                       "source": "SELF", "allocated_trainer": "amy"}],
+    })
+    code, out, err = cli(capsys, monkeypatch, "import", good, "--dry-run", "--db", service, "--user", "boss",
+                         password="secret1")
+    assert code == 0, err
+    assert "Dry run" in out and "Clients: 1 row(s) read; 1 would be created" in out
+    code, out, err = cli(capsys, monkeypatch, "import", good, "--db", service, "--user", "boss")
+    assert code == 0 and "Imported." in out
+    assert (env / "good-import-report.txt").exists()
+    bad = fill(template, env / "bad.xlsx", {
+        "Clients": [{"client_ref": "HT-000501", "first_name": "Zoë", "last_name": "Ali-Khan",
+                     "date_of_birth": "1/2/85", "gender": "2", "ethnicity": "A"}],
+    })
+    code, out, err = cli(capsys, monkeypatch, "import", bad, "--db", service, "--user", "boss")
+    assert code == 2
+    assert "Nothing was imported" in err and "Clients, row 3, column date_of_birth [1/2/85]" in err
+    assert "two-digit year" in err and "Traceback" not in err
+    written = (env / "bad-import-report.txt").read_text(encoding="utf-8")
+    assert "Clients, row 3, column date_of_birth [1/2/85]" in written
+    code, out, err = cli(capsys, monkeypatch, "import", env / "nothing-here.xlsx", "--db", service, "--user", "boss")
+    assert code == 2 and "There is no file" in err
+
+
+def test_import_and_export_are_refused_to_roles_without_the_right(service, env, capsys, monkeypatch):
+    monkeypatch.setenv("HTDESK_NEW_PASSWORD", "pass1")
+    assert cli(capsys, monkeypatch, "user", "add", "cathy", "--roles", "COORD", "--db", service, "--user", "boss",
+               password="secret1")[0] == 0
+    template = env / "blank.xlsx"
+    cli(capsys, monkeypatch, "template", template)
+    code, out, err = cli(capsys, monkeypatch, "import", template, "--db", service, "--user", "cathy", password="pass1")
+    assert code == 3 and "may not import workbooks" in err
+    code, out, err = cli(capsys, monkeypatch, "export", env / "out.xlsx", "--db", service, "--user", "cathy")
+    assert code == 3 and "export data" in err and not (env / "out.xlsx").exists()
+
+
+def test_a_demo_database_exported_and_imported_into_a_fresh_one_exports_the_same(env, capsys, monkeypatch):
+    demo = env / "demo.sqlite3"
+    code, out, err = cli(capsys, monkeypatch, "demo", "--db", demo, "--clients", 60, "--seed", 1)
+    assert code == 0, err
+    first = env / "first.xlsx"
+    code, out, err = cli(capsys, monkeypatch, "export", first, "--db", demo, "--user", "manager", password="demo")
+    assert code == 0, err
+    assert "60 clients" in out
+
+    def into_fresh(workbook, name):
+        db = env / f"{name}.sqlite3"
+        assert cli(capsys, monkeypatch, "init", "--db", db, "--service-name", "Fresh", "--service-code", "FRESH",
+                   "--admin", "importer", password="secret1")[0] == 0
+        code, out, err = cli(capsys, monkeypatch, "import", workbook, "--db", db, "--user", "importer")
+        assert code == 0 and "Imported." in out, out + err
+        assert "conflict" not in out.split("Warnings")[0].replace("0 conflict(s)", "")
+        again = env / f"{name}.xlsx"
+        assert cli(capsys, monkeypatch, "export", again, "--db", db, "--user", "importer")[0] == 0
+        return again
+
+    second = into_fresh(first, "fresh1")
+    a, b = cells(first), cells(second)
+    # The fresh database's own first account is the only addition: every other cell is the same.
+    importer_row = ["importer", "importer", "MANAGER", None, None, None, None]
+    assert importer_row in b["Staff"]
+    b["Staff"].remove(importer_row)
+    assert a == b
+    assert len(a["Clients"]) == 61 and len(a["Sessions"]) > 100 and len(a["Assessments"]) > 50
+    # And from there on, export -> fresh database -> export is identical cell by cell.
+    third = into_fresh(second, "fresh2")
+    assert cells(third) == cells(second)
+
+
+def test_the_command_runs_in_a_real_process(env):
+    r = subprocess.run([sys.executable, "-m", "desktop.cli", "template", str(env / "t.xlsx")],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HTDESK_DATA_DIR": str(env / "data")})
+    assert r.returncode == 0 and (env / "t.xlsx").exists() and "Traceback" not in r.stderr
