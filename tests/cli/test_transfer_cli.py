@@ -137,6 +137,20 @@ def test_a_demo_database_exported_and_imported_into_a_fresh_one_exports_the_same
     # And from there on, export -> fresh database -> export is identical cell by cell.
     third = into_fresh(second, "fresh2")
     assert cells(third) == cells(second)
+    # The two databases give the same quarterly return, figure by figure.
+    from datetime import date
+    from db.periods import period_containing
+    from db.store import CaseStore
+    stores = [CaseStore.open(demo), CaseStore.open(env / "fresh1.sqlite3")]
+    stores[0].sign_in("manager", "demo")
+    stores[1].sign_in("importer", "secret1")
+    this_year = period_containing(date.today()).code[:7]
+    last_year = f"{int(this_year[:4]) - 1}-{int(this_year[5:7]) - 1:02d}"
+    for period in (this_year, last_year, period_containing(date.today()).code):
+        a_figures, b_figures = (list(s.return_figures(period).figures) for s in stores)
+        assert a_figures == b_figures and any(f.value for f in a_figures), period
+    for s in stores:
+        s.close()
 
 
 def test_the_command_runs_in_a_real_process(env):
