@@ -1,0 +1,145 @@
+"""htdesk plan and htdesk letter, run as a user runs them (CLI.md)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+import pytest
+from pypdf import PdfReader
+
+from db.store import CaseStore
+from desktop.cli import main
+
+PASSWORD = "correct horse battery staple"
+NAME = "Nguyễn Thị Siobhán O'Neill-Zoë"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A small service built once: one client with a plan and a booked session, one without consent."""
+    path = tmp_path_factory.mktemp("cli") / "svc.sqlite3"
+    today = date.today()
+    with CaseStore.create_new(path, service_name="Tyneside Health Trainers", service_code="TYNEHT",
+                              admin_username="admin", admin_password=PASSWORD) as store:
+        store.sign_in("admin", PASSWORD)
+        trainer = store.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD)
+        store.add_staff("Colin Baxter", "COORD", username="coord", password=PASSWORD)
+        store.sign_in("coord", PASSWORD)
+        refs = {}
+        for key, consent, start in (("consents", "Y", "10:00"), ("declines", "N", "11:30")):
+            client = store.add_client({"first_name": "Nguyễn Thị Siobhán", "last_name": "O'Neill-Zoë",
+                                       "date_of_birth": "1968-04-02", "gender": "2", "ethnicity": "A",
+                                       "consent_share_gp": consent}).ids[0]
+            referral = store.add_referral(client, {"received_date": (today - timedelta(days=60)).isoformat(),
+                                                   "source": "SELF", "reasons": ["ACTIVITY"]}).ids[0]
+            store.allocate(referral, trainer)
+            store.add_session(referral, {"session_date": (today + timedelta(days=7)).isoformat(),
+                                         "start_time": start, "mode": "PHONE", "attendance": "0",
+                                         "staff_id": trainer})
+            if key == "consents":
+                store.add_plan(referral, {"agreed_date": (today - timedelta(days=30)).isoformat()},
+                               goals=[{"area": "ACTIVITY", "goal_text": "Walk to the shops twice a week"}])
+            refs[key] = (store.get_client(client).client_ref, store.get_referral(referral).referral_ref)
+    return path, refs
+
+
+@pytest.fixture
+def svc(template, tmp_path, monkeypatch):
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HTDESK_PASSWORD", PASSWORD)
+    path = tmp_path / "svc.sqlite3"
+    path.write_bytes(template[0].read_bytes())
+    return path, template[1]
+
+
+def min_font_size(path) -> float:
+    sizes = []
+    for page in PdfReader(path).pages:
+        page.extract_text(visitor_text=lambda text, cm, tm, font, size: sizes.append(size * abs(tm[0]) * abs(cm[0]))
+                          if text.strip() else None)
+    return min(sizes)
+
+
+def kept_documents(path):
+    with CaseStore.open(path) as store:
+        store.sign_in("coord", PASSWORD)
+        ref = store.search_clients("Siobhán")
+        return [d for c in ref for d in store.documents(c.id)]
+
+
+def test_plan_writes_the_pdf_and_keeps_it(svc, tmp_path, capsys):
+    db, refs = svc
+    out = tmp_path / "plan.pdf"
+    code = main(["plan", refs["consents"][0], "--out", str(out), "--db", str(db), "--user", "trainer1"])
+    shown = capsys.readouterr()
+    assert code == 0, shown.err
+    assert f"Wrote {out}" in shown.out and "Kept with the record of" in shown.out
+    text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
+    assert NAME in text and "Walk to the shops twice a week" in text
+    docs = kept_documents(db)
+    assert len(docs) == 1 and docs[0].sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert docs[0].template_version == "plan-v1"
+
+
+def test_plan_in_large_print(svc, tmp_path, capsys):
+    db, refs = svc
+    normal, large = tmp_path / "n.pdf", tmp_path / "l.pdf"
+    assert main(["plan", refs["consents"][0], "--out", str(normal), "--db", str(db), "--user", "trainer1"]) == 0
+    assert main(["plan", refs["consents"][0], "--out", str(large), "--large-print", "--db", str(db),
+                 "--user", "trainer1"]) == 0
+    assert min_font_size(large) >= 16 > min_font_size(normal)
+    assert {d.template_version for d in kept_documents(db)} == {"plan-v1", "plan-v1-large-print"}
+
+
+def test_plan_for_a_client_without_a_plan_says_so(svc, tmp_path, capsys):
+    db, refs = svc
+    out = tmp_path / "none.pdf"
+    assert main(["plan", refs["declines"][0], "--out", str(out), "--db", str(db), "--user", "trainer1"]) == 2
+    assert "no personal health plan yet" in capsys.readouterr().err and not out.exists()
+
+
+def test_letters_by_a_coordinator(svc, tmp_path, capsys):
+    db, refs = svc
+    for kind in ("appointment", "no-contact", "gp-outcome"):
+        out = tmp_path / f"{kind}.pdf"
+        code = main(["letter", kind, refs["consents"][1], "--out", str(out), "--db", str(db), "--user", "coord"])
+        assert code == 0, capsys.readouterr().err
+        assert NAME in PdfReader(out).pages[0].extract_text()
+    text = PdfReader(tmp_path / "appointment.pdf").pages[0].extract_text()
+    assert "By telephone: we will call you" in text and "10am" in text
+    assert sorted(d.kind for d in kept_documents(db)) == ["letter-appointment", "letter-gp-outcome",
+                                                          "letter-no-contact"]
+
+
+def test_an_unknown_letter_kind_exits_2_with_the_choices(svc, tmp_path, capsys, monkeypatch):
+    db, refs = svc
+    monkeypatch.delenv("HTDESK_PASSWORD")     # refused before any password is asked for
+    code = main(["letter", "reminder", refs["consents"][1], "--out", str(tmp_path / "x.pdf"), "--db", str(db),
+                 "--user", "coord"])
+    err = capsys.readouterr().err
+    assert code == 2 and "There is no 'reminder' letter" in err and "appointment, no-contact, gp-outcome" in err
+
+
+def test_the_gp_letter_without_consent_exits_2_and_writes_nothing(svc, tmp_path, capsys):
+    db, refs = svc
+    out = tmp_path / "gp.pdf"
+    code = main(["letter", "gp-outcome", refs["declines"][1], "--out", str(out), "--db", str(db), "--user", "coord"])
+    err = capsys.readouterr().err
+    assert code == 2 and "has not agreed to share information with their GP" in err
+    assert not out.exists() and kept_documents(db) == []
+
+
+def test_a_trainer_may_not_send_waiting_list_letters(svc, tmp_path, capsys):
+    db, refs = svc
+    out = tmp_path / "a.pdf"
+    code = main(["letter", "appointment", refs["consents"][1], "--out", str(out), "--db", str(db),
+                 "--user", "trainer1"])
+    assert code == 3 and "trainer1 may not" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_missing_folder_is_a_clear_bad_path(svc, tmp_path, capsys):
+    db, refs = svc
+    out = tmp_path / "no such folder" / "plan.pdf"
+    code = main(["plan", refs["consents"][0], "--out", str(out), "--db", str(db), "--user", "trainer1"])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    assert kept_documents(db) == []
