@@ -446,7 +446,8 @@ class _Generator:
         baseline_day = attended[0][0]
         # A person's height is theirs across every referral, so carried-forward BMI matches the record.
         height = self.heights.setdefault(client["id"], round(rng.uniform(150, 190)))
-        self.base = {"weight": rng.uniform(62, 125), "height": height, "waist": rng.uniform(78, 120),
+        weight = rng.uniform(0.75, 1.45) * 24 * (height / 100) ** 2     # BMI about 18 to 35
+        self.base = {"weight": weight, "height": height, "waist": 0.7 * weight + 35 + rng.uniform(-6, 6),
                      "swem": rng.randint(12, 28), "ons": [rng.randint(2, 8) for _ in range(3)] + [rng.randint(2, 8)],
                      "audit": [rng.randint(0, 4), rng.randint(0, 3), rng.randint(0, 2)],
                      "activity": rng.randint(0, 4), "fv": rng.randint(0, 5), "smoke": rng.choices(["1", "2", "4"], weights=[28, 22, 50])[0],
