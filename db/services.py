@@ -73,6 +73,40 @@ def create_service(db: Database, name: str, code: str, by: str | None, **details
     return cur.lastrowid
 
 
+SERVICE_DETAILS = {"name": 120, "address": 300, "phone": 40, "email": 120, "commissioner": 120}
+
+
+def update_service(db: Database, service_id: int, values: dict, expected_version: int, by: str) -> tuple[dict, dict]:
+    """Change the details printed on plans, letters and returns, if nobody changed them meanwhile."""
+    from .validation import ErrorCollector, clean_text
+    errors = ErrorCollector()
+    clean = {f: errors.check(clean_text, values.get(f), f"service_{f}" if f == "name" else f, limit,
+                             required=(f == "name"), multiline=(f == "address")) or None
+             for f, limit in SERVICE_DETAILS.items() if f in values}
+    errors.raise_if_any()
+    row = db.conn.execute(f"SELECT row_version, {', '.join(SERVICE_DETAILS)} FROM services WHERE id = ?", (service_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"There is no service {service_id}.")
+    if row[0] != expected_version:
+        from .errors import ConflictError
+        raise ConflictError("Someone else changed the service's details after you opened them: reopen and try again.")
+    before = dict(zip(SERVICE_DETAILS, row[1:]))
+    if clean:
+        db.conn.execute(f"UPDATE services SET {', '.join(f'{k} = ?' for k in clean)}, row_version = row_version + 1, "
+                        "updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?",
+                        (*clean.values(), by, service_id))
+    return {k: before[k] for k in clean}, clean
+
+
+def set_service_logo(db: Database, service_id: int, logo: bytes | None, by: str) -> None:
+    if logo is not None and not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
+        raise ValidationError(FieldError("logo", "Logo: choose a PNG or JPEG picture."))
+    if logo is not None and len(logo) > 2_000_000:
+        raise ValidationError(FieldError("logo", "Logo: the picture is over 2 MB; choose a smaller one."))
+    db.conn.execute("UPDATE services SET logo = ?, row_version = row_version + 1, updated_by = ? WHERE id = ?",
+                    (logo, by, service_id))
+
+
 def list_services(db: Database) -> list[Service]:
     return [from_row(Service, r) for r in db.query("SELECT * FROM services ORDER BY code")]
 

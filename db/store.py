@@ -120,6 +120,24 @@ class CaseStore(ReturnsDoor, DocumentsDoor, TransferDoor):
     def service(self, code: str | None = None) -> Service:
         return services.service_by_code(self.db, code)
 
+    def update_service(self, values: dict, *, expected_version: int, service_code: str | None = None) -> Changes:
+        """Name, address, phone, email and commissioner, as printed on plans, letters and returns."""
+        require(self.actor, "admin")
+        service = self.service(service_code)
+        with self.db.atomic():
+            before, after = services.update_service(self.db, service.id, values, expected_version, self._by())
+            audit.record(self.db, self.actor, "update", "service", service.id, before=before, after=after)
+        return Changes("service", (service.id,), "update")
+
+    def set_service_logo(self, logo: bytes | None, service_code: str | None = None) -> Changes:
+        require(self.actor, "admin")
+        service = self.service(service_code)
+        with self.db.atomic():
+            services.set_service_logo(self.db, service.id, logo, self._by())
+            audit.record(self.db, self.actor, "update", "service", service.id,
+                         after={"logo": f"{len(logo)} bytes" if logo else None})
+        return Changes("service", (service.id,), "update")
+
     def staff(self, roles: tuple[str, ...] | None = None, service_code: str | None = None) -> list[Staff]:
         service_id = self.service(service_code).id if service_code or len(self.services()) == 1 else None
         return services.list_staff(self.db, service_id, roles)

@@ -239,3 +239,24 @@ def test_close_referrals_is_all_or_nothing(case_store):
     assert case_store.get_referral(a).closed_date is None
     case_store.close_referrals([a, b], "2026-10-20", "UNABLE", today=TODAY)
     assert {case_store.get_referral(i).status for i in (a, b)} == {"CLOSED"}
+
+
+def test_service_details_and_logo_are_kept_for_printouts(case_store):
+    service = case_store.service()
+    case_store.update_service({"address": "Civic Centre\nNewcastle NE1 8QH", "phone": "0191 000 0100"},
+                              expected_version=service.row_version)
+    updated = case_store.service()
+    assert (updated.address, updated.phone, updated.name) == ("Civic Centre\nNewcastle NE1 8QH", "0191 000 0100", service.name)
+    with pytest.raises(ConflictError):
+        case_store.update_service({"phone": "1"}, expected_version=service.row_version)
+    with pytest.raises(ValidationError) as exc:
+        case_store.update_service({"name": ""}, expected_version=updated.row_version)
+    assert exc.value.fields == ["service_name"]
+    with pytest.raises(ValidationError):
+        case_store.set_service_logo(b"GIF89a not a png")
+    case_store.set_service_logo(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    coord = CaseStore.open(case_store.path)
+    coord.sign_in("coord", "pass")
+    with pytest.raises(PermissionDenied):
+        coord.update_service({"phone": "2"}, expected_version=case_store.service().row_version)
+    coord.close()
