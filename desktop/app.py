@@ -1,0 +1,167 @@
+"""Opening the desktop app: display check, first run or sign-in, then the main window."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+
+from db import paths
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY = ("Health Trainer Desk needs a screen, and none was found (no DISPLAY or WAYLAND_DISPLAY).\n"
+              "Run it from a desktop session, or use the command-line tools: see 'htdesk --help'.")
+
+
+def display_available() -> bool:
+    """On Linux a GUI needs X11 or Wayland unless a Qt platform (e.g. offscreen) is chosen.
+    Checked before QApplication exists: Qt would otherwise abort the process."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def xcb_problem() -> str | None:
+    """Qt aborts the process when its X11 plugin cannot load (e.g. libxcb-cursor0 or
+    libxcb-icccm4 missing), so try loading the plugin first and say what is missing."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") \
+            or os.environ.get("WAYLAND_DISPLAY") or not os.environ.get("DISPLAY"):
+        return None
+    try:
+        import ctypes
+
+        import PySide6
+        plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+        if plugin.is_file():
+            ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        return (f"Health Trainer Desk cannot open a window: a system library Qt needs is missing ({exc}).\n"
+                "On Debian or Ubuntu install: libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 "
+                "libxkbcommon-x11-0 (ask your IT support).")
+    except Exception:   # a check that cannot run must not stop the app
+        return None
+    return None
+
+
+def _ensure_logging() -> None:
+    root = logging.getLogger()
+    log_path = paths.log_file()
+    if any(isinstance(h, logging.FileHandler) and h.baseFilename == str(log_path.absolute()) for h in root.handlers):
+        return   # the command line set it up already
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, encoding="utf-8")
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+_showing_error = False
+
+
+def report_unhandled(exc_type, exc, tb) -> None:
+    """The last line of defence in the GUI: log it, tell the person where the log is, carry on."""
+    global _showing_error
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    log.error("unhandled error in the desktop app", exc_info=(exc_type, exc, tb))
+    from PySide6.QtWidgets import QApplication
+    if _showing_error or QApplication.instance() is None:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return   # logged; a message box may only be opened on the GUI thread
+    _showing_error = True
+    try:
+        from .widgets.common import show_error
+        show_error(QApplication.activeWindow(), exc)
+    finally:
+        _showing_error = False
+
+
+def install_error_handlers() -> None:
+    sys.excepthook = report_unhandled
+    threading.excepthook = lambda args: report_unhandled(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def _database_path(args) -> Path:
+    given = getattr(args, "db", None)
+    return Path(given).expanduser() if given else paths.default_database()
+
+
+def start(args, app=None):
+    """First-run wizard or sign-in; returns (store, SessionInfo) or None when the person gave up."""
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
+    from db.errors import HTDeskError
+    from db.store import CaseStore
+
+    from .main_window import SessionInfo
+    from .signin import FirstRunWizard, SignInDialog
+
+    path = _database_path(args)
+    if not path.exists():
+        wizard = FirstRunWizard(path)
+        if wizard.exec() != QDialog.Accepted or wizard.store is None:
+            return None
+        store = wizard.store
+    else:
+        try:
+            store = CaseStore.open(path)
+        except HTDeskError as exc:
+            QMessageBox.critical(None, "Health Trainer Desk", str(exc))
+            return None
+        if not store.has_accounts():
+            QMessageBox.critical(None, "Health Trainer Desk",
+                                 f"The database {path} has no user accounts, so nobody can sign in. "
+                                 "Ask your administrator to add one ('htdesk user add').")
+            store.close()
+            return None
+        service_name, is_demo = _service_name(store), store.is_demo
+        dialog = SignInDialog(store, service_name, is_demo, getattr(args, "user", None))
+        if dialog.exec() != QDialog.Accepted:
+            store.close()
+            return None
+    return store, SessionInfo(_service_name(store), store.is_demo, path.resolve())
+
+
+def _service_name(store) -> str:
+    try:
+        found = store.services()
+    except Exception:
+        return ""
+    return found[0].name if len(found) == 1 else ", ".join(s.name for s in found)
+
+
+def run_app(args) -> int:
+    if not display_available():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 1
+    problem = xcb_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    _ensure_logging()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("HealthTrainerDesk")
+    app.setApplicationName("htdesk")
+    install_error_handlers()
+    started = start(args, app)
+    if started is None:
+        return 0
+    store, info = started
+    from .main_window import MainWindow
+    window = MainWindow(store, info)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.worker.stop()
+        store.close()

@@ -1,0 +1,1 @@
+"""The Clients screen: search, the client record, new clients with the duplicate check."""

@@ -1,0 +1,290 @@
+"""A client's record: details form, referrals with their contact attempts, and the timeline."""
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from db.records import Client, ClientRecord
+
+from ..models import RowTableModel
+from ..models.columns import CLIENT_REFERRALS, TIMELINE, show_date
+from ..referrals.dialogs import NewReferralDialog
+from ..referrals.panel import ReferralPanel
+from ..widgets.common import button, confirm, heading, show_error, table_view
+from .form import ClientForm
+
+
+def _age(dob: str | None) -> str:
+    if not dob:
+        return ""
+    born, today = date.fromisoformat(dob), date.today()
+    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return f"{years} years"
+
+
+def read_record(store, client_id: int) -> tuple[ClientRecord, str | None]:
+    """Runs on the worker: the record, and the LSOA's name when the lookup is already on this PC."""
+    record = store.client_record(client_id)
+    area = None
+    code = record.client.lsoa_code
+    if code and store.reference_ready():
+        info = store.lsoa_info(code)
+        if info is not None:
+            area = ", ".join(x for x in (info.name, info.lad_name) if x)
+    return record, area
+
+
+class ClientRecordView(QWidget):
+    saved = Signal(object)            # Changes (client or referral)
+    open_client = Signal(int)         # go to another record (chosen at the duplicate check)
+    loaded = Signal(object)           # the ClientRecord now on screen, or None for a new client
+
+    def __init__(self, store, worker, parent=None):
+        super().__init__(parent)
+        self.store, self.worker = store, worker
+        self.record: ClientRecord | None = None
+        self.area: str | None = None
+        self.dialog = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+        top = QHBoxLayout()
+        names = QVBoxLayout()
+        self.name = heading("New client")
+        self.subtitle = QLabel()
+        self.subtitle.setAccessibleName("Client summary")
+        self.subtitle.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.subtitle.setWordWrap(True)   # large system fonts: wrap rather than widen the window
+        names.addWidget(self.name)
+        names.addWidget(self.subtitle)
+        top.addLayout(names, 1)
+        self.archived_badge = QLabel("ARCHIVED")
+        self.archived_badge.setObjectName("archivedBadge")
+        self.archived_badge.setAccessibleName("This record is archived")
+        self.archived_badge.setStyleSheet("QLabel#archivedBadge { border: 2px solid #555; padding: 4px 8px; "
+                                          "font-weight: bold; color: #333; }")
+        self.archived_badge.hide()
+        top.addWidget(self.archived_badge, 0, Qt.AlignTop)
+        self.save_button = button("&Save", "Save client", tip="Save the client's details (Ctrl+S)", default=False)
+        self.revert_button = button("Re&vert", "Revert changes", tip="Put back the details as last saved")
+        self.referral_button = button("New re&ferral\u2026", "New referral")
+        self.archive_button = button("Arc&hive\u2026", "Archive client",
+                                     tip="Hide this person from lists; the record and its figures are kept")
+        for b in (self.save_button, self.revert_button, self.referral_button, self.archive_button):
+            top.addWidget(b, 0, Qt.AlignTop)
+        layout.addLayout(top)
+
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Client record sections")
+        self.form = ClientForm(store, worker)
+        self.tabs.addTab(self.form, "&Details")
+
+        referrals_tab = QSplitter(Qt.Vertical)
+        referrals_tab.setChildrenCollapsible(False)
+        self.referrals = RowTableModel(CLIENT_REFERRALS, self)
+        self.referrals_view = table_view("Referrals of this client", self.referrals, sortable=False)
+        referrals_tab.addWidget(self.referrals_view)
+        self.panel = ReferralPanel(store, worker)
+        referrals_tab.addWidget(self.panel)
+        referrals_tab.setStretchFactor(0, 1)
+        referrals_tab.setStretchFactor(1, 3)
+        self.referrals_split = referrals_tab
+        self.tabs.addTab(referrals_tab, "Re&ferrals")
+
+        self.timeline = RowTableModel(TIMELINE, self)
+        self.timeline_view = table_view("Timeline", self.timeline, sortable=False)
+        self.tabs.addTab(self.timeline_view, "&Timeline")
+        layout.addWidget(self.tabs, 1)
+
+        self.save_button.clicked.connect(self.save)
+        self.revert_button.clicked.connect(self.revert)
+        self.referral_button.clicked.connect(self.new_referral)
+        self.archive_button.clicked.connect(self.archive)
+        self.form.saved.connect(self._saved)
+        self.form.open_existing.connect(self.open_client)
+        self.form.busy.connect(lambda busy: self.save_button.setEnabled(not busy))
+        self.form.conflict_resolved.connect(self._conflict_resolved)
+        self.referrals_view.selectionModel().currentRowChanged.connect(
+            lambda current, _: self.panel.show_referral(self.referrals.row_at(current.row())))
+        self.panel.changed.connect(self._referral_changed)
+
+    # --- showing ----------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Client | None:
+        return self.record.client if self.record else None
+
+    def show_new(self) -> None:
+        self.record = None
+        self.form.load(None)
+        self.referrals.set_rows([])
+        self.timeline.set_rows([])
+        self.panel.show_referral(None)
+        self.name.setText("New client")
+        self.name.setAccessibleName("New client")
+        self.subtitle.setText("Fill in what you know; names, date of birth, gender and ethnicity are needed. "
+                              "People already known are checked for before saving.")
+        self.subtitle.setWordWrap(True)
+        self.archived_badge.hide()
+        self.tabs.setCurrentIndex(0)
+        self.tabs.setTabText(1, "Re&ferrals")
+        for i in (1, 2):
+            self.tabs.setTabEnabled(i, False)
+        self._update_buttons()
+        self.loaded.emit(None)
+        self.form.fields.fields["first_name"].widget.setFocus()
+
+    def load_client(self, client_id: int, keep_tab: bool = False) -> None:
+        self.worker.submit(read_record, self.store, client_id, key="client-record",
+                           on_done=lambda got: self.show_record(*got, keep_tab=keep_tab))
+
+    def show_record(self, record: ClientRecord, area: str | None = None, keep_tab: bool = False) -> None:
+        previous = self.panel.referral.id if self.panel.referral else None
+        self.record, self.area = record, area
+        c = record.client
+        self.form.load(c, area)
+        self._show_header(c)
+        self.referrals.set_rows(record.referrals)
+        self.referrals_view.resizeColumnsToContents()
+        self.timeline.set_rows(record.timeline)
+        self.timeline_view.resizeColumnsToContents()
+        for i in (1, 2):
+            self.tabs.setTabEnabled(i, True)
+        self.tabs.setTabText(1, f"Re&ferrals ({len(record.referrals)})")
+        row = next((i for i, r in enumerate(record.referrals) if r.id == previous), 0)
+        if record.referrals:
+            self.referrals_view.selectRow(row)
+            self.panel.show_referral(record.referrals[row])
+        else:
+            self.panel.show_referral(None)
+        if not keep_tab:
+            self.tabs.setCurrentIndex(0)
+        self._update_buttons()
+        self.loaded.emit(record)
+
+    def _show_header(self, c: Client) -> None:
+        self.name.setText(c.display_name)
+        self.name.setAccessibleName(f"Client {c.display_name}")
+        bits = [c.client_ref, f"born {show_date(c.date_of_birth)} ({_age(c.date_of_birth)})"]
+        if c.nhs_number:
+            bits.append(f"NHS {c.nhs_number[:3]} {c.nhs_number[3:6]} {c.nhs_number[6:]}")
+        if c.postcode:
+            bits.append(c.postcode)
+        self.subtitle.setText(" \u00b7 ".join(bits))
+        self.archived_badge.setVisible(c.archived)
+
+    def _update_buttons(self) -> None:
+        c = self.client
+        can_edit = self.store.can("edit_any_client") or self.store.can("edit_own_client")
+        creating = c is None
+        self.save_button.setEnabled(can_edit and (creating or not c.archived))
+        self.revert_button.setEnabled(True)
+        self.referral_button.setEnabled(not creating and not c.archived and self.store.can("create_client"))
+        self.archive_button.setEnabled(not creating and can_edit)
+        self.archive_button.setText("Unarc&hive\u2026" if c is not None and c.archived else "Arc&hive\u2026")
+        self.archive_button.setAccessibleName("Unarchive client" if c is not None and c.archived else "Archive client")
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        if self.save_button.isEnabled():
+            self.tabs.setCurrentIndex(0)
+            self.form.save()
+
+    def revert(self) -> None:
+        if self.record is None:
+            self.show_new()
+        else:
+            self.form.load(self.record.client, self.area)
+
+    def _saved(self, changes) -> None:
+        self.load_client(changes.ids[0])
+        self.saved.emit(changes)
+
+    def _conflict_resolved(self, current: Client) -> None:
+        # The form now holds their version; the rest of the record is read again too.
+        self.record = ClientRecord(client=current, referrals=self.record.referrals if self.record else (),
+                                   timeline=self.record.timeline if self.record else ())
+        self._show_header(current)
+        self.worker.submit(read_record, self.store, current.id, key="client-record",
+                           on_done=lambda got: self._refresh_lists(got[0]))
+
+    def refresh_lists(self) -> None:
+        """Read the referrals and timeline again, leaving any typing in the form alone."""
+        if self.client is not None:
+            self.worker.submit(read_record, self.store, self.client.id, key="client-record-lists",
+                               on_done=lambda got: self._refresh_lists(got[0]))
+
+    def _refresh_lists(self, record: ClientRecord) -> None:
+        self.record = ClientRecord(client=self.record.client if self.record else record.client,
+                                   referrals=record.referrals, sessions=record.sessions, plans=record.plans,
+                                   assessments=record.assessments, signposting=record.signposting,
+                                   timeline=record.timeline)
+        current = self.panel.referral.id if self.panel.referral else None
+        self.referrals.set_rows(record.referrals)
+        self.timeline.set_rows(record.timeline)
+        row = next((i for i, r in enumerate(record.referrals) if r.id == current), None)
+        if row is not None:
+            self.referrals_view.selectRow(row)
+            self.panel.show_referral(record.referrals[row])
+
+    def new_referral(self) -> None:
+        if self.client is None or not self.referral_button.isEnabled():
+            return
+        dialog = NewReferralDialog(self.store, self.worker, self.client, self)
+        self.dialog = dialog
+
+        def finished(result: int) -> None:
+            self.dialog = None
+            if result and dialog.changes is not None:
+                self._referral_changed(dialog.changes, select_id=dialog.changes.ids[0])
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def _referral_changed(self, changes, select_id: int | None = None) -> None:
+        # Only the lists are read again: typing in the details form is left alone.
+        if self.client is None:
+            return
+        if select_id is not None:
+            self.tabs.setCurrentIndex(1)
+
+            def pick(got):
+                self._refresh_lists(got[0])
+                self.tabs.setTabText(1, f"Re&ferrals ({len(got[0].referrals)})")
+                row = next((i for i, r in enumerate(self.referrals.rows) if r.id == select_id), None)
+                if row is not None:
+                    self.referrals_view.selectRow(row)
+                    self.panel.show_referral(self.referrals.rows[row])
+            self.worker.submit(read_record, self.store, self.client.id, key="client-record-lists", on_done=pick)
+        else:
+            self.refresh_lists()
+        self.saved.emit(changes)
+
+    def archive(self) -> None:
+        c = self.client
+        if c is None or not self.archive_button.isEnabled():
+            return
+        archiving = not c.archived
+        if archiving:
+            ok = confirm(self, "Archive client",
+                         f"Archive {c.display_name} ({c.client_ref})?\n\nThe record is kept and still counts in "
+                         "returns, but the person no longer appears in searches or on the waiting list. "
+                         "Records are never deleted.", "&Archive")
+        else:
+            ok = confirm(self, "Unarchive client", f"Bring {c.display_name} ({c.client_ref}) back into the lists?",
+                         "&Unarchive")
+        if not ok:
+            return
+        self.worker.submit(self.store.archive_client, c.id, expected_version=c.row_version, archived=archiving,
+                           on_done=self._saved, on_error=self._archive_failed)
+
+    def _archive_failed(self, exc) -> None:
+        from db.errors import ConflictError
+        if isinstance(exc, ConflictError):
+            self.form.show_conflict(exc)
+        else:
+            show_error(self, exc)

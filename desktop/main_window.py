@@ -1,0 +1,316 @@
+"""The main window: navigation, menus with shortcuts, status bar; one page per screen."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QStyle, QToolBar,
+                               QVBoxLayout, QWidget)
+
+from db.deprivation import licence_lines
+
+from .clients.page import ClientsPage
+from .referrals.waiting import WaitingListPage
+from .signin import demo_banner
+from .widgets.common import show_error
+from .worker import Worker
+
+APP_NAME = "Health Trainer Desk"
+
+
+def app_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("htdesk")
+    except Exception:  # running from a source tree that was not installed
+        pass
+    try:
+        import tomllib
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    except Exception:
+        return "unknown"
+
+
+def settings() -> QSettings:
+    return QSettings("HealthTrainerDesk", "htdesk")
+
+
+@dataclass
+class SessionInfo:
+    """What the window shows about who is signed in and where the data is (read at start)."""
+    service_name: str
+    is_demo: bool
+    database: Path
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store, info: SessionInfo, worker: Worker | None = None):
+        super().__init__()
+        self.store, self.info = store, info
+        self.worker = worker or Worker(self, default_error=lambda exc: show_error(self, exc))
+        if self.worker.default_error is None:
+            self.worker.default_error = lambda exc: show_error(self, exc)
+        self.setObjectName("mainWindow")
+        demo = " \u2014 DEMO DATABASE" if info.is_demo else ""
+        self.setWindowTitle(f"{APP_NAME} \u2014 {info.service_name}{demo}")
+        self.setAccessibleName(self.windowTitle())
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        if info.is_demo:
+            outer.addWidget(demo_banner())
+        body = QHBoxLayout()
+        body.setContentsMargins(8, 4, 8, 4)
+        outer.addLayout(body, 1)
+
+        self.stack = QStackedWidget()
+        self.clients = ClientsPage(store, self.worker)
+        self.pages: list[tuple[str, QWidget, str]] = [("&Clients", self.clients, "Ctrl+1")]
+        self.waiting: WaitingListPage | None = None
+        if store.can("allocate"):   # coordinators and managers run the waiting list
+            self.waiting = WaitingListPage(store, self.worker)
+            self.pages.append(("&Referrals and waiting list", self.waiting, "Ctrl+2"))
+            self.waiting.open_client.connect(self.open_client)
+            self.waiting.changed.connect(self._waiting_changed)
+        body.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.clients.record.saved.connect(self._changed)
+
+        # Screens along the top: the width goes to the lists and forms, not to a sidebar.
+        self.nav = QToolBar("Screens")
+        self.nav.setObjectName("navigation")
+        self.nav.setAccessibleName("Screens")
+        self.nav.setMovable(False)
+        self.nav.setFloatable(False)
+        self.nav.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.addToolBar(Qt.TopToolBarArea, self.nav)
+        self.nav_group = QActionGroup(self)
+        self.nav_group.setExclusive(True)
+        self.nav_actions: list[QAction] = []
+        icons = [QStyle.SP_FileDialogDetailedView, QStyle.SP_FileDialogListView]
+        for i, ((title, page, keys), icon) in enumerate(zip(self.pages, icons)):
+            self.stack.addWidget(page)
+            action = QAction(self.style().standardIcon(icon), title.replace("&", ""), self)
+            action.setCheckable(True)
+            action.setToolTip(f"{title.replace('&', '')} ({keys})")
+            action.triggered.connect(lambda _=False, i=i: self.show_page(i))
+            self.nav_group.addAction(action)
+            self.nav.addAction(action)
+            self.nav.widgetForAction(action).setAccessibleName(title.replace("&", ""))
+            self.nav_actions.append(action)
+
+        self._build_menus()
+        self._build_status_bar()
+        self.show_page(0)
+        self._restore()
+        self.clients.run_search()
+
+    # --- menus and shortcuts ----------------------------------------------------------------------------
+
+    def _action(self, menu, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)   # shortcuts work wherever the focus is
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_client_action = self._action(file_menu, "&New client\u2026", self.new_client, "Ctrl+N",
+                                              "Add a new client, checking first that they are not already known")
+        self.new_client_action.setEnabled(self.store.can("create_client"))
+        file_menu.addSeparator()
+        self._action(file_menu, "E&xit", self.close, QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty()
+                     else "Ctrl+Q")
+
+        go = bar.addMenu("&Go")
+        for i, (title, _page, keys) in enumerate(self.pages):
+            self._action(go, title, lambda _=False, i=i: self.show_page(i), keys)
+        go.addSeparator()
+        self._action(go, "&Find a client", self.find_client, "Ctrl+F", "Go to the client search box")
+        self._action(go, "Re&fresh", self.refresh, "F5", "Read the lists again")
+
+        client = bar.addMenu("C&lient")
+        self._action(client, "&Save", self.clients.record.save, QKeySequence.Save)
+        self._action(client, "New &referral\u2026", self._new_referral, "Ctrl+R")
+        self._action(client, "Log contact &attempt\u2026", self._log_attempt, "Ctrl+L")
+        self._action(client, "Arc&hive\u2026", self.clients.record.archive)
+        client.addSeparator()
+        self._action(client, "&Details", lambda: self._tab(0), "Alt+Shift+1")
+        self._action(client, "Re&ferrals", lambda: self._tab(1), "Alt+Shift+2")
+        self._action(client, "&Timeline", lambda: self._tab(2), "Alt+Shift+3")
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About Health Trainer Desk", self.show_about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        actor = self.store.actor
+        who = actor.full_name or actor.username if actor else "nobody"
+        roles = ", ".join(sorted(actor.roles)).lower() if actor else ""
+        self.user_label = QLabel(f"Signed in as {who} ({actor.username if actor else ''}; {roles})")
+        self.user_label.setAccessibleName("Signed-in user")
+        self.db_label = QLabel(f"Database: {self.info.database}")
+        self.db_label.setAccessibleName("Database file")
+        self.db_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.db_label.setToolTip(str(self.info.database))
+        # A long path is clipped rather than forcing the window wider than a small screen.
+        self.db_label.setMinimumWidth(1)
+        self.user_label.setMinimumWidth(1)
+        self.busy_label = QLabel("Working\u2026")
+        self.busy_label.setAccessibleName("Working")
+        self.busy_label.hide()
+        if self.info.is_demo:
+            demo = QLabel(" DEMO ")
+            demo.setObjectName("demoBadge")
+            demo.setAccessibleName("Demo database")
+            demo.setStyleSheet("QLabel#demoBadge { background: #6a1b9a; color: white; font-weight: bold; }")
+            bar.addPermanentWidget(demo)
+        bar.addWidget(self.user_label)
+        bar.addPermanentWidget(self.busy_label)
+        bar.addPermanentWidget(self.db_label)
+        self.worker.busy_changed.connect(self.busy_label.setVisible)
+        self.clients.searched.connect(
+            lambda text, n, seconds: bar.showMessage(f"Search: {n} found in {seconds * 1000:.0f} ms", 4000)
+            if text else None)
+
+    # --- navigation -------------------------------------------------------------------------------------
+
+    def show_page(self, row: int) -> None:
+        page = self.pages[row][1]
+        self.nav_actions[row].setChecked(True)
+        self.stack.setCurrentWidget(page)
+        if page is self.waiting and not self.waiting.loaded_once:
+            self.waiting.refresh()
+        if page is self.clients:
+            self.clients.focus_search()
+
+    def go_to(self, page: QWidget) -> None:
+        for i, (_t, p, _k) in enumerate(self.pages):
+            if p is page:
+                self.show_page(i)
+
+    def find_client(self) -> None:
+        self.go_to(self.clients)
+        self.clients.focus_search()
+
+    def new_client(self) -> None:
+        self.go_to(self.clients)
+        self.clients.new_client()
+
+    def open_client(self, client_id: int) -> None:
+        self.go_to(self.clients)
+        self.clients.open_client(client_id)
+
+    def _tab(self, index: int) -> None:
+        if self.stack.currentWidget() is self.clients and self.clients.stack.currentWidget() is self.clients.record:
+            if self.clients.record.tabs.isTabEnabled(index):
+                self.clients.record.tabs.setCurrentIndex(index)
+                self.clients.record.tabs.currentWidget().setFocus()
+
+    def _new_referral(self) -> None:
+        if self.stack.currentWidget() is self.clients:
+            self.clients.record.new_referral()
+
+    def _log_attempt(self) -> None:
+        page = self.stack.currentWidget()
+        if page is self.waiting:
+            self.waiting.panel.log_attempt()
+        elif page is self.clients:
+            self.clients.record.panel.log_attempt()
+
+    def refresh(self) -> None:
+        page = self.stack.currentWidget()
+        if page is self.waiting:
+            self.waiting.refresh()
+        else:
+            self.clients.run_search()
+
+    def _changed(self, changes) -> None:
+        # A waiting list read on the next visit is as good as now and costs nothing while hidden.
+        if self.waiting is not None:
+            if self.stack.currentWidget() is self.waiting:
+                self.waiting.refresh()
+            else:
+                self.waiting.loaded_once = False
+
+    def _waiting_changed(self, changes) -> None:
+        # The open record may show the referral just changed on the waiting list.
+        record = self.clients.record
+        if record.client is not None and self.clients.stack.currentWidget() is record:
+            record.refresh_lists()
+
+    # --- help ---------------------------------------------------------------------------------------------
+
+    def show_about(self) -> None:
+        licences = "".join(f"<li>{line}</li>" for line in licence_lines())
+        text = (f"<h3>{APP_NAME}</h3><p>Version {app_version()}</p>"
+                "<p>Case management for health trainer services in England.</p>"
+                f"<p>Reference data (postcodes and the English Indices of Deprivation 2019):</p><ul>{licences}</ul>")
+        box = QMessageBox(QMessageBox.Information, f"About {APP_NAME}", text, QMessageBox.Ok, self)
+        box.setTextFormat(Qt.RichText)
+        box.setAccessibleName(f"About {APP_NAME}")
+        self.about_box = box
+        box.open()
+
+    def show_shortcuts(self) -> None:
+        rows = [(a.text().replace("&", "").replace("\u2026", ""), a.shortcut().toString(QKeySequence.NativeText))
+                for a in self.actions() if not a.shortcut().isEmpty()]
+        rows += [("Move to the list from the search box", "Down"), ("Open the chosen client", "Enter"),
+                 ("Tick a reason in a list", "Space")]
+        table = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for name, keys in rows)
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts",
+                          f"<p>Underlined letters work with Alt.</p><table>{table}</table>", QMessageBox.Ok, self)
+        box.setTextFormat(Qt.RichText)
+        box.setAccessibleName("Keyboard shortcuts")
+        self.shortcuts_box = box
+        box.open()
+
+    # --- window state ----------------------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        s = settings()
+        geometry = s.value("main/geometry")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            pass
+        else:
+            screen = self.screen().availableGeometry() if self.screen() else None
+            if screen is not None:
+                self.resize(min(1280, screen.width()), min(800, screen.height()))
+        for key, splitter in self._splitters().items():
+            state = s.value(f"main/{key}")
+            if isinstance(state, QByteArray):
+                splitter.restoreState(state)
+
+    def _splitters(self) -> dict:
+        found = {"clients": self.clients.splitter, "referrals": self.clients.record.referrals_split}
+        if self.waiting is not None:
+            found["waiting"] = self.waiting.splitter
+        return found
+
+    confirm_unsaved = True
+
+    def closeEvent(self, event) -> None:
+        if self.confirm_unsaved and self.clients.stack.currentWidget() is self.clients.record and self.clients.record.form.is_dirty():
+            from .widgets.common import confirm
+            if not confirm(self, "Unsaved changes", "The client's details have changes that are not saved. "
+                           "Close anyway?", "&Close without saving", "Keep &editing"):
+                event.ignore()
+                return
+        s = settings()
+        s.setValue("main/geometry", self.saveGeometry())
+        for key, splitter in self._splitters().items():
+            s.setValue(f"main/{key}", splitter.saveState())
+        self.worker.stop()
+        super().closeEvent(event)

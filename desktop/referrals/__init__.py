@@ -1,0 +1,1 @@
+"""Referrals and the waiting list: new referrals, contact attempts, allocation, closing."""

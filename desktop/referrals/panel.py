@@ -1,0 +1,176 @@
+"""One referral: its details, contact attempts (with the three-tries protocol) and actions."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from db import codes
+from db import referrals as referral_rules
+from db.records import Referral
+
+from ..models import RowTableModel
+from ..models.columns import CONTACT_ATTEMPTS, show_date
+from ..widgets.common import button, heading, table_view
+from .dialogs import AllocateDialog, CloseReferralDialog, ContactAttemptDialog
+
+THREE = referral_rules.THREE_TRIES
+
+
+def attempt_rows(referral: Referral) -> list[tuple[int, object, int]]:
+    """(number, attempt, unsuccessful attempts up to and including this one)."""
+    rows, unsuccessful = [], 0
+    for n, a in enumerate(referral.contact_attempts, 1):
+        if a.outcome in referral_rules.UNSUCCESSFUL:
+            unsuccessful += 1
+        rows.append((n, a, unsuccessful))
+    return rows
+
+
+def _attempt_note(row) -> str | None:
+    n, attempt, unsuccessful = row
+    if attempt.outcome in referral_rules.UNSUCCESSFUL and unsuccessful >= THREE:
+        return f"Unsuccessful attempt {unsuccessful}: three tries reached"
+    return None
+
+
+class ReferralPanel(QWidget):
+    changed = Signal(object)   # Changes
+
+    def __init__(self, store, worker, parent=None, trainers_source=None):
+        super().__init__(parent)
+        self.store, self.worker = store, worker
+        self.referral: Referral | None = None
+        self.dialog = None   # the form open over this panel, if any
+        self.trainers_source = trainers_source   # callable(callback) giving the trainers list
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = heading("", 2)
+        layout.addWidget(self.title)
+        details = QFormLayout()
+        details.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        self.info: dict[str, QLabel] = {}
+        for key, text in (("status", "Status"), ("source", "Source and referrer"), ("reasons", "Reasons"),
+                          ("trainer", "Trainer"), ("dates", "Dates")):
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            value.setAccessibleName(text)
+            self.info[key] = value
+            details.addRow(QLabel(text + ":"), value)
+        layout.addLayout(details)
+
+        self.three_tries = QLabel()
+        self.three_tries.setObjectName("threeTries")
+        self.three_tries.setWordWrap(True)
+        self.three_tries.setFrameShape(QFrame.StyledPanel)
+        self.three_tries.setStyleSheet("QLabel#threeTries { background: #ffecb3; color: #3d2c00; padding: 6px; "
+                                       "border: 1px solid #b37400; font-weight: bold; }")
+        self.three_tries.setAccessibleName("Three tries protocol")
+        self.three_tries.hide()
+        layout.addWidget(self.three_tries)
+
+        self.attempts_heading = QLabel("Contact attempts")
+        layout.addWidget(self.attempts_heading)
+        self.attempts = RowTableModel(CONTACT_ATTEMPTS, self, highlight=_attempt_note)
+        self.attempts_view = table_view("Contact attempts", self.attempts, sortable=False)
+        self.attempts_heading.setBuddy(self.attempts_view)
+        layout.addWidget(self.attempts_view, 1)
+
+        actions = QHBoxLayout()
+        self.attempt_button = button("Log contact &attempt\u2026", "Log contact attempt",
+                                     tip="Record a phone call, text, letter, email or visit (Ctrl+L)")
+        self.allocate_button = button("Allocate to &trainer\u2026", "Allocate to trainer")
+        self.close_button = button("Close re&ferral\u2026", "Close referral")
+        for b in (self.attempt_button, self.allocate_button, self.close_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        layout.addLayout(actions)
+        self.actions = actions   # screens add their own buttons here
+        self.attempt_button.clicked.connect(self.log_attempt)
+        self.allocate_button.clicked.connect(self.allocate)
+        self.close_button.clicked.connect(self.close_referral)
+        self.show_referral(None)
+
+    def show_referral(self, referral: Referral | None) -> None:
+        self.referral = referral
+        if referral is None:
+            self.title.setText("No referral chosen")
+            for label in self.info.values():
+                label.clear()
+            self.attempts.set_rows([])
+            self.three_tries.hide()
+            for b in (self.attempt_button, self.allocate_button, self.close_button):
+                b.setEnabled(False)
+            return
+        r = referral
+        self.title.setText(f"Referral {r.referral_ref}")
+        self.title.setAccessibleName(self.title.text())
+        priority = codes.label("priority", r.priority)
+        self.info["status"].setText(f"{codes.label('referral_status', r.status)} \u00b7 {priority} priority")
+        referrer = ", ".join(x for x in (r.referrer_name, r.referrer_organisation) if x)
+        self.info["source"].setText(codes.label("source", r.source) + (f" \u2014 {referrer}" if referrer else ""))
+        self.info["reasons"].setText(", ".join(codes.label("area", a) for a in r.reasons) or "None recorded")
+        self.info["trainer"].setText(r.allocated_name or "Not allocated")
+        dates = [f"received {show_date(r.received_date)}"]
+        if r.first_contact_date:
+            dates.append(f"first contact {show_date(r.first_contact_date)}")
+        if r.first_attended_date:
+            dates.append(f"first session {show_date(r.first_attended_date)}")
+        if r.closed_date:
+            dates.append(f"closed {show_date(r.closed_date)} ({codes.label('closure_reason', r.closure_reason)})")
+        self.info["dates"].setText(", ".join(dates).capitalize())
+        rows = attempt_rows(r)
+        self.attempts.set_rows(rows)
+        self.attempts_view.resizeColumnsToContents()
+        self.attempts_heading.setText(f"Contact &attempts ({len(rows)})")
+        unsuccessful = referral_rules.unsuccessful_attempts(r)
+        if unsuccessful >= THREE and not r.closed_date and r.first_contact_date is None:
+            self.three_tries.setText(
+                f"\u26a0 Three tries reached: {unsuccessful} unsuccessful contact attempts and no contact yet. "
+                "Send the could-not-reach letter, or close the referral as 'Unable to contact'.")
+            self.three_tries.show()
+        else:
+            self.three_tries.hide()
+        is_open = not r.closed_date
+        may_allocate = self.store.can("allocate")
+        self.attempt_button.setEnabled(is_open)
+        self.allocate_button.setEnabled(is_open and may_allocate)
+        self.close_button.setEnabled(is_open)
+
+    # --- actions: each opens its form; on save the referral is read again ----------------------------
+
+    def log_attempt(self) -> None:
+        if self.referral and not self.referral.closed_date:
+            self._run(ContactAttemptDialog(self.store, self.worker, self.referral, self))
+
+    def allocate(self) -> None:
+        if not (self.referral and self.store.can("allocate") and not self.referral.closed_date):
+            return
+        referral = self.referral
+        self.worker.submit(self.store.trainers,
+                           on_done=lambda trainers: self._run(AllocateDialog(self.store, self.worker, referral,
+                                                                             trainers, self)))
+
+    def close_referral(self) -> None:
+        if self.referral and not self.referral.closed_date:
+            self._run(CloseReferralDialog(self.store, self.worker, self.referral, self))
+
+    def _run(self, dialog) -> None:
+        # open(), not exec(): the window stays responsive and tests can reach the form.
+        self.dialog = dialog
+
+        def finished(result: int) -> None:
+            if result and dialog.changes is not None:
+                self.reload()
+                self.changed.emit(dialog.changes)
+            self.dialog = None
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def reload(self) -> None:
+        if self.referral is None:
+            return
+        self.worker.submit(self.store.get_referral, self.referral.id, key=f"referral-panel-{id(self)}",
+                           on_done=self.show_referral)

@@ -1,0 +1,158 @@
+"""Referrals and waiting list: everyone not yet in support, urgent first, longest wait first."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from db import codes
+
+from ..models import RowFilterProxy, RowTableModel
+from ..models.columns import WAITING_LIST, three_tries_reached
+from ..widgets.common import button, heading, table_view
+from ..widgets.fields import CodeCombo
+from .panel import ReferralPanel
+
+_WAITING_STATUSES = ("NEW", "CONTACTING", "WAITING")
+NOT_ALLOCATED = -1
+
+
+def _three_tries_note(item) -> str | None:
+    if three_tries_reached(item):
+        return f"{item.attempts} contact attempts: three tries reached"
+    return None
+
+
+class WaitingListPage(QWidget):
+    open_client = Signal(int)
+    changed = Signal(object)
+
+    def __init__(self, store, worker, parent=None):
+        super().__init__(parent)
+        self.store, self.worker = store, worker
+        self.loaded_once = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(heading("Referrals and waiting list"), 1)
+        self.refresh_button = button("Refres&h", "Refresh the waiting list", tip="Read the list again (F5)")
+        top.addWidget(self.refresh_button)
+        layout.addLayout(top)
+
+        filters = QHBoxLayout()
+        statuses = [(c, codes.label("referral_status", c)) for c in _WAITING_STATUSES]
+        self.status_filter = CodeCombo("referral_status", "Filter by status", blank="All statuses", items=statuses)
+        self.trainer_filter = CodeCombo("", "Filter by trainer", blank="All trainers",
+                                        items=[(NOT_ALLOCATED, "Not allocated")])
+        self.source_filter = CodeCombo("source", "Filter by source", blank="All sources")
+        for text, combo in (("&Status", self.status_filter), ("&Trainer", self.trainer_filter),
+                            ("S&ource", self.source_filter)):
+            label = QLabel(text)
+            label.setBuddy(combo)
+            filters.addWidget(label)
+            filters.addWidget(combo)
+        filters.addStretch(1)
+        self.count = QLabel()
+        self.count.setAccessibleName("Number of referrals shown")
+        filters.addWidget(self.count)
+        layout.addLayout(filters)
+
+        split = QSplitter(Qt.Vertical)
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        self.model = RowTableModel(WAITING_LIST, self, highlight=_three_tries_note)
+        self.proxy = RowFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.view = table_view("Waiting list", self.proxy)
+        self.view.sortByColumn(self.model.column_index("priority"), Qt.AscendingOrder)
+        table_layout.addWidget(self.view)
+        split.addWidget(table_box)
+
+        lower = QWidget()
+        lower_box = QVBoxLayout(lower)
+        lower_box.setContentsMargins(0, 0, 0, 0)
+        self.panel = ReferralPanel(store, worker)
+        self.open_button = button("Open &client record", "Open client record", tip="Open the client's record (Enter)")
+        self.panel.actions.insertWidget(0, self.open_button)
+        lower_box.addWidget(self.panel)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split, 1)
+
+        self.refresh_button.clicked.connect(self.refresh)
+        for combo in (self.status_filter, self.trainer_filter, self.source_filter):
+            combo.currentIndexChanged.connect(self._apply_filters)
+        self.view.selectionModel().currentRowChanged.connect(lambda current, _: self._selected(current.row()))
+        self.view.activated.connect(lambda index: self._open(index.row()))
+        self.open_button.clicked.connect(lambda: self._open(self.view.currentIndex().row()))
+        self.panel.changed.connect(self._panel_changed)
+        self.open_button.setEnabled(False)
+
+    # --- data ---------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.worker.submit(lambda: (self.store.waiting_list(), self.store.trainers()), key="waiting-list",
+                           on_done=lambda got: self._show(*got))
+
+    def _show(self, items, trainers) -> None:
+        keep = self.current_item()
+        self.loaded_once = True
+        chosen = self.trainer_filter.code()
+        self.trainer_filter.blockSignals(True)
+        while self.trainer_filter.count() > 2:
+            self.trainer_filter.removeItem(2)
+        for s in trainers:
+            self.trainer_filter.addItem(s.full_name, s.id)
+        self.trainer_filter.set_code(chosen)
+        self.trainer_filter.blockSignals(False)
+        self.model.set_rows(items)
+        self.view.resizeColumnsToContents()
+        self._apply_filters()
+        if keep is not None:
+            self.select_referral(keep.referral_id)
+
+    def _apply_filters(self) -> None:
+        status, trainer, source = self.status_filter.code(), self.trainer_filter.code(), self.source_filter.code()
+        self.proxy.set_filter("status", (lambda r: r.status == status) if status else None)
+        if trainer == NOT_ALLOCATED:
+            self.proxy.set_filter("trainer", lambda r: r.allocated_staff_id is None)
+        else:
+            self.proxy.set_filter("trainer", (lambda r: r.allocated_staff_id == trainer) if trainer else None)
+        self.proxy.set_filter("source", (lambda r: r.source == source) if source else None)
+        rows = self.proxy.shown_rows()
+        shown, total = len(rows), self.model.rowCount()
+        urgent = sum(1 for r in rows if r.priority == "urgent")
+        self.count.setText(f"{shown} of {total} waiting" + (f", {urgent} urgent" if urgent else ""))
+
+    def current_item(self):
+        index = self.view.currentIndex()
+        return self.proxy.row_at(index.row()) if index.isValid() else None
+
+    def select_referral(self, referral_id: int) -> bool:
+        for i in range(self.proxy.rowCount()):
+            if self.proxy.row_at(i).referral_id == referral_id:
+                self.view.selectRow(i)
+                self.view.scrollTo(self.proxy.index(i, 0))
+                return True
+        return False
+
+    def _selected(self, row: int) -> None:
+        item = self.proxy.row_at(row)
+        self.open_button.setEnabled(item is not None)
+        if item is None:
+            self.panel.show_referral(None)
+            return
+        self.worker.submit(self.store.get_referral, item.referral_id, key="waiting-referral",
+                           on_done=self.panel.show_referral)
+
+    def _open(self, row: int) -> None:
+        item = self.proxy.row_at(row)
+        if item is not None:
+            self.open_client.emit(item.client_id)
+
+    def _panel_changed(self, changes) -> None:
+        self.refresh()
+        self.changed.emit(changes)

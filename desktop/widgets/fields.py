@@ -1,0 +1,234 @@
+"""Form building blocks shared by every edit form.
+
+`FieldSet` keeps each field's widget with a message label beside it, reads and
+writes values by the store's field keys, and shows FieldError messages next to
+the right field (focusing the first bad one).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from db import codes
+from db.errors import FieldError
+
+from ..models.columns import show_date
+
+
+class CodeCombo(QComboBox):
+    """A code list as labels; the stored code is each item's data. Typing a letter jumps."""
+
+    def __init__(self, list_name: str, accessible_name: str, blank: str | None = "Not recorded",
+                 parent=None, items: Iterable[tuple[str, str]] | None = None):
+        super().__init__(parent)
+        self.list_name = list_name
+        self.setAccessibleName(accessible_name)
+        self.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+        if blank is not None:
+            self.addItem(blank, None)
+        for code, label in (items if items is not None else codes.lists()[list_name]):
+            self.addItem(label, code)
+
+    def code(self):
+        return self.currentData()
+
+    def set_code(self, code) -> None:
+        index = self.findData(code)
+        if index < 0 and code not in (None, ""):
+            # A code no longer on the list still shows, rather than silently changing.
+            self.addItem(codes.label(self.list_name, code) if self.list_name else str(code), code)
+            index = self.count() - 1
+        self.setCurrentIndex(max(index, 0))
+
+
+class DateField(QLineEdit):
+    """A date typed as DD/MM/YYYY (blank allowed); the store parses and checks it."""
+
+    def __init__(self, accessible_name: str, parent=None):
+        super().__init__(parent)
+        self.setAccessibleName(accessible_name)
+        self.setPlaceholderText("DD/MM/YYYY")
+        self.setAccessibleDescription("Date as day/month/year, for example 31/01/1985")
+        self.setMaxLength(10)
+
+    def set_iso(self, value: str | None) -> None:
+        self.setText(show_date(value)[:10] if value else "")
+
+    def set_today(self) -> None:
+        self.set_iso(date.today().isoformat())
+
+
+class ErrorLabel(QLabel):
+    """The message next to a field: an icon-like prefix and words, not colour alone."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.PlainText)
+        self.setObjectName("fieldError")
+        self.setStyleSheet("QLabel#fieldError { color: #a4000f; font-weight: bold; }")
+        self.hide()
+
+    def show_message(self, message: str | None) -> None:
+        if message:
+            self.setText(f"\u26a0 {message}")
+            self.setAccessibleName(f"Problem: {message}")
+            self.show()
+        else:
+            self.clear()
+            self.hide()
+
+
+@dataclass
+class Field:
+    key: str
+    widget: QWidget
+    error: ErrorLabel
+    get: Callable[[], object]
+    set: Callable[[object], None]
+    description: str = ""
+
+
+class FieldSet:
+    """The fields of one form, by store key."""
+
+    def __init__(self):
+        self.fields: dict[str, Field] = {}
+        self.scroll_area: QScrollArea | None = None
+
+    def add(self, form: QFormLayout, key: str, label: str, widget: QWidget, *,
+            get: Callable[[], object] | None = None, set: Callable[[object], None] | None = None,
+            hint: str = "") -> Field:
+        """Add a row: '&Label' with a mnemonic, the widget, and its message label under it."""
+        holder = QWidget()
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(widget)
+        error = ErrorLabel(holder)
+        box.addWidget(error)
+        if hint:
+            hint_label = QLabel(hint)
+            hint_label.setWordWrap(True)
+            hint_label.setObjectName("hint")
+            box.addWidget(hint_label)
+        row_label = QLabel(label)
+        row_label.setBuddy(widget)
+        form.addRow(row_label, holder)
+        if not widget.accessibleName():
+            widget.setAccessibleName(label.replace("&", ""))
+        get, set = get or _getter(widget), set or _setter(widget)
+        field = Field(key, widget, error, get, set, widget.accessibleDescription())
+        self.fields[key] = field
+        return field
+
+    def register(self, key: str, widget: QWidget, error: ErrorLabel,
+                 get: Callable[[], object] | None = None, set: Callable[[object], None] | None = None) -> Field:
+        field = Field(key, widget, error, get or _getter(widget), set or _setter(widget),
+                      widget.accessibleDescription())
+        self.fields[key] = field
+        return field
+
+    def values(self) -> dict:
+        return {key: f.get() for key, f in self.fields.items()}
+
+    def load(self, values: dict) -> None:
+        for key, f in self.fields.items():
+            f.set(values.get(key))
+        self.clear_errors()
+
+    def set_read_only(self, read_only: bool) -> None:
+        for f in self.fields.values():
+            w = f.widget
+            if isinstance(w, (QLineEdit, QPlainTextEdit)):
+                w.setReadOnly(read_only)
+            else:
+                w.setEnabled(not read_only)
+
+    def clear_errors(self) -> None:
+        for f in self.fields.values():
+            f.error.show_message(None)
+            f.widget.setAccessibleDescription(f.description)
+
+    def show_errors(self, errors: Iterable[FieldError]) -> list[FieldError]:
+        """Put each message next to its field; focus the first. Returns errors with no field here."""
+        self.clear_errors()
+        by_field: dict[str, list[str]] = {}
+        unplaced = []
+        for e in errors:
+            if e.field in self.fields:
+                by_field.setdefault(e.field, []).append(e.message)
+            else:
+                unplaced.append(e)
+        first = None
+        for key, f in self.fields.items():  # form order, so "first" is the first on screen
+            if key in by_field:
+                message = " ".join(by_field[key])
+                f.error.show_message(message)
+                f.widget.setAccessibleDescription(f"Problem: {message}")
+                first = first or f
+        if first is not None:
+            if self.scroll_area is not None:
+                self.scroll_area.ensureWidgetVisible(first.widget, 50, 80)
+            first.widget.setFocus(Qt.OtherFocusReason)
+        return unplaced
+
+    def error_text(self, key: str) -> str:
+        f = self.fields[key]
+        return f.error.text() if f.error.isVisible() or f.error.text() else ""
+
+
+def _getter(widget: QWidget) -> Callable[[], object]:
+    if isinstance(widget, CodeCombo):
+        return widget.code
+    if isinstance(widget, QCheckBox):
+        return lambda: 1 if widget.isChecked() else 0
+    if isinstance(widget, QPlainTextEdit):
+        return lambda: widget.toPlainText().strip()
+    if isinstance(widget, QLineEdit):
+        return lambda: widget.text().strip()
+    raise TypeError(f"no getter for {type(widget).__name__}")
+
+
+def _setter(widget: QWidget) -> Callable[[object], None]:
+    if isinstance(widget, CodeCombo):
+        return widget.set_code
+    if isinstance(widget, QCheckBox):
+        return lambda v: widget.setChecked(bool(v))
+    if isinstance(widget, DateField):
+        return widget.set_iso
+    if isinstance(widget, QPlainTextEdit):
+        return lambda v: widget.setPlainText("" if v is None else str(v))
+    if isinstance(widget, QLineEdit):
+        return lambda v: widget.setText("" if v is None else str(v))
+    raise TypeError(f"no setter for {type(widget).__name__}")
+
+
+def line_edit(accessible_name: str, max_length: int | None = None, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setAccessibleName(accessible_name)
+    if max_length:
+        edit.setMaxLength(max_length)
+    if placeholder:
+        edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def check_box(text: str, accessible_name: str | None = None) -> QCheckBox:
+    box = QCheckBox(text)
+    box.setAccessibleName(accessible_name or text.replace("&", ""))
+    return box
+
+
+def new_form() -> QFormLayout:
+    form = QFormLayout()
+    form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+    form.setLabelAlignment(Qt.AlignLeft | Qt.AlignTop)
+    return form
