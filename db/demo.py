@@ -211,7 +211,9 @@ class _Generator:
                  ("Morag Manager", "MANAGER", "manager", ["MANAGER"]),
                  ("Colin Coordinator", "COORD", "coordinator", ["COORD"])]
         for i in range(n_trainers):
-            name = trainer_names[i] if i < len(trainer_names) else f"Trainer {i + 1}"
+            # A large service has dozens of trainers: make further believable names from the lists.
+            name = trainer_names[i] if i < len(trainer_names) else \
+                f"{FIRST_NAMES['12'[i % 2]][(i * 7) % 30]} {LAST_NAMES[(i * 11) % len(LAST_NAMES)]}"
             staff.append((name, "TRAINER", f"trainer{i + 1}", ["TRAINER"]))
         staff.append(("Chris Champion", "CHAMPION", "champion1", ["CHAMPION"]))
         password_hash = accounts.hash_password(DEMO_PASSWORD)  # one hash: every demo account has the same password

@@ -311,3 +311,25 @@ SELECT c.id, c.client_ref, c.first_name, c.last_name, c.preferred_name, c.date_o
        c.nhs_number, c.postcode, c.archived_at, c.service_id, c.imd_quintile
 FROM clients c
 """)
+
+
+@migrations(name="0003_waiting_list_three_tries")
+def waiting_list_three_tries(db: Database) -> None:
+    # The three-tries protocol counts unsuccessful attempts only, and stops once the client is reached.
+    _script(db, """
+DROP VIEW waiting_list;
+CREATE VIEW waiting_list AS
+SELECT r.id AS referral_id, r.referral_ref, r.received_date, r.priority, r.status,
+       r.source, r.allocated_staff_id, s.full_name AS trainer_name, r.service_id, r.first_contact_date,
+       c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_name,
+       c.date_of_birth, c.postcode, c.phone, c.mobile, c.imd_quintile,
+       (SELECT COUNT(*) FROM contact_attempts a WHERE a.referral_id = r.id) AS attempts,
+       (SELECT COUNT(*) FROM contact_attempts a WHERE a.referral_id = r.id
+          AND a.outcome IN ('NOANSWER', 'MESSAGE', 'LETTER', 'WRONGNUM')) AS unsuccessful_attempts,
+       (SELECT MAX(a.attempt_date) FROM contact_attempts a WHERE a.referral_id = r.id) AS last_attempt,
+       (SELECT GROUP_CONCAT(area, ';') FROM referral_reasons rr WHERE rr.referral_id = r.id) AS reasons
+FROM referrals r
+JOIN clients c ON c.id = r.client_id
+LEFT JOIN staff s ON s.id = r.allocated_staff_id
+WHERE r.status IN ('NEW', 'CONTACTING', 'WAITING') AND c.archived_at IS NULL
+""")

@@ -225,6 +225,13 @@ class WaitingItem:
     trainer_name: str | None
     reasons: tuple[str, ...]
     phone: str | None = None
+    unsuccessful_attempts: int = 0
+    first_contact_date: str | None = None
+
+    @property
+    def three_tries_reached(self) -> bool:
+        """Three unsuccessful attempts and never reached: time for the could-not-reach letter."""
+        return self.unsuccessful_attempts >= 3 and self.first_contact_date is None and self.status != "WAITING"
 
 
 @dataclass(frozen=True)

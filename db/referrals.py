@@ -13,7 +13,7 @@ from .validation import (ErrorCollector, check_age_for_referral, check_closure, 
 
 REF_PREFIX = "RF-"
 THREE_TRIES = 3          # unsuccessful attempts before the could-not-reach letter
-UNSUCCESSFUL = ("NOANSWER", "MESSAGE", "LETTER", "WRONGNUM")
+UNSUCCESSFUL = ("NOANSWER", "MESSAGE", "LETTER", "WRONGNUM")   # as counted by the waiting_list view
 
 
 def format_ref(number: int) -> str:
@@ -230,7 +230,8 @@ def waiting_list(db: Database, *, service_id: int | None = None, status: str | N
             client_ref=r["client_ref"], client_name=f"{first} {r['last_name']}", days_waiting=waited,
             attempts=r["attempts"], last_attempt=r["last_attempt"], allocated_staff_id=r["allocated_staff_id"],
             trainer_name=r["trainer_name"], reasons=tuple((r["reasons"] or "").split(";")) if r["reasons"] else (),
-            phone=r["mobile"] or r["phone"]))
+            phone=r["mobile"] or r["phone"], unsuccessful_attempts=r["unsuccessful_attempts"],
+            first_contact_date=r["first_contact_date"]))
     return items
 
 

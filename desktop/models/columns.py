@@ -46,8 +46,7 @@ def _priority(row) -> str:
 
 
 def three_tries_reached(row) -> bool:
-    # WaitingItem counts all attempts; still "trying to contact" means none has led anywhere yet.
-    return row.attempts >= 3 and row.status == "CONTACTING"
+    return row.three_tries_reached
 
 
 def _three_tries(row) -> str:

@@ -18,7 +18,7 @@ NOT_ALLOCATED = -1
 
 def _three_tries_note(item) -> str | None:
     if three_tries_reached(item):
-        return f"{item.attempts} contact attempts: three tries reached"
+        return f"{item.unsuccessful_attempts} unsuccessful contact attempts: three tries reached"
     return None
 
 

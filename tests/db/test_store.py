@@ -260,3 +260,17 @@ def test_service_details_and_logo_are_kept_for_printouts(case_store):
     with pytest.raises(PermissionDenied):
         coord.update_service({"phone": "2"}, expected_version=case_store.service().row_version)
     coord.close()
+
+
+def test_waiting_list_marks_three_unsuccessful_tries_only(case_store):
+    c = _client(case_store)
+    r = case_store.add_referral(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
+    for day, outcome in (("2026-10-02", "NOANSWER"), ("2026-10-03", "MESSAGE")):
+        case_store.add_contact_attempt(r, day, "PHONE", outcome, today=TODAY)
+    assert not case_store.waiting_list(today=TODAY)[0].three_tries_reached
+    case_store.add_contact_attempt(r, "2026-10-04", "PHONE", "WRONGNUM", today=TODAY)
+    item = case_store.waiting_list(today=TODAY)[0]
+    assert (item.unsuccessful_attempts, item.three_tries_reached) == (3, True)
+    case_store.add_contact_attempt(r, "2026-10-05", "PHONE", "REACHED", today=TODAY)
+    item = case_store.waiting_list(today=TODAY)[0]
+    assert (item.attempts, item.first_contact_date, item.three_tries_reached) == (4, "2026-10-05", False)
