@@ -9,7 +9,7 @@ from datetime import date
 from sqlite_utils import Database
 
 from . import codes
-from .errors import ConflictError, FieldError, NotFound, ValidationError
+from .errors import ConflictError, NotFound
 from .records import CLIENT_FIELDS, Client, ClientSummary, from_row
 from .validation import (ErrorCollector, age_on, check_not_future, clean_name, clean_text,
                          format_nhs_number, normalise_nhs_number, normalise_postcode, parse_date)

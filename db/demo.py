@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import random
 from dataclasses import dataclass
@@ -21,9 +20,7 @@ import resources
 from . import accounts, audit, clients, codes, instruments, services
 from .connection import open_database
 from .errors import BadPath
-from .migrations import migrations  # noqa: F401  (schema is applied by open_database)
 from .referrals import format_ref as referral_ref
-from .validation import format_nhs_number  # noqa: F401
 
 DEMO_PASSWORD = "demo"
 SERVICE_NAME = "Tyne and Wear Health Trainers"  # outputs of a demo database add DEMO themselves
@@ -183,7 +180,7 @@ class _Generator:
         self.by = "demo"
 
     def run(self) -> dict[str, int]:
-        db, rng = self.db, self.rng
+        db = self.db
         service_id = services.create_service(db, SERVICE_NAME, SERVICE_CODE, self.by, address="Civic Centre, Newcastle upon Tyne NE1 8QH",
                                              phone="0191 000 0100", email="healthtrainers@example.org",
                                              commissioner="Newcastle City Council Public Health")
@@ -312,7 +309,6 @@ class _Generator:
         rid = self.referral_no
         if client["consent_date"] is None:
             client["consent_date"] = received.isoformat()
-        age_days = (self.today - received).days
         trainer = self.champion if rng.random() < 0.06 else rng.choice(self.trainers)
         referral = {"id": rid, "client_id": client["id"], "referral_ref": referral_ref(rid),
                     "received_date": received.isoformat(), "source": _pick(rng, SOURCE_WEIGHTS),

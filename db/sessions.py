@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlite_utils import Database
 
 from . import codes
-from .errors import ConflictError, NotFound, ValidationError
+from .errors import ConflictError, NotFound
 from .records import Session, from_row
 from .referrals import get as get_referral, refresh_status
 from .validation import ErrorCollector, check_session_date, clean_text, fail, parse_date

@@ -14,13 +14,14 @@ from sqlite_utils import Database
 from . import (accounts, assessments, audit, clients, connection, plans, referrals, services, sessions,
                signposting)
 from .deprivation import DeprivationLookup
-from .errors import FieldError, NotFound, PermissionDenied, ValidationError
+from .errors import FieldError, PermissionDenied, ValidationError
 from .permissions import allowed, require
+from .validation import normalise_nhs_number, normalise_postcode, parse_date
+from .records import (Actor, Assessment, Changes, Client, ClientRecord, ClientSummary, DirectoryEntry, Plan,
+                      Referral, Service, Session, Signpost, Staff, TimelineEvent, Venue, WaitingItem)
 from .store_documents import DocumentsDoor
 from .store_returns import ReturnsDoor
 from .store_transfer import TransferDoor
-from .records import (Actor, Assessment, Changes, Client, ClientRecord, ClientSummary, DirectoryEntry, Plan,
-                      Referral, Service, Session, Signpost, Staff, TimelineEvent, Venue, WaitingItem)
 
 DEFAULT_SAFEGUARDING_STEPS = (
     "Stay with the client and ask directly about their safety today. If they are in immediate danger, "
@@ -294,15 +295,15 @@ class CaseStore(ReturnsDoor, DocumentsDoor, TransferDoor):
         """People already known who may be this one (run before saving a new client)."""
         clean = dict(values)
         try:
-            clean["nhs_number"] = clients.normalise_nhs_number(values.get("nhs_number")) or None
+            clean["nhs_number"] = normalise_nhs_number(values.get("nhs_number")) or None
         except ValidationError:
             clean["nhs_number"] = None
         try:
-            clean["postcode"] = clients.normalise_postcode(values.get("postcode")) or None
+            clean["postcode"] = normalise_postcode(values.get("postcode")) or None
         except ValidationError:
             clean["postcode"] = None
         try:
-            dob = clients.parse_date(values.get("date_of_birth"), "date_of_birth")
+            dob = parse_date(values.get("date_of_birth"), "date_of_birth")
             clean["date_of_birth"] = dob.isoformat() if dob else None
         except ValidationError:
             clean["date_of_birth"] = None

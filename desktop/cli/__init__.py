@@ -20,7 +20,6 @@ EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_PERMISSION, EXIT_DATABASE = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import setup_commands
     parser = argparse.ArgumentParser(
         prog="htdesk", description="Health Trainer Desk. Without a command, opens the desktop app.")
     common.add_global_options(parser)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from db import demo, maintenance, paths
+from db import demo, maintenance
 from db.errors import FieldError, PermissionDenied, ValidationError
 from db.store import CaseStore
 
