@@ -26,7 +26,13 @@ def command(sub, name: str, handler, help: str) -> argparse.ArgumentParser:
 
 
 def database_path(args) -> Path:
-    return Path(args.db) if getattr(args, "db", None) else paths.default_database()
+    if getattr(args, "db", None):
+        return Path(args.db).expanduser()
+    path = paths.default_database()
+    if not os.environ.get("HTDESK_DB"):
+        # The per-user data folder is ours to make; a folder the user names is not.
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def out(text: str = "") -> None:

@@ -140,3 +140,13 @@ def test_user_commands_backup_and_restore(isolated, capsys):
     text.write_text("x")
     assert main(["restore", str(text), "--db", db, "--user", "boss"]) == 4
     assert main(["check", "--db", db]) == 0
+
+
+def test_without_db_the_per_user_data_folder_is_used_and_made(isolated, monkeypatch, capsys):
+    monkeypatch.delenv("HTDESK_DB", raising=False)
+    assert main(["demo", "--clients", "5"]) == 0
+    assert (isolated / "data" / "htdesk.sqlite3").exists()
+    assert main(["check"]) == 0
+    monkeypatch.setenv("HTDESK_DB", str(isolated / "elsewhere" / "x.sqlite3"))
+    assert main(["check"]) == 2          # a folder someone named is not made behind their back
+    assert "does not exist" in capsys.readouterr().err
