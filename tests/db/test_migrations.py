@@ -14,20 +14,22 @@ from pathlib import Path
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-def test_first_schema_database_is_backed_up_then_migrated(tmp_path):
+@pytest.mark.parametrize("saved,first_pending", [("schema_0001_core.sqlite3", "0002_list_views"),
+                                                  ("schema_0002_list_views.sqlite3", "0003_waiting_list_three_tries")])
+def test_every_earlier_schema_is_backed_up_then_migrated(tmp_path, saved, first_pending):
     db_file = tmp_path / "old.sqlite3"
-    shutil.copy(FIXTURES / "schema_0001_core.sqlite3", db_file)
+    shutil.copy(FIXTURES / saved, db_file)
     store = CaseStore.open(db_file)
     assert migrations.pending(store.db) == []
     store.act_as_system()
     assert [c.client_ref for c in store.search_clients("zoe")] == ["HT-000001"]
     assert store.db.conn.execute("SELECT COUNT(*) FROM waiting_list").fetchone()[0] == 1   # a view of step 0002
     store.close()
-    backups = list(paths.backups_dir(db_file).glob("old-before-0002_list_views-*.sqlite3"))
+    backups = list(paths.backups_dir(db_file).glob(f"old-before-{first_pending}-*.sqlite3"))
     assert len(backups) == 1
-    saved = sqlite3.connect(backups[0])
-    assert saved.execute("SELECT first_name FROM clients").fetchone()[0] == "Zoë"
-    assert {r[0] for r in saved.execute("SELECT name FROM _sqlite_migrations")} == {"0001_core"}
+    kept = sqlite3.connect(backups[0])
+    assert kept.execute("SELECT first_name FROM clients").fetchone()[0] == "Zoë"
+    assert first_pending not in {r[0] for r in kept.execute("SELECT name FROM _sqlite_migrations")}
 
 
 def test_new_database_has_every_step_and_our_application_id(tmp_path):
