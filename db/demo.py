@@ -17,7 +17,7 @@ from pathlib import Path
 
 import resources
 
-from . import accounts, audit, clients, codes, instruments, services
+from . import accounts, audit, clients, codes, instruments, referrals, services
 from .connection import open_database
 from .errors import BadPath
 from .referrals import format_ref as referral_ref
@@ -561,18 +561,7 @@ class _Generator:
             "INSERT INTO signposting (client_id, referral_id, signpost_date, category, destination, directory_id, type, "
             "outcome, follow_up_date, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.sign_rows)
         self.progress(5, 7, "Working out statuses")
-        # Status and first dates derived set-wise, by the same rules as referrals.refresh_status.
-        conn.execute("""UPDATE referrals SET first_attended_date = (SELECT MIN(session_date) FROM sessions
-                        WHERE referral_id = referrals.id AND attendance IN ('5','6'))""")
-        conn.execute("""UPDATE referrals SET first_contact_date = (SELECT MIN(d) FROM (
-                        SELECT MIN(attempt_date) AS d FROM contact_attempts WHERE referral_id = referrals.id AND outcome = 'REACHED'
-                        UNION ALL SELECT first_attended_date))""")
-        conn.execute("""UPDATE referrals SET status = CASE
-                        WHEN closed_date IS NOT NULL THEN 'CLOSED'
-                        WHEN first_attended_date IS NOT NULL THEN 'ACTIVE'
-                        WHEN allocated_staff_id IS NOT NULL THEN 'WAITING'
-                        WHEN EXISTS (SELECT 1 FROM contact_attempts WHERE referral_id = referrals.id) THEN 'CONTACTING'
-                        ELSE 'NEW' END""")
+        referrals.refresh_status(self.db)     # every referral, set-wise, by the store's own rule
         services.bump_counter(self.db, "client_ref", len(self.client_rows))
         services.bump_counter(self.db, "referral_ref", self.referral_no)
         self.progress(7, 7, "Writing")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import audit, backup as backups, connection, paths
+from . import audit, backup as backups, connection, paths, referrals
 from .errors import BadPath, DatabaseUnusable
 from .migrations import migrations
 
@@ -39,12 +39,10 @@ def check(db: Database) -> list[CheckResult]:
          "WHERE s.session_date < r.received_date", "sessions dated before their referral was received"),
         ("session client", "SELECT COUNT(*) FROM sessions s JOIN referrals r ON r.id = s.referral_id "
          "WHERE s.client_id <> r.client_id", "sessions whose client differs from their referral's"),
-        ("referral status", """SELECT COUNT(*) FROM referrals r WHERE r.status <> CASE
-              WHEN r.closed_date IS NOT NULL THEN 'CLOSED'
-              WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.referral_id = r.id AND s.attendance IN ('5','6')) THEN 'ACTIVE'
-              WHEN r.allocated_staff_id IS NOT NULL THEN 'WAITING'
-              WHEN EXISTS (SELECT 1 FROM contact_attempts a WHERE a.referral_id = r.id) THEN 'CONTACTING'
-              ELSE 'NEW' END""", "referrals whose stored status disagrees with their record"),
+        # Recomputed from the sessions themselves, not from the stored first date.
+        ("referral status", "SELECT COUNT(*) FROM referrals WHERE status <> " + referrals.status_case(
+            "EXISTS (SELECT 1 FROM sessions s WHERE s.referral_id = referrals.id AND s.attendance IN ('5','6'))"),
+         "referrals whose stored status disagrees with their record"),
         ("search index", "SELECT (SELECT COUNT(*) FROM clients) - (SELECT COUNT(*) FROM clients_search)",
          "clients missing from the search index"),
     ]

@@ -72,9 +72,21 @@ def insert(db: Database, service_id: int, client_id: int, clean: dict, by: str,
     return referral_id
 
 
-def refresh_status(db: Database, referral_id: int) -> None:
-    """Status and first dates are derived from the record and stored for the lists."""
-    db.conn.execute("""
+def status_case(attended: str = "first_attended_date IS NOT NULL") -> str:
+    """The status rule as SQL over a row of referrals (the one place it is written)."""
+    return f"""CASE
+          WHEN closed_date IS NOT NULL THEN 'CLOSED'
+          WHEN {attended} THEN 'ACTIVE'
+          WHEN allocated_staff_id IS NOT NULL THEN 'WAITING'
+          WHEN EXISTS (SELECT 1 FROM contact_attempts WHERE referral_id = referrals.id) THEN 'CONTACTING'
+          ELSE 'NEW' END"""
+
+
+def refresh_status(db: Database, referral_id: int | None = None) -> None:
+    """Status and first dates are derived from the record and stored for the lists
+    (one referral, or every referral when referral_id is None, as after a bulk load)."""
+    where, params = ("WHERE id = ?", (referral_id,)) if referral_id is not None else ("", ())
+    db.conn.execute(f"""
         UPDATE referrals SET
           first_attended_date = (SELECT MIN(session_date) FROM sessions
                                  WHERE referral_id = referrals.id AND attendance IN ('5', '6')),
@@ -82,15 +94,8 @@ def refresh_status(db: Database, referral_id: int) -> None:
                 SELECT MIN(attempt_date) AS d FROM contact_attempts WHERE referral_id = referrals.id AND outcome = 'REACHED'
                 UNION ALL SELECT MIN(session_date) FROM sessions
                 WHERE referral_id = referrals.id AND attendance IN ('5', '6')))
-        WHERE id = ?""", (referral_id,))
-    db.conn.execute("""
-        UPDATE referrals SET status = CASE
-          WHEN closed_date IS NOT NULL THEN 'CLOSED'
-          WHEN first_attended_date IS NOT NULL THEN 'ACTIVE'
-          WHEN allocated_staff_id IS NOT NULL THEN 'WAITING'
-          WHEN EXISTS (SELECT 1 FROM contact_attempts WHERE referral_id = referrals.id) THEN 'CONTACTING'
-          ELSE 'NEW' END
-        WHERE id = ?""", (referral_id,))
+        {where}""", params)
+    db.conn.execute(f"UPDATE referrals SET status = {status_case()} {where}", params)
 
 
 _SELECT = ("SELECT r.*, s.full_name AS allocated_name FROM referrals r "
