@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import (accounts, assessments, audit, clients, connection, plans, referrals, services, sessions,
+from . import (accounts, policy, assessments, audit, clients, connection, plans, referrals, services, sessions,
                signposting)
 from .deprivation import DeprivationLookup
 from .errors import FieldError, PermissionDenied, ValidationError
@@ -107,6 +107,14 @@ class CaseStore(ReturnsDoor, DocumentsDoor, TransferDoor):
 
     def can(self, action: str) -> bool:
         return allowed(self.actor, action)
+
+    def may(self, decision: str, client_id: int | None = None) -> bool:
+        """Whether the signed-in user may take this decision of db.policy (for this client)."""
+        return policy.allows(self.db, self.actor, decision, client_id)
+
+    def refusal(self, decision: str, client_id: int | None = None) -> str | None:
+        """Why not, in plain words (for a read-only form's explanation), or None."""
+        return policy.refusal(self.db, self.actor, decision, client_id)
 
     def _by(self) -> str:
         if self.actor is None:
