@@ -1,7 +1,10 @@
 """Accounts: argon2 password hashes (argon2-cffi), lockout after failed sign-ins."""
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+import dataclasses
+import os
+
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils import Database
 
@@ -11,11 +14,33 @@ from .permissions import ROLES
 from .records import Account, Actor
 
 MAX_FAILED_ATTEMPTS = 5
-_hasher = PasswordHasher()
+
+# RFC 9106's second recommended option (argon2id, t=3, m=64 MiB, p=4): named here, not taken
+# from argon2-cffi's defaults, so a library upgrade cannot change what real databases get.
+PRODUCTION_HASHING = profiles.RFC_9106_LOW_MEMORY
+
+# Tests only: production cost is most of a test run's time. tests/conftest.py sets this
+# variable (so CLI tests run as subprocesses inherit it); nothing else does. It is read once,
+# at import, and only this exact value switches it on, so a stray "1" or "true" does nothing.
+CHEAP_HASHING_VARIABLE = "HTDESK_TESTS_ONLY_CHEAP_PASSWORD_HASHES"
+CHEAP_HASHING_VALUE = "insecure-for-tests-only"
+CHEAP_HASHING = dataclasses.replace(PRODUCTION_HASHING, time_cost=1, memory_cost=8, parallelism=1)
+
+_production_hasher = PasswordHasher.from_parameters(PRODUCTION_HASHING)
+_hasher = (PasswordHasher.from_parameters(CHEAP_HASHING)
+           if os.environ.get(CHEAP_HASHING_VARIABLE) == CHEAP_HASHING_VALUE else _production_hasher)
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def _needs_rehash(stored: str) -> bool:
+    """Rehash a hash made with other parameters, but never weaken one made at production cost.
+
+    Verifying reads the parameters from the hash itself, so either kind signs in; in a normal
+    run the two hashers are one and this is argon2's own check."""
+    return _hasher.check_needs_rehash(stored) and _production_hasher.check_needs_rehash(stored)
 
 
 def check_new_password(password: str | None, field: str = "password") -> None:
@@ -104,7 +129,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
         raise wrong
     actor = actor_for(account)
     with db.atomic():
-        if _hasher.check_needs_rehash(stored):
+        if _needs_rehash(stored):
             db.conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (hash_password(password), account.id))
         db.conn.execute("UPDATE accounts SET failed_attempts = 0, last_login = ? WHERE id = ?",
                         (audit.now_iso(), account.id))

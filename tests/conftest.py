@@ -2,13 +2,18 @@ import os
 
 # Before any Qt import: a machine with no display would abort the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Cheap argon2 parameters for the whole run (db/accounts.py reads this once, at import, so it
+# is set before anything imports db). An environment variable rather than a setter, so CLI
+# tests run as subprocesses inherit it. tests/db/test_password_hashing.py checks that without
+# it real databases get RFC 9106 parameters, and that hashes of either cost still sign in.
+os.environ["HTDESK_TESTS_ONLY_CHEAP_PASSWORD_HASHES"] = "insecure-for-tests-only"
 
 import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def _case_store_template(tmp_path_factory):
-    """Built once per run (argon2 hashing is slow by design); each test gets a copy."""
+    """Built once per run; each test gets a copy."""
     from db.store import CaseStore
     path = tmp_path_factory.mktemp("template") / "t.sqlite3"
     store = CaseStore.create_new(path, service_name="Test Health Trainers", service_code="TEST",
