@@ -333,3 +333,18 @@ JOIN clients c ON c.id = r.client_id
 LEFT JOIN staff s ON s.id = r.allocated_staff_id
 WHERE r.status IN ('NEW', 'CONTACTING', 'WAITING') AND c.archived_at IS NULL
 """)
+
+
+@migrations(name="0004_drafts")
+def drafts(db: Database) -> None:
+    # What a person was typing into a form, saved every few seconds, so a crash loses no work.
+    # Kept in the database (encrypted with it when a key is set), never in a plain file.
+    _script(db, """
+CREATE TABLE drafts (
+    username TEXT NOT NULL COLLATE NOCASE,
+    form_key TEXT NOT NULL,             -- which form: 'client:123', or 'client:new'
+    field_values TEXT NOT NULL,         -- JSON: field key -> value as typed
+    saved_at TEXT NOT NULL,             -- local time, ISO
+    PRIMARY KEY (username, form_key)
+) WITHOUT ROWID
+""")

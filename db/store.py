@@ -563,6 +563,26 @@ class CaseStore(ReturnsDoor, DocumentsDoor, TransferDoor):
                   "assessments", "signposting", "directory", "documents", "audit")
         return {t: self.db.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
 
+    # --- added by helper: drafts ---
+    # What the signed-in person was typing into a form, offered back after a crash (db/drafts.py).
+    # Each person sees and discards only their own; nobody else's typing is ever shown.
+
+    def save_draft(self, form_key: str, values: dict) -> None:
+        from . import drafts
+        with self.db.atomic():
+            drafts.save(self.db, self._by(), form_key, values)
+
+    def drafts(self) -> list:
+        """The signed-in person's own drafts (db.drafts.Draft), newest first."""
+        from . import drafts
+        return drafts.for_user(self.db, self._by())
+
+    def discard_draft(self, form_key: str) -> None:
+        from . import drafts
+        with self.db.atomic():
+            drafts.discard(self.db, self._by(), form_key)
+    # --- end of drafts ---
+
 
 def _timeline(client: Client, refs: list[Referral], sess: list[Session], pls: list[Plan],
               assess: list[Assessment], signs: list[Signpost]) -> list[TimelineEvent]:
