@@ -1,6 +1,7 @@
 """Opening the desktop app: display check, first run or sign-in, then the main window."""
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import sys
@@ -43,6 +44,26 @@ def xcb_problem() -> str | None:
     except Exception:   # a check that cannot run must not stop the app
         return None
     return None
+
+
+_crash_log = None   # kept open for the life of the process: faulthandler writes to its descriptor
+
+
+def enable_crash_log() -> None:
+    """A hard crash (segfault, abort inside Qt) skips every Python handler and would leave
+    no trace; faulthandler writes the traceback of every thread into the log file instead.
+    Called first thing by the desktop app and by the command line. Left alone when
+    faulthandler is already on (python -X faulthandler, or pytest running the app in-process)."""
+    global _crash_log
+    if _crash_log is not None or faulthandler.is_enabled():
+        return
+    log_path = paths.log_file()
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        _crash_log = open(log_path, "a", encoding="utf-8")
+    except OSError:
+        return   # no log folder: the app still runs, as it does without a log
+    faulthandler.enable(file=_crash_log, all_threads=True)
 
 
 def _ensure_logging() -> None:
@@ -146,6 +167,7 @@ def run_app(args) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    enable_crash_log()
     _ensure_logging()
     from PySide6.QtWidgets import QApplication
 

@@ -55,6 +55,8 @@ def _setup_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from desktop.app import enable_crash_log
+    enable_crash_log()   # a hard crash leaves its traceback in the log file
     _setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
