@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from db import paths
-from db.connection import APPLICATION_ID, open_database
+from db.connection import open_database
 from db.errors import BadPath, DatabaseUnusable
 from db.migrations import migrations
 from db.store import CaseStore
@@ -35,7 +35,7 @@ def test_every_earlier_schema_is_backed_up_then_migrated(tmp_path, saved, first_
 
 def test_new_database_has_every_step_and_our_application_id(tmp_path):
     db = open_database(tmp_path / "new.sqlite3", create=True)
-    assert db.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.conn.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"HTDK", "big")
     assert migrations.pending(db) == []
     assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
