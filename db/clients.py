@@ -12,7 +12,7 @@ from . import codes
 from .errors import ConflictError, NotFound
 from .records import CLIENT_FIELDS, Client, ClientSummary, from_row
 from .validation import (ErrorCollector, age_on, check_not_future, clean_name, clean_text,
-                         format_nhs_number, normalise_nhs_number, normalise_postcode, parse_date)
+                         format_nhs_number, normalise_nhs_number, normalise_postcode, parse_date, typed_date)
 
 REF_PREFIX = "HT-"
 FLAG_FIELDS = ("contact_phone", "contact_text", "contact_letter", "contact_email",
@@ -131,10 +131,20 @@ def fts_query(typed: str) -> str | None:
 
 def search(db: Database, typed: str, *, service_id: int | None = None, limit: int = 200,
            include_archived: bool = False, only_staff_id: int | None = None) -> list[ClientSummary]:
-    query = fts_query(typed)
     where, params = [], []
+    # A whole date is a date of birth, matched exactly (its day and month as loose words
+    # would match parts of NHS numbers and postcodes); the other words search as usual.
+    dated = typed_date(typed)
+    if dated:
+        dates, typed = dated
+        where.append(f"c.date_of_birth IN ({', '.join('?' * len(dates))})")
+        params += [d.isoformat() for d in dates]
+    query = fts_query(typed)
     if query:
-        where.append("c.id IN (SELECT rowid FROM clients_search WHERE clients_search MATCH ?)")
+        # "+c.id": not an index lookup per match. A short prefix ("h", "HT-0") matches most
+        # clients, and walking the name index until the first 200 matches costs a few ms,
+        # where fetching every match and sorting them all cost tens.
+        where.append("+c.id IN (SELECT rowid FROM clients_search WHERE clients_search MATCH ?)")
         params.append(query)
     if service_id is not None:
         where.append("c.service_id = ?")

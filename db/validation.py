@@ -269,6 +269,52 @@ def _as_date(value: object, field: str) -> date | None:
     return parse_date(value, field)
 
 
+# A whole date typed into a search box, in the forms people use: 19/10/1977, 19/10/77,
+# 19.10.1977, 19-10-1977, 19 10 1977, 19 Oct 1977, 1977-10-19. Digits on either side
+# mean it is part of a longer number (an NHS number, a reference), not a date.
+_SEP = r"(?:\s*[/.\-]\s*|\s+)"
+_TYPED_DMY = re.compile(rf"(?<![\w/.\-])(\d{{1,2}}){_SEP}(\d{{1,2}}|[^\W\d_]{{3,9}}){_SEP}(\d{{4}}|\d{{2}})(?![\w/.\-])")
+_TYPED_YMD = re.compile(rf"(?<![\w/.\-])(\d{{4}}){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})(?![\w/.\-])")
+
+
+def typed_date(text: str, today: date | None = None) -> tuple[list[date], str] | None:
+    """A whole date in search text: (the dates it can mean, the rest of the text), or None.
+
+    A two-digit year means whichever of 19yy and 20yy is not in the future (both when
+    neither is). A month may be a number or a name ("Oct", "October")."""
+    today = today or date.today()
+    for pattern, order in ((_TYPED_YMD, "ymd"), (_TYPED_DMY, "dmy")):
+        for m in pattern.finditer(text):
+            if order == "ymd":
+                years, month_text, day = [int(m[1])], m[2], int(m[3])
+            else:
+                day, month_text, year_text = int(m[1]), m[2], m[3]
+                years = [int(year_text)] if len(year_text) == 4 else \
+                    [c + int(year_text) for c in (1900, 2000)]
+            month = _month_number(month_text)
+            found = []
+            for year in years:
+                try:
+                    d = date(year, month, day) if month else None
+                except ValueError:
+                    d = None
+                if d and EARLIEST_YEAR <= d.year and (d <= today or len(years) == 1):
+                    found.append(d)
+            if found:
+                return found, (text[:m.start()] + " " + text[m.end():]).strip()
+    return None
+
+
+def _month_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    folded = text.casefold()
+    for number, name in enumerate(_MONTHS, start=1):
+        if name.casefold().startswith(folded) and len(folded) >= 3:
+            return number
+    return None
+
+
 def check_not_future(d: object, field: str, today: date | None = None) -> date | None:
     """The date, if it is not after today. Raises ValidationError naming the field."""
     day = _as_date(d, field)

@@ -120,9 +120,7 @@ def start(args, app=None):
     from PySide6.QtWidgets import QDialog, QMessageBox
 
     from db.errors import HTDeskError
-    from db.store import CaseStore
 
-    from .main_window import SessionInfo
     from .signin import FirstRunWizard, SignInDialog
 
     path = _database_path(args)
@@ -132,23 +130,70 @@ def start(args, app=None):
             return None
         store = wizard.store
     else:
-        try:
-            store = CaseStore.open(path)
-        except HTDeskError as exc:
-            QMessageBox.critical(None, "Health Trainer Desk", str(exc))
-            return None
-        if not store.has_accounts():
-            QMessageBox.critical(None, "Health Trainer Desk",
-                                 f"The database {path} has no user accounts, so nobody can sign in. "
-                                 "Ask your administrator to add one ('htdesk user add').")
-            store.close()
-            return None
-        service_name, is_demo = _service_name(store), store.is_demo
-        dialog = SignInDialog(store, service_name, is_demo, getattr(args, "user", None))
-        if dialog.exec() != QDialog.Accepted:
-            store.close()
-            return None
+        from db.first_look import first_look
+        look = first_look(path) if app is not None else None
+        if look is not None and look.has_accounts:
+            # The sign-in window goes on screen first; the store (and the modules behind it)
+            # loads while the person types.
+            opening = _OpeningStore(path)
+            dialog = SignInDialog(opening, look.service_name, look.is_demo, getattr(args, "user", None))
+            dialog.show()
+            app.processEvents()
+            from PySide6.QtCore import QTimer
+            QTimer.singleShot(0, opening.load)
+            accepted = dialog.exec() == QDialog.Accepted
+            if not accepted or opening.store is None:
+                if opening.store is not None:
+                    opening.store.close()
+                return None
+            store = opening.store
+        else:
+            from db.store import CaseStore
+            try:
+                store = CaseStore.open(path)
+            except HTDeskError as exc:
+                QMessageBox.critical(None, "Health Trainer Desk", str(exc))
+                return None
+            if not store.has_accounts():
+                QMessageBox.critical(None, "Health Trainer Desk",
+                                     f"The database {path} has no user accounts, so nobody can sign in. "
+                                     "Ask your administrator to add one ('htdesk user add').")
+                store.close()
+                return None
+            service_name, is_demo = _service_name(store), store.is_demo
+            dialog = SignInDialog(store, service_name, is_demo, getattr(args, "user", None))
+            if dialog.exec() != QDialog.Accepted:
+                store.close()
+                return None
+    from .main_window import SessionInfo
     return store, SessionInfo(_service_name(store), store.is_demo, path.resolve())
+
+
+class _OpeningStore:
+    """Stands in for the store in the sign-in window until the real one is open: the
+    window needs only the path and sign_in. A problem opening the database is shown
+    in the window when the person signs in."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.store = None
+        self._problem: Exception | None = None
+
+    def load(self) -> None:
+        if self.store is not None or self._problem is not None:
+            return
+        from db.errors import HTDeskError
+        from db.store import CaseStore
+        try:
+            self.store = CaseStore.open(self.path)
+        except HTDeskError as exc:
+            self._problem = exc
+
+    def sign_in(self, username: str, password: str):
+        self.load()
+        if self._problem is not None:
+            raise self._problem
+        return self.store.sign_in(username, password)
 
 
 def _service_name(store) -> str:

@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QVBoxLayout, QWidget, QWizard, QWizardPage)
 
-from db import accounts, paths, services
+from db import paths
 from db.errors import AuthenticationError, FieldError, HTDeskError, ValidationError
-from db.store import CaseStore
 
 from .widgets.common import button, describe_error, heading
 from .widgets.fields import ErrorLabel, FieldSet, line_edit, new_form
+
+# The store, accounts and services load after the sign-in window is on screen (desktop/app.py).
+if TYPE_CHECKING:
+    from db.store import CaseStore
 
 
 def demo_banner() -> QLabel:
@@ -178,6 +182,7 @@ class FirstRunWizard(QWizard):
             self.database.setText(chosen if chosen.endswith(".sqlite3") else chosen + ".sqlite3")
 
     def validateCurrentPage(self) -> bool:
+        from db import accounts, services
         page = self.currentPage()
         if page is self.service_page:
             try:
@@ -202,6 +207,7 @@ class FirstRunWizard(QWizard):
         return True
 
     def _create(self) -> bool:
+        from db.store import CaseStore
         path = Path(self.database.text().strip()).expanduser()
         page = self.place_page
         if not self.database.text().strip():

@@ -54,12 +54,28 @@ def _setup_logging() -> None:
     logging.getLogger().setLevel(logging.INFO)
 
 
+def _app_only(argv: list[str] | None) -> argparse.Namespace | None:
+    """The options when nothing but global options is given (the desktop app opens), else None.
+    Spares the app's start-up building every sub-command's parser."""
+    parser = argparse.ArgumentParser(prog="htdesk", add_help=False, exit_on_error=False)
+    common.add_global_options(parser)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     from desktop.app import enable_crash_log
     enable_crash_log()   # a hard crash leaves its traceback in the log file
     _setup_logging()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _app_only(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     try:
         if not args.command:
             from desktop.app import run_app

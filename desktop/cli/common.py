@@ -6,10 +6,13 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from db import paths
 from db.errors import AuthenticationError
-from db.store import CaseStore
+
+if TYPE_CHECKING:
+    from db.store import CaseStore
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +56,7 @@ def password_from_env_or_prompt(prompt: str = "Password: ") -> str:
 
 def open_store(args, *, sign_in: bool = True) -> CaseStore:
     """Open the chosen database and sign in as --user (every command on a database with accounts acts as a user)."""
+    from db.store import CaseStore   # here, not at the top: `htdesk --help` must not load the data layer
     store = CaseStore.open(database_path(args))
     if sign_in and store.has_accounts():
         if not getattr(args, "user", None):

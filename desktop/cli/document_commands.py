@@ -1,11 +1,13 @@
 """htdesk plan and htdesk letter: print a plan or a letter, kept with the record as printed (CLI.md)."""
 from __future__ import annotations
 
-from db.documents import LETTER_KINDS
 from db.errors import FieldError, ValidationError
-from reports.printing import print_letter, print_plan
 
 from . import common
+
+# db.documents.LETTER_KINDS, written out so `htdesk --help` need not load the documents layer
+# (tests/cli/test_cli_imports.py keeps the two equal).
+LETTER_KINDS = ("appointment", "no-contact", "gp-outcome")
 
 
 def register(sub) -> None:
@@ -24,6 +26,7 @@ def register(sub) -> None:
 
 
 def cmd_plan(args) -> int:
+    from reports.printing import print_plan
     with common.open_store(args) as store:
         client_id = store.client_id_for_ref(args.client_ref)
         kept, _ = print_plan(store, client_id, args.out, large_print=args.large_print)
@@ -36,6 +39,7 @@ def cmd_letter(args) -> int:
     if kind not in LETTER_KINDS:      # refused before asking for a password
         raise ValidationError(FieldError("kind", f"There is no '{args.kind}' letter. Choose one of: "
                                                  f"{', '.join(LETTER_KINDS)}."))
+    from reports.printing import print_letter
     with common.open_store(args) as store:
         referral_id = store.referral_id_for_ref(args.referral_ref)
         kept, _ = print_letter(store, kind, referral_id, args.out)

@@ -6,12 +6,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from db import demo, maintenance
 from db.errors import FieldError, PermissionDenied, ValidationError
-from db.store import CaseStore
 
 from . import common
+
+if TYPE_CHECKING:
+    from db.store import CaseStore
 
 
 def register(sub) -> None:
@@ -51,6 +53,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_init(args) -> int:
+    from db.store import CaseStore
     path = common.database_path(args)
     password = common.password_from_env_or_prompt(f"Password for {args.admin}: ")
     with CaseStore.create_new(path, service_name=args.service_name, service_code=args.service_code,
@@ -67,6 +70,7 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def cmd_demo(args) -> int:
+    from db import demo
     path = common.database_path(args)
     started = time.perf_counter()
     summary = demo.create_demo(path, clients=args.clients, seed=args.seed, on_progress=_progress)
@@ -83,6 +87,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from db import maintenance
     store = common.open_store(args, sign_in=False)
     with store:
         results = maintenance.check(store.db)
@@ -97,6 +102,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_backup(args) -> int:
+    from db import maintenance
     store = common.open_store(args)
     with store:
         _require_admin(store)
@@ -106,6 +112,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    from db import maintenance
     path = common.database_path(args)
     source = Path(args.file)
     if path.exists():

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 from db.errors import BadPath
-from reports import transfer_workbook
 
 from . import common
 
@@ -56,6 +55,7 @@ def _end_progress() -> None:
 
 
 def cmd_template(args) -> int:
+    from reports import transfer_workbook
     path = _target(args.file, args.overwrite)
     transfer_workbook.write_template(path)
     common.out(f"Wrote a blank import workbook to {path}. Fill it in (the grey EXAMPLE rows are skipped), "
@@ -80,6 +80,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from reports import transfer_workbook
     path = _target(args.file, args.overwrite)
     store = common.open_store(args)
     with store:
