@@ -6,6 +6,7 @@ anything is written to it. Pending migrations run only after a verified backup.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -114,3 +115,28 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
         conn.close()
         raise
     return db
+
+
+@contextlib.contextmanager
+def transaction(db: Database):
+    """The one way a write begins: BEGIN IMMEDIATE takes the write lock before the first
+    read, so the busy timeout applies (a deferred BEGIN that reads and then writes after
+    another program's commit fails at once with SQLITE_BUSY). Nested: a savepoint."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import resources
 from db import paths
-from db.errors import BadPath, HTDeskError
+from db.errors import BadPath, Cancelled, HTDeskError
 from db.validation import NFA, fail, normalise_postcode
 
 IMD_EDITION = "IMD2019"
@@ -64,8 +64,8 @@ def licence_lines() -> list[str]:
     return list(dict.fromkeys(line for lines in LICENCES.values() for line in lines))
 
 
-class BuildCancelled(HTDeskError):
-    """The user cancelled building the postcode lookup; nothing was left behind."""
+# Cancelling the build leaves nothing behind (errors.Cancelled, the app's one cancellation).
+BuildCancelled = Cancelled
 
 
 _CANCELLED = ("Building the postcode lookup was cancelled. It will be built the next time "
@@ -236,7 +236,7 @@ def _build_into(db_file: Path, source: Path, imd: Path, meta: dict[str, str],
             try:
                 while batch := list(itertools.islice(rows, _BATCH)):
                     if cancelled():
-                        raise BuildCancelled(_CANCELLED)
+                        raise Cancelled(_CANCELLED)
                     conn.executemany("INSERT INTO postcode VALUES (?, ?, ?)", batch)
                     progress(min(raw.tell(), total), total, "Reading postcodes")
             except (ValueError, csv.Error, EOFError, OSError) as exc:
@@ -247,7 +247,7 @@ def _build_into(db_file: Path, source: Path, imd: Path, meta: dict[str, str],
                 raise ReferenceDataError(f"{source.name} lists a postcode twice (seen by line "
                                          f"{reader.line_num}): reinstall the app.") from exc
         if cancelled():
-            raise BuildCancelled(_CANCELLED)
+            raise Cancelled(_CANCELLED)
 
         progress(total, total, "Finishing")
         conn.executemany("INSERT INTO lsoa (id, code) VALUES (?, ?)",
@@ -306,7 +306,7 @@ def build(source: str | os.PathLike | None = None, on_progress: ProgressFn | Non
 
     Written to a temp file in the cache folder and renamed into place only when
     complete, so a crash or a cancel never leaves a half-built lookup behind.
-    Raises BuildCancelled when cancelled() becomes true.
+    Raises errors.Cancelled when cancelled() becomes true.
     """
     src = _resolve(source, ENGLAND_SOURCE)
     imd = _resolve(imd_source, IMD_SOURCE)

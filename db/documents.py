@@ -141,6 +141,13 @@ def get(db: Database, document_id: int) -> KeptDocument:
     return from_row(KeptDocument, row, content=bytes(row["content"]))
 
 
+def client_of(db: Database, document_id: int) -> int:
+    row = db.conn.execute("SELECT client_id FROM documents WHERE id = ?", (document_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"There is no kept document with id {document_id}.")
+    return row[0]
+
+
 def service_logo(db: Database, service_id: int) -> bytes | None:
     row = db.conn.execute("SELECT logo FROM services WHERE id = ?", (service_id,)).fetchone()
     return bytes(row[0]) if row and row[0] else None

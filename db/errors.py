@@ -57,3 +57,7 @@ class DatabaseUnusable(HTDeskError):
 
 class BadPath(HTDeskError):
     """A file or folder given by the user cannot be used."""
+
+
+class Cancelled(HTDeskError):
+    """The person pressed Cancel: the work stopped and nothing was changed."""

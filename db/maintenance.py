@@ -52,23 +52,23 @@ def check(db: Database) -> list[CheckResult]:
     return results
 
 
-def backup(store, out: Path | None = None) -> Path:
+def backup(db: Database, path: Path | None, actor, out: Path | None = None) -> Path:
     """A verified copy of the open database, audited."""
-    if store.path is None:
+    if path is None:
         raise BadPath("This database has no file to back up.")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = Path(out) if out else paths.backups_dir(store.path) / f"{store.path.stem}-{stamp}.sqlite3"
+    target = Path(out) if out else paths.backups_dir(path) / f"{path.stem}-{stamp}.sqlite3"
     if target.exists():
         raise BadPath(f"{target} already exists: choose another file name.")
-    if not target.parent.exists():
+    if out and not target.parent.exists():
         raise BadPath(f"The folder {target.parent} does not exist: create it or choose another place.")
-    backups.backup_database(store.db.conn, target)
-    with store.db.atomic():
-        audit.record(store.db, store.actor, "backup", "database", None, detail=str(target))
+    backups.backup_database(db.conn, target)
+    with connection.transaction(db):
+        audit.record(db, actor, "backup", "database", None, detail=str(target))
     return target
 
 
-def restore(path: Path, source: Path) -> Path | None:
+def restore(path: Path, source: Path, actor=None) -> Path | None:
     """Replace the database at path with a checked backup, keeping the current one as a backup first."""
     source = Path(source)
     if not source.is_file():
@@ -92,8 +92,8 @@ def restore(path: Path, source: Path) -> Path | None:
             # The backup API writes through SQLite's own locking, so WAL files stay consistent.
             src.backup(target)
             db = Database(target)
-            with db.atomic():
-                audit.record(db, None, "restore", "database", None, detail=f"restored from {source}")
+            with connection.transaction(db):
+                audit.record(db, actor, "restore", "database", None, detail=f"restored from {source}")
         finally:
             target.close()
     finally:
@@ -101,3 +101,7 @@ def restore(path: Path, source: Path) -> Path | None:
     # Bring an older backup's schema up to date (after its own backup-first step).
     connection.open_database(path).conn.close()
     return kept
+
+
+def counts(db: Database, tables: tuple[str, ...]) -> dict[str, int]:
+    return {t: _count(db, f"SELECT COUNT(*) FROM {t}") for t in tables}

@@ -77,16 +77,16 @@ def insert_plan(db: Database, referral_id: int, clean: dict, by: str) -> int:
     return cur.lastrowid
 
 
-_GOAL_COLUMNS = ("area", "goal_text", "steps", "barriers", "who_can_help", "importance", "confidence",
+GOAL_COLUMNS = ("area", "goal_text", "steps", "barriers", "who_can_help", "importance", "confidence",
                  "start_date", "review_date", "status", "status_date")
 
 
 def insert_goal(db: Database, plan_id: int, clean: dict, by: str) -> int:
     position = db.conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM goals WHERE plan_id = ?", (plan_id,)).fetchone()[0]
     cur = db.conn.execute(
-        f"INSERT INTO goals (plan_id, {', '.join(_GOAL_COLUMNS)}, position, created_by) "
-        f"VALUES (?, {', '.join('?' * len(_GOAL_COLUMNS))}, ?, ?)",
-        (plan_id, *[clean.get(c) for c in _GOAL_COLUMNS], position, by))
+        f"INSERT INTO goals (plan_id, {', '.join(GOAL_COLUMNS)}, position, created_by) "
+        f"VALUES (?, {', '.join('?' * len(GOAL_COLUMNS))}, ?, ?)",
+        (plan_id, *[clean.get(c) for c in GOAL_COLUMNS], position, by))
     return cur.lastrowid
 
 
@@ -94,12 +94,12 @@ def update_goal(db: Database, goal_id: int, clean: dict, expected_version: int, 
     current = get_goal(db, goal_id)
     if current.row_version != expected_version:
         raise ConflictError("Someone else changed this goal after you opened it: reopen the plan and try again.", current=current)
-    before = {c: getattr(current, c) for c in _GOAL_COLUMNS}
+    before = {c: getattr(current, c) for c in GOAL_COLUMNS}
     db.conn.execute(
-        f"UPDATE goals SET {', '.join(f'{c} = ?' for c in _GOAL_COLUMNS)}, row_version = row_version + 1, "
+        f"UPDATE goals SET {', '.join(f'{c} = ?' for c in GOAL_COLUMNS)}, row_version = row_version + 1, "
         "updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?",
-        (*[clean.get(c) for c in _GOAL_COLUMNS], by, goal_id))
-    return before, {c: clean.get(c) for c in _GOAL_COLUMNS}
+        (*[clean.get(c) for c in GOAL_COLUMNS], by, goal_id))
+    return before, {c: clean.get(c) for c in GOAL_COLUMNS}
 
 
 def get_goal(db: Database, goal_id: int) -> Goal:

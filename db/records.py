@@ -27,11 +27,26 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class AuditNote:
+    """One audit event a write asks for; the store's declaration writes it inside the transaction."""
+    action: str
+    entity: str | None
+    entity_id: Any = None
+    before: dict | None = None
+    after: dict | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class Changes:
-    """What a write changed, so screens refresh only that."""
+    """What a write changed, so screens refresh only that (the main window broadcasts it once)."""
     entity: str
     ids: tuple[int, ...]
     action: str = "update"
+    notes: tuple[AuditNote, ...] = field(default=(), compare=False, repr=False)
+
+    def touches(self, *entities: str) -> bool:
+        return self.entity in entities
 
 
 @dataclass(frozen=True)

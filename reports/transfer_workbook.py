@@ -24,6 +24,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from db.errors import Cancelled
 from db.transfer import workbook_spec as spec
 
 MAX_ROW = 1_048_576
@@ -37,8 +38,6 @@ _HEADER_FONT = Font(bold=True)
 ProgressFn = Callable[[int, int, str], None]
 
 
-class ExportCancelled(Exception):
-    """The user cancelled the export; no file was left behind."""
 
 
 def write_template(path: Path | str) -> Path:
@@ -116,7 +115,7 @@ def _fill(wb: Workbook, rows, examples, counts, on_progress, cancelled) -> None:
             done += 1
             if done % 1000 == 0:
                 if cancelled is not None and cancelled():
-                    raise ExportCancelled("The export was cancelled: no file was written.")
+                    raise Cancelled("The export was cancelled: no file was written.")
                 if on_progress is not None:
                     on_progress(done, total, f"Writing {s.name}")
     _write_codes_sheet(wb)

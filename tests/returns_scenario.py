@@ -44,7 +44,7 @@ def stub_deprivation(store: CaseStore) -> None:
         quintile, status = DEPRIVATION[postcode]
         return {"lsoa_code": "E01000001" if quintile else None, "imd_decile": quintile * 2 if quintile else None,
                 "imd_quintile": quintile, "imd_edition": "IMD2019" if quintile else None, "postcode_status": status}
-    store.deprivation_for = deprivation_for
+    store.reference.deprivation_for = deprivation_for
 
 
 def new_store(path: Path) -> CaseStore:

@@ -1,8 +1,4 @@
-"""CaseStore's part for documents: plan PDFs and letters kept as printed.
-
-A mixin so this subject's methods sit in their own file; CaseStore (db/store.py)
-is still the one door: these methods use self.db, self.actor and the same
-permission checks and audit events as the rest.
+"""store.documents: plan PDFs and letters kept as printed.
 
 Printing is three steps, so that what is kept is exactly what was printed:
 gather (`plan_print_data` / `letter_data`, which check permission), build the
@@ -24,38 +20,46 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from . import assessments, audit, clients, documents, plans, referrals, services, sessions, signposting
-from .documents import (LETTER_KINDS, PLAN, KeptDocument, Letterhead, LetterData, MeasurePair, PlanPrintData,
+from .. import assessments, clients, documents, plans, referrals, services, sessions, signposting
+from ..api import Done, Part, changed, read, write
+from .owners import document_client, referral_client
+from ..documents import (LETTER_KINDS, PLAN, KeptDocument, Letterhead, LetterData, MeasurePair, PlanPrintData,
                         letter_kind)
-from .errors import FieldError, NotFound, PermissionDenied, ValidationError
-from .instruments import INSTRUMENTS
-from .permissions import require
-from .records import Referral, Staff
+from ..errors import FieldError, NotFound, ValidationError
+from ..instruments import INSTRUMENTS
+from ..records import Referral, Staff
 
 _DNA = "3"
 
 
-class DocumentsDoor:
+def print_decision(kind: str) -> str:
+    """The policy decision for printing one kind of document."""
+    if kind == PLAN:
+        return "print_plan"
+    if kind == letter_kind("gp-outcome"):
+        return "print_gp_letter"
+    if kind not in documents.KIND_LABELS:
+        raise ValidationError(FieldError("kind", f"Document kind '{kind}' is not one this app prints "
+                                                 f"({', '.join(documents.KIND_LABELS)})."))
+    return "print_letter"
 
-    # --- permission -------------------------------------------------------------------
 
-    def _require_print(self, kind: str, client_id: int) -> None:
-        """Refuse unless the acting user may print this kind of document for this client."""
-        if kind == PLAN:
-            require(self.actor, "print_plan")
-            self._require_view(client_id)
-            return
-        if kind == letter_kind("gp-outcome") and not self.can("allocate"):
-            require(self.actor, "print_plan")    # names the roles when nobody or an administrator asks
-            if not (self.actor.has("TRAINER") and clients.allocated_to(self.db, client_id, self.actor.staff_id)):
-                raise PermissionDenied(
-                    f"{self.actor.username} may not print the outcome letter to the GP: only the client's own "
-                    "health trainer, a coordinator or a manager can. Ask a coordinator.")
-            return
-        if kind not in documents.KIND_LABELS:
-            raise ValidationError(FieldError("kind", f"Document kind '{kind}' is not one this app prints "
-                                                     f"({', '.join(documents.KIND_LABELS)})."))
-        require(self.actor, "allocate")
+def _letter(values: dict, _actor) -> str:
+    if values["kind"] not in LETTER_KINDS:
+        raise ValidationError(FieldError("kind", f"There is no '{values['kind']}' letter. "
+                                                 f"Letters: {', '.join(LETTER_KINDS)}."))
+    return print_decision(letter_kind(values["kind"]))
+
+
+def _keeping(values: dict, _actor) -> str:
+    return print_decision(values["kind"])
+
+
+def _viewed_document(doc, _args) -> tuple:
+    return "document", doc.id, f"{doc.label} kept {doc.created_at}"
+
+
+class DocumentsPart(Part):
 
     def _check_consent_for_gp(self, client_id: int) -> None:
         client = clients.get(self.db, client_id)
@@ -77,18 +81,18 @@ class DocumentsDoor:
     def _printed_by(self) -> str:
         return self.actor.full_name or self.actor.username
 
-    def plan_print_data(self, client_id: int, *, today: date | None = None) -> PlanPrintData:
-        """Everything the client's current plan prints, in one read (permission checked here;
-        the print itself is audited by keep_document)."""
-        self._require_print(PLAN, client_id)
+    @read("print_plan", client="client_id")
+    def plan_data(self, client_id: int, *, today: date | None = None) -> PlanPrintData:
+        """Everything the client's current plan prints, in one read (the print itself is audited by keep)."""
         today = today or date.today()
         client = clients.get(self.db, client_id)
-        plan = self.current_plan(client_id)
+        found = plans.for_client(self.db, client_id)
+        plan = found[0] if found else None
         if plan is None:
             raise NotFound(f"{client.client_ref} has no personal health plan yet: agree one at a session, "
                            "then print it.")
         referral = referrals.get(self.db, plan.referral_id)
-        upcoming = tuple(self.next_booked_sessions(client_id, today))
+        upcoming = tuple(sessions.next_booked(self.db, client_id, today))
         results = sorted((a for a in assessments.for_client(self.db, client_id)
                           if a.referral_id == referral.id and a.is_result),
                          key=lambda a: (a.assessed_date, a.id))
@@ -97,20 +101,17 @@ class DocumentsDoor:
             trainer=self._trainer(referral), plan=plan, next_sessions=upcoming,
             measures=_measure_pairs(results), series=_chart_series(results),
             next_review=_next_review(plan, upcoming, today), printed_on=today.isoformat(),
-            printed_by=self._printed_by(), is_demo=self.is_demo)
+            printed_by=self._printed_by(), is_demo=self._store.is_demo)
 
+    @read(_letter, client=("referral_id", referral_client))
     def letter_data(self, kind: str, referral_id: int, *, today: date | None = None) -> LetterData:
-        """What a letter of LETTER_KINDS prints for one referral (permission and consent checked here)."""
-        if kind not in LETTER_KINDS:
-            raise ValidationError(FieldError("kind", f"There is no '{kind}' letter. "
-                                                     f"Letters: {', '.join(LETTER_KINDS)}."))
+        """What a letter of LETTER_KINDS prints for one referral (consent checked here)."""
         today = today or date.today()
         referral = referrals.get(self.db, referral_id)
-        self._require_print(letter_kind(kind), referral.client_id)
         client = clients.get(self.db, referral.client_id)
         extra: dict = {}
         if kind == "appointment":
-            booked = [s for s in self.next_booked_sessions(client.id, today) if s.referral_id == referral.id]
+            booked = [s for s in sessions.next_booked(self.db, client.id, today) if s.referral_id == referral.id]
             if not booked:
                 raise ValidationError(FieldError(
                     "session", f"{referral.referral_ref} has no session booked from {today.isoformat()} on: "
@@ -131,14 +132,14 @@ class DocumentsDoor:
             }
         return LetterData(kind=kind, client=client, letterhead=self._letterhead(referral.service_id),
                           referral=referral, trainer=self._trainer(referral), printed_on=today.isoformat(),
-                          signed_by=self._printed_by(), is_demo=self.is_demo, **extra)
+                          signed_by=self._printed_by(), is_demo=self._store.is_demo, **extra)
 
     # --- keeping ----------------------------------------------------------------------------
 
-    def keep_document(self, client_id: int, referral_id: int | None, kind: str, file_name: str, content: bytes,
-                      template_version: str) -> KeptDocument:
+    @write(_keeping, client="client_id")
+    def keep(self, client_id: int, referral_id: int | None, kind: str, file_name: str, content: bytes,
+             template_version: str) -> KeptDocument:
         """Keep a printed document with the record, byte for byte, and audit the print."""
-        self._require_print(kind, client_id)
         if kind == letter_kind("gp-outcome"):
             self._check_consent_for_gp(client_id)
         client = clients.get(self.db, client_id)
@@ -152,37 +153,34 @@ class DocumentsDoor:
         if not isinstance(content, (bytes, bytearray)) or not content:
             raise ValidationError(FieldError("content", "The document is empty: nothing was kept."))
         content = bytes(content)
-        with self.db.atomic():
-            doc_id = documents.insert(self.db, client_id, referral_id, kind, file_name, content, template_version,
-                                      self._by())
-            kept = documents.get(self.db, doc_id)
-            audit.record(self.db, self.actor, "print", "document", doc_id,
-                         after={"kind": kind, "client_ref": client.client_ref, "referral_ref": referral_ref,
-                                "file_name": file_name, "template_version": template_version,
-                                "sha256": kept.sha256, "bytes": kept.size},
-                         detail=f"{documents.KIND_LABELS[kind]} for {client.client_ref}")
-        return _without_content(kept)
+        doc_id = documents.insert(self.db, client_id, referral_id, kind, file_name, content, template_version,
+                                  self.by())
+        kept = documents.get(self.db, doc_id)
+        return Done(_without_content(kept), changed(
+            "document", doc_id, "create", audit_action="print",
+            after={"kind": kind, "client_ref": client.client_ref, "referral_ref": referral_ref,
+                   "file_name": file_name, "template_version": template_version,
+                   "sha256": kept.sha256, "bytes": kept.size},
+            detail=f"{documents.KIND_LABELS[kind]} for {client.client_ref}"))
 
-    def documents(self, client_id: int) -> list[KeptDocument]:
+    @read("view_client", client="client_id")
+    def for_client(self, client_id: int) -> list[KeptDocument]:
         """The documents kept with a client's record, newest first (without their bytes)."""
-        self._require_view(client_id)
         return documents.for_client(self.db, client_id)
 
-    def get_document(self, document_id: int) -> KeptDocument:
+    @read("view_client", client=("document_id", document_client), audit_view=_viewed_document)
+    def get(self, document_id: int) -> KeptDocument:
         """A kept document with its bytes exactly as printed; audited as a view."""
         doc = documents.get(self.db, document_id)
-        if doc.client_id is not None:
-            self._require_view(doc.client_id)
-        elif not self.can("returns"):
-            require(self.actor, "audit_view")
         if documents.sha256(doc.content) != doc.sha256:
             # Never hand over something that is not what was printed.
             raise ValidationError(FieldError("content", f"Kept document {document_id} no longer matches its "
                                                         "fingerprint (sha256): restore the database from a backup."))
-        with self.db.atomic():
-            audit.record(self.db, self.actor, "view", "document", document_id,
-                         detail=f"{doc.label} kept {doc.created_at}")
         return doc
+
+
+    def __call__(self, *a, **k):  # TEMPORARY: old flat call, removed before commit
+        return self.for_client(*a, **k)
 
 
 def _without_content(doc: KeptDocument) -> KeptDocument:

@@ -1,8 +1,6 @@
-"""CaseStore's part for the quarterly return (RETURN.md): figures, runs, explain, submit.
+"""store.returns: the quarterly return (RETURN.md): figures, runs, explain, submit.
 
-A mixin so this subject's methods sit in their own file; CaseStore (db/store.py)
-is still the one door: these methods use self.db, self.actor and the same
-permission checks and audit events as the rest.
+store.returns: each method declares its rule (db/api.py) like every part of the store.
 
 Building the workbook: db must not import reports (imports run desktop → reports →
 db), so `build_return` takes the workbook writer as an argument and does
@@ -21,35 +19,38 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from . import assessments, audit, returns
-from .errors import BadPath, FieldError, HTDeskError, NotFound, ValidationError
-from .periods import Period, parse_period
-from .permissions import require
-from .returns import Figure, LateChange, ReturnFigures, ReturnMeta, ReturnRun
+from .. import assessments, audit, connection, returns
+from ..api import Done, Part, changed, job, read, write
+from ..records import Changes
+from ..errors import BadPath, Cancelled, FieldError, NotFound, ValidationError
+from ..outputs import check_output_path
+from ..periods import Period, parse_period
+from ..returns import Figure, LateChange, ReturnFigures, ReturnMeta, ReturnRun
 
 # (figures, meta, out_path) -> None: writes the workbook (reports.quarterly_return.build_quarterly_return).
 WorkbookWriter = Callable[[list[Figure], ReturnMeta, Path], None]
 ProgressFn = Callable[[int, int, str], None]
 
 
-class Cancelled(HTDeskError):
-    """The person pressed Cancel; nothing was written or recorded."""
+def _explained(refs, args) -> tuple:
+    return ("return", parse_period(args["period"]).code,
+            f"explain {args['measure'].strip().upper()} {args['breakdown']}: {len(refs)} referral reference(s)")
 
 
-class ReturnsDoor:
+class ReturnsPart(Part):
     # --- figures -------------------------------------------------------------------------
 
-    def return_figures(self, period: str | Period, service_code: str | None = None, sdc: str = "none",
+    @read("returns")
+    def figures(self, period: str | Period, service_code: str | None = None, sdc: str = "none",
                        *, generated_at: datetime | None = None) -> ReturnFigures:
         """Every figure of the return (the Data sheet) for a service and period, under a disclosure policy."""
-        require(self.actor, "returns")
         figures, meta = self._figures(period, service_code, sdc, generated_at)
         return ReturnFigures(meta, tuple(returns.apply_disclosure(figures, meta.disclosure)))
 
     def _figures(self, period, service_code, sdc, generated_at=None) -> tuple[list[Figure], ReturnMeta]:
         period = parse_period(period)
         policy = returns.check_policy(sdc)
-        service = self.service(service_code)
+        service = self._store.service.get(service_code)
         on = tuple(assessments.enabled_instruments(self.db, service.code))
         actor = self.actor
         by = f"{actor.full_name} ({actor.username})" if actor.full_name else actor.username
@@ -57,31 +58,27 @@ class ReturnsDoor:
                           generated_at=(generated_at or datetime.now()).replace(microsecond=0),
                           generated_by=by, disclosure=policy, instruments=on)
         # Read in one transaction so every figure sees the same moment of the data.
-        with self.db.atomic():
+        with connection.transaction(self.db):
             figures = returns.compute_figures(self.db, service.id, period, on)
         return figures, meta
 
-    def explain_figure(self, period: str | Period, measure: str, breakdown: str = "all",
+    @read("returns", audit_view=_explained)
+    def explain(self, period: str | Period, measure: str, breakdown: str = "all",
                        service_code: str | None = None) -> list[str]:
         """The referral references behind one figure (see db.returns.explain), audited as a view."""
-        require(self.actor, "returns")
         period = parse_period(period)
-        service = self.service(service_code)
+        service = self._store.service.get(service_code)
         on = assessments.enabled_instruments(self.db, service.code)
-        with self.db.atomic():
-            refs = returns.explain(self.db, service.id, period, on, measure, breakdown)
-            audit.record(self.db, self.actor, "view", "return", period.code,
-                         detail=f"explain {measure.strip().upper()} {breakdown}: {len(refs)} referral reference(s)")
-        return refs
+        return returns.explain(self.db, service.id, period, on, measure, breakdown)
 
     # --- runs ---------------------------------------------------------------------------------
 
-    def build_return(self, period: str | Period, out_path: str | Path, *, write_workbook: WorkbookWriter,
+    @job("returns")
+    def build(self, period: str | Period, out_path: str | Path, *, write_workbook: WorkbookWriter,
                      service_code: str | None = None, sdc: str = "none", on_progress: ProgressFn | None = None,
                      cancelled: Callable[[], bool] | None = None, generated_at: datetime | None = None) -> ReturnRun:
         """Compute the figures, write the workbook, record and audit the run, and list the
         figures changed since the latest submitted run of the same period (late entries)."""
-        require(self.actor, "returns")
         progress = on_progress or (lambda done, total, label: None)
         out = _check_out_path(out_path)
 
@@ -93,7 +90,7 @@ class ReturnsDoor:
         step(0, "Counting the figures")
         raw, meta = self._figures(period, service_code, sdc, generated_at)
         published = returns.apply_disclosure(raw, meta.disclosure)
-        service = self.service(meta.service_code)
+        service = self._store.service.get(meta.service_code)
 
         step(1, "Comparing with the submitted return")
         submitted = returns.latest_submitted_run(self.db, service.id, meta.period)
@@ -113,7 +110,7 @@ class ReturnsDoor:
             write_workbook(published, meta, tmp)
             digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
             step(3, "Recording the run")
-            with self.db.atomic():
+            with connection.transaction(self.db):
                 run_id = returns.insert_run(self.db, service.id, meta, published, out.name, digest)
                 audit.record(self.db, self.actor, "export", "return_run", run_id,
                              after={"period": meta.period.code, "service": meta.service_code,
@@ -125,20 +122,20 @@ class ReturnsDoor:
         finally:
             tmp.unlink(missing_ok=True)
         progress(4, 4, "Done")
-        return ReturnRun(run_id=run_id, path=str(out), sha256=digest,
+        return Done(ReturnRun(run_id=run_id, path=str(out), sha256=digest,
                          figures=ReturnFigures(meta, tuple(published)), late_changes=tuple(changes),
-                         compared_with=compared)
+                         compared_with=compared), Changes("return_run", (run_id,), "create"))
 
-    def return_runs(self, period: str | Period | None = None, service_code: str | None = None) -> list[dict]:
+    @read("returns")
+    def runs(self, period: str | Period | None = None, service_code: str | None = None) -> list[dict]:
         """Runs recorded for the service (newest first), without their figures."""
-        require(self.actor, "returns")
-        service = self.service(service_code)
+        service = self._store.service.get(service_code)
         return returns.list_runs(self.db, service.id, parse_period(period) if period else None)
 
-    def submit_return(self, period: str | Period, run_file: str | Path) -> dict:
+    @write("returns")
+    def submit(self, period: str | Period, run_file: str | Path) -> dict:
         """Mark the run that wrote run_file (matched by the file's sha256) as submitted.
         A submitted run is locked: later builds of the period list the figures that changed since."""
-        require(self.actor, "returns")
         period = parse_period(period)
         path = Path(run_file)
         if not path.is_file():
@@ -160,23 +157,15 @@ class ReturnsDoor:
                 "run_file", f"{path.name} was already submitted on {run['submitted_at']} by {run['submitted_by']}: "
                             "a submitted run stays as it was."))
         at = audit.now_iso()
-        with self.db.atomic():
-            returns.mark_submitted(self.db, run["id"], at, self._by())
-            audit.record(self.db, self.actor, "submit", "return_run", run["id"],
-                         after={"period": period.code, "file": path.name, "sha256": digest},
-                         detail=f"quarterly return {period.label} marked as submitted")
-        return {**run, "submitted": 1, "submitted_at": at, "submitted_by": self._by()}
+        returns.mark_submitted(self.db, run["id"], at, self.by())
+        return Done({**run, "submitted": 1, "submitted_at": at, "submitted_by": self.by()},
+                    changed("return_run", run["id"], "submit",
+                            after={"period": period.code, "file": path.name, "sha256": digest},
+                            detail=f"quarterly return {period.label} marked as submitted"))
 
 
 def _check_out_path(out_path: str | Path) -> Path:
-    out = Path(out_path)
-    if out.suffix.lower() != ".xlsx":
-        raise BadPath(f"{out.name}: the return is an Excel workbook; give a file name ending in .xlsx.")
-    if out.is_dir():
-        raise BadPath(f"{out} is a folder: give a file name for the workbook, e.g. return-2026-27-Q2.xlsx.")
-    if not out.parent.exists():
-        raise BadPath(f"The folder {out.parent} does not exist. Create it first or choose another place.")
-    return out.resolve()
+    return check_output_path(out_path, (".xlsx",), "the return", example="return-2026-27-Q2.xlsx").resolve()
 
 
 def _replace(tmp: Path, out: Path) -> None:

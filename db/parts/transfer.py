@@ -1,8 +1,4 @@
-"""CaseStore's part for the import workbook, template and full export (IMPORT.md).
-
-A mixin so this subject's methods sit in their own file; CaseStore (db/store.py)
-is still the one door: these methods use self.db, self.actor and the same
-permission checks and audit events as the rest.
+"""store.transfer: the import workbook and the full export (IMPORT.md).
 
 The workbook layout lives in db/transfer/workbook_spec.py; reading and checking in
 db/transfer/importer.py; records to rows in db/transfer/exporter_rows.py. Writing
@@ -14,13 +10,15 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from . import audit
-from .permissions import require
-from .transfer import exporter_rows, importer
-from .transfer.report import ImportReport
+from ..records import AuditNote
+from ..api import Done, Part, changed, job, read, write
+from ..transfer import exporter_rows, importer
+from ..transfer.report import ImportReport
 
 
-class TransferDoor:
+class TransferPart(Part):
+
+    @job("import")
 
     def import_workbook(self, path: Path | str, dry_run: bool = False, service_code: str | None = None,
                         on_progress=None, cancelled=None, *, today: date | None = None,
@@ -37,27 +35,29 @@ class TransferDoor:
         sha256. Staff rows create staff members, each with a locked account holding the
         username (see importer.UNUSABLE_PASSWORD_HASH).
         """
-        require(self.actor, "import")
-        service = self.service(service_code)
-        return importer.run(self.db, self.actor, service, Path(path), dry_run=dry_run,
-                            deprivation_for=self.deprivation_for, prepare_reference=self.prepare_reference,
-                            on_progress=on_progress, cancelled=cancelled, today=today, write_report=write_report)
+        service = self._store.service.get(service_code)
+        reference = self._store.reference
+        report = importer.run(self.db, self.actor, service, Path(path), dry_run=dry_run,
+                              deprivation_for=reference.deprivation_for, prepare_reference=reference.prepare,
+                              on_progress=on_progress, cancelled=cancelled, today=today, write_report=write_report)
+        if dry_run:
+            return report
+        return Done(report, changed("import", (), "create"))
 
+    @write("export")
     def export_rows(self, service_code: str | None = None, *, target: str | None = None) -> dict[str, Iterator[tuple]]:
         """Every record of the service as import-workbook rows: sheet name -> rows in the
         columns of workbook_spec (generators read as they are consumed; use them before
         closing the store). A manager's right; audited as one "export" event naming the
         target file when given."""
-        require(self.actor, "returns")
-        service = self.service(service_code)
+        service = self._store.service.get(service_code)
         counts = exporter_rows.counts(self.db, service.id)
-        with self.db.atomic():
-            audit.record(self.db, self.actor, "export", "workbook", None,
-                         after={"service": service.code, "rows": counts, "file": target},
-                         detail=f"full export of {service.code}" + (f" to {target}" if target else ""))
-        return exporter_rows.export_rows(self.db, service.id)
+        return Done(exporter_rows.export_rows(self.db, service.id),
+                    changed("workbook", (), "export", notes=(AuditNote(
+                        "export", "workbook", None, after={"service": service.code, "rows": counts, "file": target},
+                        detail=f"full export of {service.code}" + (f" to {target}" if target else "")),)))
 
+    @read("export")
     def export_counts(self, service_code: str | None = None) -> dict[str, int]:
         """Rows per sheet an export would write (for progress)."""
-        require(self.actor, "returns")
-        return exporter_rows.counts(self.db, self.service(service_code).id)
+        return exporter_rows.counts(self.db, self._store.service.get(service_code).id)

@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from .. import (accounts, assessments, audit, clients, codes, instruments, plans, referrals, services, sessions,
                 signposting)
-from ..deprivation import BuildCancelled
+from ..errors import Cancelled
 from ..errors import FieldError, ValidationError
 from ..records import CLIENT_FIELDS, Actor, Service
 from ..validation import (check_age_for_referral, check_closure, check_measurement, check_not_future, clean_name,
@@ -52,10 +52,6 @@ _CHUNK = 500                  # references per "IN (...)" query
 _PROGRESS_EVERY = 1000
 _TRAINER_ROLES = ("TRAINER", "CHAMPION")
 _NOT_RESOLVED_RECEIVED = "1900-01-01"   # stands in for the received date of a referral with errors
-
-
-class Cancelled(Exception):
-    pass
 
 
 class _Conflict(Exception):
@@ -158,7 +154,7 @@ class Importer:
 
     def progress(self, done: int, total: int, label: str) -> None:
         if self._cancelled is not None and self._cancelled():
-            raise Cancelled()
+            raise Cancelled("The import was cancelled: nothing was imported.")
         if self._progress is not None:
             self._progress(done, total, label)
 
@@ -949,7 +945,7 @@ class Importer:
                                                 "review_date", "status", "status_date")],
                                   "This goal")
                     continue
-            self.new_goals.append((referral, agreed, *[clean.get(c) for c in plans._GOAL_COLUMNS]))
+            self.new_goals.append((referral, agreed, *[clean.get(c) for c in plans.GOAL_COLUMNS]))
             self.report.sheet_counts(sheet).created += 1
 
     # Signposting ---------------------------------------------------------------------------
@@ -1145,7 +1141,7 @@ class Importer:
         for known_id in {v for k, v in plan_ids.items() if k not in fresh}:
             positions[known_id] = self.db.conn.execute(
                 "SELECT COALESCE(MAX(position), 0) FROM goals WHERE plan_id = ?", (known_id,)).fetchone()[0]
-        columns = ["plan_id", *plans._GOAL_COLUMNS, "position", "created_by"]
+        columns = ["plan_id", *plans.GOAL_COLUMNS, "position", "created_by"]
         def rows():
             for referral, agreed, *values in self.new_goals:
                 plan_id = plan_ids[(referral.id, agreed)]
@@ -1210,7 +1206,7 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
                     report.fail(None, None, None, None,
                                 "Another program changed the database while the workbook was being checked: "
                                 "nothing was imported. Run the import again.")
-    except (Cancelled, BuildCancelled):
+    except Cancelled:
         report.cancelled = True
         report.committed = False
     report.sort([s.name for s in spec.sheets()])

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from db.errors import FieldError, PermissionDenied, ValidationError
+from db.errors import FieldError, ValidationError
 
 from . import common
 
@@ -70,10 +70,10 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def cmd_demo(args) -> int:
-    from db import demo
+    from db.store import CaseStore
     path = common.database_path(args)
     started = time.perf_counter()
-    summary = demo.create_demo(path, clients=args.clients, seed=args.seed, on_progress=_progress)
+    summary = CaseStore.create_demo(path, clients=args.clients, seed=args.seed, on_progress=_progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     common.out(f"Created demo database {path} in {time.perf_counter() - started:.1f} s: " +
@@ -87,10 +87,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from db import maintenance
-    store = common.open_store(args, sign_in=False)
+    store = common.open_store(args)
     with store:
-        results = maintenance.check(store.db)
+        results = store.admin.check()
     failed = [r for r in results if not r.ok]
     for r in results:
         common.out(f"{'ok  ' if r.ok else 'FAIL'} {r.name}: {r.detail}")
@@ -102,24 +101,24 @@ def cmd_check(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from db import maintenance
     store = common.open_store(args)
     with store:
-        _require_admin(store)
-        target = maintenance.backup(store, Path(args.out) if args.out else None)
+        target = store.admin.backup(Path(args.out) if args.out else None)
     common.out(f"Backup written and verified: {target}")
     return 0
 
 
 def cmd_restore(args) -> int:
-    from db import maintenance
+    from db.store import CaseStore
     path = common.database_path(args)
     source = Path(args.file)
-    if path.exists():
-        store = common.open_store(args)
-        with store:
-            _require_admin(store)
-    kept = maintenance.restore(path, source)
+    kept = None
+    if path.exists() and path.stat().st_size > 0:
+        # The store checks the administrator, records who restored, and keeps the current file first.
+        with common.open_store(args) as store:
+            kept = store.admin.restore(source)
+    else:
+        CaseStore.restore_new(path, source)
     common.out(f"Restored {path} from {source}." + (f" The database as it was is kept at {kept}." if kept else ""))
     return 0
 
@@ -127,7 +126,6 @@ def cmd_restore(args) -> int:
 def cmd_user(args) -> int:
     store = common.open_store(args)
     with store:
-        _require_admin(store)
         if args.action == "add":
             password = _new_password(args.username)
             roles = [r.strip().upper() for r in args.roles.split(",") if r.strip()]
@@ -156,8 +154,3 @@ def _new_password(username: str) -> str:
         raise ValidationError(FieldError("password", "The two passwords differ: nothing was changed."))
     return first
 
-
-def _require_admin(store: CaseStore) -> None:
-    if not store.can("admin"):
-        raise PermissionDenied(f"{store.actor.username if store.actor else 'Nobody'} may not do this: "
-                               "it needs an administrator.")

@@ -29,6 +29,8 @@ def test_init_then_check_in_a_real_process(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Created" in r.stdout and "GATES" in r.stdout
     r = run("check", "--db", str(db))
+    assert r.returncode == 3 and "--user" in r.stderr          # the checks read people's records: sign in
+    r = run("check", "--db", str(db), "--user", "boss")
     assert r.returncode == 0 and "All 8 checks passed" in r.stdout
     assert "Traceback" not in r.stderr
     r = run("init", "--db", str(db), "--service-name", "Again", "--service-code", "X", "--admin", "boss")
@@ -139,14 +141,18 @@ def test_user_commands_backup_and_restore(isolated, capsys):
     text = isolated / "t.txt"
     text.write_text("x")
     assert main(["restore", str(text), "--db", db, "--user", "boss"]) == 4
-    assert main(["check", "--db", db]) == 0
+    assert main(["check", "--db", db, "--user", "boss"]) == 0
+    restored_by = sqlite3.connect(db).execute(
+        "SELECT username FROM audit WHERE action = 'restore' ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert restored_by == "boss"
 
 
 def test_without_db_the_per_user_data_folder_is_used_and_made(isolated, monkeypatch, capsys):
     monkeypatch.delenv("HTDESK_DB", raising=False)
     assert main(["demo", "--clients", "5"]) == 0
     assert (isolated / "data" / "htdesk.sqlite3").exists()
-    assert main(["check"]) == 0
+    monkeypatch.setenv("HTDESK_PASSWORD", "demo")
+    assert main(["check", "--user", "admin"]) == 0
     monkeypatch.setenv("HTDESK_DB", str(isolated / "elsewhere" / "x.sqlite3"))
-    assert main(["check"]) == 2          # a folder someone named is not made behind their back
+    assert main(["check", "--user", "admin"]) == 2          # a folder someone named is not made behind their back
     assert "does not exist" in capsys.readouterr().err

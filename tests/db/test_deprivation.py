@@ -21,9 +21,9 @@ import pytest
 import resources
 from db import deprivation
 from db.deprivation import (
-    BuildCancelled, Deprivation, DeprivationLookup, ReferenceDataError, licence_lines, quintile,
+    Deprivation, DeprivationLookup, ReferenceDataError, licence_lines, quintile,
 )
-from db.errors import BadPath, ValidationError
+from db.errors import BadPath, Cancelled, ValidationError
 
 NE = deprivation.NORTH_EAST_SOURCE
 ENGLAND = deprivation.ENGLAND_SOURCE
@@ -237,13 +237,13 @@ def test_build_reports_progress(own_cache):
 
 
 def test_cancel_leaves_nothing_behind(own_cache):
-    with pytest.raises(BuildCancelled, match="cancelled"):
+    with pytest.raises(Cancelled, match="cancelled"):
         DeprivationLookup.open(NE, cancelled=lambda: True)
     assert list(own_cache.iterdir()) == []
     assert not DeprivationLookup.is_built(NE)
     # Cancelling part-way, after some rows were written.
     seen = []
-    with pytest.raises(BuildCancelled):
+    with pytest.raises(Cancelled):
         deprivation.build(NE, on_progress=lambda *a: seen.append(a), cancelled=lambda: len(seen) >= 2)
     assert list(own_cache.iterdir()) == []
     # Next time it builds normally.

@@ -435,7 +435,7 @@ def test_period_is_checked(store):
 
 
 def test_progress_is_reported_and_cancel_writes_nothing(store, tmp_path):
-    from db.store_returns import Cancelled
+    from db.errors import Cancelled
     seen = []
     store.build_return(PERIOD, tmp_path / "q2.xlsx", write_workbook=fake_writer,
                        on_progress=lambda done, total, label: seen.append((done, total)))

@@ -10,7 +10,8 @@ import pytest
 from db import codes
 from db.transfer import workbook_spec as spec
 from reports import transfer_workbook
-from reports.transfer_workbook import ExportCancelled, write_export, write_template
+from db.errors import Cancelled
+from reports.transfer_workbook import write_export, write_template
 
 # IMPORT.md's sheets and headers in its order, "*" marking a required column: written out here, not
 # taken from db.transfer.workbook_spec, so a wrong name or order there fails these tests.
@@ -162,7 +163,7 @@ def test_an_export_is_written_whole_or_not_at_all(tmp_path):
     def many():
         for n in range(5000):
             yield (f"HT-{n:06d}", None, None, "Ann", "Lee", None, date(1980, 1, 1), "2", "A")
-    with pytest.raises(ExportCancelled):
+    with pytest.raises(Cancelled):
         write_export(path, {"Clients": many()}, cancelled=lambda: True)
     assert list(tmp_path.iterdir()) == []
     seen = []
