@@ -11,6 +11,24 @@ os.environ["HTDESK_TESTS_ONLY_CHEAP_PASSWORD_HASHES"] = "insecure-for-tests-only
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _per_run_user_folders(tmp_path_factory):
+    """The per-user data and cache folders (logs; the postcode reference built from the shipped
+    files) in one folder per run, never the developer's own, and none of the developer's HTDESK_*
+    settings: a run neither depends on nor changes what a previous run or the real app left."""
+    base = tmp_path_factory.mktemp("user-folders")
+    names = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "HTDESK_DB", "HTDESK_DATA_DIR", "HTDESK_CACHE_DIR",
+             "HTDESK_PASSWORD", "HTDESK_NEW_PASSWORD")
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ["XDG_DATA_HOME"] = str(base / "data")
+    os.environ["XDG_CACHE_HOME"] = str(base / "cache")     # shared: the reference is built once per run
+    yield
+    for name, value in saved.items():
+        os.environ.pop(name, None)
+        if value is not None:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def _case_store_template(tmp_path_factory):
     """Built once per run; each test gets a copy."""
