@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import random
 import resource
 import statistics
@@ -98,10 +99,22 @@ def _open_and_sign_in(path: Path) -> CaseStore:
     return store
 
 
+def bench_desktop(path: Path) -> list[Row]:
+    """The window's figures, in a process of their own (Qt, and this process's memory figure
+    stays the data layer's)."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_desktop.py"), "--db", str(path), "--json"],
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        return [("desktop benchmark FAILED (see above)", float("inf"), float("inf"), 0.0)]
+    return [tuple(r) for r in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
 def bench_extras(path: Path, work: Path) -> list[Row]:
     """Operations that later capabilities add, each in its own benchmarks/bench_*.py."""
     rows: list[Row] = []
-    for module, function, args in (("bench_return", "bench_return", (path, "manager", "demo")),
+    for module, function, args in (("bench_startup", "bench_startup", (path,)),
+                                   ("bench_return", "bench_return", (path, "manager", "demo")),
                                    ("bench_documents", "bench_plan", (path, "manager", "demo")),
                                    ("bench_import", "bench_import", (work,))):
         try:
@@ -121,6 +134,7 @@ def main() -> int:
     path = args.db or Path(tempfile.gettempdir()) / f"htdesk-bench-{args.clients}.sqlite3"
     rows = build(path, args.clients, args.rebuild)
     rows += bench_core(path)
+    rows += bench_desktop(path)
     rows += bench_reference()
     with tempfile.TemporaryDirectory() as work:
         rows += bench_extras(path, Path(work))

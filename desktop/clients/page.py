@@ -23,6 +23,7 @@ class ClientsPage(QWidget):
         super().__init__(parent)
         self.store, self.worker = store, worker
         self.last_search: str | None = None
+        self._columns_sized = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.splitter = QSplitter(Qt.Horizontal)
@@ -123,7 +124,11 @@ class ClientsPage(QWidget):
 
     def _show_results(self, text: str, rows, started: float) -> None:
         self.results.set_rows(rows)
-        self.results_view.resizeColumnsToContents()
+        if rows and not self._columns_sized:
+            # Once: measuring every cell in view took ~7 ms a keystroke, and columns that
+            # jumped with each key were harder to read.
+            self.results_view.resizeColumnsToContents()
+            self._columns_sized = True
         n = len(rows)
         if n >= SEARCH_LIMIT:
             self.count.setText(f"The first {n} matches are shown: type more to narrow the search.")

@@ -1,15 +1,21 @@
-"""Table models fed rows (records); they never query. Columns are declared once as data."""
+"""Table models fed rows (records); they never query. Columns are declared once as data.
+
+A long list goes in a chunk at a time across turns of the event loop (beginInsertRows), so
+showing 2,000 referrals never blocks the window: the first screenful is there at once and
+the rest follows within a few frames."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
 SORT_ROLE = Qt.UserRole + 1
 ROW_ROLE = Qt.UserRole + 2
+FIRST_CHUNK = 100   # rows put in at once: more than a screenful
+CHUNK = 250         # rows added per turn of the event loop after that (a few ms each)
 
 
 def _attr(key: str) -> Callable[[Any], Any]:
@@ -41,27 +47,69 @@ class Column:
 class RowTableModel(QAbstractTableModel):
     """Rows in, cells out. `highlight(row) -> str | None` marks rows that need attention:
     the row is shaded and bold and the text said in the first column's tooltip and
-    accessible text, so colour is never the only signal."""
+    accessible text, so colour is never the only signal.
+
+    `rows` holds the rows in the model so far; `all_rows()` every row given, including
+    those still to be added; `fed` is emitted once they are all in."""
+
+    fed = Signal()
 
     def __init__(self, columns: Sequence[Column], parent=None,
                  highlight: Callable[[Any], str | None] | None = None):
         super().__init__(parent)
         self.columns = list(columns)
         self.rows: list[Any] = []
+        self._pending: list[Any] = []
         self.highlight = highlight
         self.sorted_by: tuple[int, Qt.SortOrder] | None = None
+        self._feeder = QTimer(self)
+        self._feeder.setSingleShot(True)
+        self._feeder.setInterval(0)
+        self._feeder.timeout.connect(self._feed)
 
     def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
+        rows = list(rows)
         if self.sorted_by is not None:
-            self._sort_rows(*self.sorted_by)
+            rows = self._sorted(rows, *self.sorted_by)
+        self._feeder.stop()
+        self.beginResetModel()
+        self.rows, self._pending = rows[:FIRST_CHUNK], rows[FIRST_CHUNK:]
         self.endResetModel()
+        if self._pending:
+            self._feeder.start()
+        else:
+            self.fed.emit()
+
+    def feeding(self) -> bool:
+        """True while rows given to set_rows are still being added."""
+        return bool(self._pending)
+
+    def all_rows(self) -> list[Any]:
+        return self.rows + self._pending
+
+    def _feed(self, size: int = CHUNK) -> None:
+        if not self._pending:
+            return
+        chunk, self._pending = self._pending[:size], self._pending[size:]
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(chunk) - 1)
+        self.rows.extend(chunk)
+        self.endInsertRows()
+        if self._pending:
+            self._feeder.start()
+        else:
+            self.fed.emit()
+
+    def finish_feeding(self) -> None:
+        """Every pending row in now (before sorting, or when a caller needs them all)."""
+        self._feeder.stop()
+        self._feed(len(self._pending))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:
         """Sort in Python with one key per row: far cheaper than a proxy comparing cell by cell."""
         if not 0 <= column < len(self.columns):
             return
+        self.finish_feeding()
         self.sorted_by = (column, order)
         self.layoutAboutToBeChanged.emit()
         old_rows = self.rows
@@ -72,8 +120,11 @@ class RowTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _sort_rows(self, column: int, order: Qt.SortOrder) -> None:
+        self.rows = self._sorted(self.rows, column, order)
+
+    def _sorted(self, rows: list[Any], column: int, order: Qt.SortOrder) -> list[Any]:
         key = self.columns[column].sort_value
-        self.rows = sorted(self.rows, key=lambda r: _orderable(key(r)), reverse=order == Qt.DescendingOrder)
+        return sorted(rows, key=lambda r: _orderable(key(r)), reverse=order == Qt.DescendingOrder)
 
     def row_at(self, row: int) -> Any:
         return self.rows[row] if 0 <= row < len(self.rows) else None
@@ -145,11 +196,16 @@ class RowFilterProxy(QSortFilterProxyModel):
         self._filters: dict[str, Callable[[Any], bool]] = {}
 
     def set_filter(self, name: str, predicate: Callable[[Any], bool] | None) -> None:
+        self.set_filters({name: predicate})
+
+    def set_filters(self, predicates: dict[str, Callable[[Any], bool] | None]) -> None:
+        """Several filters changed at once: the rows are filtered again once, not once each."""
         self.beginFilterChange()   # Qt 6.9+: replaces the deprecated invalidateFilter()
-        if predicate is None:
-            self._filters.pop(name, None)
-        else:
-            self._filters[name] = predicate
+        for name, predicate in predicates.items():
+            if predicate is None:
+                self._filters.pop(name, None)
+            else:
+                self._filters[name] = predicate
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row, source_parent) -> bool:
@@ -159,8 +215,8 @@ class RowFilterProxy(QSortFilterProxyModel):
         return all(pred(row) for pred in self._filters.values())
 
     def shown_rows(self) -> list:
-        """The rows passing the filters, without going through Qt's indexes."""
-        return [r for r in self.sourceModel().rows if self.accepts(r)]
+        """The rows passing the filters (those still being fed in too), without Qt's indexes."""
+        return [r for r in self.sourceModel().all_rows() if self.accepts(r)]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:
         self.sourceModel().sort(column, order)

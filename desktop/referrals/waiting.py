@@ -63,6 +63,8 @@ class WaitingListPage(QWidget):
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 0, 0, 0)
         self.model = RowTableModel(WAITING_LIST, self, highlight=_three_tries_note)
+        self.model.fed.connect(self._fed)
+        self._reselect: int | None = None
         self.proxy = RowFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.view = table_view("Waiting list", self.proxy)
@@ -108,22 +110,28 @@ class WaitingListPage(QWidget):
             self.trainer_filter.addItem(s.full_name, s.id)
         self.trainer_filter.set_code(chosen)
         self.trainer_filter.blockSignals(False)
-        self.model.set_rows(items)
+        self.model.set_rows(items)   # the first screenful now, the rest over the next few frames
         self.view.resizeColumnsToContents()
         self._apply_filters()
-        if keep is not None:
-            self.select_referral(keep.referral_id)
+        if keep is not None and not self.select_referral(keep.referral_id) and self.model.feeding():
+            self._reselect = keep.referral_id     # further down the list: selected once it is in
+
+    def _fed(self) -> None:
+        if self._reselect is not None:
+            self.select_referral(self._reselect)
+            self._reselect = None
 
     def _apply_filters(self) -> None:
         status, trainer, source = self.status_filter.code(), self.trainer_filter.code(), self.source_filter.code()
-        self.proxy.set_filter("status", (lambda r: r.status == status) if status else None)
         if trainer == NOT_ALLOCATED:
-            self.proxy.set_filter("trainer", lambda r: r.allocated_staff_id is None)
+            by_trainer = lambda r: r.allocated_staff_id is None  # noqa: E731
         else:
-            self.proxy.set_filter("trainer", (lambda r: r.allocated_staff_id == trainer) if trainer else None)
-        self.proxy.set_filter("source", (lambda r: r.source == source) if source else None)
+            by_trainer = (lambda r: r.allocated_staff_id == trainer) if trainer else None
+        self.proxy.set_filters({"status": (lambda r: r.status == status) if status else None,
+                                "trainer": by_trainer,
+                                "source": (lambda r: r.source == source) if source else None})
         rows = self.proxy.shown_rows()
-        shown, total = len(rows), self.model.rowCount()
+        shown, total = len(rows), len(self.model.all_rows())
         urgent = sum(1 for r in rows if r.priority == "urgent")
         self.count.setText(f"{shown} of {total} waiting" + (f", {urgent} urgent" if urgent else ""))
 
