@@ -15,6 +15,7 @@ from .clients.page import ClientsPage
 from .referrals.waiting import WaitingListPage
 from .signin import demo_banner
 from .widgets.common import show_error
+from .widgets.drafts import keep_drafts
 from .worker import Worker
 
 APP_NAME = "Health Trainer Desk"
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.show_page(0)
         self._restore()
         self.clients.run_search()
+        self.draft_offer = keep_drafts(self)   # typing kept through a crash, offered back
 
     # --- menus and shortcuts ----------------------------------------------------------------------------
 
