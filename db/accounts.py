@@ -8,7 +8,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils import Database
 
-from . import audit
+from . import audit, versioned
 from .errors import AuthenticationError, ValidationError, FieldError
 from .permissions import ROLES
 from .records import Account, Actor
@@ -137,19 +137,26 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
     return actor
 
 
-def set_password(db: Database, username: str, password: str, must_change: bool = False) -> None:
+def set_password(db: Database, username: str, password: str, by: str, must_change: bool = False) -> None:
     check_new_password(password)
-    cur = db.conn.execute(
-        "UPDATE accounts SET password_hash = ?, must_change_password = ?, row_version = row_version + 1 WHERE username = ?",
-        (hash_password(password), int(must_change), username))
-    if cur.rowcount == 0:
-        raise ValidationError(FieldError("username", f"There is no account called {username}."))
+    versioned.update(db, "accounts", _account_id(db, username),
+                     {"password_hash": hash_password(password), "must_change_password": int(must_change)},
+                     None, by, conflict=lambda: _no_account(username))
 
 
-def set_locked(db: Database, username: str, locked: bool) -> int:
-    cur = db.conn.execute(
-        "UPDATE accounts SET locked = ?, failed_attempts = 0, row_version = row_version + 1 WHERE username = ?",
-        (int(locked), username))
-    if cur.rowcount == 0:
-        raise ValidationError(FieldError("username", f"There is no account called {username}."))
-    return db.conn.execute("SELECT id FROM accounts WHERE username = ?", (username,)).fetchone()[0]
+def set_locked(db: Database, username: str, locked: bool, by: str) -> int:
+    account_id = _account_id(db, username)
+    versioned.update(db, "accounts", account_id, {"locked": int(locked), "failed_attempts": 0}, None, by,
+                     conflict=lambda: _no_account(username))
+    return account_id
+
+
+def _no_account(username: str) -> ValidationError:
+    return ValidationError(FieldError("username", f"There is no account called {username}."))
+
+
+def _account_id(db: Database, username: str) -> int:
+    row = db.conn.execute("SELECT id FROM accounts WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        raise _no_account(username)
+    return row[0]

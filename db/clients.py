@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import codes
+from . import codes, versioned
 from .errors import ConflictError, NotFound
 from .records import CLIENT_FIELDS, Client, ClientSummary, from_row
 from .validation import (ErrorCollector, age_on, check_not_future, clean_name, clean_text,
@@ -237,20 +237,13 @@ def update(db: Database, client_id: int, clean: dict, deprivation: dict | None, 
            by: str) -> tuple[dict, dict]:
     """Write the changed fields if nobody else changed the record since it was read."""
     current = get(db, client_id)
-    if current.row_version != expected_version:
-        raise _conflict(current)
     before = {f: getattr(current, f) for f in CLIENT_FIELDS}
     after = {f: clean.get(f) for f in CLIENT_FIELDS}
     if deprivation is not None:
         after.update(deprivation)
         before.update({k: getattr(current, k) for k in deprivation})
-    sets = ", ".join(f"{k} = ?" for k in after)
-    cur = db.conn.execute(
-        f"UPDATE clients SET {sets}, row_version = row_version + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime'), "
-        "updated_by = ? WHERE id = ? AND row_version = ?",
-        [*after.values(), by, client_id, expected_version])
-    if cur.rowcount != 1:
-        raise _conflict(get(db, client_id))
+    versioned.update(db, "clients", client_id, after, expected_version, by,
+                     conflict=lambda: _conflict(get(db, client_id)))
     index_for_search(db, client_id, {**after, "client_ref": current.client_ref})
     return before, after
 
@@ -264,13 +257,10 @@ def _conflict(current: Client) -> ConflictError:
 
 
 def set_archived(db: Database, client_id: int, archived: bool, expected_version: int, by: str) -> None:
-    current = get(db, client_id)
-    if current.row_version != expected_version:
-        raise _conflict(current)
-    db.conn.execute(
-        "UPDATE clients SET archived_at = ?, archived_by = ?, row_version = row_version + 1, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime'), updated_by = ? WHERE id = ?",
-        (date.today().isoformat() if archived else None, by if archived else None, by, client_id))
+    versioned.update(db, "clients", client_id,
+                     {"archived_at": date.today().isoformat() if archived else None,
+                      "archived_by": by if archived else None},
+                     expected_version, by, conflict=lambda: _conflict(get(db, client_id)))
 
 
 def allocated_to(db: Database, client_id: int, staff_id: int | None) -> bool:

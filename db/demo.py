@@ -17,7 +17,7 @@ from pathlib import Path
 
 import resources
 
-from . import accounts, audit, clients, codes, instruments, referrals, services
+from . import accounts, audit, clients, codes, instruments, referrals, rules, services
 from .connection import open_database
 from .errors import BadPath
 from .referrals import format_ref as referral_ref
@@ -383,11 +383,11 @@ class _Generator:
                 self._session(referral, client, trainer, day, stype, "0")
                 break
             att = self._session(referral, client, trainer, day, stype)
-            if att in ("5", "6"):
+            if rules.attended(att):
                 attended.append((day, stype))
                 last_attended = day
                 misses = 0
-            elif att == "3":
+            elif att == rules.DNA:
                 misses += 1
                 if misses >= 2 and rng.random() < 0.5:
                     break

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from . import audit, backup as backups, connection, paths, referrals
 from .errors import BadPath, DatabaseUnusable
 from .migrations import migrations
+from .rules import attended_sql
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def check(db: Database) -> list[CheckResult]:
          "WHERE s.client_id <> r.client_id", "sessions whose client differs from their referral's"),
         # Recomputed from the sessions themselves, not from the stored first date.
         ("referral status", "SELECT COUNT(*) FROM referrals WHERE status <> " + referrals.status_case(
-            "EXISTS (SELECT 1 FROM sessions s WHERE s.referral_id = referrals.id AND s.attendance IN ('5','6'))"),
+            "EXISTS (SELECT 1 FROM sessions s WHERE s.referral_id = referrals.id AND "
+            + attended_sql("s.attendance") + ")"),
          "referrals whose stored status disagrees with their record"),
         ("search index", "SELECT (SELECT COUNT(*) FROM clients) - (SELECT COUNT(*) FROM clients_search)",
          "clients missing from the search index"),

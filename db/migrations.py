@@ -348,3 +348,10 @@ CREATE TABLE drafts (
     PRIMARY KEY (username, form_key)
 ) WITHOUT ROWID
 """)
+
+
+@migrations(name="0005_drop_code_lists")
+def drop_code_lists(db: Database) -> None:
+    # 0001 copied the code lists into a table nothing ever read: the lists live in
+    # db/codes.py with the code that checks them, so the copy could only go stale.
+    db.conn.execute("DROP TABLE IF EXISTS code_lists")

@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import codes
+from . import codes, versioned
 from .errors import ConflictError, NotFound
 from .records import DirectoryEntry, Goal, Plan, from_row
 from .validation import ErrorCollector, check_not_future, clean_text, parse_date
@@ -92,13 +92,14 @@ def insert_goal(db: Database, plan_id: int, clean: dict, by: str) -> int:
 
 def update_goal(db: Database, goal_id: int, clean: dict, expected_version: int, by: str) -> tuple[dict, dict]:
     current = get_goal(db, goal_id)
-    if current.row_version != expected_version:
-        raise ConflictError("Someone else changed this goal after you opened it: reopen the plan and try again.", current=current)
     before = {c: getattr(current, c) for c in GOAL_COLUMNS}
-    db.conn.execute(
-        f"UPDATE goals SET {', '.join(f'{c} = ?' for c in GOAL_COLUMNS)}, row_version = row_version + 1, "
-        "updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?",
-        (*[clean.get(c) for c in GOAL_COLUMNS], by, goal_id))
+
+    def conflict() -> ConflictError:
+        who, when = versioned.who_changed(db, "goals", goal_id)
+        return ConflictError(f"Someone else ({who}) changed this goal at {when} after you opened it: reopen the "
+                             "plan and try again.", current=get_goal(db, goal_id))
+    versioned.update(db, "goals", goal_id, {c: clean.get(c) for c in GOAL_COLUMNS}, expected_version, by,
+                     conflict=conflict)
     return before, {c: clean.get(c) for c in GOAL_COLUMNS}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import rules
+
 
 def from_row(cls, row: dict, **extra):
     """Build a record from a row, taking only the fields the record declares."""
@@ -221,6 +223,14 @@ class Referral:
     contact_attempts: tuple[ContactAttempt, ...] = ()
     row_version: int = 1
 
+    @property
+    def unsuccessful_attempts(self) -> int:
+        return sum(1 for a in self.contact_attempts if a.outcome in rules.UNSUCCESSFUL)
+
+    @property
+    def three_tries_reached(self) -> bool:
+        return rules.three_tries_reached(self.unsuccessful_attempts, self.first_contact_date, self.status)
+
 
 @dataclass(frozen=True)
 class WaitingItem:
@@ -245,8 +255,7 @@ class WaitingItem:
 
     @property
     def three_tries_reached(self) -> bool:
-        """Three unsuccessful attempts and never reached: time for the could-not-reach letter."""
-        return self.unsuccessful_attempts >= 3 and self.first_contact_date is None and self.status != "WAITING"
+        return rules.three_tries_reached(self.unsuccessful_attempts, self.first_contact_date, self.status)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,14 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import codes
+from . import codes, versioned
 from .errors import ConflictError, FieldError, NotFound, ValidationError
 from .records import ContactAttempt, Referral, WaitingItem, from_row
 from .validation import (ErrorCollector, check_age_for_referral, check_closure, check_not_future,
                          clean_text, parse_date)
 
 REF_PREFIX = "RF-"
-THREE_TRIES = 3          # unsuccessful attempts before the could-not-reach letter
-UNSUCCESSFUL = ("NOANSWER", "MESSAGE", "LETTER", "WRONGNUM")   # as counted by the waiting_list view
+from .rules import THREE_TRIES, UNSUCCESSFUL, attended_sql  # noqa: F401
 
 
 def format_ref(number: int) -> str:
@@ -89,11 +88,11 @@ def refresh_status(db: Database, referral_id: int | None = None) -> None:
     db.conn.execute(f"""
         UPDATE referrals SET
           first_attended_date = (SELECT MIN(session_date) FROM sessions
-                                 WHERE referral_id = referrals.id AND attendance IN ('5', '6')),
+                                 WHERE referral_id = referrals.id AND {attended_sql()}),
           first_contact_date = (SELECT MIN(d) FROM (
                 SELECT MIN(attempt_date) AS d FROM contact_attempts WHERE referral_id = referrals.id AND outcome = 'REACHED'
                 UNION ALL SELECT MIN(session_date) FROM sessions
-                WHERE referral_id = referrals.id AND attendance IN ('5', '6')))
+                WHERE referral_id = referrals.id AND {attended_sql()}))
         {where}""", params)
     db.conn.execute(f"UPDATE referrals SET status = {status_case()} {where}", params)
 
@@ -133,23 +132,19 @@ def id_for_ref(db: Database, referral_ref: str) -> int:
     return row[0]
 
 
-def _check_version(db: Database, referral_id: int, expected_version: int | None) -> Referral:
+def _conflict(db: Database, referral_id: int) -> ConflictError:
     current = get(db, referral_id)
-    if expected_version is not None and current.row_version != expected_version:
-        raise ConflictError(
-            f"Someone else ({current_who(db, referral_id)}) changed referral {current.referral_ref} after you opened it. "
-            "Nothing was saved: reopen it to see their change, then try again.", current=current)
-    return current
+    who, when = versioned.who_changed(db, "referrals", referral_id)
+    return ConflictError(
+        f"Someone else ({who}) changed referral {current.referral_ref} at {when} after you opened it. "
+        "Nothing was saved: reopen it to see their change, then try again.", current=current)
 
 
-def current_who(db: Database, referral_id: int) -> str:
-    row = db.conn.execute("SELECT COALESCE(updated_by, created_by) FROM referrals WHERE id = ?", (referral_id,)).fetchone()
-    return (row and row[0]) or "another user"
+def _write(db: Database, referral_id: int, values: dict, expected_version: int | None, by: str) -> None:
+    versioned.update(db, "referrals", referral_id, values, expected_version, by,
+                     conflict=lambda: _conflict(db, referral_id))
 
 
-def _bump(db: Database, referral_id: int, by: str) -> None:
-    db.conn.execute("UPDATE referrals SET row_version = row_version + 1, updated_by = ?, "
-                    "updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?", (by, referral_id))
 
 
 def add_contact_attempt(db: Database, referral_id: int, attempt_date, method: str, outcome: str,
@@ -173,28 +168,27 @@ def add_contact_attempt(db: Database, referral_id: int, attempt_date, method: st
         "INSERT INTO contact_attempts (referral_id, attempt_date, method, outcome, note, created_by) VALUES (?, ?, ?, ?, ?, ?)",
         (referral_id, day.isoformat(), codes.match("contact_method", method), codes.match("contact_outcome", outcome),
          clean_note, by))
-    _bump(db, referral_id, by)
+    _write(db, referral_id, {}, None, by)      # an attempt changes the referral: others' open copies are stale
     refresh_status(db, referral_id)
     return cur.lastrowid
 
 
 def allocate(db: Database, referral_id: int, staff_id: int | None, expected_version: int | None, by: str) -> Referral:
-    current = _check_version(db, referral_id, expected_version)
+    current = get(db, referral_id)
     if current.closed_date:
         raise ValidationError(FieldError("allocated_staff_id", f"Referral {current.referral_ref} is closed and cannot be allocated."))
     if staff_id is not None:
         row = db.conn.execute("SELECT role, active FROM staff WHERE id = ?", (staff_id,)).fetchone()
         if row is None or not row[1] or row[0] not in ("TRAINER", "CHAMPION"):
             raise ValidationError(FieldError("allocated_staff_id", "Trainer: choose an active health trainer or champion."))
-    db.conn.execute("UPDATE referrals SET allocated_staff_id = ? WHERE id = ?", (staff_id, referral_id))
-    _bump(db, referral_id, by)
+    _write(db, referral_id, {"allocated_staff_id": staff_id}, expected_version, by)
     refresh_status(db, referral_id)
     return current
 
 
 def close(db: Database, referral_id: int, closed_date, reason: str, expected_version: int | None, by: str,
           today: date | None = None) -> Referral:
-    current = _check_version(db, referral_id, expected_version)
+    current = get(db, referral_id)
     errors = ErrorCollector()
     day = errors.check(parse_date, closed_date, "closed_date", required=True)
     code = codes.match("closure_reason", reason) if reason else None
@@ -205,9 +199,7 @@ def close(db: Database, referral_id: int, closed_date, reason: str, expected_ver
     if current.closed_date:
         errors.add("closed_date", f"Referral {current.referral_ref} is already closed ({current.closed_date}).")
     errors.raise_if_any()
-    db.conn.execute("UPDATE referrals SET closed_date = ?, closure_reason = ? WHERE id = ?",
-                    (day.isoformat(), code, referral_id))
-    _bump(db, referral_id, by)
+    _write(db, referral_id, {"closed_date": day.isoformat(), "closure_reason": code}, expected_version, by)
     refresh_status(db, referral_id)
     return current
 
@@ -241,4 +233,4 @@ def waiting_list(db: Database, *, service_id: int | None = None, status: str | N
 
 
 def unsuccessful_attempts(referral: Referral) -> int:
-    return sum(1 for a in referral.contact_attempts if a.outcome in UNSUCCESSFUL)
+    return referral.unsuccessful_attempts

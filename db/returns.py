@@ -47,8 +47,7 @@ COUNT, PERCENT, MEAN, MEDIAN = "count", "percent", "mean", "median"
 SUPPRESSED = "*"
 DATA_COLUMNS = ("measure", "breakdown", "value", "numerator", "denominator")
 
-ATTENDED = ("5", "6")
-DNA = "3"
+from .rules import ATTENDED, DNA, attended_sql
 DNA_RATE_BASE = ("5", "6", "7", "3")
 GOAL_CLOSED = ("FULL", "PARTLY", "NOT")
 GOAL_ACHIEVED = ("FULL", "PARTLY")
@@ -372,16 +371,16 @@ _SQL_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 _ACTIVE_SQL = """
 SELECT r.referral_ref, r.received_date, r.source, f.first_in_period,
        EXISTS (SELECT 1 FROM sessions p WHERE p.referral_id = f.referral_id AND p.session_date < :start
-               AND p.attendance IN ('5', '6')) AS started_before,
+               AND {p_attended}) AS started_before,
        c.date_of_birth, c.gender, c.ethnicity, c.imd_quintile, c.gp_registered, c.employment, c.disability,
        c.nhs_number, c.postcode_status
 FROM (SELECT s.referral_id, MIN(s.session_date) AS first_in_period FROM sessions s
-      WHERE s.session_date BETWEEN :start AND :end AND s.attendance IN ('5', '6')
+      WHERE s.session_date BETWEEN :start AND :end AND {s_attended}
       GROUP BY s.referral_id) f
 JOIN referrals r ON r.id = f.referral_id
 JOIN clients c ON c.id = r.client_id
 WHERE r.service_id = :service
-"""
+""".format(p_attended=attended_sql("p.attendance"), s_attended=attended_sql("s.attendance"))
 
 _CLOSED_WHERE = "service_id = :service AND closed_date BETWEEN :start AND :end"
 

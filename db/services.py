@@ -5,7 +5,7 @@ import json
 
 from sqlite_utils import Database
 
-from . import codes
+from . import codes, versioned
 from .errors import FieldError, NotFound, ValidationError
 from .records import DirectoryEntry, Service, Staff, Venue, from_row
 
@@ -87,14 +87,14 @@ def update_service(db: Database, service_id: int, values: dict, expected_version
     row = db.conn.execute(f"SELECT row_version, {', '.join(SERVICE_DETAILS)} FROM services WHERE id = ?", (service_id,)).fetchone()
     if row is None:
         raise NotFound(f"There is no service {service_id}.")
-    if row[0] != expected_version:
-        from .errors import ConflictError
-        raise ConflictError("Someone else changed the service's details after you opened them: reopen and try again.")
     before = dict(zip(SERVICE_DETAILS, row[1:]))
-    if clean:
-        db.conn.execute(f"UPDATE services SET {', '.join(f'{k} = ?' for k in clean)}, row_version = row_version + 1, "
-                        "updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?",
-                        (*clean.values(), by, service_id))
+
+    def conflict():
+        from .errors import ConflictError
+        who, when = versioned.who_changed(db, "services", service_id)
+        return ConflictError(f"Someone else ({who}) changed the service's details at {when} after you opened "
+                             "them: reopen and try again.")
+    versioned.update(db, "services", service_id, clean, expected_version, by, conflict=conflict)
     return {k: before[k] for k in clean}, clean
 
 
@@ -103,8 +103,8 @@ def set_service_logo(db: Database, service_id: int, logo: bytes | None, by: str)
         raise ValidationError(FieldError("logo", "Logo: choose a PNG or JPEG picture."))
     if logo is not None and len(logo) > 2_000_000:
         raise ValidationError(FieldError("logo", "Logo: the picture is over 2 MB; choose a smaller one."))
-    db.conn.execute("UPDATE services SET logo = ?, row_version = row_version + 1, updated_by = ? WHERE id = ?",
-                    (logo, by, service_id))
+    versioned.update(db, "services", service_id, {"logo": logo}, None, by, conflict=lambda: NotFound(
+        f"There is no service {service_id}."))
 
 
 def list_services(db: Database) -> list[Service]:

@@ -5,13 +5,13 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from . import codes
+from . import codes, versioned
 from .errors import ConflictError, NotFound
 from .records import Session, from_row
 from .referrals import get as get_referral, refresh_status
 from .validation import ErrorCollector, check_session_date, clean_text, fail, parse_date
 
-ATTENDED = ("5", "6")
+from .rules import ATTENDED  # noqa: F401  (kept importable from here for the subject code)
 
 
 def _time(value, errors: ErrorCollector) -> str | None:
@@ -118,13 +118,15 @@ def for_client(db: Database, client_id: int) -> list[Session]:
 def record_attendance(db: Database, session_id: int, attendance: str, expected_version: int, by: str,
                       today: date | None = None) -> Session:
     current = get(db, session_id)
-    if current.row_version != expected_version:
-        raise ConflictError("Someone else changed this session after you opened it: reopen it and try again.", current=current)
     referral = get_referral(db, current.referral_id)
     code = codes.match("attendance", attendance) or str(attendance)
     check_session_date(current.session_date, referral.received_date, code, today)
-    db.conn.execute("UPDATE sessions SET attendance = ?, row_version = row_version + 1, updated_by = ?, "
-                    "updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?", (code, by, session_id))
+
+    def conflict() -> ConflictError:
+        who, when = versioned.who_changed(db, "sessions", session_id)
+        return ConflictError(f"Someone else ({who}) changed this session at {when} after you opened it: reopen "
+                             "it and try again.", current=get(db, session_id))
+    versioned.update(db, "sessions", session_id, {"attendance": code}, expected_version, by, conflict=conflict)
     refresh_status(db, current.referral_id)
     return current
 

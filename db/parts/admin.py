@@ -26,12 +26,12 @@ class AdminPart(Part):
 
     @write(_own_or_admin)
     def set_password(self, username: str, password: str) -> Changes:
-        accounts.set_password(self.db, username, password)
+        accounts.set_password(self.db, username, password, self.by())
         return changed("account", username, "update", detail="password changed")
 
     @write("admin")
     def set_locked(self, username: str, locked: bool) -> Changes:
-        account_id = accounts.set_locked(self.db, username, locked)
+        account_id = accounts.set_locked(self.db, username, locked, self.by())
         return changed("account", account_id, "lock" if locked else "unlock", detail=username)
 
     @read("audit_view")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from .. import assessments, clients, documents, plans, referrals, services, sessions, signposting
+from .. import assessments, rules, clients, documents, plans, referrals, services, sessions, signposting
 from ..api import Done, Part, changed, read, write
 from .owners import document_client, referral_client
 from ..documents import (LETTER_KINDS, PLAN, KeptDocument, Letterhead, LetterData, MeasurePair, PlanPrintData,
@@ -29,7 +29,6 @@ from ..errors import FieldError, NotFound, ValidationError
 from ..instruments import INSTRUMENTS
 from ..records import Referral, Staff
 
-_DNA = "3"
 
 
 def print_decision(kind: str) -> str:
@@ -125,8 +124,8 @@ class DocumentsPart(Part):
             extra = {
                 "plan": found[0] if found else None,
                 "outcomes": tuple(assessments.pairs_for_referral(self.db, referral.id).values()),
-                "attended": tuple(s for s in held if s.attendance in sessions.ATTENDED),
-                "missed": sum(1 for s in held if s.attendance == _DNA),
+                "attended": tuple(s for s in held if rules.attended(s.attendance)),
+                "missed": sum(1 for s in held if s.attendance == rules.DNA),
                 "signposting": tuple(s for s in signposting.for_client(self.db, client.id)
                                      if s.referral_id == referral.id),
             }

@@ -45,8 +45,6 @@ CancelFn = Callable[[], bool]
 # staff table has none). It is locked with no usable password until an administrator
 # unlocks it and sets one: nobody can sign in as an imported trainer by accident.
 UNUSABLE_PASSWORD_HASH = "!imported: no password set"
-# Exported staff with no account get this username, recognised again on re-import.
-ACCOUNTLESS_STAFF = re.compile(r"^staff-(\d+)$", re.IGNORECASE)
 REF_LIMIT = 30
 _CHUNK = 500                  # references per "IN (...)" query
 _PROGRESS_EVERY = 1000
@@ -1066,7 +1064,7 @@ class Importer:
                                       active=active)
             accounts.create(self.db, d["username"], None, [d["role"]], e.id, by,
                             password_hash=UNUSABLE_PASSWORD_HASH, must_change=True)
-            accounts.set_locked(self.db, d["username"], True)
+            accounts.set_locked(self.db, d["username"], True, by)
 
     def _write_venues(self, by: str) -> None:
         for e in self.new_venues:
