@@ -65,6 +65,7 @@ class WaitingListPage(QWidget):
         self.model = RowTableModel(WAITING_LIST, self, highlight=_three_tries_note)
         self.model.fed.connect(self._fed)
         self._reselect: int | None = None
+        self._columns_sized = False
         self.proxy = RowFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.view = table_view("Waiting list", self.proxy)
@@ -111,7 +112,9 @@ class WaitingListPage(QWidget):
         self.trainer_filter.set_code(chosen)
         self.trainer_filter.blockSignals(False)
         self.model.set_rows(items)   # the first screenful now, the rest over the next few frames
-        self.view.resizeColumnsToContents()
+        if items and not self._columns_sized:
+            self.view.resizeColumnsToContents()   # once: columns that jump at each refresh are hard to read
+            self._columns_sized = True
         self._apply_filters()
         if keep is not None and not self.select_referral(keep.referral_id) and self.model.feeding():
             self._reselect = keep.referral_id     # further down the list: selected once it is in
