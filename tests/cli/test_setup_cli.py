@@ -156,3 +156,13 @@ def test_without_db_the_per_user_data_folder_is_used_and_made(isolated, monkeypa
     monkeypatch.setenv("HTDESK_DB", str(isolated / "elsewhere" / "x.sqlite3"))
     assert main(["check", "--user", "admin"]) == 2          # a folder someone named is not made behind their back
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_daily_backup_works_on_a_fresh_install_without_out(isolated, capsys):
+    db = str(isolated / "fresh.sqlite3")
+    assert main(["init", "--db", db, "--service-name", "S", "--service-code", "S", "--admin", "boss"]) == 0
+    assert not (isolated / "backups").exists()
+    assert main(["backup", "--db", db, "--user", "boss"]) == 0
+    kept = list((isolated / "backups").glob("fresh-*.sqlite3"))
+    assert len(kept) == 1
+    assert sqlite3.connect(kept[0]).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,52 @@
+"""The pure rules screens and the command line may use beside the store: code labels,
+validators for checking a field as it is typed, a few constants. Screens import the
+store (db.store), value types (db.records, db.errors) and this module, never a db
+subject module; a test keeps it so (tests/test_architecture.py).
+
+Names load on first use (a module __getattr__), so importing this module costs
+nothing at start-up: the sign-in window must not wait for the data layer.
+"""
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    # code lists and their labels (DATA.md)
+    "codes": ("db.codes", None),
+    # checking a value as it is typed; the store checks again on save
+    "field_label": ("db.validation", "field_label"),
+    "clean_phone": ("db.validation", "clean_phone"),
+    "parse_date": ("db.validation", "parse_date"),
+    "format_date": ("db.validation", "format_date"),
+    "check_not_future": ("db.validation", "check_not_future"),
+    "check_closure": ("db.validation", "check_closure"),
+    "age_on": ("db.validation", "age_on"),
+    "MIN_AGE": ("db.validation", "MIN_AGE"),
+    "format_nhs_number": ("db.validation", "format_nhs_number"),
+    "normalise_postcode": ("db.validation", "normalise_postcode"),
+    "validate_client": ("db.clients", "validate"),
+    "CLIENT_FLAG_FIELDS": ("db.clients", "FLAG_FIELDS"),
+    "validate_referral": ("db.referrals", "validate"),
+    # domain rules (db/rules.py)
+    "THREE_TRIES": ("db.rules", "THREE_TRIES"),
+    "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),
+    "attended": ("db.rules", "attended"),
+    # periods of the quarterly return, and the open-data licence lines for the About box
+    "parse_period": ("db.periods", "parse_period"),
+    "licence_lines": ("db.deprivation", "licence_lines"),
+    "LETTER_KINDS": ("db.documents", "LETTER_KINDS"),
+    "SDC_POLICIES": ("db.returns", "POLICIES"),
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    try:
+        module_name, attr = _NAMES[name]
+    except KeyError:
+        raise AttributeError(f"db.public has no {name}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
