@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from db.errors import FieldError, ValidationError
-from db.periods import parse_period
+from db.public import parse_period
 
 from . import common
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from db import codes
+from db.public import codes
 
 from .table import Column
 
