@@ -530,3 +530,32 @@ def clean_name(value: object, field: str = "name", max_length: int = 100, requir
     if text and not any(ch.isalpha() for ch in text):
         raise fail(field, f"{field_label(field)} \"{text}\" has no letters: check what was typed.")
     return text
+
+
+# --- phone numbers ------------------------------------------------------------
+
+_PHONE_CHARS = frozenset("0123456789 +()-.")
+_PHONE_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x)\s*(\d{1,6})\s*$", re.IGNORECASE)
+
+
+def clean_phone(value: object, field: str = "phone", max_length: int = 30) -> str:
+    """A phone number as typed (trimmed): digits with spaces, brackets, dashes or a leading +,
+    and an optional extension ("ext 123"). Between 6 and 15 digits, the longest any
+    number has (ITU E.164). Refuses an email address or words typed into the field."""
+    text = clean_text(value, field, max_length, multiline=False)
+    if not text:
+        return ""
+    label = field_label(field)
+    example = "for example 0191 496 0000 or +44 191 496 0000"
+    if "@" in text:
+        raise fail(field, f"{label} '{text}' is an email address, not a phone number: put it in Email "
+                          f"and type a phone number here ({example}), or leave {label} blank.")
+    number = _PHONE_EXTENSION.sub("", text)
+    if not set(number) <= _PHONE_CHARS or "+" in number[1:]:
+        raise fail(field, f"{label} '{text}' is not a phone number: type digits and spaces only, "
+                          f"with + at the start for an international number ({example}).")
+    digits = sum(ch.isdigit() for ch in number)
+    if not 6 <= digits <= 15:
+        raise fail(field, f"{label} '{text}' has {digits} digit{'s' if digits != 1 else ''}: a phone number has "
+                          f"between 6 and 15. Check it ({example}).")
+    return text

@@ -7,10 +7,9 @@ from ..models import Column, RowTableModel
 from ..models.columns import CLIENT_SEARCH
 from ..widgets.common import table_view
 
-# (ClientSummary, why) pairs: the search columns plus the reason.
+# (ClientSummary, why) pairs: the search columns (an archived person's name says so) plus the reason.
 _COLUMNS = tuple(Column(c.key, c.header, (lambda c: lambda pair: c.text(pair[0]))(c)) for c in CLIENT_SEARCH) + (
-    Column("why", "Why it may be the same person",
-           lambda pair: pair[1] + (" (archived record)" if pair[0].archived_at else "")),
+    Column("why", "Why it may be the same person", lambda pair: pair[1]),
 )
 
 
@@ -45,8 +44,11 @@ class DuplicateDialog(QDialog):
         self.open_button.clicked.connect(lambda: self.done(self.OPEN))
         self.save_button.clicked.connect(lambda: self.done(self.SAVE_ANYWAY))
         cancel.clicked.connect(self.reject)
-        self.open_button.setDefault(True)
         layout.addWidget(buttons)
+        # The safe choice is the default, so Enter opens the existing record. Set only once the
+        # buttons are inside the dialog: before that Qt has no dialog to tell, and at show it
+        # made the first button in its own order ("Save anyway") the default instead.
+        self.open_button.setDefault(True)
         self.view.setFocus()
         self.resize(max(self.sizeHint().width(), self.view.horizontalHeader().length() + 40), self.sizeHint().height())
 

@@ -10,6 +10,7 @@ from db import clients as client_rules
 from db import codes
 from db.errors import ConflictError, FieldError, ValidationError
 from db.records import CLIENT_FIELDS, Client
+from db.validation import clean_phone
 
 from ..models.columns import show_date
 from ..widgets.common import ProgressDialog, show_error
@@ -39,6 +40,7 @@ class ClientForm(QWidget):
     saved = Signal(object)          # Changes
     open_existing = Signal(int)     # the user chose an existing record at the duplicate check
     busy = Signal(bool)
+    dirty_changed = Signal()        # `dirty` flipped: the form now differs (or not) from what was loaded
 
     def __init__(self, store, worker, parent=None):
         super().__init__(parent)
@@ -46,6 +48,9 @@ class ClientForm(QWidget):
         self.client: Client | None = None
         self.fields = FieldSet()
         self._saving = False
+        self._loading = False
+        self.dirty = False
+        self.editable = True
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -61,19 +66,29 @@ class ClientForm(QWidget):
         self.columns = 0
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        # Shown before anyone types when this user may not change the record, saying why.
+        self.read_only_note = QLabel()
+        self.read_only_note.setObjectName("readOnlyNote")
+        self.read_only_note.setWordWrap(True)
+        self.read_only_note.setTextFormat(Qt.PlainText)
+        self.read_only_note.setAccessibleName("Why this form cannot be changed")
+        self.read_only_note.setStyleSheet("QLabel#readOnlyNote { border: 1px solid #8a6d00; background: #fff4cc; "
+                                          "color: #3d3000; padding: 6px; }")
+        self.read_only_note.hide()
+        outer.addWidget(self.read_only_note)
         outer.addWidget(scroll)
 
         f = self.fields
         # --- person -------------------------------------------------------------------
         person, form = self._group("Person")
-        f.add(form, "title", "T&itle", line_edit("Title", 20))
-        f.add(form, "first_name", "&First name", line_edit("First name", 100))
-        f.add(form, "last_name", "&Last name", line_edit("Last name", 100))
-        f.add(form, "preferred_name", "P&referred name", line_edit("Preferred name", 100))
+        f.add(form, "title", "Title", line_edit("Title", 20))
+        f.add(form, "first_name", "F&irst name", line_edit("First name", 100))
+        f.add(form, "last_name", "Las&t name", line_edit("Last name", 100))
+        f.add(form, "preferred_name", "Preferred name", line_edit("Preferred name", 100))
         f.add(form, "date_of_birth", "Date of &birth", DateField("Date of birth"))
-        f.add(form, "nhs_number", "N&HS number", line_edit("NHS number", 14, "e.g. 943 476 5919"))
-        f.add(form, "gender", "&Gender identity", CodeCombo("gender", "Gender identity", blank="Choose\u2026"))
-        f.add(form, "ethnicity", "E&thnicity", CodeCombo("ethnicity", "Ethnicity", blank="Choose\u2026"))
+        f.add(form, "nhs_number", "NHS n&umber", line_edit("NHS number", 14, "e.g. 943 476 5919"))
+        f.add(form, "gender", "Gender identit&y", CodeCombo("gender", "Gender identity", blank="Choose\u2026"))
+        f.add(form, "ethnicity", "Ethnicity", CodeCombo("ethnicity", "Ethnicity", blank="Choose\u2026"))
         f.add(form, "asian_thresholds", "BMI thresholds",
               check_box("Use the lower BMI thresholds", "Use the lower BMI thresholds"),
               hint="For a client of Asian family background recorded as 'Any other ethnic group'.")
@@ -81,13 +96,13 @@ class ClientForm(QWidget):
 
         # --- address and contact --------------------------------------------------------
         contact, form = self._group("Address and contact")
-        f.add(form, "postcode", "&Postcode", line_edit("Postcode", 10, "e.g. NE1 4ST, or NFA"))
-        f.add(form, "address_line_1", "&Address", line_edit("Address line 1", 100))
-        f.add(form, "address_line_2", "Address line &2", line_edit("Address line 2", 100))
-        f.add(form, "town", "To&wn", line_edit("Town", 60))
-        f.add(form, "phone", "P&hone", line_edit("Phone", 30))
-        f.add(form, "mobile", "&Mobile", line_edit("Mobile", 30))
-        f.add(form, "email", "&Email", line_edit("Email", 120))
+        f.add(form, "postcode", "Post&code", line_edit("Postcode", 10, "e.g. NE1 4ST, or NFA"))
+        f.add(form, "address_line_1", "Address line 1", line_edit("Address line 1", 100))
+        f.add(form, "address_line_2", "Address line 2", line_edit("Address line 2", 100))
+        f.add(form, "town", "Town", line_edit("Town", 60))
+        f.add(form, "phone", "&Phone", line_edit("Phone", 30))
+        f.add(form, "mobile", "M&obile", line_edit("Mobile", 30))
+        f.add(form, "email", "Em&ail", line_edit("Email", 120))
         prefs = QWidget()
         prefs_column = QVBoxLayout(prefs)
         prefs_column.setContentsMargins(0, 0, 0, 0)
@@ -110,14 +125,14 @@ class ClientForm(QWidget):
 
         # --- health and circumstances ------------------------------------------------------
         health, form = self._group("GP and circumstances")
-        f.add(form, "gp_registered", "Registered with a G&P",
+        f.add(form, "gp_registered", "Registered with a GP",
               CodeCombo("yes_no_unknown", "Registered with a GP"))
-        f.add(form, "gp_practice_code", "Practice &code", line_edit("GP practice code", 10, "ODS code, e.g. A86003"))
-        f.add(form, "gp_practice_name", "Practice &name", line_edit("GP practice name", 120))
-        f.add(form, "employment", "Empl&oyment", CodeCombo("employment", "Employment status"))
-        f.add(form, "disability", "Disabilit&y", CodeCombo("disability", "Disability"))
-        f.add(form, "carer", "Ca&rer", CodeCombo("yes_no", "Carer"))
-        f.add(form, "first_language", "First lan&guage", line_edit("First language", 60))
+        f.add(form, "gp_practice_code", "Practice code", line_edit("GP practice code", 10, "ODS code, e.g. A86003"))
+        f.add(form, "gp_practice_name", "Practice name", line_edit("GP practice name", 120))
+        f.add(form, "employment", "Employment", CodeCombo("employment", "Employment status"))
+        f.add(form, "disability", "Disability", CodeCombo("disability", "Disability"))
+        f.add(form, "carer", "Carer", CodeCombo("yes_no", "Carer"))
+        f.add(form, "first_language", "First language", line_edit("First language", 60))
         f.add(form, "interpreter_needed", "Interpreter needed", CodeCombo("yes_no", "Interpreter needed"))
         self.sections.append(health)
 
@@ -145,6 +160,7 @@ class ClientForm(QWidget):
         right_box.addStretch(1)
         self.sections.append(right)
         self._reflow()
+        self.fields.on_change(self._changed)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -181,14 +197,29 @@ class ClientForm(QWidget):
         values = {k: getattr(client, k) for k in CLIENT_FIELDS} if client else {}
         if client and client.nhs_number:
             values["nhs_number"] = client_rules.format_nhs_number(client.nhs_number)
-        self.fields.load(values)
+        self._loading = True
+        try:
+            self.fields.load(values)
+        finally:
+            self._loading = False
+        self._set_dirty(False)
         depr = deprivation_text(client)
         depr["area"] = lsoa_name or ""
         for key, label in self.depr_labels.items():
             label.setText(depr.get(key, "") or "\u2014")
             label.setAccessibleDescription(depr.get(key, "") or "none")
-        editable = client is None or (self.store.can("edit_any_client") or self.store.can("edit_own_client"))
-        self.fields.set_read_only(not editable or (client is not None and client.archived))
+        self._follow_policy()
+
+    def _follow_policy(self) -> None:
+        """Read-only before anyone types when this user may not change the record, with the reason."""
+        client = self.client
+        why = self.store.refusal("add_client") if client is None else self.store.refusal("edit_client", client.id)
+        if why is None and client is not None and client.archived:
+            why = "This record is archived, so its details cannot be changed. Unarchive it to change them."
+        self.editable = why is None
+        self.fields.set_read_only(not self.editable)
+        self.read_only_note.setText(f"Read only. {why}" if why else "")
+        self.read_only_note.setVisible(why is not None)
 
     def values(self) -> dict:
         return self.fields.values()
@@ -196,14 +227,21 @@ class ClientForm(QWidget):
     def validate(self) -> list[FieldError]:
         """The store's own rules, run here first so messages appear without a round trip."""
         self.fields.clear_errors()
+        errors: list[FieldError] = []
         try:
             client_rules.validate(self.values())
         except ValidationError as exc:
-            unplaced = self.fields.show_errors(exc.errors)
+            errors = list(exc.errors)
+        for key in ("phone", "mobile"):   # an email address typed as a phone number, and the like
+            try:
+                clean_phone(self.fields.fields[key].get(), key)
+            except ValidationError as exc:
+                errors += [e for e in exc.errors if all(e.field != seen.field for seen in errors)]
+        if errors:
+            unplaced = self.fields.show_errors(errors)
             if unplaced:
                 show_error(self, ValidationError(unplaced))
-            return exc.errors
-        return []
+        return errors
 
     def is_dirty(self) -> bool:
         if self.client is None:
@@ -214,6 +252,15 @@ class ClientForm(QWidget):
         except ValidationError:
             return True
         return any((now.get(k) or None) != (before.get(k) or None) for k in CLIENT_FIELDS)
+
+    def _changed(self, *_args) -> None:
+        if not self._loading:
+            self._set_dirty(self.is_dirty())
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self.dirty:
+            self.dirty = dirty
+            self.dirty_changed.emit()
 
     def save(self, check_duplicates: bool = True) -> bool:
         """Validate, check for duplicates (new clients), prepare the postcode lookup if

@@ -1,9 +1,9 @@
 """A client's record: details form, referrals with their contact attempts, and the timeline."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from db.records import Client, ClientRecord
@@ -67,13 +67,27 @@ class ClientRecordView(QWidget):
                                           "font-weight: bold; color: #333; }")
         self.archived_badge.hide()
         top.addWidget(self.archived_badge, 0, Qt.AlignTop)
+        # Mnemonics here, in the form and on the tabs are unique on the Clients screen, menus included
+        # (tests/desktop/test_client_screens.py). Archive has none left: it is in the Client menu.
+        self.state_label = QLabel()   # "Unsaved changes", or "Saved at 14:32" for a while after saving
+        self.state_label.setObjectName("saveState")
+        self.state_label.setAccessibleName("Save state")
+        self.state_label.setTextFormat(Qt.PlainText)
+        top.addWidget(self.state_label, 0, Qt.AlignTop | Qt.AlignRight)
         self.save_button = button("&Save", "Save client", tip="Save the client's details (Ctrl+S)", default=False)
         self.revert_button = button("Re&vert", "Revert changes", tip="Put back the details as last saved")
-        self.referral_button = button("New re&ferral\u2026", "New referral")
-        self.archive_button = button("Arc&hive\u2026", "Archive client",
+        self.referral_button = button("Ne&w referral\u2026", "New referral", tip="Add a referral (Ctrl+R)")
+        self.archive_button = button("Archive\u2026", "Archive client",
                                      tip="Hide this person from lists; the record and its figures are kept")
         for b in (self.save_button, self.revert_button, self.referral_button, self.archive_button):
             top.addWidget(b, 0, Qt.AlignTop)
+        self.saved_at: str | None = None
+        self.saved_id: int | None = None
+        self.title_text = self.title_accessible = "New client"
+        self.saved_timer = QTimer(self)
+        self.saved_timer.setSingleShot(True)
+        self.saved_timer.setInterval(60_000)   # "Saved at" is news for a minute, then goes
+        self.saved_timer.timeout.connect(self._forget_saved)
         layout.addLayout(top)
 
         self.tabs = QTabWidget()
@@ -91,18 +105,19 @@ class ClientRecordView(QWidget):
         referrals_tab.setStretchFactor(0, 1)
         referrals_tab.setStretchFactor(1, 3)
         self.referrals_split = referrals_tab
-        self.tabs.addTab(referrals_tab, "Re&ferrals")
+        self.tabs.addTab(referrals_tab, "R&eferrals")
 
         self.timeline = RowTableModel(TIMELINE, self)
         self.timeline_view = table_view("Timeline", self.timeline, sortable=False)
-        self.tabs.addTab(self.timeline_view, "&Timeline")
+        self.tabs.addTab(self.timeline_view, "Ti&meline")
         layout.addWidget(self.tabs, 1)
 
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
         self.referral_button.clicked.connect(self.new_referral)
         self.archive_button.clicked.connect(self.archive)
-        self.form.saved.connect(self._saved)
+        self.form.saved.connect(self._form_saved)
+        self.form.dirty_changed.connect(self._show_state)
         self.form.open_existing.connect(self.open_client)
         self.form.busy.connect(lambda busy: self.save_button.setEnabled(not busy))
         self.form.conflict_resolved.connect(self._conflict_resolved)
@@ -122,14 +137,14 @@ class ClientRecordView(QWidget):
         self.referrals.set_rows([])
         self.timeline.set_rows([])
         self.panel.show_referral(None)
-        self.name.setText("New client")
-        self.name.setAccessibleName("New client")
+        self._forget_saved()
+        self._set_title("New client", "New client")
         self.subtitle.setText("Fill in what you know; names, date of birth, gender and ethnicity are needed. "
                               "People already known are checked for before saving.")
         self.subtitle.setWordWrap(True)
         self.archived_badge.hide()
         self.tabs.setCurrentIndex(0)
-        self.tabs.setTabText(1, "Re&ferrals")
+        self.tabs.setTabText(1, "R&eferrals")
         for i in (1, 2):
             self.tabs.setTabEnabled(i, False)
         self._update_buttons()
@@ -144,6 +159,8 @@ class ClientRecordView(QWidget):
         previous = self.panel.referral.id if self.panel.referral else None
         self.record, self.area = record, area
         c = record.client
+        if self.saved_id != c.id:
+            self._forget_saved()
         self.form.load(c, area)
         self._show_header(c)
         self.referrals.set_rows(record.referrals)
@@ -152,7 +169,7 @@ class ClientRecordView(QWidget):
         self.timeline_view.resizeColumnsToContents()
         for i in (1, 2):
             self.tabs.setTabEnabled(i, True)
-        self.tabs.setTabText(1, f"Re&ferrals ({len(record.referrals)})")
+        self.tabs.setTabText(1, f"R&eferrals ({len(record.referrals)})")
         row = next((i for i, r in enumerate(record.referrals) if r.id == previous), 0)
         if record.referrals:
             self.referrals_view.selectRow(row)
@@ -165,8 +182,7 @@ class ClientRecordView(QWidget):
         self.loaded.emit(record)
 
     def _show_header(self, c: Client) -> None:
-        self.name.setText(c.display_name)
-        self.name.setAccessibleName(f"Client {c.display_name}")
+        self._set_title(c.display_name, f"Client {c.display_name}")
         bits = [c.client_ref, f"born {show_date(c.date_of_birth)} ({_age(c.date_of_birth)})"]
         if c.nhs_number:
             bits.append(f"NHS {c.nhs_number[:3]} {c.nhs_number[3:6]} {c.nhs_number[6:]}")
@@ -175,16 +191,46 @@ class ClientRecordView(QWidget):
         self.subtitle.setText(" \u00b7 ".join(bits))
         self.archived_badge.setVisible(c.archived)
 
+    def _set_title(self, text: str, accessible: str) -> None:
+        self.title_text, self.title_accessible = text, accessible
+        self._show_state()
+
+    def _show_state(self) -> None:
+        """Changed and not saved: said in the title and beside Save; after saving, when."""
+        dirty = self.form.dirty
+        self.name.setText(f"{self.title_text} (unsaved changes)" if dirty else self.title_text)
+        self.name.setAccessibleName(f"{self.title_accessible}, unsaved changes" if dirty else self.title_accessible)
+        if dirty:
+            self.state_label.setText("\u25cf Unsaved changes")
+            self.state_label.setStyleSheet("QLabel#saveState { color: #8a3b00; font-weight: bold; }")
+        elif self.saved_at:
+            self.state_label.setText(f"\u2713 Saved at {self.saved_at}")
+            self.state_label.setStyleSheet("QLabel#saveState { color: #1b5e20; font-weight: bold; }")
+        else:
+            self.state_label.setText("")
+        self.state_label.setVisible(bool(self.state_label.text()))
+
+    def _forget_saved(self) -> None:
+        self.saved_at, self.saved_id = None, None
+        self.saved_timer.stop()
+        self._show_state()
+
     def _update_buttons(self) -> None:
+        """Buttons follow the policy before anyone types; the form says why when it is read-only."""
         c = self.client
-        can_edit = self.store.can("edit_any_client") or self.store.can("edit_own_client")
         creating = c is None
-        self.save_button.setEnabled(can_edit and (creating or not c.archived))
-        self.revert_button.setEnabled(True)
-        self.referral_button.setEnabled(not creating and not c.archived and self.store.can("create_client"))
-        self.archive_button.setEnabled(not creating and can_edit)
-        self.archive_button.setText("Unarc&hive\u2026" if c is not None and c.archived else "Arc&hive\u2026")
-        self.archive_button.setAccessibleName("Unarchive client" if c is not None and c.archived else "Archive client")
+        may_edit = self.store.may("add_client") if creating else self.store.may("edit_client", c.id)
+        why = self.form.read_only_note.text()
+        self.save_button.setEnabled(self.form.editable)
+        self.save_button.setToolTip("Save the client's details (Ctrl+S)" if self.form.editable else why)
+        self.revert_button.setEnabled(self.form.editable)
+        self.referral_button.setEnabled(not creating and not c.archived and self.store.may("add_client"))
+        self.archive_button.setEnabled(not creating and may_edit)
+        archived = c is not None and c.archived
+        self.archive_button.setText("Unarchive\u2026" if archived else "Archive\u2026")
+        self.archive_button.setAccessibleName("Unarchive client" if archived else "Archive client")
+        if not may_edit and not creating:
+            self.archive_button.setToolTip(why)
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -198,6 +244,15 @@ class ClientRecordView(QWidget):
             self.show_new()
         else:
             self.form.load(self.record.client, self.area)
+
+    def _form_saved(self, changes) -> None:
+        self.saved_at, self.saved_id = datetime.now().strftime("%H:%M"), changes.ids[0]
+        self.saved_timer.start()
+        self._show_state()
+        window = self.window()
+        if hasattr(window, "statusBar"):
+            window.statusBar().showMessage(f"Saved {self.title_text} at {self.saved_at}", 10_000)
+        self._saved(changes)
 
     def _saved(self, changes) -> None:
         self.load_client(changes.ids[0])
@@ -254,7 +309,7 @@ class ClientRecordView(QWidget):
 
             def pick(got):
                 self._refresh_lists(got[0])
-                self.tabs.setTabText(1, f"Re&ferrals ({len(got[0].referrals)})")
+                self.tabs.setTabText(1, f"R&eferrals ({len(got[0].referrals)})")
                 row = next((i for i, r in enumerate(self.referrals.rows) if r.id == select_id), None)
                 if row is not None:
                     self.referrals_view.selectRow(row)

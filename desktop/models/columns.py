@@ -32,9 +32,14 @@ def _name(row) -> str:
     return f"{row.last_name}, {first}"
 
 
+def _name_in_search(row) -> str:
+    # Archived people appear only when the search includes them: say so in words, beside the name.
+    return _name(row) + (" (archived)" if getattr(row, "archived_at", None) else "")
+
+
 CLIENT_SEARCH = (
     Column("client_ref", "Reference"),
-    Column("name", "Name", _name, lambda r: (r.last_name.casefold(), r.first_name.casefold())),
+    Column("name", "Name", _name_in_search, lambda r: (r.last_name.casefold(), r.first_name.casefold())),
     Column("date_of_birth", "Date of birth", lambda r: show_date(r.date_of_birth), lambda r: r.date_of_birth),
     Column("nhs_number", "NHS number", lambda r: _nhs(r.nhs_number)),
     Column("postcode", "Postcode"),

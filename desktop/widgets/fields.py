@@ -8,16 +8,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget)
 
 from db import codes
 from db.errors import FieldError
 
-from ..models.columns import show_date
+from .date_field import DateField   # noqa: F401  (forms import it from here)
+
+
+class _WheelGuard(QObject):
+    """The mouse wheel scrolls the form, never the value under the pointer: a closed
+    drop-down ignores it, and a spin box takes it only while it has the focus. The wheel
+    event goes on to the scroll area behind, so the page still scrolls."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Wheel and (isinstance(obj, QComboBox) or not obj.hasFocus()):
+            event.ignore()
+            return True
+        return False
+
+
+_wheel_guard: _WheelGuard | None = None
+
+
+def guard_wheel(widget: QWidget) -> QWidget:
+    """Stop the wheel changing this combo or spin box by accident (see _WheelGuard)."""
+    global _wheel_guard
+    if _wheel_guard is None:
+        _wheel_guard = _WheelGuard()
+    if isinstance(widget, (QComboBox, QAbstractSpinBox)):
+        widget.setFocusPolicy(Qt.StrongFocus)   # not WheelFocus: a passing wheel takes no focus
+        widget.installEventFilter(_wheel_guard)
+    return widget
 
 
 class CodeCombo(QComboBox):
@@ -28,6 +53,7 @@ class CodeCombo(QComboBox):
         super().__init__(parent)
         self.list_name = list_name
         self.setAccessibleName(accessible_name)
+        guard_wheel(self)
         self.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(12)
         if blank is not None:
@@ -45,23 +71,6 @@ class CodeCombo(QComboBox):
             self.addItem(codes.label(self.list_name, code) if self.list_name else str(code), code)
             index = self.count() - 1
         self.setCurrentIndex(max(index, 0))
-
-
-class DateField(QLineEdit):
-    """A date typed as DD/MM/YYYY (blank allowed); the store parses and checks it."""
-
-    def __init__(self, accessible_name: str, parent=None):
-        super().__init__(parent)
-        self.setAccessibleName(accessible_name)
-        self.setPlaceholderText("DD/MM/YYYY")
-        self.setAccessibleDescription("Date as day/month/year, for example 31/01/1985")
-        self.setMaxLength(10)
-
-    def set_iso(self, value: str | None) -> None:
-        self.setText(show_date(value)[:10] if value else "")
-
-    def set_today(self) -> None:
-        self.set_iso(date.today().isoformat())
 
 
 class ErrorLabel(QLabel):
@@ -101,6 +110,7 @@ class FieldSet:
     def __init__(self):
         self.fields: dict[str, Field] = {}
         self.scroll_area: QScrollArea | None = None
+        self._on_change: list[Callable[..., None]] = []
 
     def add(self, form: QFormLayout, key: str, label: str, widget: QWidget, *,
             get: Callable[[], object] | None = None, set: Callable[[object], None] | None = None,
@@ -124,16 +134,28 @@ class FieldSet:
         if not widget.accessibleName():
             widget.setAccessibleName(label.replace("&", ""))
         get, set = get or _getter(widget), set or _setter(widget)
-        field = Field(key, widget, error, get, set, widget.accessibleDescription())
-        self.fields[key] = field
-        return field
+        return self._keep(Field(key, widget, error, get, set, widget.accessibleDescription()))
 
     def register(self, key: str, widget: QWidget, error: ErrorLabel,
                  get: Callable[[], object] | None = None, set: Callable[[object], None] | None = None) -> Field:
-        field = Field(key, widget, error, get or _getter(widget), set or _setter(widget),
-                      widget.accessibleDescription())
-        self.fields[key] = field
+        return self._keep(Field(key, widget, error, get or _getter(widget), set or _setter(widget),
+                                widget.accessibleDescription()))
+
+    def _keep(self, field: Field) -> Field:
+        guard_wheel(field.widget)
+        self.fields[field.key] = field
+        signal = _changed_signal(field.widget)
+        for callback in self._on_change if signal is not None else ():
+            signal.connect(callback)
         return field
+
+    def on_change(self, callback: Callable[..., None]) -> None:
+        """Call back whenever any field's value changes (typed, picked or set by code)."""
+        self._on_change.append(callback)
+        for f in self.fields.values():
+            signal = _changed_signal(f.widget)
+            if signal is not None:
+                signal.connect(callback)
 
     def values(self) -> dict:
         return {key: f.get() for key, f in self.fields.items()}
@@ -182,6 +204,18 @@ class FieldSet:
     def error_text(self, key: str) -> str:
         f = self.fields[key]
         return f.error.text() if f.error.isVisible() or f.error.text() else ""
+
+
+def _changed_signal(widget: QWidget):
+    if isinstance(widget, QComboBox):
+        return widget.currentIndexChanged
+    if isinstance(widget, QCheckBox):
+        # An enum rather than `toggled`'s bool: bool signals are the PySide6 6.12 / Python 3.11
+        # crash trap of docs/ARCHITECTURE.md, so none is added here.
+        return widget.checkStateChanged
+    if isinstance(widget, (QLineEdit, QPlainTextEdit)):
+        return widget.textChanged
+    return getattr(widget, "valueChanged", None) or getattr(widget, "dateChanged", None)
 
 
 def _getter(widget: QWidget) -> Callable[[], object]:

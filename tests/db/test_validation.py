@@ -448,3 +448,39 @@ def test_nothing_raised_when_nothing_is_wrong():
     assert not errors
     errors.raise_if_any()
     raise_if_errors([])
+
+
+# --- phone numbers --------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["0191 496 0000", "07700 900123", "+44 191 496 0000", "(0191) 496-0000",
+                                  "0191 496 0000 ext 123", "01632 960001 x12", " 496000 "])
+def test_phone_numbers_people_type_are_kept_as_typed(text):
+    from db.validation import clean_phone
+    assert clean_phone(text, "phone") == text.strip()
+
+
+def test_phone_blank_is_allowed():
+    from db.validation import clean_phone
+    assert clean_phone("", "mobile") == clean_phone(None, "mobile") == ""
+
+
+def test_an_email_address_in_the_phone_field_is_refused_naming_the_field_and_what_to_type():
+    from db.validation import clean_phone
+    with pytest.raises(ValidationError) as exc:
+        clean_phone("jo.bloggs@example.org", "phone")
+    error = only_error(exc)
+    assert error.field == "phone"
+    assert error.message.startswith("Phone 'jo.bloggs@example.org' is an email address")
+    assert "put it in Email" in error.message and "0191 496 0000" in error.message
+
+
+@pytest.mark.parametrize("text, words", [("call after 5", "is not a phone number"),
+                                         ("0191+496", "is not a phone number"),
+                                         ("12345", "has 5 digits"),
+                                         ("0191 496 0000 0191 496 0000", "has 22 digits")])
+def test_text_that_is_not_a_phone_number_is_refused(text, words):
+    from db.validation import clean_phone
+    with pytest.raises(ValidationError) as exc:
+        clean_phone(text, "mobile")
+    error = only_error(exc)
+    assert error.field == "mobile" and error.message.startswith(f"Mobile '{text}' {words}")
