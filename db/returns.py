@@ -956,15 +956,3 @@ def code_label(dimension: str, code: str) -> str:
         s = score_definition(code)
         return f"{s.label} ({s.unit})" if s and s.unit else (s.label if s else code)
     return code
-
-
-def breakdown_label(breakdown: str) -> str:
-    if breakdown == "all":
-        return "All"
-    dim, _, code = breakdown.partition("=")
-    return code_label(dim, code)
-
-
-def score_unit(score_key: str) -> str:
-    s = score_definition(score_key)
-    return s.unit if s else ""

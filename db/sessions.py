@@ -11,7 +11,6 @@ from .records import Session, from_row
 from .referrals import get as get_referral, refresh_status
 from .validation import ErrorCollector, check_session_date, clean_text, fail, parse_date
 
-from .rules import ATTENDED  # noqa: F401  (kept importable from here for the subject code)
 
 
 def _time(value, errors: ErrorCollector) -> str | None:

@@ -103,12 +103,6 @@ class Instrument:
     def item_keys(self) -> tuple[str, ...]:
         return tuple(it.key for it in self.items)
 
-    def score_def(self, key: str) -> Score:
-        for s in self.scores:
-            if s.key == key:
-                return s
-        raise KeyError(key)
-
 
 @dataclass(frozen=True)
 class ScoringContext:
