@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         if store.can("allocate"):   # coordinators and managers run the waiting list
             self.waiting = WaitingListPage(store, self.worker)
             self.pages.append(("&Referrals and waiting list", self.waiting, "Ctrl+2"))
-            self.waiting.open_client.connect(self.open_client)
+            self.waiting.open_referral.connect(self.open_referral)
             self.waiting.changed.connect(self._waiting_changed)
         body.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -148,9 +148,13 @@ class MainWindow(QMainWindow):
         self._action(client, "Log contact &attempt\u2026", self._log_attempt, "Ctrl+L")
         self._action(client, "Arc&hive\u2026", self.clients.record.archive)
         client.addSeparator()
-        self._action(client, "&Details", lambda: self._tab(0), "Alt+Shift+1")
-        self._action(client, "Re&ferrals", lambda: self._tab(1), "Alt+Shift+2")
-        self._action(client, "&Timeline", lambda: self._tab(2), "Alt+Shift+3")
+        # Alt+digit and Ctrl+PgUp/PgDn: no character comes of them, so a text field with the focus never
+        # takes the key (Alt+Shift+digit typed "@" or "#" there). Window-wide, like every menu shortcut.
+        self._action(client, "&Details", lambda: self._tab(0), "Alt+1")
+        self._action(client, "Re&ferrals", lambda: self._tab(1), "Alt+2")
+        self._action(client, "&Timeline", lambda: self._tab(2), "Alt+3")
+        self._action(client, "&Next section", lambda: self._tab_step(1), "Ctrl+PgDown")
+        self._action(client, "&Previous section", lambda: self._tab_step(-1), "Ctrl+PgUp")
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -215,11 +219,39 @@ class MainWindow(QMainWindow):
         self.go_to(self.clients)
         self.clients.open_client(client_id)
 
+    def open_referral(self, client_id: int, referral_id: int) -> None:
+        """Open the client's record at this referral (from the waiting list)."""
+        record = self.clients.record
+
+        def arrived(got) -> None:
+            record.loaded.disconnect(arrived)
+            rows = record.referrals.rows
+            row = next((i for i, r in enumerate(rows) if r.id == referral_id), None)
+            if got is None or got.client.id != client_id or row is None:
+                return
+            record.tabs.setCurrentIndex(1)
+            record.referrals_view.selectRow(row)
+            record.referrals_view.scrollTo(record.referrals.index(row, 0))
+            record.panel.show_referral(rows[row])
+            record.referrals_view.setFocus()
+
+        # Once, on the next record shown (another client's, if the user kept editing: then nothing).
+        record.loaded.connect(arrived)
+        self.open_client(client_id)
+
     def _tab(self, index: int) -> None:
         if self.stack.currentWidget() is self.clients and self.clients.stack.currentWidget() is self.clients.record:
             if self.clients.record.tabs.isTabEnabled(index):
                 self.clients.record.tabs.setCurrentIndex(index)
                 self.clients.record.tabs.currentWidget().setFocus()
+
+    def _tab_step(self, step: int) -> None:
+        tabs = self.clients.record.tabs
+        index = tabs.currentIndex() + step
+        while 0 <= index < tabs.count() and not tabs.isTabEnabled(index):
+            index += step
+        if 0 <= index < tabs.count():
+            self._tab(index)
 
     def _new_referral(self) -> None:
         if self.stack.currentWidget() is self.clients:
@@ -290,6 +322,10 @@ class MainWindow(QMainWindow):
             screen = self.screen().availableGeometry() if self.screen() else None
             if screen is not None:
                 self.resize(min(1280, screen.width()), min(800, screen.height()))
+                if screen.height() < 800:
+                    # A short or scaled screen (1366x768 is 911x512 at 150%): the title bar would push
+                    # a screen-high window's bottom edge off the screen, so it opens maximised.
+                    self.setWindowState(self.windowState() | Qt.WindowMaximized)
         for key, splitter in self._splitters().items():
             state = s.value(f"main/{key}")
             if isinstance(state, QByteArray):

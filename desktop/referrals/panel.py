@@ -1,8 +1,8 @@
 """One referral: its details, contact attempts (with the three-tries protocol) and actions."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from db import codes
 from db import referrals as referral_rules
@@ -42,8 +42,21 @@ class ReferralPanel(QWidget):
         self.referral: Referral | None = None
         self.dialog = None   # the form open over this panel, if any
         self.trainers_source = trainers_source   # callable(callback) giving the trainers list
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        # The details scroll, the action buttons stay in view: on a short screen (150% scaling on
+        # 1366x768 leaves 512 px) wrapped lines get the height they need instead of overlapping.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setAccessibleName("Referral details")
+        self.scroll.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 8)   # the title and a line at least
+        self.body = QWidget()
+        layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.scroll.setWidget(self.body)
+        outer.addWidget(self.scroll, 1)
         self.title = heading("", 2)
         layout.addWidget(self.title)
         details = QFormLayout()
@@ -74,7 +87,8 @@ class ReferralPanel(QWidget):
         self.attempts = RowTableModel(CONTACT_ATTEMPTS, self, highlight=_attempt_note)
         self.attempts_view = table_view("Contact attempts", self.attempts, sortable=False)
         self.attempts_heading.setBuddy(self.attempts_view)
-        layout.addWidget(self.attempts_view, 1)
+        layout.addWidget(self.attempts_view)
+        layout.addStretch(1)
 
         actions = QHBoxLayout()
         self.attempt_button = button("Log contact &attempt\u2026", "Log contact attempt",
@@ -84,12 +98,19 @@ class ReferralPanel(QWidget):
         for b in (self.attempt_button, self.allocate_button, self.close_button):
             actions.addWidget(b)
         actions.addStretch(1)
-        layout.addLayout(actions)
+        outer.addLayout(actions)
         self.actions = actions   # screens add their own buttons here
         self.attempt_button.clicked.connect(self.log_attempt)
         self.allocate_button.clicked.connect(self.allocate)
         self.close_button.clicked.connect(self.close_referral)
         self.show_referral(None)
+
+    def sizeHint(self):
+        # Asks for all the details with three attempts in view; a splitter gives this first.
+        hint = super().sizeHint()
+        hint.setHeight(self.body.minimumSizeHint().height() + self.actions.sizeHint().height()
+                       + self.layout().spacing())
+        return hint
 
     def show_referral(self, referral: Referral | None) -> None:
         self.referral = referral
@@ -98,6 +119,7 @@ class ReferralPanel(QWidget):
             for label in self.info.values():
                 label.clear()
             self.attempts.set_rows([])
+            self._fit_attempts(0)
             self.three_tries.hide()
             for b in (self.attempt_button, self.allocate_button, self.close_button):
                 b.setEnabled(False)
@@ -122,6 +144,7 @@ class ReferralPanel(QWidget):
         rows = attempt_rows(r)
         self.attempts.set_rows(rows)
         self.attempts_view.resizeColumnsToContents()
+        self._fit_attempts(len(rows))
         self.attempts_heading.setText(f"Contact &attempts ({len(rows)})")
         unsuccessful = referral_rules.unsuccessful_attempts(r)
         if unsuccessful >= THREE and not r.closed_date and r.first_contact_date is None:
@@ -137,6 +160,15 @@ class ReferralPanel(QWidget):
         self.allocate_button.setEnabled(is_open and may_allocate)
         self.close_button.setEnabled(is_open)
 
+    def _fit_attempts(self, count: int) -> None:
+        """The attempts table as tall as its rows (three at least, for the three-tries protocol; eight at
+        most, then it scrolls): the details around it then scroll as one page, never overlapping."""
+        view = self.attempts_view
+        rows = min(max(count, THREE), 8)
+        scroll_bar = view.horizontalScrollBar().sizeHint().height()
+        view.setFixedHeight(rows * view.verticalHeader().defaultSectionSize() + scroll_bar
+                            + view.horizontalHeader().sizeHint().height() + 2 * view.frameWidth())
+
     # --- actions: each opens its form; on save the referral is read again ----------------------------
 
     def log_attempt(self) -> None:
@@ -147,9 +179,14 @@ class ReferralPanel(QWidget):
         if not (self.referral and self.store.can("allocate") and not self.referral.closed_date):
             return
         referral = self.referral
-        self.worker.submit(self.store.trainers,
-                           on_done=lambda trainers: self._run(AllocateDialog(self.store, self.worker, referral,
-                                                                             trainers, self)))
+
+        def ask(got) -> None:
+            trainers, client = got
+            dialog = AllocateDialog(self.store, self.worker, referral, trainers, self, client.display_name)
+            dialog.log_attempt_first.connect(lambda: QTimer.singleShot(0, self.log_attempt))
+            self._run(dialog)
+        self.worker.submit(lambda: (self.store.trainers(), self.store.get_client(referral.client_id)),
+                           on_done=ask)
 
     def close_referral(self) -> None:
         if self.referral and not self.referral.closed_date:

@@ -14,6 +14,19 @@ from .panel import ReferralPanel
 
 _WAITING_STATUSES = ("NEW", "CONTACTING", "WAITING")
 NOT_ALLOCATED = -1
+ROWS_IN_VIEW = 10   # the list keeps this many rows in view before the details get more room
+
+
+class _Split(QSplitter):
+    """A splitter that tells its page after each resize (the page then keeps the list's rows)."""
+
+    def __init__(self, orientation, on_resized):
+        super().__init__(orientation)
+        self.on_resized = on_resized
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.on_resized()
 
 
 def _three_tries_note(item) -> str | None:
@@ -23,7 +36,7 @@ def _three_tries_note(item) -> str | None:
 
 
 class WaitingListPage(QWidget):
-    open_client = Signal(int)
+    open_referral = Signal(int, int)   # client id, referral id: the record opens at that referral
     changed = Signal(object)
 
     def __init__(self, store, worker, parent=None):
@@ -56,7 +69,7 @@ class WaitingListPage(QWidget):
         filters.addWidget(self.count)
         layout.addLayout(filters)
 
-        split = QSplitter(Qt.Vertical)
+        split = _Split(Qt.Vertical, self._keep_rows_in_view)
         split.setChildrenCollapsible(False)
         self.splitter = split
         table_box = QWidget()
@@ -162,7 +175,31 @@ class WaitingListPage(QWidget):
     def _open(self, row: int) -> None:
         item = self.proxy.row_at(row)
         if item is not None:
-            self.open_client.emit(item.client_id)
+            self.open_referral.emit(item.client_id, item.referral_id)
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def list_height(self, rows: int) -> int:
+        v = self.view
+        return (rows * v.verticalHeader().defaultSectionSize() + v.horizontalHeader().sizeHint().height()
+                + v.horizontalScrollBar().sizeHint().height() + 2 * v.frameWidth())
+
+    def rows_in_view(self) -> float:
+        v = self.view
+        return v.viewport().height() / v.verticalHeader().defaultSectionSize()
+
+    def _keep_rows_in_view(self) -> None:
+        # On a short screen (150% scaling on 1366x768) the split by stretch left 3-4 rows; the
+        # list keeps ten and the details (which scroll) take the rest.
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total <= 0:
+            return
+        want = self.list_height(ROWS_IN_VIEW)
+        if sizes[0] < want:
+            top = min(want, total - self.splitter.widget(1).minimumSizeHint().height())
+            if top > sizes[0]:
+                self.splitter.setSizes([top, total - top])
 
     def _panel_changed(self, changes) -> None:
         self.refresh()

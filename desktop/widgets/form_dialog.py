@@ -66,8 +66,26 @@ class FormDialog(QDialog):
 
     def _show(self, errors: list[FieldError]) -> None:
         unplaced = self.fields.show_errors(errors)
+        self.fit_messages()
         if unplaced:
             show_error(self, ValidationError(unplaced))
+
+    def fit_messages(self) -> None:
+        """Grow to the height the wrapped messages need at this width: a dialog already on
+        screen keeps its size otherwise, and a two-line message is clipped to one."""
+        layout = self.layout()
+        layout.activate()
+        need = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        if self.height() >= need:
+            return
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is None:
+            self.resize(self.width(), need)
+            return
+        title_bar = self.frameGeometry().height() - self.height()
+        self.resize(self.width(), min(need, screen.height() - title_bar))
+        if self.frameGeometry().bottom() > screen.bottom():   # grown off the bottom: move up
+            self.move(self.x(), max(screen.top(), screen.bottom() - self.frameGeometry().height() + 1))
 
     def _done(self, changes) -> None:
         self.changes = changes

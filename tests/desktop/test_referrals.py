@@ -72,6 +72,9 @@ def test_referral_attempts_allocation_waiting_list_and_closing(qtbot, window):
     dialog = waiting.panel.dialog
     dialog.trainer.setCurrentIndex(dialog.trainer.findText("Amy Trainer (health trainer)"))
     qtbot.mouseClick(dialog.save_button, Qt.LeftButton)
+    # Nobody has reached the client yet: the dialog asks first (tests/desktop/test_referral_screens.py).
+    anyway = next(b for b in dialog.question.buttons() if b.text() == "Allocate &anyway")
+    qtbot.mouseClick(anyway, Qt.LeftButton)
     qtbot.waitUntil(lambda: waiting.model.rows and waiting.model.rows[0].status == "WAITING")
     assert waiting.model.rows[0].trainer_name == "Amy Trainer"
     status_col = waiting.model.column_index("status")
