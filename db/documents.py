@@ -1,7 +1,7 @@
 """Documents kept with the record exactly as printed, and what printing them needs.
 
 The records here are what `reports/` lays out: plain values gathered by the
-store (db/store_documents.py), so a PDF builder never queries.
+store (db/parts/documents.py), so a PDF builder never queries.
 """
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def build_quarterly_return(figures: Iterable[Figure], meta: ReturnMeta, out: str
 
 def build_return(store, period, out: str | Path, *, service_code: str | None = None, sdc: str = "none",
                  on_progress=None, cancelled=None, generated_at: datetime | None = None):
-    """Build, record and write the return through the store (CaseStore.build_return) with
+    """Build, record and write the return through the store (store.returns.build) with
     this module's workbook: what the command line and the desktop dialog call."""
     return store.build_return(period, out, write_workbook=build_quarterly_return, service_code=service_code,
                               sdc=sdc, on_progress=on_progress, cancelled=cancelled, generated_at=generated_at)

@@ -140,22 +140,22 @@ class Scenario:
 
     def client(self, first, last, dob, gender, ethnicity, postcode, nhs=None, gp=None, employment=None,
                disability=None) -> int:
-        changes = self.store.add_client({
+        changes = self.store.clients.add({
             "first_name": first, "last_name": last, "date_of_birth": dob, "gender": gender, "ethnicity": ethnicity,
             "postcode": postcode, "nhs_number": nhs, "gp_registered": gp, "employment": employment,
             "disability": disability}, today=TODAY)
         return changes.ids[0]
 
     def referral(self, client_id, received, source) -> int:
-        return self.store.add_referral(client_id, {"received_date": received, "source": source,
+        return self.store.referrals.add(client_id, {"received_date": received, "source": source,
                                                    "reasons": ["DIET"]}, today=TODAY).ids[0]
 
     def session(self, referral_id, day, attendance, mode) -> int:
-        return self.store.add_session(referral_id, {"session_date": day, "attendance": attendance, "mode": mode,
+        return self.store.diary.add(referral_id, {"session_date": day, "attendance": attendance, "mode": mode,
                                                     "staff_id": self.trainer}, today=TODAY).ids[0]
 
     def assess(self, referral_id, day, timepoint, instrument, answers):
-        return self.store.add_assessment(referral_id, day, timepoint, instrument, answers, today=TODAY)
+        return self.store.assessments.add(referral_id, day, timepoint, instrument, answers, today=TODAY)
 
     def ref(self, referral_id: int) -> str:
-        return self.store.get_referral(referral_id).referral_ref
+        return self.store.referrals.get(referral_id).referral_ref

@@ -1,8 +1,8 @@
 """store.documents: plan PDFs and letters kept as printed.
 
 Printing is three steps, so that what is kept is exactly what was printed:
-gather (`plan_print_data` / `letter_data`, which check permission), build the
-bytes (reports/), then `keep_document`, which stores them and audits the
+gather (`plan_data` / `letter_data`, whose declarations check permission), build the
+bytes (reports/), then `keep`, which stores them and audits the
 "print". `reports.printing` runs the three for the GUI and the command line.
 
 Who may print what (PRODUCT.md's roles table):

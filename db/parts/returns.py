@@ -3,7 +3,7 @@
 store.returns: each method declares its rule (db/api.py) like every part of the store.
 
 Building the workbook: db must not import reports (imports run desktop → reports →
-db), so `build_return` takes the workbook writer as an argument and does
+db), so `build` takes the workbook writer as an argument and does
 everything else itself — figures computed once, file written beside its target
 and renamed into place, the run recorded and audited in one transaction, late
 changes against the submitted run. `reports.quarterly_return.build_return(store,

@@ -6,6 +6,6 @@
     exporter_rows.py   every record of a service as rows of the workbook
     report.py          the import report: failures, conflicts, warnings, counts
 
-CaseStore reaches these through db/store_transfer.py; the .xlsx writing for the
+CaseStore reaches these through db/parts/transfer.py (store.transfer); the .xlsx writing for the
 template and the export is reports/transfer_workbook.py.
 """

@@ -42,16 +42,11 @@ def imd() -> dict[str, tuple[str, int]]:
 
 
 @pytest.fixture(scope="session")
-def session_cache(tmp_path_factory):
-    """HTDESK_CACHE_DIR for the whole session (monkeypatch is function-scoped)."""
-    folder = tmp_path_factory.mktemp("htdesk-cache")
-    old = os.environ.get("HTDESK_CACHE_DIR")
-    os.environ["HTDESK_CACHE_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("HTDESK_CACHE_DIR", None)
-    else:
-        os.environ["HTDESK_CACHE_DIR"] = old
+def session_cache():
+    """The run's own cache folder (tests/conftest.py makes one per run), shared with the other tests
+    that need the England reference, so it is built once per run, not once per module."""
+    from db import paths
+    return paths.cache_dir()
 
 
 @pytest.fixture(scope="session")

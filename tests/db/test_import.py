@@ -527,13 +527,13 @@ def test_only_managers_and_administrators_import_and_only_managers_export(case_s
     for user in ("trainer", "coord", "champion"):
         case_store.sign_in(user, "pass")
         with pytest.raises(PermissionDenied):
-            case_store.import_workbook(path, today=TODAY)
+            case_store.transfer.import_workbook(path, today=TODAY)
         with pytest.raises(PermissionDenied):
-            case_store.export_rows()
+            case_store.transfer.export_rows()
     case_store.sign_in("manager", "pass")
-    assert case_store.import_workbook(path, today=TODAY, dry_run=True).ok
-    case_store.export_rows()
-    assert case_store.audit_events(limit=1)[0]["action"] == "export"
+    assert case_store.transfer.import_workbook(path, today=TODAY, dry_run=True).ok
+    case_store.transfer.export_rows()
+    assert case_store.admin.audit_events(limit=1)[0]["action"] == "export"
 
 
 def test_a_concurrent_change_between_checking_and_writing_imports_nothing(store, tmp_path):

@@ -42,7 +42,7 @@ def test_every_sampled_client_is_found_by_their_own_date_of_birth_and_only_that_
         born_that_day = {r[0] for r in demo_store.db.conn.execute(
             "SELECT id FROM clients WHERE date_of_birth = ? AND archived_at IS NULL", (dob,))}
         for text in _forms(dob):
-            found = demo_store.search_clients(text)
+            found = demo_store.clients.search(text)
             assert client_id in {c.id for c in found}, f"{text!r} did not find client {client_id}"
             if len(text) > 8:   # a two-digit year may also mean 19yy and 20yy; a full year means one day
                 assert {c.date_of_birth for c in found} == {dob}, text
@@ -52,7 +52,7 @@ def test_every_sampled_client_is_found_by_their_own_date_of_birth_and_only_that_
 def test_a_date_with_a_name_narrows_to_that_person(demo_store):
     for client_id, dob, last_name, *_ in _sample(demo_store, 20):
         y, m, d = dob.split("-")
-        found = demo_store.search_clients(f"{last_name} {d}/{m}/{y}")
+        found = demo_store.clients.search(f"{last_name} {d}/{m}/{y}")
         assert client_id in {c.id for c in found}
         assert all(c.date_of_birth == dob and c.last_name == last_name for c in found)
 
@@ -65,13 +65,13 @@ def test_names_nhs_numbers_postcodes_and_references_still_find_the_client(demo_s
         if postcode and postcode != "NFA":
             typed += [postcode, postcode.replace(" ", "")]
         for text in typed:
-            found = demo_store.search_clients(text, limit=5000)
+            found = demo_store.clients.search(text, limit=5000)
             assert client_id in {c.id for c in found}, f"{text!r} did not find client {client_id}"
 
 
 def test_a_broad_prefix_lists_people_in_name_order(demo_store):
     for text in ("h", "HT-0", "1", "s"):
-        found = demo_store.search_clients(text)
+        found = demo_store.clients.search(text)
         assert len(found) == 200
         keys = [(c.last_name.casefold(), c.first_name.casefold(), c.id) for c in found]
         assert keys == sorted(keys), text

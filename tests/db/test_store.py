@@ -27,135 +27,135 @@ def test_client_round_trips_names_exactly_through_a_second_connection(case_store
 
 
 def test_bad_client_names_every_field_and_changes_nothing(case_store):
-    before = case_store.counts()
+    before = case_store.admin.counts()
     with pytest.raises(ValidationError) as exc:
-        case_store.add_client({"first_name": "", "last_name": "X", "date_of_birth": "31/02/1980", "gender": "9",
+        case_store.clients.add({"first_name": "", "last_name": "X", "date_of_birth": "31/02/1980", "gender": "9",
                                "ethnicity": "A", "nhs_number": "943 476 5918", "postcode": "NE1"}, today=TODAY)
     assert set(exc.value.fields) >= {"first_name", "date_of_birth", "gender", "nhs_number", "postcode"}
     assert "NHS number" in str(exc.value)
-    assert case_store.counts() == before
+    assert case_store.admin.counts() == before
 
 
 def test_every_write_and_every_record_opening_is_audited(case_store):
     client_id = _client(case_store)
-    case_store.client_record(client_id)
-    events = case_store.audit_events("client", client_id)
+    case_store.clients.record(client_id)
+    events = case_store.admin.audit_events("client", client_id)
     assert [e["action"] for e in events][:2] == ["view", "create"]
     assert events[1]["username"] == "admin"
 
 
 def test_stale_update_is_refused_with_a_clear_conflict(case_store):
     client_id = _client(case_store)
-    seen = case_store.get_client(client_id)
+    seen = case_store.clients.get(client_id)
     other = CaseStore.open(case_store.path)
     other.sign_in("coord", "pass")
     other.update_client(client_id, {"phone": "0191 000 0000"}, expected_version=seen.row_version, today=TODAY)
     with pytest.raises(ConflictError) as exc:
-        case_store.update_client(client_id, {"phone": "0191 111 1111"}, expected_version=seen.row_version, today=TODAY)
+        case_store.clients.update(client_id, {"phone": "0191 111 1111"}, expected_version=seen.row_version, today=TODAY)
     assert "coord" in str(exc.value) and exc.value.current.phone == "0191 000 0000"
-    assert case_store.get_client(client_id).phone == "0191 000 0000"
+    assert case_store.clients.get(client_id).phone == "0191 000 0000"
     other.close()
 
 
 def test_update_audits_only_changed_fields(case_store):
     client_id = _client(case_store)
-    v = case_store.get_client(client_id).row_version
-    case_store.update_client(client_id, {"mobile": "07700 900123"}, expected_version=v, today=TODAY)
-    event = case_store.audit_events("client", client_id)[0]
+    v = case_store.clients.get(client_id).row_version
+    case_store.clients.update(client_id, {"mobile": "07700 900123"}, expected_version=v, today=TODAY)
+    event = case_store.admin.audit_events("client", client_id)[0]
     assert event["action"] == "update" and '"mobile": "07700 900123"' in event["after"]
     assert "first_name" not in event["after"]
 
 
 def test_archive_keeps_the_client_but_hides_them_from_search(case_store):
     client_id = _client(case_store)
-    case_store.archive_client(client_id, expected_version=1)
-    assert case_store.search_clients("siob") == []
-    assert [c.id for c in case_store.search_clients("siob", include_archived=True)] == [client_id]
-    assert case_store.get_client(client_id).archived
+    case_store.clients.archive(client_id, expected_version=1)
+    assert case_store.clients.search("siob") == []
+    assert [c.id for c in case_store.clients.search("siob", include_archived=True)] == [client_id]
+    assert case_store.clients.get(client_id).archived
 
 
 def test_search_finds_by_name_without_accents_ref_nhs_postcode_dob(case_store):
     client_id = _client(case_store, postcode="NFA")
     for typed in ["siob", "Siobhán o'ne", "HT-000001", "1", "943 476", "9434765919", "12/03/1980", "1980-03-12"]:
-        assert [c.id for c in case_store.search_clients(typed)] == [client_id], typed
-    assert case_store.search_clients("zzz") == []
+        assert [c.id for c in case_store.clients.search(typed)] == [client_id], typed
+    assert case_store.clients.search("zzz") == []
 
 
 def test_duplicate_check_same_nhs_or_similar_name_with_same_dob(case_store):
     client_id = _client(case_store)
-    by_nhs = case_store.check_duplicates({"first_name": "Jo", "last_name": "Bloggs", "nhs_number": "9434765919"})
+    by_nhs = case_store.clients.check_duplicates({"first_name": "Jo", "last_name": "Bloggs", "nhs_number": "9434765919"})
     assert [(c.id, why) for c, why in by_nhs] == [(client_id, "same NHS number")]
-    similar = case_store.check_duplicates({"first_name": "Siobhan", "last_name": "O'Neil", "date_of_birth": "1980-03-12"})
+    similar = case_store.clients.check_duplicates({"first_name": "Siobhan", "last_name": "O'Neil", "date_of_birth": "1980-03-12"})
     assert [c.id for c, _ in similar] == [client_id]
-    assert case_store.check_duplicates({"first_name": "Peter", "last_name": "Parker", "date_of_birth": "1980-03-12"}) == []
+    assert case_store.clients.check_duplicates({"first_name": "Peter", "last_name": "Parker", "date_of_birth": "1980-03-12"}) == []
 
 
 def test_deprivation_is_stored_from_the_postcode(case_store):
     client_id = _client(case_store, postcode="ne1 7ru")
-    c = case_store.get_client(client_id)
+    c = case_store.clients.get(client_id)
     assert (c.postcode, c.lsoa_code, c.imd_decile, c.imd_quintile, c.imd_edition, c.postcode_status) == \
         ("NE1 7RU", "E01008397", 6, 3, "IMD2019", "found")
-    nfa = case_store.get_client(_client(case_store, postcode="nfa", first_name="Other"))
+    nfa = case_store.clients.get(_client(case_store, postcode="nfa", first_name="Other"))
     assert (nfa.postcode, nfa.postcode_status, nfa.imd_quintile) == ("NFA", "nfa", None)
-    unknown = case_store.get_client(_client(case_store, postcode="ZZ9 9ZZ", first_name="Third"))
+    unknown = case_store.clients.get(_client(case_store, postcode="ZZ9 9ZZ", first_name="Third"))
     assert (unknown.postcode_status, unknown.lsoa_code) == ("not_found", None)
 
 
 def test_referral_flow_status_follows_the_record(case_store):
     client_id = _client(case_store)
-    referral_id = case_store.add_referral(client_id, {"received_date": "2026-10-01", "source": "gp",
+    referral_id = case_store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "gp",
                                                       "reasons": ["DIET", "Money and debt"]}, today=TODAY).ids[0]
-    assert case_store.get_referral(referral_id).status == "NEW"
-    case_store.add_contact_attempt(referral_id, "2026-10-02", "PHONE", "NOANSWER", today=TODAY)
-    assert case_store.get_referral(referral_id).status == "CONTACTING"
-    case_store.allocate(referral_id, case_store.staff_ids["trainer"])
-    r = case_store.get_referral(referral_id)
+    assert case_store.referrals.get(referral_id).status == "NEW"
+    case_store.referrals.add_contact_attempt(referral_id, "2026-10-02", "PHONE", "NOANSWER", today=TODAY)
+    assert case_store.referrals.get(referral_id).status == "CONTACTING"
+    case_store.referrals.allocate(referral_id, case_store.staff_ids["trainer"])
+    r = case_store.referrals.get(referral_id)
     assert (r.status, r.reasons, r.allocated_name) == ("WAITING", ("DIET", "MONEY"), "Amy Trainer")
-    assert [w.referral_id for w in case_store.waiting_list(today=TODAY)] == [referral_id]
-    case_store.add_session(referral_id, {"session_date": "2026-10-05", "start_time": "10:00", "mode": "F2F",
+    assert [w.referral_id for w in case_store.referrals.waiting_list(today=TODAY)] == [referral_id]
+    case_store.diary.add(referral_id, {"session_date": "2026-10-05", "start_time": "10:00", "mode": "F2F",
                                          "attendance": "5", "staff_id": case_store.staff_ids["trainer"]}, today=TODAY)
-    r = case_store.get_referral(referral_id)
+    r = case_store.referrals.get(referral_id)
     assert (r.status, r.first_attended_date) == ("ACTIVE", "2026-10-05")
-    assert case_store.waiting_list(today=TODAY) == []
+    assert case_store.referrals.waiting_list(today=TODAY) == []
     with pytest.raises(ValidationError) as exc:
-        case_store.close_referral(referral_id, "2026-09-01", "COMPLETED", today=TODAY)
+        case_store.referrals.close(referral_id, "2026-09-01", "COMPLETED", today=TODAY)
     assert exc.value.fields == ["closed_date"]
     with pytest.raises(ValidationError) as exc:
-        case_store.close_referral(referral_id, "2026-10-20", "", today=TODAY)
+        case_store.referrals.close(referral_id, "2026-10-20", "", today=TODAY)
     assert exc.value.fields == ["closure_reason"]
-    case_store.close_referral(referral_id, "2026-10-20", "COMPLETED", today=TODAY)
-    assert case_store.get_referral(referral_id).status == "CLOSED"
+    case_store.referrals.close(referral_id, "2026-10-20", "COMPLETED", today=TODAY)
+    assert case_store.referrals.get(referral_id).status == "CLOSED"
 
 
 def test_waiting_list_puts_urgent_first_then_longest_wait(case_store):
     c = _client(case_store)
-    old = case_store.add_referral(c, {"received_date": "2026-09-01", "source": "SELF"}, today=TODAY).ids[0]
-    new_urgent = case_store.add_referral(c, {"received_date": "2026-10-20", "source": "SELF", "priority": "urgent"}, today=TODAY).ids[0]
-    mid = case_store.add_referral(c, {"received_date": "2026-10-01", "source": "GP"}, today=TODAY).ids[0]
-    items = case_store.waiting_list(today=TODAY)
+    old = case_store.referrals.add(c, {"received_date": "2026-09-01", "source": "SELF"}, today=TODAY).ids[0]
+    new_urgent = case_store.referrals.add(c, {"received_date": "2026-10-20", "source": "SELF", "priority": "urgent"}, today=TODAY).ids[0]
+    mid = case_store.referrals.add(c, {"received_date": "2026-10-01", "source": "GP"}, today=TODAY).ids[0]
+    items = case_store.referrals.waiting_list(today=TODAY)
     assert [i.referral_id for i in items] == [new_urgent, old, mid]
     assert items[1].days_waiting == 61
-    assert [i.referral_id for i in case_store.waiting_list(source="GP", today=TODAY)] == [mid]
+    assert [i.referral_id for i in case_store.referrals.waiting_list(source="GP", today=TODAY)] == [mid]
 
 
 def test_session_rules_future_attendance_and_clash(case_store):
     c = _client(case_store)
-    r = case_store.add_referral(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
+    r = case_store.referrals.add(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
     trainer = case_store.staff_ids["trainer"]
     with pytest.raises(ValidationError) as exc:
-        case_store.add_session(r, {"session_date": "2026-11-10", "mode": "F2F", "attendance": "5", "staff_id": trainer}, today=TODAY)
+        case_store.diary.add(r, {"session_date": "2026-11-10", "mode": "F2F", "attendance": "5", "staff_id": trainer}, today=TODAY)
     assert exc.value.fields == ["attendance"]
-    case_store.add_session(r, {"session_date": "2026-11-10", "start_time": "10:00", "duration_minutes": 60,
+    case_store.diary.add(r, {"session_date": "2026-11-10", "start_time": "10:00", "duration_minutes": 60,
                                "mode": "F2F", "attendance": "0", "staff_id": trainer}, today=TODAY)
     with pytest.raises(ValidationError) as exc:
-        case_store.add_session(r, {"session_date": "2026-11-10", "start_time": "10:30", "mode": "F2F",
+        case_store.diary.add(r, {"session_date": "2026-11-10", "start_time": "10:30", "mode": "F2F",
                                    "attendance": "0", "staff_id": trainer}, today=TODAY)
     assert exc.value.fields == ["start_time"]
 
 
 def test_roles_are_enforced_in_the_store(case_store):
     client_id = _client(case_store)
-    referral_id = case_store.add_referral(client_id, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
+    referral_id = case_store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
     champion = CaseStore.open(case_store.path)
     champion.sign_in("champion", "pass")
     assert champion.search_clients("siob") == []
@@ -165,7 +165,7 @@ def test_roles_are_enforced_in_the_store(case_store):
         champion.add_client(CLIENT, today=TODAY)
     with pytest.raises(PermissionDenied):
         champion.waiting_list()
-    case_store.allocate(referral_id, case_store.staff_ids["champion"])
+    case_store.referrals.allocate(referral_id, case_store.staff_ids["champion"])
     assert [c.id for c in champion.search_clients("siob")] == [client_id]
     champion.update_client(client_id, {"mobile": "07700 900999"}, expected_version=1, today=TODAY)
 
@@ -178,7 +178,7 @@ def test_roles_are_enforced_in_the_store(case_store):
         trainer.audit_events()
     with pytest.raises(PermissionDenied):
         trainer.add_staff("X", "TRAINER")
-    admin_view = case_store.get_client(client_id)
+    admin_view = case_store.clients.get(client_id)
     assert admin_view.id == client_id
     champion.close()
     trainer.close()
@@ -204,7 +204,7 @@ def test_lockout_after_five_failed_sign_ins(case_store):
         other.sign_in("trainer", "nope")
     with pytest.raises(AuthenticationError, match="locked"):
         other.sign_in("trainer", "pass")
-    case_store.set_locked("trainer", False)
+    case_store.admin.set_locked("trainer", False)
     assert other.sign_in("trainer", "pass").username == "trainer"
     stored = sqlite3.connect(case_store.path).execute("SELECT password_hash FROM accounts WHERE username='trainer'").fetchone()[0]
     assert stored.startswith("$argon2")
@@ -213,64 +213,64 @@ def test_lockout_after_five_failed_sign_ins(case_store):
 
 def test_plans_goals_signposting_and_timeline(case_store):
     c = _client(case_store)
-    r = case_store.add_referral(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
-    entry = case_store.add_directory_entry("Citizens Advice", "DEBT", phone="0191 000 0000")
-    plan_id = case_store.add_plan(r, {"agreed_date": "2026-10-05", "what_matters": "Being there for my kids"},
+    r = case_store.referrals.add(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
+    entry = case_store.signposting.add_directory_entry("Citizens Advice", "DEBT", phone="0191 000 0000")
+    plan_id = case_store.plans.add(r, {"agreed_date": "2026-10-05", "what_matters": "Being there for my kids"},
                                   goals=[{"area": "MONEY", "goal_text": "Sort my debts", "confidence": 7}],
                                   directory_ids=[entry], today=TODAY).ids[0]
-    plan = case_store.get_plan(plan_id)
+    plan = case_store.plans.get(plan_id)
     assert plan.goals[0].goal_text == "Sort my debts" and plan.contacts[0].name == "Citizens Advice"
     with pytest.raises(ValidationError) as exc:
-        case_store.update_goal(plan.goals[0].id, {"status": "FULL"}, expected_version=1, today=TODAY)
+        case_store.plans.update_goal(plan.goals[0].id, {"status": "FULL"}, expected_version=1, today=TODAY)
     assert exc.value.fields == ["status_date"]
-    case_store.update_goal(plan.goals[0].id, {"status": "FULL", "status_date": "2026-10-30"}, expected_version=1, today=TODAY)
-    case_store.add_signposting(r, {"signpost_date": "2026-10-06", "category": "DEBT", "type": "referred",
+    case_store.plans.update_goal(plan.goals[0].id, {"status": "FULL", "status_date": "2026-10-30"}, expected_version=1, today=TODAY)
+    case_store.signposting.add(r, {"signpost_date": "2026-10-06", "category": "DEBT", "type": "referred",
                                    "destination": "Citizens Advice"}, today=TODAY)
-    kinds = [e.kind for e in case_store.client_record(c).timeline]
+    kinds = [e.kind for e in case_store.clients.record(c).timeline]
     assert {"referral", "plan", "goal", "signposting", "record"} <= set(kinds)
 
 
 def test_close_referrals_is_all_or_nothing(case_store):
     c = _client(case_store)
-    a = case_store.add_referral(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
-    b = case_store.add_referral(c, {"received_date": "2026-10-15", "source": "SELF"}, today=TODAY).ids[0]
+    a = case_store.referrals.add(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
+    b = case_store.referrals.add(c, {"received_date": "2026-10-15", "source": "SELF"}, today=TODAY).ids[0]
     with pytest.raises(ValidationError):
-        case_store.close_referrals([a, b], "2026-10-10", "UNABLE", today=TODAY)   # b was received after
-    assert case_store.get_referral(a).closed_date is None
-    case_store.close_referrals([a, b], "2026-10-20", "UNABLE", today=TODAY)
-    assert {case_store.get_referral(i).status for i in (a, b)} == {"CLOSED"}
+        case_store.referrals.close_many([a, b], "2026-10-10", "UNABLE", today=TODAY)   # b was received after
+    assert case_store.referrals.get(a).closed_date is None
+    case_store.referrals.close_many([a, b], "2026-10-20", "UNABLE", today=TODAY)
+    assert {case_store.referrals.get(i).status for i in (a, b)} == {"CLOSED"}
 
 
 def test_service_details_and_logo_are_kept_for_printouts(case_store):
-    service = case_store.service()
-    case_store.update_service({"address": "Civic Centre\nNewcastle NE1 8QH", "phone": "0191 000 0100"},
+    service = case_store.service.get()
+    case_store.service.update({"address": "Civic Centre\nNewcastle NE1 8QH", "phone": "0191 000 0100"},
                               expected_version=service.row_version)
-    updated = case_store.service()
+    updated = case_store.service.get()
     assert (updated.address, updated.phone, updated.name) == ("Civic Centre\nNewcastle NE1 8QH", "0191 000 0100", service.name)
     with pytest.raises(ConflictError):
-        case_store.update_service({"phone": "1"}, expected_version=service.row_version)
+        case_store.service.update({"phone": "1"}, expected_version=service.row_version)
     with pytest.raises(ValidationError) as exc:
-        case_store.update_service({"name": ""}, expected_version=updated.row_version)
+        case_store.service.update({"name": ""}, expected_version=updated.row_version)
     assert exc.value.fields == ["service_name"]
     with pytest.raises(ValidationError):
-        case_store.set_service_logo(b"GIF89a not a png")
-    case_store.set_service_logo(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+        case_store.service.set_logo(b"GIF89a not a png")
+    case_store.service.set_logo(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
     coord = CaseStore.open(case_store.path)
     coord.sign_in("coord", "pass")
     with pytest.raises(PermissionDenied):
-        coord.update_service({"phone": "2"}, expected_version=case_store.service().row_version)
+        coord.update_service({"phone": "2"}, expected_version=case_store.service.get().row_version)
     coord.close()
 
 
 def test_waiting_list_marks_three_unsuccessful_tries_only(case_store):
     c = _client(case_store)
-    r = case_store.add_referral(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
+    r = case_store.referrals.add(c, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
     for day, outcome in (("2026-10-02", "NOANSWER"), ("2026-10-03", "MESSAGE")):
-        case_store.add_contact_attempt(r, day, "PHONE", outcome, today=TODAY)
-    assert not case_store.waiting_list(today=TODAY)[0].three_tries_reached
-    case_store.add_contact_attempt(r, "2026-10-04", "PHONE", "WRONGNUM", today=TODAY)
-    item = case_store.waiting_list(today=TODAY)[0]
+        case_store.referrals.add_contact_attempt(r, day, "PHONE", outcome, today=TODAY)
+    assert not case_store.referrals.waiting_list(today=TODAY)[0].three_tries_reached
+    case_store.referrals.add_contact_attempt(r, "2026-10-04", "PHONE", "WRONGNUM", today=TODAY)
+    item = case_store.referrals.waiting_list(today=TODAY)[0]
     assert (item.unsuccessful_attempts, item.three_tries_reached) == (3, True)
-    case_store.add_contact_attempt(r, "2026-10-05", "PHONE", "REACHED", today=TODAY)
-    item = case_store.waiting_list(today=TODAY)[0]
+    case_store.referrals.add_contact_attempt(r, "2026-10-05", "PHONE", "REACHED", today=TODAY)
+    item = case_store.referrals.waiting_list(today=TODAY)[0]
     assert (item.attempts, item.first_contact_date, item.three_tries_reached) == (4, "2026-10-05", False)

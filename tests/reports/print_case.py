@@ -36,11 +36,11 @@ class Case:
 
     @property
     def client_ref(self) -> str:
-        return self.store.get_client(self.client_id).client_ref
+        return self.store.clients.get(self.client_id).client_ref
 
     @property
     def referral_ref(self) -> str:
-        return self.store.get_referral(self.referral_id).referral_ref
+        return self.store.referrals.get(self.referral_id).referral_ref
 
 
 def goal(n: int = 1, **extra) -> dict:
