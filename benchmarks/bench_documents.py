@@ -56,7 +56,7 @@ def bench_plan(db_path, user: str, password: str, repeat: int = 20) -> list[Row]
             times = []
             for client_id in clients:
                 started = time.perf_counter()
-                build_plan_pdf(store.plan_print_data(client_id), None, large_print=large)
+                build_plan_pdf(store.documents.plan_data(client_id), None, large_print=large)
                 times.append(time.perf_counter() - started)
             rows.append((f"{label} ({len(times)} clients)", statistics.median(times), max(times), TARGET_S))
         return rows

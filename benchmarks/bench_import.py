@@ -127,9 +127,9 @@ def bench_import(work_dir: Path, clients: int = 10_000, repeat: int = 3) -> list
         store = CaseStore.create_new(db_path, service_name="Import benchmark", service_code="BENCH",
                                      admin_username="admin", admin_password="bench")
         store.sign_in("admin", "bench")
-        store.prepare_reference()          # once per PC, not part of an import
+        store.reference.prepare()          # once per PC, not part of an import
         started = time.perf_counter()
-        report = store.import_workbook(workbook, write_report=False)
+        report = store.transfer.import_workbook(workbook, write_report=False)
         times.append(time.perf_counter() - started)
         store.close()
         if not report.committed:

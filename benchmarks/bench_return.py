@@ -45,12 +45,12 @@ def bench_return(db_path, user: str, password: str, period: str | None = None, r
     store = CaseStore.open(db_path)
     try:
         store.sign_in(user, password)
-        service = store.service()
-        figures_t = _timed(lambda: store.return_figures(period_), repeat)
+        service = store.service.get()
+        figures_t = _timed(lambda: store.returns.figures(period_), repeat)
         with tempfile.TemporaryDirectory() as work:
             out = Path(work) / "return.xlsx"
             file_t = _timed(lambda: build_return(store, period_, out), repeat)
-        counted = store.return_figures(period_)
+        counted = store.returns.figures(period_)
     finally:
         store.close()
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

@@ -53,7 +53,7 @@ def bench_core(path: Path) -> list[Row]:
     median, worst = timed(lambda: _open_and_sign_in(path).close(), 3)
     rows.append(("open database and sign in", median, worst, 1.5))
     store = _open_and_sign_in(path)
-    store.prepare_reference()
+    store.reference.prepare()
     rng = random.Random(1)
     # What a coordinator types, keystroke by keystroke: each prefix is one search.
     people = store.db.conn.execute(
@@ -64,11 +64,11 @@ def bench_core(path: Path) -> list[Row]:
         for text in (last, f"{first} {last[:3]}", nhs, postcode, f"{dob[8:10]}/{dob[5:7]}/{dob[:4]}", ref):
             typed += [text[:i] for i in range(1, len(text) + 1)]
     keystrokes = iter(typed)
-    median, worst = timed(lambda: store.search_clients(next(keystrokes)), len(typed))
+    median, worst = timed(lambda: store.clients.search(next(keystrokes)), len(typed))
     rows.append((f"client search, per keystroke ({len(typed)} keystrokes)", median, worst, 0.050))
     ids = [r[0] for r in store.db.conn.execute("SELECT id FROM clients ORDER BY RANDOM() LIMIT 100")]
     it = iter(ids)
-    median, worst = timed(lambda: store.client_record(next(it)), len(ids))
+    median, worst = timed(lambda: store.clients.record(next(it)), len(ids))
     rows.append(("open a client record", median, worst, 0.150))
     store.close()
     return rows

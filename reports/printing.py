@@ -55,10 +55,10 @@ def print_plan(store, client_id: int, out: str | Path | BinaryIO | None, *, larg
                today: date | None = None) -> tuple[KeptDocument, bytes]:
     """The client's current plan as a PDF at `out`, kept with the record. Returns (kept record, bytes)."""
     _check_target(out)
-    data = store.plan_print_data(client_id, today=today)
+    data = store.documents.plan_data(client_id, today=today)
     pdf = build_plan_pdf(data, None, large_print=large_print)
     name = _file_name(out, f"plan-{data.client.client_ref}-{data.printed_on}.pdf")
-    kept = _write_then_keep(pdf, out, lambda: store.keep_document(
+    kept = _write_then_keep(pdf, out, lambda: store.documents.keep(
         client_id, data.referral.id, PLAN, name, pdf, plan_template(large_print)))
     return kept, pdf
 
@@ -67,9 +67,9 @@ def print_letter(store, kind: str, referral_id: int, out: str | Path | BinaryIO 
                  today: date | None = None) -> tuple[KeptDocument, bytes]:
     """A letter of db.documents.LETTER_KINDS for one referral, kept with the record. Returns (kept record, bytes)."""
     _check_target(out)
-    data = store.letter_data(kind, referral_id, today=today)
+    data = store.documents.letter_data(kind, referral_id, today=today)
     pdf = build_letter(kind, data, None)
     name = _file_name(out, f"{kind}-{data.referral.referral_ref}-{data.printed_on}.pdf")
-    kept = _write_then_keep(pdf, out, lambda: store.keep_document(
+    kept = _write_then_keep(pdf, out, lambda: store.documents.keep(
         data.client.id, referral_id, letter_kind(kind), name, pdf, letter_template(kind)))
     return kept, pdf

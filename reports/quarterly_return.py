@@ -109,7 +109,7 @@ def build_return(store, period, out: str | Path, *, service_code: str | None = N
                  on_progress=None, cancelled=None, generated_at: datetime | None = None):
     """Build, record and write the return through the store (store.returns.build) with
     this module's workbook: what the command line and the desktop dialog call."""
-    return store.build_return(period, out, write_workbook=build_quarterly_return, service_code=service_code,
+    return store.returns.build(period, out, write_workbook=build_quarterly_return, service_code=service_code,
                               sdc=sdc, on_progress=on_progress, cancelled=cancelled, generated_at=generated_at)
 
 

@@ -38,11 +38,11 @@ def _case_store_template(tmp_path_factory):
                                  admin_username="admin", admin_password="pass")
     store.sign_in("admin", "pass")
     staff_ids = {
-        "trainer": store.add_staff("Amy Trainer", "TRAINER", username="trainer", password="pass"),
-        "trainer2": store.add_staff("Ben Trainer", "TRAINER", username="trainer2", password="pass"),
-        "champion": store.add_staff("Cath Champion", "CHAMPION", username="champion", password="pass"),
-        "coord": store.add_staff("Colin Coordinator", "COORD", username="coord", password="pass"),
-        "manager": store.add_staff("Mo Manager", "MANAGER", username="manager", password="pass"),
+        "trainer": store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password="pass"),
+        "trainer2": store.service.add_staff("Ben Trainer", "TRAINER", username="trainer2", password="pass"),
+        "champion": store.service.add_staff("Cath Champion", "CHAMPION", username="champion", password="pass"),
+        "coord": store.service.add_staff("Colin Coordinator", "COORD", username="coord", password="pass"),
+        "manager": store.service.add_staff("Mo Manager", "MANAGER", username="manager", password="pass"),
     }
     store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()

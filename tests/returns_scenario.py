@@ -70,7 +70,7 @@ class Scenario:
     def __init__(self, path: Path):
         self.path = path
         self.store = store = new_store(path)
-        self.trainer = store.add_staff("Tina Trainer", "TRAINER", username=TRAINER, password=TRAINER_PASSWORD)
+        self.trainer = store.service.add_staff("Tina Trainer", "TRAINER", username=TRAINER, password=TRAINER_PASSWORD)
         t = TODAY
         c1 = self.client("Siobhán", "O'Neill", "1980-03-15", "2", "A", "NE1 1AA", nhs="9434765919",
                          gp="Y", employment="01", disability="N")
@@ -84,25 +84,25 @@ class Scenario:
         self.r1 = self.referral(c1, "2026-06-10", "SELF")
         self.session(self.r1, "2026-06-20", "5", "F2F")
         self.session(self.r1, "2026-07-05", "5", "PHONE")
-        store.add_plan(self.r1, {"agreed_date": "2026-06-20"}, goals=[
+        store.plans.add(self.r1, {"agreed_date": "2026-06-20"}, goals=[
             {"area": "WEIGHT", "goal_text": "Lose half a stone", "status": "PARTLY", "status_date": "2026-07-15"}],
             today=t)
-        store.add_signposting(self.r1, {"signpost_date": "2026-06-25", "category": "DEBT", "type": "signposted"},
+        store.signposting.add(self.r1, {"signpost_date": "2026-06-25", "category": "DEBT", "type": "signposted"},
                               today=t)
         self.assess(self.r1, "2026-06-20", "BASELINE", "SWEMWBS", swemwbs(21))
         self.assess(self.r1, "2026-08-30", "EXIT", "SWEMWBS", swemwbs(28))
         self.assess(self.r1, "2026-06-20", "BASELINE", "BODY", {"weight_kg": 100, "height_cm": 170})
         self.assess(self.r1, "2026-08-30", "EXIT", "BODY", {"weight_kg": 95})
-        store.close_referral(self.r1, "2026-08-31", "COMPLETED", today=t)
+        store.referrals.close(self.r1, "2026-08-31", "COMPLETED", today=t)
 
         self.r2 = self.referral(c2, "2026-06-25", "GP")
         self.session(self.r2, "2026-07-02", "6", "F2F")
         self.session(self.r2, "2026-07-20", "3", "F2F")
-        store.add_plan(self.r2, {"agreed_date": "2026-07-02"}, goals=[
+        store.plans.add(self.r2, {"agreed_date": "2026-07-02"}, goals=[
             {"area": "DIET", "goal_text": "Five a day", "status": "FULL", "status_date": "2026-08-01"},
             {"area": "ACTIVITY", "goal_text": "Walk to work", "status": "NOT", "status_date": "2026-09-01"},
             {"area": "MONEY", "goal_text": "Sort out the gas bill", "status": "INPROGRESS"}], today=t)
-        store.add_signposting(self.r2, {"signpost_date": "2026-07-02", "category": "STOPSMOKING", "type": "referred"},
+        store.signposting.add(self.r2, {"signpost_date": "2026-07-02", "category": "STOPSMOKING", "type": "referred"},
                               today=t)
         self.assess(self.r2, "2026-07-02", "BASELINE", "SWEMWBS", swemwbs(14))
         self.assess(self.r2, "2026-08-01", "REVIEW", "SWEMWBS", swemwbs(17))
@@ -110,7 +110,7 @@ class Scenario:
         self.assess(self.r2, "2026-08-01", "REVIEW", "AUDITC", {"auditc_1": 1, "auditc_2": 0, "auditc_3": 0})
         self.assess(self.r2, "2026-07-02", "BASELINE", "SMOKING", {"smoking_status": "1", "cigarettes_per_day": 20})
         self.assess(self.r2, "2026-08-01", "REVIEW", "SMOKING", {"smoking_status": "2"})
-        store.close_referral(self.r2, "2026-09-15", "DISENGAGED", today=t)
+        store.referrals.close(self.r2, "2026-09-15", "DISENGAGED", today=t)
 
         self.r3 = self.referral(c3, "2026-05-01", "VCS")
         self.session(self.r3, "2026-07-10", "7", "F2F")
@@ -119,20 +119,20 @@ class Scenario:
         self.r4 = self.referral(c4, "2026-07-01", "OUTREACH")
         self.session(self.r4, "2026-07-01", "5", "F2F")
         self.session(self.r4, "2026-09-30", "0", "F2F")
-        store.add_plan(self.r4, {"agreed_date": "2026-07-01"}, goals=[
+        store.plans.add(self.r4, {"agreed_date": "2026-07-01"}, goals=[
             {"area": "SOCIAL", "goal_text": "Join the lunch club", "status": "DROPPED", "status_date": "2026-08-01"}],
             today=t)
-        store.add_signposting(self.r4, {"signpost_date": "2026-08-01", "category": "FOOD", "type": "signposted"},
+        store.signposting.add(self.r4, {"signpost_date": "2026-08-01", "category": "FOOD", "type": "signposted"},
                               today=t)
         six = {k: v for k, v in swemwbs(21).items() if k != "swemwbs_7"}
         self.assess(self.r4, "2026-07-01", "BASELINE", "SWEMWBS", six)
         self.assess(self.r4, "2026-09-29", "EXIT", "SWEMWBS", swemwbs(28))
         self.assess(self.r4, "2026-07-01", "BASELINE", "ONS4", {"ons4_satisfied": 4})
         self.assess(self.r4, "2026-09-29", "EXIT", "ONS4", {"ons4_satisfied": 7, "ons4_happy": 8})
-        store.close_referral(self.r4, "2026-09-30", "COMPLETED", today=t)
+        store.referrals.close(self.r4, "2026-09-30", "COMPLETED", today=t)
 
         self.r5 = self.referral(c5, "2026-08-01", "UNK")
-        store.close_referral(self.r5, "2026-08-20", "UNABLE", today=t)
+        store.referrals.close(self.r5, "2026-08-20", "UNABLE", today=t)
 
         self.r6 = self.referral(c1, "2026-09-01", "GP")
         self.r7 = self.referral(c2, "2026-09-20", "PHARM")

@@ -22,24 +22,24 @@ def template(tmp_path_factory):
     with CaseStore.create_new(path, service_name="Tyneside Health Trainers", service_code="TYNEHT",
                               admin_username="admin", admin_password=PASSWORD) as store:
         store.sign_in("admin", PASSWORD)
-        trainer = store.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD)
-        store.add_staff("Colin Baxter", "COORD", username="coord", password=PASSWORD)
+        trainer = store.service.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD)
+        store.service.add_staff("Colin Baxter", "COORD", username="coord", password=PASSWORD)
         store.sign_in("coord", PASSWORD)
         refs = {}
         for key, consent, start in (("consents", "Y", "10:00"), ("declines", "N", "11:30")):
-            client = store.add_client({"first_name": "Nguyễn Thị Siobhán", "last_name": "O'Neill-Zoë",
+            client = store.clients.add({"first_name": "Nguyễn Thị Siobhán", "last_name": "O'Neill-Zoë",
                                        "date_of_birth": "1968-04-02", "gender": "2", "ethnicity": "A",
                                        "consent_share_gp": consent}).ids[0]
-            referral = store.add_referral(client, {"received_date": (today - timedelta(days=60)).isoformat(),
+            referral = store.referrals.add(client, {"received_date": (today - timedelta(days=60)).isoformat(),
                                                    "source": "SELF", "reasons": ["ACTIVITY"]}).ids[0]
-            store.allocate(referral, trainer)
-            store.add_session(referral, {"session_date": (today + timedelta(days=7)).isoformat(),
+            store.referrals.allocate(referral, trainer)
+            store.diary.add(referral, {"session_date": (today + timedelta(days=7)).isoformat(),
                                          "start_time": start, "mode": "PHONE", "attendance": "0",
                                          "staff_id": trainer})
             if key == "consents":
-                store.add_plan(referral, {"agreed_date": (today - timedelta(days=30)).isoformat()},
+                store.plans.add(referral, {"agreed_date": (today - timedelta(days=30)).isoformat()},
                                goals=[{"area": "ACTIVITY", "goal_text": "Walk to the shops twice a week"}])
-            refs[key] = (store.get_client(client).client_ref, store.get_referral(referral).referral_ref)
+            refs[key] = (store.clients.get(client).client_ref, store.referrals.get(referral).referral_ref)
     return path, refs
 
 
@@ -63,8 +63,8 @@ def min_font_size(path) -> float:
 def kept_documents(path):
     with CaseStore.open(path) as store:
         store.sign_in("coord", PASSWORD)
-        ref = store.search_clients("Siobhán")
-        return [d for c in ref for d in store.documents(c.id)]
+        ref = store.clients.search("Siobhán")
+        return [d for c in ref for d in store.documents.for_client(c.id)]
 
 
 def test_plan_writes_the_pdf_and_keeps_it(svc, tmp_path, capsys):

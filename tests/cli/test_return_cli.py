@@ -63,7 +63,7 @@ def test_submit_then_rebuild_lists_late_changes(db, tmp_path, capsys):
     from db.store import CaseStore
     with CaseStore.open(db) as store:      # a late entry
         store.sign_in(ADMIN, ADMIN_PASSWORD)
-        store.add_session(6, {"session_date": "2026-09-10", "attendance": "5", "mode": "VIDEO", "staff_id": 2})
+        store.diary.add(6, {"session_date": "2026-09-10", "attendance": "5", "mode": "VIDEO", "staff_id": 2})
     assert run(db, PERIOD, "--out", str(tmp_path / "late.xlsx")) == 0
     printed = capsys.readouterr().out
     assert "figure(s) changed since the return submitted" in printed

@@ -18,7 +18,7 @@ WRITER = textwrap.dedent("""
     n = 0
     while True:
         n += 1
-        ch = store.add_client({"first_name": "Writer", "last_name": f"N{n}", "date_of_birth": "1970-01-01",
+        ch = store.clients.add({"first_name": "Writer", "last_name": f"N{n}", "date_of_birth": "1970-01-01",
                                "gender": "1", "ethnicity": "A"}, today=date(2026, 1, 1))
         print(ch.ids[0], flush=True)
 """)

@@ -129,7 +129,7 @@ def snapshot(store: CaseStore) -> tuple:
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
         rows = sorted(repr(r) for r in conn.execute(f'SELECT * FROM "{name}"'))
         digest.update(name.encode() + b"\0" + "\n".join(rows).encode())
-    return store.counts(), digest.hexdigest()
+    return store.admin.counts(), digest.hexdigest()
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def store(case_store):
 
 
 def run(store, path, **kw):
-    return store.import_workbook(path, today=TODAY, **kw)
+    return store.transfer.import_workbook(path, today=TODAY, **kw)
 
 
 def reasons(report, sheet=None):
@@ -211,18 +211,18 @@ def test_a_good_workbook_imports_everything_with_values_the_app_derives(store, t
     assert conn.execute("SELECT role FROM staff s JOIN accounts a ON a.staff_id = s.id "
                         "WHERE a.username = 'kbell'").fetchone()[0] == "CHAMPION"
     # One audit event names the file and its sha256; nothing else was audited.
-    events = [e for e in store.audit_events(limit=50) if e["action"] == "import"]
+    events = [e for e in store.admin.audit_events(limit=50) if e["action"] == "import"]
     assert len(events) == 1
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert sha in events[0]["detail"] and json.loads(events[0]["after"])["file"] == "in.xlsx"
     assert report.sha256 == sha
-    assert store.audit_events(limit=1)[0]["action"] == "import"
+    assert store.admin.audit_events(limit=1)[0]["action"] == "import"
     # Refs kept as given, and the app's own series moved past them.
-    store.add_client({"first_name": "New", "last_name": "Person", "date_of_birth": "1990-01-01", "gender": "1",
+    store.clients.add({"first_name": "New", "last_name": "Person", "date_of_birth": "1990-01-01", "gender": "1",
                       "ethnicity": "A"}, today=TODAY)
     assert conn.execute("SELECT MAX(client_ref) FROM clients").fetchone()[0] == "HT-000104"
     # Found by search as you type.
-    assert [c.client_ref for c in store.search_clients("sio o'ne")] == ["HT-000101"]
+    assert [c.client_ref for c in store.clients.search("sio o'ne")] == ["HT-000101"]
     # The report was written beside the workbook.
     written = (tmp_path / "in-import-report.txt").read_text(encoding="utf-8")
     assert "Imported." in written and "Clients: 3 row(s) read; 3 created" in written
@@ -566,7 +566,7 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_workbook(store,
     report = run(store, book(tmp_path / "in.xlsx", data))
     assert report.committed, report.text()
     first = tmp_path / "first.xlsx"
-    transfer_workbook.write_export(first, store.export_rows(target=str(first)))
+    transfer_workbook.write_export(first, store.transfer.export_rows(target=str(first)))
     fresh = CaseStore.create_new(tmp_path / "fresh.sqlite3", service_name="Fresh", service_code="FRESH",
                                  admin_username="admin", admin_password="pass", reference_source=NE)
     fresh.sign_in("admin", "pass")
@@ -589,7 +589,7 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_workbook(store,
 
 def test_export_rows_follow_the_spec_columns(store, tmp_path):
     run(store, book(tmp_path / "in.xlsx"))
-    rows = {name: list(r) for name, r in store.export_rows().items()}
+    rows = {name: list(r) for name, r in store.transfer.export_rows().items()}
     assert list(rows) == ["Staff", "Venues", "Clients", "Referrals", "Sessions", "Assessments", "Goals",
                           "Signposting"]                 # IMPORT.md's sheets, in its order
     for s in spec.sheets():
@@ -640,8 +640,8 @@ def test_the_same_nhs_number_on_two_clients_is_a_warning_not_a_refusal(store, tm
 
 
 def test_staff_without_an_account_round_trip_under_a_stand_in_username(store, tmp_path):
-    staff_id = store.add_staff("Pat Volunteer", "CHAMPION")              # no sign-in of their own
-    rows = {name: list(r) for name, r in store.export_rows().items()}
+    staff_id = store.service.add_staff("Pat Volunteer", "CHAMPION")              # no sign-in of their own
+    rows = {name: list(r) for name, r in store.transfer.export_rows().items()}
     assert (f"staff-{staff_id}", "Pat Volunteer", "CHAMPION", None, None, None, None) in rows["Staff"]
     path = tmp_path / "staff.xlsx"
     transfer_workbook.write_export(path, rows)

@@ -24,7 +24,7 @@ def test_every_earlier_schema_is_backed_up_then_migrated(tmp_path, saved, first_
     store = CaseStore.open(db_file)
     assert migrations.pending(store.db) == []
     store.act_as_system()
-    assert [c.client_ref for c in store.search_clients("zoe")] == ["HT-000001"]
+    assert [c.client_ref for c in store.clients.search("zoe")] == ["HT-000001"]
     assert store.db.conn.execute("SELECT COUNT(*) FROM waiting_list").fetchone()[0] == 1   # a view of step 0002
     store.close()
     backups = list(paths.backups_dir(db_file).glob(f"old-before-{first_pending}-*.sqlite3"))

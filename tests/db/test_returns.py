@@ -129,7 +129,7 @@ def expected_rows():
 # --- the figures ------------------------------------------------------------------------------
 
 def test_data_sheet_rows_exactly(store):
-    figures = store.return_figures(PERIOD)
+    figures = store.returns.figures(PERIOD)
     got = figures.rows()
     want = expected_rows()
     assert [r[:2] for r in got] == [r[:2] for r in want]      # every row, in order
@@ -142,7 +142,7 @@ def test_data_sheet_rows_exactly(store):
 
 
 def test_meta(store):
-    figures = store.return_figures("2026-27 Q2", generated_at=datetime(2026, 10, 3, 9, 30, 5, 123))
+    figures = store.returns.figures("2026-27 Q2", generated_at=datetime(2026, 10, 3, 9, 30, 5, 123))
     m = figures.meta
     assert (m.service_code, m.service_name, m.period.code) == ("TEST", "Test & Co Health Trainers", "2026-27-Q2")
     assert m.generated_at == datetime(2026, 10, 3, 9, 30, 5) and m.generated_by == "Bea Boss (boss)"
@@ -150,14 +150,14 @@ def test_meta(store):
 
 
 def test_count_breakdowns_add_up(store):
-    figures = store.return_figures(PERIOD).figures
+    figures = store.returns.figures(PERIOD).figures
     by = {}
     for f in figures:
         if f.kind == "count":
             dim = f.breakdown.split("=")[0]
             by.setdefault((f.measure, dim), 0)
             by[(f.measure, dim)] += f.value
-    starts = store.return_figures(PERIOD).value("STARTS")
+    starts = store.returns.figures(PERIOD).value("STARTS")
     for (measure, dim), total in by.items():
         if dim == "all":
             continue
@@ -169,25 +169,25 @@ def test_count_breakdowns_add_up(store):
 
 def test_start_in_another_quarter_from_the_referral(store):
     # R3 was received in Q1 and starts in Q2; R7 is received in Q2 and starts in Q3.
-    assert store.explain_figure(PERIOD, "STARTS") == sorted(
-        [store.get_referral(i).referral_ref for i in (2, 3, 4)])
-    q3 = store.return_figures("2026-27-Q3")
+    assert store.returns.explain(PERIOD, "STARTS") == sorted(
+        [store.referrals.get(i).referral_ref for i in (2, 3, 4)])
+    q3 = store.returns.figures("2026-27-Q3")
     assert q3.value("STARTS") == 1 and q3.value("REFERRALS_RECEIVED") == 0
     assert q3.value("WAIT_DAYS_MEDIAN") == D("15.0")       # 20 Sep -> 5 Oct
-    q1 = store.return_figures("2026-27-Q1")
+    q1 = store.returns.figures("2026-27-Q1")
     assert q1.value("STARTS") == 1 and q1.value("ACTIVE_REFERRALS") == 1   # R1, 20 June
 
 
 def test_whole_year_adds_the_quarters_counts(store):
-    year = store.return_figures("2026-27")
-    quarters = [store.return_figures(f"2026-27-Q{q}") for q in (1, 2, 3, 4)]
+    year = store.returns.figures("2026-27")
+    quarters = [store.returns.figures(f"2026-27-Q{q}") for q in (1, 2, 3, 4)]
     for measure in ("REFERRALS_RECEIVED", "STARTS", "SESSIONS_ATTENDED", "SESSIONS_DNA", "CLOSED", "PLANS_AGREED",
                     "GOALS_SET", "GOALS_CLOSED", "SIGNPOSTED"):
         assert year.value(measure) == sum(q.value(measure) for q in quarters), measure
 
 
 def test_empty_period_gives_zeros_and_empty_percentages(store):
-    empty = store.return_figures("2030-31-Q1")
+    empty = store.returns.figures("2030-31-Q1")
     assert len(empty.figures) == len(expected_rows())
     for f in empty.figures:
         if f.kind == "count":
@@ -200,24 +200,24 @@ def test_empty_period_gives_zeros_and_empty_percentages(store):
 
 def test_age_on_the_start_date_with_the_29_february_rule(tmp_path):
     store = new_store(tmp_path / "leap.sqlite3")
-    trainer = store.add_staff("Tom Trainer", "TRAINER")
+    trainer = store.service.add_staff("Tom Trainer", "TRAINER")
     today = date(2025, 4, 10)
     # Born 29 Feb 2000: 24 on 28 Feb 2025, 25 from 1 March 2025 (2025 has no 29 February).
     for first, start in (("Ann", "2025-02-28"), ("Bob", "2025-03-01")):
-        client = store.add_client({"first_name": first, "last_name": "Leap", "date_of_birth": "2000-02-29",
+        client = store.clients.add({"first_name": first, "last_name": "Leap", "date_of_birth": "2000-02-29",
                                    "gender": "2", "ethnicity": "A"}, today=today).ids[0]
-        referral = store.add_referral(client, {"received_date": "2025-02-01", "source": "SELF"}, today=today).ids[0]
-        store.add_session(referral, {"session_date": start, "attendance": "5", "mode": "F2F", "staff_id": trainer},
+        referral = store.referrals.add(client, {"received_date": "2025-02-01", "source": "SELF"}, today=today).ids[0]
+        store.diary.add(referral, {"session_date": start, "attendance": "5", "mode": "F2F", "staff_id": trainer},
                           today=today)
-    figures = store.return_figures("2024-25-Q4")
+    figures = store.returns.figures("2024-25-Q4")
     assert figures.value("STARTS_BY", "age_band=16-24") == 1
     assert figures.value("STARTS_BY", "age_band=25-34") == 1
     store.close()
 
 
 def test_switched_off_instruments_leave_their_rows_out(store):
-    store.set_enabled_instruments(["BODY", "ONS4"])
-    figures = store.return_figures(PERIOD)
+    store.service.set_enabled_instruments(["BODY", "ONS4"])
+    figures = store.returns.figures(PERIOD)
     measures = {f.measure for f in figures.figures}
     assert not measures & {"SMOKERS_QUIT", "AUDITC_POSITIVE_TO_NEGATIVE", "DQ_PAIRED_WELLBEING"}
     assert [f.breakdown for f in figures.figures if f.measure == "OUTCOME_PAIRS"] == [
@@ -226,16 +226,16 @@ def test_switched_off_instruments_leave_their_rows_out(store):
     assert scores == ["score=weight_kg", "score=bmi", "score=waist_cm", "score=ons4_satisfied",
                       "score=ons4_worthwhile", "score=ons4_happy", "score=ons4_anxious"]
     assert [f.breakdown for f in figures.figures if f.measure == "OUTCOME_MEANINGFUL"] == ["score=weight_kg"]
-    store.set_enabled_instruments([])
-    measures = {f.measure for f in store.return_figures(PERIOD).figures}
+    store.service.set_enabled_instruments([])
+    measures = {f.measure for f in store.returns.figures(PERIOD).figures}
     assert not any(m.startswith("OUTCOME_") for m in measures)
     with pytest.raises(NotFound):
-        store.explain_figure(PERIOD, "OUTCOME_PAIRS", "instrument=BODY")
+        store.returns.explain(PERIOD, "OUTCOME_PAIRS", "instrument=BODY")
 
 
 def test_wemwbs_switched_on_gets_its_rows(store):
-    store.set_enabled_instruments(["SWEMWBS", "WEMWBS"])
-    figures = store.return_figures(PERIOD)
+    store.service.set_enabled_instruments(["SWEMWBS", "WEMWBS"])
+    figures = store.returns.figures(PERIOD)
     assert [f.breakdown for f in figures.figures if f.measure == "OUTCOME_MEANINGFUL"] == [
         "score=swemwbs_metric", "score=wemwbs"]
     assert figures.get("OUTCOME_PAIRS", "instrument=WEMWBS").value == 0
@@ -254,44 +254,44 @@ def test_trainer_may_not_build_returns(store, scenario_db):
 # --- explain -------------------------------------------------------------------------------------
 
 def test_explain_lists_exactly_as_many_references_as_each_count(store):
-    figures = store.return_figures(PERIOD).figures
+    figures = store.returns.figures(PERIOD).figures
     checked = 0
     for f in figures:
         if f.kind == "count":
-            refs = store.explain_figure(PERIOD, f.measure, f.breakdown)
+            refs = store.returns.explain(PERIOD, f.measure, f.breakdown)
             assert len(refs) == f.value, f
             checked += 1
     assert checked > 100
 
 
 def test_explain_names_the_referrals(store):
-    ref = {i: store.get_referral(i).referral_ref for i in range(1, 8)}
-    assert store.explain_figure(PERIOD, "STARTS_BY", "imd_quintile=unknown") == sorted([ref[2], ref[3]])
-    assert store.explain_figure(PERIOD, "ACTIVE_REFERRALS") == sorted([ref[1], ref[2], ref[3], ref[4]])
-    assert store.explain_figure(PERIOD, "OUTCOME_STOOD_IN", "instrument=SWEMWBS") == [ref[2]]
-    assert store.explain_figure(PERIOD, "SESSIONS_ATTENDED", "mode=F2F") == sorted([ref[2], ref[4]])
-    assert store.explain_figure(PERIOD, "REFERRALS_RECEIVED", "source_group=NHS") == sorted([ref[6], ref[7]])
+    ref = {i: store.referrals.get(i).referral_ref for i in range(1, 8)}
+    assert store.returns.explain(PERIOD, "STARTS_BY", "imd_quintile=unknown") == sorted([ref[2], ref[3]])
+    assert store.returns.explain(PERIOD, "ACTIVE_REFERRALS") == sorted([ref[1], ref[2], ref[3], ref[4]])
+    assert store.returns.explain(PERIOD, "OUTCOME_STOOD_IN", "instrument=SWEMWBS") == [ref[2]]
+    assert store.returns.explain(PERIOD, "SESSIONS_ATTENDED", "mode=F2F") == sorted([ref[2], ref[4]])
+    assert store.returns.explain(PERIOD, "REFERRALS_RECEIVED", "source_group=NHS") == sorted([ref[6], ref[7]])
     # A percentage: its numerator; a mean: the pairs it is over.
-    assert store.explain_figure(PERIOD, "WAIT_WITHIN_28_DAYS") == sorted([ref[2], ref[4]])
-    assert store.explain_figure(PERIOD, "OUTCOME_MEAN_BASELINE", "score=swemwbs_metric") == sorted([ref[1], ref[2]])
-    assert store.explain_figure(PERIOD, "smokers_quit") == [ref[2]]
+    assert store.returns.explain(PERIOD, "WAIT_WITHIN_28_DAYS") == sorted([ref[2], ref[4]])
+    assert store.returns.explain(PERIOD, "OUTCOME_MEAN_BASELINE", "score=swemwbs_metric") == sorted([ref[1], ref[2]])
+    assert store.returns.explain(PERIOD, "smokers_quit") == [ref[2]]
 
 
 def test_explain_refuses_what_is_not_there(store):
     with pytest.raises(ValidationError) as info:
-        store.explain_figure(PERIOD, "NO_SUCH_MEASURE")
+        store.returns.explain(PERIOD, "NO_SUCH_MEASURE")
     assert "STARTS" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        store.explain_figure(PERIOD, "STARTS_BY")          # no `all` row
+        store.returns.explain(PERIOD, "STARTS_BY")          # no `all` row
     assert "gender=CODE" in str(info.value)
     with pytest.raises(ValidationError):
-        store.explain_figure(PERIOD, "STARTS", "colour=blue")
-    assert store.explain_figure(PERIOD, "REFERRALS_RECEIVED", "source=NOSUCH") == []
+        store.returns.explain(PERIOD, "STARTS", "colour=blue")
+    assert store.returns.explain(PERIOD, "REFERRALS_RECEIVED", "source=NOSUCH") == []
 
 
 def test_explain_is_audited(store):
-    store.explain_figure(PERIOD, "STARTS")
-    events = store.audit_events("return")
+    store.returns.explain(PERIOD, "STARTS")
+    events = store.admin.audit_events("return")
     assert events[0]["action"] == "view" and "STARTS" in events[0]["detail"]
 
 
@@ -339,7 +339,7 @@ def test_disclosure_nhs_england():
 
 
 def test_disclosure_through_the_store(store):
-    figures = store.return_figures(PERIOD, sdc="nhs-england")
+    figures = store.returns.figures(PERIOD, sdc="nhs-england")
     assert figures.meta.disclosure == "nhs-england"
     assert figures.value("STARTS") == "*" and figures.value("STARTS_BY", "gender=3") == 0
     assert figures.get("DNA_RATE").row() == ("DNA_RATE", "all", "*", "*", "*")
@@ -352,23 +352,23 @@ def fake_writer(figures, meta, out):
 
 
 def test_build_records_audits_and_reports_late_changes(store, tmp_path):
-    first = store.build_return(PERIOD, tmp_path / "q2.xlsx", write_workbook=fake_writer,
+    first = store.returns.build(PERIOD, tmp_path / "q2.xlsx", write_workbook=fake_writer,
                                generated_at=datetime(2026, 10, 5, 10, 0, 0))
     assert first.late_changes == () and first.compared_with is None
     assert (tmp_path / "q2.xlsx").exists() and len(first.sha256) == 64
-    runs = store.return_runs(PERIOD)
+    runs = store.returns.runs(PERIOD)
     assert runs[0]["id"] == first.run_id and runs[0]["file_name"] == "q2.xlsx"
     assert runs[0]["generated_by"] == "Bea Boss (boss)" and runs[0]["disclosure"] == "none"
-    assert store.audit_events("return_run")[0]["action"] == "export"
+    assert store.admin.audit_events("return_run")[0]["action"] == "export"
     assert not list(tmp_path.glob(".htdesk-return-*"))      # the temporary file is gone
 
-    store.submit_return(PERIOD, tmp_path / "q2.xlsx")
-    assert store.audit_events("return_run")[0]["action"] == "submit"
+    store.returns.submit(PERIOD, tmp_path / "q2.xlsx")
+    assert store.admin.audit_events("return_run")[0]["action"] == "submit"
 
     # A late entry: R6 (received 1 Sep) turns out to have had an attended session on 10 Sep.
-    store.add_session(6, {"session_date": "2026-09-10", "attendance": "5", "mode": "VIDEO", "staff_id": 2},
+    store.diary.add(6, {"session_date": "2026-09-10", "attendance": "5", "mode": "VIDEO", "staff_id": 2},
                       today=TODAY)
-    second = store.build_return(PERIOD, tmp_path / "q2-again.xlsx", write_workbook=fake_writer)
+    second = store.returns.build(PERIOD, tmp_path / "q2-again.xlsx", write_workbook=fake_writer)
     changed = {(c.measure, c.breakdown): (c.old, c.new) for c in second.late_changes}
     assert changed[("STARTS", "all")] == (3, 4)
     assert changed[("SESSIONS_ATTENDED", "mode=VIDEO")] == (0, 1)
@@ -378,44 +378,44 @@ def test_build_records_audits_and_reports_late_changes(store, tmp_path):
 
 
 def test_late_changes_compare_under_the_submitted_policy(store, tmp_path):
-    store.build_return(PERIOD, tmp_path / "pub.xlsx", write_workbook=fake_writer, sdc="nhs-england")
-    store.submit_return(PERIOD, tmp_path / "pub.xlsx")
-    again = store.build_return(PERIOD, tmp_path / "full.xlsx", write_workbook=fake_writer, sdc="none")
+    store.returns.build(PERIOD, tmp_path / "pub.xlsx", write_workbook=fake_writer, sdc="nhs-england")
+    store.returns.submit(PERIOD, tmp_path / "pub.xlsx")
+    again = store.returns.build(PERIOD, tmp_path / "full.xlsx", write_workbook=fake_writer, sdc="none")
     assert again.late_changes == ()
 
 
 def test_submit_refuses_unknown_changed_wrong_period_or_twice(store, tmp_path):
     out = tmp_path / "q2.xlsx"
-    store.build_return(PERIOD, out, write_workbook=fake_writer)
+    store.returns.build(PERIOD, out, write_workbook=fake_writer)
     other = tmp_path / "other.xlsx"
     other.write_bytes(b"not the file")
     with pytest.raises(NotFound) as info:
-        store.submit_return(PERIOD, other)
+        store.returns.submit(PERIOD, other)
     assert "opened and saved" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        store.submit_return("2026-27-Q3", out)
+        store.returns.submit("2026-27-Q3", out)
     assert "2026-27 Q2" in str(info.value)
-    store.submit_return(PERIOD, out)
+    store.returns.submit(PERIOD, out)
     with pytest.raises(ValidationError) as info:
-        store.submit_return(PERIOD, out)
+        store.returns.submit(PERIOD, out)
     assert "already submitted" in str(info.value)
 
 
 def test_build_refuses_bad_output_paths(store, tmp_path):
     from db.errors import BadPath
     with pytest.raises(BadPath):
-        store.build_return(PERIOD, tmp_path / "q2.csv", write_workbook=fake_writer)
+        store.returns.build(PERIOD, tmp_path / "q2.csv", write_workbook=fake_writer)
     with pytest.raises(BadPath):
-        store.build_return(PERIOD, tmp_path / "missing" / "q2.xlsx", write_workbook=fake_writer)
-    assert store.return_runs() == []
+        store.returns.build(PERIOD, tmp_path / "missing" / "q2.xlsx", write_workbook=fake_writer)
+    assert store.returns.runs() == []
 
 
 def test_a_failed_write_records_no_run(store, tmp_path):
     def broken(figures, meta, out):
         raise OSError("disk full")
     with pytest.raises(OSError):
-        store.build_return(PERIOD, tmp_path / "q2.xlsx", write_workbook=broken)
-    assert store.return_runs() == [] and not (tmp_path / "q2.xlsx").exists()
+        store.returns.build(PERIOD, tmp_path / "q2.xlsx", write_workbook=broken)
+    assert store.returns.runs() == [] and not (tmp_path / "q2.xlsx").exists()
     assert not list(tmp_path.glob(".htdesk-return-*"))
 
 
@@ -429,7 +429,7 @@ def test_figures_json_round_trip():
 
 def test_period_is_checked(store):
     with pytest.raises(ValidationError) as info:
-        store.return_figures("Q2 2026")
+        store.returns.figures("Q2 2026")
     assert info.value.fields == ["period"]
     assert parse_period(PERIOD).code == PERIOD
 
@@ -437,11 +437,11 @@ def test_period_is_checked(store):
 def test_progress_is_reported_and_cancel_writes_nothing(store, tmp_path):
     from db.errors import Cancelled
     seen = []
-    store.build_return(PERIOD, tmp_path / "q2.xlsx", write_workbook=fake_writer,
+    store.returns.build(PERIOD, tmp_path / "q2.xlsx", write_workbook=fake_writer,
                        on_progress=lambda done, total, label: seen.append((done, total)))
     assert seen[0] == (0, 4) and seen[-1] == (4, 4)
     calls = iter([False, False, True])
     with pytest.raises(Cancelled):
-        store.build_return(PERIOD, tmp_path / "cancelled.xlsx", write_workbook=fake_writer,
+        store.returns.build(PERIOD, tmp_path / "cancelled.xlsx", write_workbook=fake_writer,
                            cancelled=lambda: next(calls))
-    assert not (tmp_path / "cancelled.xlsx").exists() and len(store.return_runs()) == 1
+    assert not (tmp_path / "cancelled.xlsx").exists() and len(store.returns.runs()) == 1

@@ -13,7 +13,7 @@ CLIENT = {"first_name": "Siobhán", "last_name": "O'Neill", "date_of_birth": "12
 
 
 def _client(store, **extra):
-    return store.add_client({**CLIENT, **extra}, today=TODAY).ids[0]
+    return store.clients.add({**CLIENT, **extra}, today=TODAY).ids[0]
 
 
 def test_client_round_trips_names_exactly_through_a_second_connection(case_store):

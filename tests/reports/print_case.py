@@ -97,43 +97,43 @@ def _build(tmp_path, *, goals=(goal(1), goal(2)), consent_share_gp="Y", demo=Fal
                                   ("Riverside House\n12 Quayside\nNewcastle upon Tyne NE1 3DX", "0191 496 0123",
                                    "healthtrainers@example.org", logo))
     store.sign_in("admin", PASSWORD)
-    trainer = store.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD,
+    trainer = store.service.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD,
                               phone="07700 900123")
-    store.add_staff("Other Trainer", "TRAINER", username="trainer2", password=PASSWORD)
-    store.add_staff("Colin Baxter", "COORD", username="coord", password=PASSWORD)
-    store.add_staff("Chris Volunteer", "CHAMPION", username="champ", password=PASSWORD)
-    venue = store.add_venue("RCC", "Riverside Community Centre", "COMMUNITY", "NE1 4XX")
+    store.service.add_staff("Other Trainer", "TRAINER", username="trainer2", password=PASSWORD)
+    store.service.add_staff("Colin Baxter", "COORD", username="coord", password=PASSWORD)
+    store.service.add_staff("Chris Volunteer", "CHAMPION", username="champ", password=PASSWORD)
+    venue = store.service.add_venue("RCC", "Riverside Community Centre", "COMMUNITY", "NE1 4XX")
     store.sign_in("coord", PASSWORD)
-    client_id = store.add_client({"first_name": first_name, "last_name": last_name,
+    client_id = store.clients.add({"first_name": first_name, "last_name": last_name,
                                   "date_of_birth": "1968-04-02", "gender": "2", "ethnicity": "K",
                                   "nhs_number": "943 476 5919", "address_line_1": "4 Rose Terrace",
                                   "town": "Newcastle upon Tyne",
                                   "consent_share_gp": consent_share_gp, "consent_date": "2025-03-03",
                                   "gp_practice_code": "A12345", "gp_practice_name": "Elswick Family Practice",
                                   **client_extra}, today=TODAY).ids[0]
-    referral_id = store.add_referral(client_id, {"received_date": "2025-03-01", "source": "GP",
+    referral_id = store.referrals.add(client_id, {"received_date": "2025-03-01", "source": "GP",
                                                  "reasons": ["DIET", "WEIGHT", "MONEY"]}, today=TODAY).ids[0]
-    store.allocate(referral_id, trainer)
+    store.referrals.allocate(referral_id, trainer)
     directory_ids = [
-        store.add_directory_entry("Elswick Pantry", "FOOD", phone="0191 496 0456",
+        store.signposting.add_directory_entry("Elswick Pantry", "FOOD", phone="0191 496 0456",
                                   address="St Paul's Church Hall, Westgate Road", notes="Open Tuesdays 10am to 1pm"),
-        store.add_directory_entry("Citizens Advice Newcastle", "DEBT", phone="0808 278 7842",
+        store.signposting.add_directory_entry("Citizens Advice Newcastle", "DEBT", phone="0808 278 7842",
                                   web="www.citizensadvice.org.uk"),
     ]
     store.sign_in("trainer1", PASSWORD)
     held = [("2025-03-10", "INITIAL"), ("2025-04-07", "SUPPORT"), ("2025-05-06", "REVIEW")]
     for day, kind in held:
-        store.add_session(referral_id, {"session_date": day, "start_time": "10:30", "duration_minutes": 45,
+        store.diary.add(referral_id, {"session_date": day, "start_time": "10:30", "duration_minutes": 45,
                                         "mode": "F2F", "type": kind, "attendance": "5", "staff_id": trainer,
                                         "venue_id": venue}, today=TODAY)
     if booked:
-        store.add_session(referral_id, {"session_date": "2025-06-23", "start_time": "14:00", "duration_minutes": 45,
+        store.diary.add(referral_id, {"session_date": "2025-06-23", "start_time": "14:00", "duration_minutes": 45,
                                         "mode": "F2F", "type": "SUPPORT", "attendance": "0", "staff_id": trainer,
                                         "venue_id": venue}, today=TODAY)
-        store.add_session(referral_id, {"session_date": "2025-07-07", "start_time": "12:00", "mode": "PHONE",
+        store.diary.add(referral_id, {"session_date": "2025-07-07", "start_time": "12:00", "mode": "PHONE",
                                         "type": "REVIEW", "attendance": "0", "staff_id": trainer}, today=TODAY)
     if goals is not None:
-        store.add_plan(referral_id, {"agreed_date": "2025-03-10",
+        store.plans.add(referral_id, {"agreed_date": "2025-03-10",
                                      "what_matters": "Being well enough to keep up with my grandchildren, "
                                                      "and not worrying about money every week."},
                        goals=list(goals), directory_ids=directory_ids, today=TODAY)
@@ -144,14 +144,14 @@ def _build(tmp_path, *, goals=(goal(1), goal(2)), consent_share_gp="Y", demo=Fal
             body = {"weight_kg": weight, "waist_cm": 101}
             if tp == "BASELINE":
                 body["height_cm"] = 162
-            store.add_assessment(referral_id, day, tp, "BODY", body, today=TODAY)
-            store.add_assessment(referral_id, day, tp, "SWEMWBS",
+            store.assessments.add(referral_id, day, tp, "BODY", body, today=TODAY)
+            store.assessments.add(referral_id, day, tp, "SWEMWBS",
                                  {f"swemwbs_{i}": a for i, a in enumerate(answers, 1)}, today=TODAY)
-        store.add_assessment(referral_id, "2025-03-10", "BASELINE", "FRUITVEG", {"fruitveg_portions": 2},
+        store.assessments.add(referral_id, "2025-03-10", "BASELINE", "FRUITVEG", {"fruitveg_portions": 2},
                              today=TODAY)
-        store.add_assessment(referral_id, "2025-05-06", "REVIEW", "FRUITVEG", {"fruitveg_portions": 5},
+        store.assessments.add(referral_id, "2025-05-06", "REVIEW", "FRUITVEG", {"fruitveg_portions": 5},
                              today=TODAY)
-        store.add_assessment(referral_id, "2025-03-10", "BASELINE", "CONFIDENCE", {"confidence": 4}, today=TODAY)
+        store.assessments.add(referral_id, "2025-03-10", "BASELINE", "CONFIDENCE", {"confidence": 4}, today=TODAY)
     store.sign_in("coord", PASSWORD)
     return Case(store, path, client_id, referral_id, trainer, directory_ids)
 

@@ -20,7 +20,7 @@ def flat(text: str) -> str:
 
 def letter_text(case, kind: str, user: str = "coord") -> str:
     case.as_user(user)
-    return flat(pdf_text(build_letter(kind, case.store.letter_data(kind, case.referral_id, today=TODAY))))
+    return flat(pdf_text(build_letter(kind, case.store.documents.letter_data(kind, case.referral_id, today=TODAY))))
 
 
 def test_the_appointment_letter_gives_the_next_booked_session(case):
@@ -38,7 +38,7 @@ def test_no_appointment_letter_without_a_booked_session(tmp_path):
     c = build_case(tmp_path, booked=False)
     try:
         with pytest.raises(ValidationError) as exc:
-            c.store.letter_data("appointment", c.referral_id, today=TODAY)
+            c.store.documents.letter_data("appointment", c.referral_id, today=TODAY)
         assert exc.value.fields == ["session"] and "book the session first" in str(exc.value)
     finally:
         c.store.close()
@@ -46,7 +46,7 @@ def test_no_appointment_letter_without_a_booked_session(tmp_path):
 
 def test_the_could_not_reach_you_letter_lists_the_tries_and_how_to_get_in_touch(case):
     for day, outcome in (("2025-03-02", "NOANSWER"), ("2025-03-04", "MESSAGE"), ("2025-03-06", "NOANSWER")):
-        case.store.add_contact_attempt(case.referral_id, day, "PHONE", outcome, today=TODAY)
+        case.store.referrals.add_contact_attempt(case.referral_id, day, "PHONE", outcome, today=TODAY)
     text = letter_text(case, "no-contact")
     for words in ("We have been trying to contact you",
                   "You were referred to us on 1 March 2025 (from: GP or practice staff), for support with "
@@ -59,7 +59,7 @@ def test_the_could_not_reach_you_letter_lists_the_tries_and_how_to_get_in_touch(
 
 def test_the_gp_letter_summarises_support_goals_and_outcomes(case):
     case.as_user("trainer1")
-    case.store.add_signposting(case.referral_id, {"signpost_date": "2025-04-07", "category": "DEBT",
+    case.store.signposting.add(case.referral_id, {"signpost_date": "2025-04-07", "category": "DEBT",
                                                   "type": "referred", "destination": "Citizens Advice Newcastle",
                                                   "outcome": "attended"}, today=TODAY)
     text = letter_text(case, "gp-outcome", user="trainer1")
@@ -84,20 +84,20 @@ def test_the_gp_letter_is_refused_without_consent_to_share(tmp_path, consent):
             print_letter(c.store, "gp-outcome", c.referral_id, out, today=TODAY)
         assert exc.value.fields == ["consent_share_gp"]
         assert "has not agreed to share information with their GP" in str(exc.value)
-        assert not out.exists() and c.store.documents(c.client_id) == []
+        assert not out.exists() and c.store.documents.for_client(c.client_id) == []
         # Nor can the bytes be slipped in by another route.
         with pytest.raises(ValidationError):
-            c.store.keep_document(c.client_id, c.referral_id, "letter-gp-outcome", "gp.pdf", b"%PDF-1.4", "x")
+            c.store.documents.keep(c.client_id, c.referral_id, "letter-gp-outcome", "gp.pdf", b"%PDF-1.4", "x")
     finally:
         c.store.close()
 
 
 def test_who_may_print_which_letter(case, tmp_path):
     case.as_user("trainer1")          # the client's own trainer: the GP letter, not the waiting-list letters
-    assert case.store.letter_data("gp-outcome", case.referral_id, today=TODAY).outcomes
+    assert case.store.documents.letter_data("gp-outcome", case.referral_id, today=TODAY).outcomes
     for kind in ("appointment", "no-contact"):
         with pytest.raises(PermissionDenied):
-            case.store.letter_data(kind, case.referral_id, today=TODAY)
+            case.store.documents.letter_data(kind, case.referral_id, today=TODAY)
     for user in ("trainer2", "champ"):  # another trainer; a volunteer champion
         case.as_user(user)
         with pytest.raises(PermissionDenied):
@@ -107,7 +107,7 @@ def test_who_may_print_which_letter(case, tmp_path):
 
 def test_an_unknown_letter_kind_is_refused_clearly(case):
     with pytest.raises(ValidationError, match="There is no 'reminder' letter"):
-        case.store.letter_data("reminder", case.referral_id, today=TODAY)
+        case.store.documents.letter_data("reminder", case.referral_id, today=TODAY)
     with pytest.raises(ValidationError, match="appointment, no-contact, gp-outcome"):
         build_letter("reminder", None)
 
@@ -119,16 +119,16 @@ def test_every_letter_is_kept_as_printed_and_audited(case, tmp_path, kind):
     written = out.read_bytes()
     assert written == pdf and kept.sha256 == hashlib.sha256(written).hexdigest()
     assert (kept.kind, kept.referral_id, kept.created_by) == (f"letter-{kind}", case.referral_id, "coord")
-    assert case.store.get_document(kept.id).content == written
+    assert case.store.documents.get(kept.id).content == written
     case.as_user("admin")
-    actions = [e["action"] for e in case.store.audit_events("document", kept.id)]
+    actions = [e["action"] for e in case.store.admin.audit_events("document", kept.id)]
     assert sorted(actions) == ["print", "view"]
 
 
 def test_a_demo_letter_says_demo(tmp_path):
     c = build_case(tmp_path, demo=True)
     try:
-        text = pdf_text(build_letter("no-contact", c.store.letter_data("no-contact", c.referral_id, today=TODAY)))
+        text = pdf_text(build_letter("no-contact", c.store.documents.letter_data("no-contact", c.referral_id, today=TODAY)))
         assert "DEMO" in text
     finally:
         c.store.close()

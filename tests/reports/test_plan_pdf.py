@@ -24,7 +24,7 @@ def flat(text: str) -> str:
 
 def plan_bytes(case, large_print=False, user="trainer1") -> bytes:
     case.as_user(user)
-    return build_plan_pdf(case.store.plan_print_data(case.client_id, today=TODAY), large_print=large_print)
+    return build_plan_pdf(case.store.documents.plan_data(case.client_id, today=TODAY), large_print=large_print)
 
 
 def test_the_plan_prints_everything_the_client_needs(case):
@@ -125,7 +125,7 @@ def test_charts_need_at_least_two_results(tmp_path):
     c = build_case(tmp_path, assessments=False)
     try:
         c.as_user("trainer1")
-        c.store.add_assessment(c.referral_id, "2025-03-10", "BASELINE", "BODY", {"weight_kg": 80, "height_cm": 170},
+        c.store.assessments.add(c.referral_id, "2025-03-10", "BASELINE", "BODY", {"weight_kg": 80, "height_cm": 170},
                                today=TODAY)
         text = flat(pdf_text(plan_bytes(c)))
         assert "80.0 kg" in text and "Not measured again yet" in text
@@ -181,7 +181,7 @@ def test_a_logo_prints_and_a_broken_one_never_stops_the_print(tmp_path):
 
 def test_build_writes_to_a_path_or_a_file_and_returns_the_same_bytes(case, tmp_path):
     case.as_user("trainer1")
-    data = case.store.plan_print_data(case.client_id, today=TODAY)
+    data = case.store.documents.plan_data(case.client_id, today=TODAY)
     out = tmp_path / "plan.pdf"
     pdf = build_plan_pdf(data, out)
     assert out.read_bytes() == pdf and pdf.startswith(b"%PDF")
@@ -201,7 +201,7 @@ def test_a_printed_plan_is_kept_exactly_as_printed_and_audited(case, tmp_path):
     assert (kept.kind, kept.file_name, kept.template_version, kept.created_by) == (
         "plan", "my plan.pdf", template_version(True), "trainer1")
     assert kept.referral_id == case.referral_id and kept.size == len(written) and kept.content is None
-    assert [d.id for d in store.documents(case.client_id)] == [kept.id]
+    assert [d.id for d in store.documents.for_client(case.client_id)] == [kept.id]
 
     # Reopened later, through another connection, by someone else: unchanged.
     with CaseStore.open(case.path) as other:
@@ -209,10 +209,10 @@ def test_a_printed_plan_is_kept_exactly_as_printed_and_audited(case, tmp_path):
         again = other.get_document(kept.id)
         assert again.content == written and again.sha256 == kept.sha256
     store.sign_in("admin", PASSWORD)
-    prints = [e for e in store.audit_events("document", kept.id) if e["action"] == "print"]
+    prints = [e for e in store.admin.audit_events("document", kept.id) if e["action"] == "print"]
     assert len(prints) == 1 and prints[0]["username"] == "trainer1"
     assert case.client_ref in prints[0]["detail"] and kept.sha256 in prints[0]["after"]
-    views = [e for e in store.audit_events("document", kept.id) if e["action"] == "view"]
+    views = [e for e in store.admin.audit_events("document", kept.id) if e["action"] == "view"]
     assert [e["username"] for e in views] == ["coord"]
 
 
@@ -222,15 +222,15 @@ def test_a_kept_document_that_no_longer_matches_its_fingerprint_is_not_handed_ov
     with store.db.atomic():
         store.db.conn.execute("UPDATE documents SET content = ? WHERE id = ?", (b"%PDF-tampered", kept.id))
     with pytest.raises(Exception, match="fingerprint"):
-        store.get_document(kept.id)
+        store.documents.get(kept.id)
 
 
 def test_who_may_print_a_plan(case, tmp_path):
     case.as_user("champ")       # a champion sees only clients allocated to them
     with pytest.raises(PermissionDenied):
-        case.store.plan_print_data(case.client_id, today=TODAY)
+        case.store.documents.plan_data(case.client_id, today=TODAY)
     case.as_user("admin")       # admin and manager: managers print plans
-    assert case.store.plan_print_data(case.client_id, today=TODAY).client.id == case.client_id
+    assert case.store.documents.plan_data(case.client_id, today=TODAY).client.id == case.client_id
     out = tmp_path / "refused.pdf"
     case.as_user("champ")
     with pytest.raises(PermissionDenied):
@@ -243,6 +243,6 @@ def test_a_client_without_a_plan_gets_a_clear_message(tmp_path):
     try:
         c.as_user("trainer1")
         with pytest.raises(NotFound, match="no personal health plan yet"):
-            c.store.plan_print_data(c.client_id, today=TODAY)
+            c.store.documents.plan_data(c.client_id, today=TODAY)
     finally:
         c.store.close()

@@ -234,9 +234,9 @@ def test_definitions_one_row_per_measure(workbook):
 
 
 def test_identical_data_gives_an_identical_file(store):
-    figures = store.return_figures(PERIOD, generated_at=STAMP)
+    figures = store.returns.figures(PERIOD, generated_at=STAMP)
     one = workbook_bytes(figures.figures, figures.meta)
-    two = workbook_bytes(store.return_figures(PERIOD, generated_at=STAMP).figures, figures.meta)
+    two = workbook_bytes(store.returns.figures(PERIOD, generated_at=STAMP).figures, figures.meta)
     assert one == two
 
 
