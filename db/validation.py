@@ -548,8 +548,8 @@ def clean_phone(value: object, field: str = "phone", max_length: int = 30) -> st
     label = field_label(field)
     example = "for example 0191 496 0000 or +44 191 496 0000"
     if "@" in text:
-        raise fail(field, f"{label} '{text}' is an email address, not a phone number: put it in Email "
-                          f"and type a phone number here ({example}), or leave {label} blank.")
+        raise fail(field, f"{label} '{text}' is an email address: put it in Email, and type a phone "
+                          "number here (e.g. 0191 496 0000) or leave it blank.")
     number = _PHONE_EXTENSION.sub("", text)
     if not set(number) <= _PHONE_CHARS or "+" in number[1:]:
         raise fail(field, f"{label} '{text}' is not a phone number: type digits and spaces only, "

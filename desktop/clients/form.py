@@ -6,11 +6,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from db import clients as client_rules
-from db import codes
-from db.errors import ConflictError, FieldError, ValidationError
+from db import public
+from db.errors import Cancelled, ConflictError, FieldError, ValidationError
+from db.public import clean_phone, codes
 from db.records import CLIENT_FIELDS, Client
-from db.validation import clean_phone
 
 from ..models.columns import show_date
 from ..widgets.common import ProgressDialog, show_error
@@ -196,7 +195,7 @@ class ClientForm(QWidget):
         self.client = client
         values = {k: getattr(client, k) for k in CLIENT_FIELDS} if client else {}
         if client and client.nhs_number:
-            values["nhs_number"] = client_rules.format_nhs_number(client.nhs_number)
+            values["nhs_number"] = public.format_nhs_number(client.nhs_number)
         self._loading = True
         try:
             self.fields.load(values)
@@ -229,7 +228,7 @@ class ClientForm(QWidget):
         self.fields.clear_errors()
         errors: list[FieldError] = []
         try:
-            client_rules.validate(self.values())
+            public.validate_client(self.values())
         except ValidationError as exc:
             errors = list(exc.errors)
         for key in ("phone", "mobile"):   # an email address typed as a phone number, and the like
@@ -248,7 +247,7 @@ class ClientForm(QWidget):
             return any(v not in (None, "", 0) for v in self.values().values())
         before = {k: getattr(self.client, k) for k in CLIENT_FIELDS}
         try:
-            now = client_rules.validate(self.values())
+            now = public.validate_client(self.values())
         except ValidationError:
             return True
         return any((now.get(k) or None) != (before.get(k) or None) for k in CLIENT_FIELDS)
@@ -311,7 +310,7 @@ class ClientForm(QWidget):
         if self.client is None:
             return True
         try:
-            return client_rules.normalise_postcode(typed) != self.client.postcode or self.client.postcode_status is None
+            return public.normalise_postcode(typed) != self.client.postcode or self.client.postcode_status is None
         except ValidationError:
             return False
 
@@ -335,8 +334,7 @@ class ClientForm(QWidget):
 
         def failed(exc):
             dialog.close()
-            from db.deprivation import BuildCancelled
-            if isinstance(exc, BuildCancelled):
+            if isinstance(exc, Cancelled):
                 self._set_saving(False)
                 self.fields.show_errors([FieldError(
                     "postcode", "The postcode lookup was cancelled, so nothing was saved. Save again to "
@@ -404,7 +402,7 @@ def _differs(key: str, stored, typed) -> bool:
     if key in _DATES and stored:
         stored = show_date(stored)
     if key == "nhs_number" and stored:
-        stored = client_rules.format_nhs_number(stored)
+        stored = public.format_nhs_number(stored)
     return str(stored or "").strip() != str(typed or "").strip() and (stored or typed) not in (0, None, "")
 
 
@@ -466,8 +464,7 @@ class ConflictDialog(QDialog):
 
 
 def _field_name(key: str) -> str:
-    from db.validation import field_label
-    return field_label(key)
+    return public.field_label(key)
 
 
 def _show(key: str, value) -> str:
@@ -480,6 +477,6 @@ def _show(key: str, value) -> str:
              "consent_share_gp": "yes_no"}
     if key in lists:
         return codes.label(lists[key], value)
-    if key in client_rules.FLAG_FIELDS:
+    if key in public.CLIENT_FLAG_FIELDS:
         return "Yes" if value else "No"
     return str(value)

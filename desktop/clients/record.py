@@ -73,14 +73,21 @@ class ClientRecordView(QWidget):
         self.state_label.setObjectName("saveState")
         self.state_label.setAccessibleName("Save state")
         self.state_label.setTextFormat(Qt.PlainText)
-        top.addWidget(self.state_label, 0, Qt.AlignTop | Qt.AlignRight)
         self.save_button = button("&Save", "Save client", tip="Save the client's details (Ctrl+S)", default=False)
         self.revert_button = button("Re&vert", "Revert changes", tip="Put back the details as last saved")
         self.referral_button = button("Ne&w referral\u2026", "New referral", tip="Add a referral (Ctrl+R)")
         self.archive_button = button("Archive\u2026", "Archive client",
                                      tip="Hide this person from lists; the record and its figures are kept")
+        # The state sits under the buttons, so its coming and going never squeezes the summary.
+        actions = QVBoxLayout()
+        actions.setSpacing(2)
+        row = QHBoxLayout()
         for b in (self.save_button, self.revert_button, self.referral_button, self.archive_button):
-            top.addWidget(b, 0, Qt.AlignTop)
+            row.addWidget(b)
+        actions.addLayout(row)
+        actions.addWidget(self.state_label, 0, Qt.AlignLeft)
+        actions.addStretch(1)
+        top.addLayout(actions)
         self.saved_at: str | None = None
         self.saved_id: int | None = None
         self.title_text = self.title_accessible = "New client"

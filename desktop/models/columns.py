@@ -33,8 +33,9 @@ def _name(row) -> str:
 
 
 def _name_in_search(row) -> str:
-    # Archived people appear only when the search includes them: say so in words, beside the name.
-    return _name(row) + (" (archived)" if getattr(row, "archived_at", None) else "")
+    # Archived people appear only when the search includes them: say so in words, before the
+    # name, where a column narrower than the text cannot cut it off.
+    return ("(archived) " if getattr(row, "archived_at", None) else "") + _name(row)
 
 
 CLIENT_SEARCH = (

@@ -105,6 +105,7 @@ class DateField(QLineEdit):
     def setReadOnly(self, read_only: bool) -> None:
         super().setReadOnly(read_only)
         self.calendar_action.setEnabled(not read_only)
+        self.calendar_action.setVisible(not read_only)
 
     def keyPressEvent(self, event) -> None:
         opens = (event.key() == Qt.Key_Down and event.modifiers() & Qt.AltModifier) or event.key() == Qt.Key_F4

@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QFormLayout, QLabel,
+                               QLineEdit, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget)
 
-from db import codes
 from db.errors import FieldError
+from db.public import codes
 
 from .date_field import DateField   # noqa: F401  (forms import it from here)
 
@@ -169,7 +170,12 @@ class FieldSet:
         for f in self.fields.values():
             w = f.widget
             if isinstance(w, (QLineEdit, QPlainTextEdit)):
-                w.setReadOnly(read_only)
+                w.setReadOnly(read_only)   # text can still be selected and copied
+                # ...and it looks read-only (the window's grey), not only when someone types.
+                palette = w.palette()
+                palette.setColor(QPalette.Base, (w.parentWidget() or w).palette().color(QPalette.Window)
+                                 if read_only else QApplication.palette(w).color(QPalette.Base))
+                w.setPalette(palette)
             else:
                 w.setEnabled(not read_only)
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QPalette, QWheelEvent
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QComboBox, QGroupBox, QLabel, QSpinBox, QTabBar,
                                QTableView, QWidget)
 
@@ -162,6 +162,9 @@ def test_saving_says_so_in_the_status_bar(qtbot, window):
 def assert_read_only(record) -> None:
     fields = record.form.fields.fields
     assert fields["first_name"].widget.isReadOnly()
+    # It looks read-only too: the window's grey behind the text, not the white of a field to type in.
+    first = fields["first_name"].widget
+    assert first.palette().color(QPalette.Base) != QApplication.palette(first).color(QPalette.Base)
     assert fields["date_of_birth"].widget.isReadOnly()
     assert not fields["date_of_birth"].widget.calendar_action.isEnabled()
     assert not fields["gender"].widget.isEnabled()
@@ -207,6 +210,8 @@ def test_a_trainer_sees_clients_not_allocated_to_them_read_only_and_a_coordinato
     assert coordinator.form.read_only_note.isHidden()
     assert not coordinator.form.fields.fields["first_name"].widget.isReadOnly()
     assert coordinator.form.fields.fields["gender"].widget.isEnabled()
+    first = coordinator.form.fields.fields["first_name"].widget
+    assert first.palette().color(QPalette.Base) == QApplication.palette(first).color(QPalette.Base)
     assert coordinator.save_button.isEnabled() and coordinator.archive_button.isEnabled()
 
 
@@ -238,11 +243,11 @@ def test_archived_clients_are_marked_in_search_results(qtbot, window, db_path):
     qtbot.waitUntil(lambda: page.results.rowCount() == 4)
     name_column = page.results.column_index("name")
     names = {r.last_name: page.results.index(i, name_column).data() for i, r in enumerate(page.results.rows)}
-    assert names["Smith"] == "Smith, Margaret (archived)"
+    assert names["Smith"] == "(archived) Smith, Margaret"
     assert names["Nguyen"] == "Nguyen, Peter"
     accessible = page.results.index(page.results.rows.index(
         next(r for r in page.results.rows if r.last_name == "Smith")), name_column).data(Qt.AccessibleTextRole)
-    assert accessible == "Smith, Margaret (archived)"
+    assert accessible == "(archived) Smith, Margaret"
 
 
 # --- 6. dates: typed, or picked from a calendar -------------------------------------------------------------
