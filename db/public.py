@@ -27,6 +27,8 @@ _NAMES = {
     "validate_client": ("db.clients", "validate"),
     "CLIENT_FLAG_FIELDS": ("db.clients", "FLAG_FIELDS"),
     "validate_referral": ("db.referrals", "validate"),
+    "validate_service": ("db.services", "validate_service"),
+    "check_new_password": ("db.accounts", "check_new_password"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

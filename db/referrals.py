@@ -12,7 +12,7 @@ from .validation import (ErrorCollector, check_age_for_referral, check_closure, 
                          clean_text, parse_date)
 
 REF_PREFIX = "RF-"
-from .rules import THREE_TRIES, UNSUCCESSFUL, attended_sql  # noqa: F401
+from .rules import attended_sql
 
 
 def format_ref(number: int) -> str:
@@ -231,6 +231,3 @@ def waiting_list(db: Database, *, service_id: int | None = None, status: str | N
             first_contact_date=r["first_contact_date"]))
     return items
 
-
-def unsuccessful_attempts(referral: Referral) -> int:
-    return referral.unsuccessful_attempts

@@ -25,5 +25,6 @@ def attended_sql(column: str = "attendance") -> str:
 
 
 def three_tries_reached(unsuccessful: int, first_contact_date: str | None, status: str) -> bool:
-    """Three unsuccessful attempts and never reached: time for the could-not-reach letter."""
-    return unsuccessful >= THREE_TRIES and first_contact_date is None and status != "WAITING"
+    """Three unsuccessful attempts on an open referral never reached nor allocated: time for the
+    could-not-reach letter, or to close it as unable to contact."""
+    return unsuccessful >= THREE_TRIES and first_contact_date is None and status not in ("WAITING", "CLOSED")

@@ -198,7 +198,7 @@ class _OpeningStore:
 
 def _service_name(store) -> str:
     try:
-        found = store.services()
+        found = store.service.all()
     except Exception:
         return ""
     return found[0].name if len(found) == 1 else ", ".join(s.name for s in found)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QStyle, QToolBar,
                                QVBoxLayout, QWidget)
 
-from db.deprivation import licence_lines
+from db.public import licence_lines
 
 from .clients.page import ClientsPage
 from .referrals.waiting import WaitingListPage
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.clients = ClientsPage(store, self.worker)
         self.pages: list[tuple[str, QWidget, str]] = [("&Clients", self.clients, "Ctrl+1")]
         self.waiting: WaitingListPage | None = None
-        if store.can("allocate"):   # coordinators and managers run the waiting list
+        if store.may("allocate"):   # coordinators and managers run the waiting list
             self.waiting = WaitingListPage(store, self.worker)
             self.pages.append(("&Referrals and waiting list", self.waiting, "Ctrl+2"))
             self.waiting.open_referral.connect(self.open_referral)
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.new_client_action = self._action(file_menu, "&New client\u2026", self.new_client, "Ctrl+N",
                                               "Add a new client, checking first that they are not already known")
-        self.new_client_action.setEnabled(self.store.can("create_client"))
+        self.new_client_action.setEnabled(self.store.may("add_client"))
         file_menu.addSeparator()
         self._action(file_menu, "E&xit", self.close, QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty()
                      else "Ctrl+Q")

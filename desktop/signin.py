@@ -182,11 +182,11 @@ class FirstRunWizard(QWizard):
             self.database.setText(chosen if chosen.endswith(".sqlite3") else chosen + ".sqlite3")
 
     def validateCurrentPage(self) -> bool:
-        from db import accounts, services
+        from db.public import check_new_password, validate_service
         page = self.currentPage()
         if page is self.service_page:
             try:
-                services.validate_service(self.service_name.text(), self.service_code.text())
+                validate_service(self.service_name.text(), self.service_code.text())
             except ValidationError as exc:
                 return page.show_errors(exc.errors)
             return page.show_errors([])
@@ -196,7 +196,7 @@ class FirstRunWizard(QWizard):
             if not username or any(ch.isspace() for ch in username):
                 errors.append(FieldError("username", "Username: give a name with no spaces, e.g. jsmith."))
             try:
-                accounts.check_new_password(self.password.text())
+                check_new_password(self.password.text())
             except ValidationError as exc:
                 errors += exc.errors
             if not errors and self.password.text() != self.password2.text():

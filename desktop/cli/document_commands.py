@@ -28,7 +28,7 @@ def register(sub) -> None:
 def cmd_plan(args) -> int:
     from reports.printing import print_plan
     with common.open_store(args) as store:
-        client_id = store.client_id_for_ref(args.client_ref)
+        client_id = store.clients.id_for_ref(args.client_ref)
         kept, _ = print_plan(store, client_id, args.out, large_print=args.large_print)
         _report(args.out, kept, args.client_ref.strip().upper())
     return 0
@@ -41,7 +41,7 @@ def cmd_letter(args) -> int:
                                                  f"{', '.join(LETTER_KINDS)}."))
     from reports.printing import print_letter
     with common.open_store(args) as store:
-        referral_id = store.referral_id_for_ref(args.referral_ref)
+        referral_id = store.referrals.id_for_ref(args.referral_ref)
         kept, _ = print_letter(store, kind, referral_id, args.out)
         _report(args.out, kept, args.referral_ref.strip().upper())
     return 0

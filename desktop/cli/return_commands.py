@@ -38,10 +38,10 @@ def cmd_return(args) -> int:
         if args.explain:
             measure = args.explain[0]
             breakdown = args.explain[1] if len(args.explain) > 1 else "all"
-            for ref in store.explain_figure(period, measure, breakdown, service_code=args.service):
+            for ref in store.returns.explain(period, measure, breakdown, service_code=args.service):
                 common.out(ref)
             return 0
-        run = store.submit_return(period, args.submit)
+        run = store.returns.submit(period, args.submit)
         common.out(f"Marked {args.submit} (built {run['generated_at']}) as the submitted return for "
                    f"{period.label}. Later builds of {period.code} will list the figures that changed since.")
         return 0

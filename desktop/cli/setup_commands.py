@@ -130,14 +130,14 @@ def cmd_user(args) -> int:
             password = _new_password(args.username)
             roles = [r.strip().upper() for r in args.roles.split(",") if r.strip()]
             primary = next((r for r in roles if r != "ADMIN"), roles[0] if roles else "")
-            store.add_staff(args.full_name or args.username, primary, username=args.username, password=password,
+            store.service.add_staff(args.full_name or args.username, primary, username=args.username, password=password,
                             extra_roles=tuple(r for r in roles if r != primary))
             common.out(f"Account {args.username} added with roles {', '.join(roles)}.")
         elif args.action == "passwd":
-            store.set_password(args.username, _new_password(args.username))
+            store.admin.set_password(args.username, _new_password(args.username))
             common.out(f"Password changed for {args.username}.")
         else:
-            store.set_locked(args.username, args.action == "lock")
+            store.admin.set_locked(args.username, args.action == "lock")
             common.out(f"Account {args.username} {args.action}ed.")
     return 0
 

@@ -67,7 +67,7 @@ def cmd_import(args) -> int:
     path = Path(args.file)
     store = common.open_store(args)
     with store:
-        report = store.import_workbook(path, dry_run=args.dry_run, service_code=args.service,
+        report = store.transfer.import_workbook(path, dry_run=args.dry_run, service_code=args.service,
                                        on_progress=_progress)
     _end_progress()
     text = report.text(limit=SHOWN_PER_SECTION)
@@ -84,8 +84,8 @@ def cmd_export(args) -> int:
     path = _target(args.file, args.overwrite)
     store = common.open_store(args)
     with store:
-        counts = store.export_counts(args.service)
-        rows = store.export_rows(args.service, target=str(path))
+        counts = store.transfer.export_counts(args.service)
+        rows = store.transfer.export_rows(args.service, target=str(path))
         transfer_workbook.write_export(path, rows, counts=counts, on_progress=_progress)
     _end_progress()
     common.out(f"Exported to {path}: " + ", ".join(f"{n} {sheet.lower()}" for sheet, n in counts.items()) + ".")

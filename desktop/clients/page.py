@@ -94,7 +94,7 @@ class ClientsPage(QWidget):
         self.results_view.activated.connect(lambda index: self.open_row(index.row()))
         self.results_view.clicked.connect(lambda index: self.open_row(index.row()))
         self.new_button.clicked.connect(self.new_client)
-        self.new_button.setEnabled(store.can("create_client"))
+        self.new_button.setEnabled(store.may("add_client"))
         self.record.saved.connect(self._record_saved)
         self.record.open_client.connect(lambda client_id: self.open_client(client_id, ask=False))
         self.setTabOrder(self.search, self.include_archived)
@@ -118,7 +118,7 @@ class ClientsPage(QWidget):
         self.timer.stop()
         text = self.search.text()
         started = time.perf_counter()
-        self.worker.submit(self.store.search_clients, text, limit=SEARCH_LIMIT,
+        self.worker.submit(self.store.clients.search, text, limit=SEARCH_LIMIT,
                            include_archived=self.include_archived.isChecked(), key="client-search",
                            on_done=lambda rows: self._show_results(text, rows, started))
 
@@ -151,7 +151,7 @@ class ClientsPage(QWidget):
         if self.timer.isActive():   # Enter before the pause ended: search first, then open the top match
             self.timer.stop()
             text = self.search.text()
-            self.worker.submit(self.store.search_clients, text, limit=SEARCH_LIMIT,
+            self.worker.submit(self.store.clients.search, text, limit=SEARCH_LIMIT,
                                include_archived=self.include_archived.isChecked(), key="client-search",
                                on_done=lambda found: (self._show_results(text, found, time.perf_counter()),
                                                       self.open_row(0)))
@@ -180,7 +180,7 @@ class ClientsPage(QWidget):
         self.record.load_client(client_id)
 
     def new_client(self) -> None:
-        if not self.store.can("create_client") or not self._may_leave():
+        if not self.store.may("add_client") or not self._may_leave():
             return
         self.stack.setCurrentWidget(self.record)
         self.record.show_new()

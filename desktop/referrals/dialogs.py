@@ -5,10 +5,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QMessageBox, QVBoxLayout, QWidget
 
-from db import codes
-from db import referrals as referral_rules
 from db.errors import FieldError, ValidationError
-from db.validation import MIN_AGE, age_on, check_closure, check_not_future, parse_date
+from db.public import MIN_AGE, age_on, check_closure, check_not_future, codes, parse_date, validate_referral
 
 from ..models.columns import show_date
 from ..widgets.fields import CodeCombo, DateField, ErrorLabel, check_box, line_edit
@@ -165,7 +163,7 @@ class NewReferralDialog(FormDialog):
     def validate(self) -> list[FieldError]:
         errors = []
         try:
-            referral_rules.validate(self.values(), self.client.date_of_birth, age_override=self.overriding())
+            validate_referral(self.values(), self.client.date_of_birth, age_override=self.overriding())
         except ValidationError as exc:
             errors += exc.errors
         if self.overriding() and not self.age_reason.text().strip():
@@ -173,7 +171,7 @@ class NewReferralDialog(FormDialog):
         return errors
 
     def call(self):
-        return self.store.add_referral, (self.client.id, self.values()), {"age_override": self.overriding()}
+        return self.store.referrals.add, (self.client.id, self.values()), {"age_override": self.overriding()}
 
     def _show(self, errors: list[FieldError]) -> None:
         # The age rule names the date of birth, which is not on this form. Under 16, its message goes in
@@ -191,9 +189,9 @@ class ContactAttemptDialog(FormDialog):
 
     def __init__(self, store, worker, referral, parent=None):
         self.referral = referral
-        done = referral_rules.unsuccessful_attempts(referral)
+        done = referral.unsuccessful_attempts
         intro = f"Referral {referral.referral_ref}: {done} unsuccessful attempt{'s' if done != 1 else ''} so far."
-        if done >= referral_rules.THREE_TRIES:
+        if referral.three_tries_reached:
             intro += " Three tries reached: send the could-not-reach letter or close as unable to contact."
         super().__init__(store, worker, parent, intro=intro)
         self.load(None)
@@ -222,7 +220,7 @@ class ContactAttemptDialog(FormDialog):
 
     def call(self):
         v = self.fields.values()
-        return self.store.add_contact_attempt, (self.referral.id, v["attempt_date"], v["method"], v["outcome"],
+        return self.store.referrals.add_contact_attempt, (self.referral.id, v["attempt_date"], v["method"], v["outcome"],
                                                 v["note"] or None), {}
 
 
@@ -248,7 +246,7 @@ class AllocateDialog(FormDialog):
         self.fields.load({"allocated_staff_id": record.allocated_staff_id if record else None})
 
     def call(self):
-        return (self.store.allocate, (self.referral.id, self.trainer.code()),
+        return (self.store.referrals.allocate, (self.referral.id, self.trainer.code()),
                 {"expected_version": self.referral.row_version})
 
     def changes_status_unreached(self) -> bool:
@@ -310,8 +308,7 @@ class CloseReferralDialog(FormDialog):
     def load(self, record) -> None:
         super().load(record)
         self.day.set_today()
-        unsuccessful = referral_rules.unsuccessful_attempts(record) if record else 0
-        if record and unsuccessful >= referral_rules.THREE_TRIES and record.first_contact_date is None:
+        if record is not None and record.three_tries_reached:
             self.reason.set_code("UNABLE")   # the three-tries protocol's usual ending
 
     def validate(self) -> list[FieldError]:
@@ -324,6 +321,6 @@ class CloseReferralDialog(FormDialog):
         return []
 
     def call(self):
-        return (self.store.close_referral, (self.referral.id, self.day.text(), self.reason.code()),
+        return (self.store.referrals.close, (self.referral.id, self.day.text(), self.reason.code()),
                 {"expected_version": self.referral.row_version})
 

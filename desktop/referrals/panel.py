@@ -4,8 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from db import codes
-from db import referrals as referral_rules
+from db.public import THREE_TRIES, UNSUCCESSFUL, codes
 from db.records import Referral
 
 from ..models import RowTableModel
@@ -13,14 +12,12 @@ from ..models.columns import CONTACT_ATTEMPTS, show_date
 from ..widgets.common import button, heading, table_view
 from .dialogs import AllocateDialog, CloseReferralDialog, ContactAttemptDialog
 
-THREE = referral_rules.THREE_TRIES
-
 
 def attempt_rows(referral: Referral) -> list[tuple[int, object, int]]:
     """(number, attempt, unsuccessful attempts up to and including this one)."""
     rows, unsuccessful = [], 0
     for n, a in enumerate(referral.contact_attempts, 1):
-        if a.outcome in referral_rules.UNSUCCESSFUL:
+        if a.outcome in UNSUCCESSFUL:
             unsuccessful += 1
         rows.append((n, a, unsuccessful))
     return rows
@@ -28,7 +25,7 @@ def attempt_rows(referral: Referral) -> list[tuple[int, object, int]]:
 
 def _attempt_note(row) -> str | None:
     n, attempt, unsuccessful = row
-    if attempt.outcome in referral_rules.UNSUCCESSFUL and unsuccessful >= THREE:
+    if attempt.outcome in UNSUCCESSFUL and unsuccessful >= THREE_TRIES:
         return f"Unsuccessful attempt {unsuccessful}: three tries reached"
     return None
 
@@ -146,16 +143,15 @@ class ReferralPanel(QWidget):
         self.attempts_view.resizeColumnsToContents()
         self._fit_attempts(len(rows))
         self.attempts_heading.setText(f"Contact &attempts ({len(rows)})")
-        unsuccessful = referral_rules.unsuccessful_attempts(r)
-        if unsuccessful >= THREE and not r.closed_date and r.first_contact_date is None:
+        if r.three_tries_reached:
             self.three_tries.setText(
-                f"\u26a0 Three tries reached: {unsuccessful} unsuccessful contact attempts and no contact yet. "
+                f"\u26a0 Three tries reached: {r.unsuccessful_attempts} unsuccessful contact attempts and no contact yet. "
                 "Send the could-not-reach letter, or close the referral as 'Unable to contact'.")
             self.three_tries.show()
         else:
             self.three_tries.hide()
         is_open = not r.closed_date
-        may_allocate = self.store.can("allocate")
+        may_allocate = self.store.may("allocate")
         self.attempt_button.setEnabled(is_open)
         self.allocate_button.setEnabled(is_open and may_allocate)
         self.close_button.setEnabled(is_open)
@@ -164,7 +160,7 @@ class ReferralPanel(QWidget):
         """The attempts table as tall as its rows (three at least, for the three-tries protocol; eight at
         most, then it scrolls): the details around it then scroll as one page, never overlapping."""
         view = self.attempts_view
-        rows = min(max(count, THREE), 8)
+        rows = min(max(count, THREE_TRIES), 8)
         scroll_bar = view.horizontalScrollBar().sizeHint().height()
         view.setFixedHeight(rows * view.verticalHeader().defaultSectionSize() + scroll_bar
                             + view.horizontalHeader().sizeHint().height() + 2 * view.frameWidth())
@@ -176,7 +172,7 @@ class ReferralPanel(QWidget):
             self._run(ContactAttemptDialog(self.store, self.worker, self.referral, self))
 
     def allocate(self) -> None:
-        if not (self.referral and self.store.can("allocate") and not self.referral.closed_date):
+        if not (self.referral and self.store.may("allocate") and not self.referral.closed_date):
             return
         referral = self.referral
 
@@ -185,7 +181,7 @@ class ReferralPanel(QWidget):
             dialog = AllocateDialog(self.store, self.worker, referral, trainers, self, client.display_name)
             dialog.log_attempt_first.connect(lambda: QTimer.singleShot(0, self.log_attempt))
             self._run(dialog)
-        self.worker.submit(lambda: (self.store.trainers(), self.store.get_client(referral.client_id)),
+        self.worker.submit(lambda: (self.store.service.trainers(), self.store.clients.get(referral.client_id)),
                            on_done=ask)
 
     def close_referral(self) -> None:
@@ -209,5 +205,5 @@ class ReferralPanel(QWidget):
     def reload(self) -> None:
         if self.referral is None:
             return
-        self.worker.submit(self.store.get_referral, self.referral.id, key=f"referral-panel-{id(self)}",
+        self.worker.submit(self.store.referrals.get, self.referral.id, key=f"referral-panel-{id(self)}",
                            on_done=self.show_referral)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from db import codes
+from db.public import codes
 
 from ..models import RowFilterProxy, RowTableModel
 from ..models.columns import WAITING_LIST, three_tries_reached
@@ -110,7 +110,7 @@ class WaitingListPage(QWidget):
     # --- data ---------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self.worker.submit(lambda: (self.store.waiting_list(), self.store.trainers()), key="waiting-list",
+        self.worker.submit(lambda: (self.store.referrals.waiting_list(), self.store.service.trainers()), key="waiting-list",
                            on_done=lambda got: self._show(*got))
 
     def _show(self, items, trainers) -> None:
@@ -169,7 +169,7 @@ class WaitingListPage(QWidget):
         if item is None:
             self.panel.show_referral(None)
             return
-        self.worker.submit(self.store.get_referral, item.referral_id, key="waiting-referral",
+        self.worker.submit(self.store.referrals.get, item.referral_id, key="waiting-referral",
                            on_done=self.panel.show_referral)
 
     def _open(self, row: int) -> None:
