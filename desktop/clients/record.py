@@ -50,16 +50,16 @@ class ClientRecordView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
+        # Two rows: the name, badge and buttons; then the summary with the save state at its right,
+        # so the summary has the full width (one line at 150% scaling) and the state never moves it.
         top = QHBoxLayout()
-        names = QVBoxLayout()
         self.name = heading("New client")
+        self.name.setWordWrap(True)
         self.subtitle = QLabel()
         self.subtitle.setAccessibleName("Client summary")
         self.subtitle.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.subtitle.setWordWrap(True)   # large system fonts: wrap rather than widen the window
-        names.addWidget(self.name)
-        names.addWidget(self.subtitle)
-        top.addLayout(names, 1)
+        top.addWidget(self.name, 1)
         self.archived_badge = QLabel("ARCHIVED")
         self.archived_badge.setObjectName("archivedBadge")
         self.archived_badge.setAccessibleName("This record is archived")
@@ -78,16 +78,11 @@ class ClientRecordView(QWidget):
         self.referral_button = button("Ne&w referral\u2026", "New referral", tip="Add a referral (Ctrl+R)")
         self.archive_button = button("Archive\u2026", "Archive client",
                                      tip="Hide this person from lists; the record and its figures are kept")
-        # The state sits under the buttons, so its coming and going never squeezes the summary.
-        actions = QVBoxLayout()
-        actions.setSpacing(2)
-        row = QHBoxLayout()
         for b in (self.save_button, self.revert_button, self.referral_button, self.archive_button):
-            row.addWidget(b)
-        actions.addLayout(row)
-        actions.addWidget(self.state_label, 0, Qt.AlignLeft)
-        actions.addStretch(1)
-        top.addLayout(actions)
+            top.addWidget(b, 0, Qt.AlignTop)
+        summary = QHBoxLayout()
+        summary.addWidget(self.subtitle, 1)
+        summary.addWidget(self.state_label, 0, Qt.AlignTop | Qt.AlignRight)
         self.saved_at: str | None = None
         self.saved_id: int | None = None
         self.title_text = self.title_accessible = "New client"
@@ -96,6 +91,7 @@ class ClientRecordView(QWidget):
         self.saved_timer.setInterval(60_000)   # "Saved at" is news for a minute, then goes
         self.saved_timer.timeout.connect(self._forget_saved)
         layout.addLayout(top)
+        layout.addLayout(summary)
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Client record sections")
