@@ -170,9 +170,11 @@ class CaseStore:
 
     # --- change notices -------------------------------------------------------------------------
 
-    def on_change(self, listener: Callable[[Changes], None]) -> None:
-        """Call listener(changes) after every committed write made through this store."""
+    def on_change(self, listener: Callable[[Changes], None]) -> Callable[[], None]:
+        """Call listener(changes) after every committed write made through this store; returns the
+        function that stops it (a window closing while the store stays open)."""
         self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _publish(self, changes: Changes) -> None:
         for listener in list(self._listeners):

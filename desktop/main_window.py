@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QStyle, QToolBar,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
 from db.public import licence_lines
@@ -47,7 +47,14 @@ class SessionInfo:
     database: Path
 
 
+# The screens, in navigation order (Ctrl+1, Ctrl+2, ...). Each page class carries its NAV
+# (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
+PAGE_TYPES = (ClientsPage, WaitingListPage)
+
+
 class MainWindow(QMainWindow):
+    store_changed = Signal(object)      # db.records.Changes, once per committed write
+
     def __init__(self, store, info: SessionInfo, worker: Worker | None = None):
         super().__init__()
         self.store, self.info = store, info
@@ -70,17 +77,20 @@ class MainWindow(QMainWindow):
         outer.addLayout(body, 1)
 
         self.stack = QStackedWidget()
-        self.clients = ClientsPage(store, self.worker)
-        self.pages: list[tuple[str, QWidget, str]] = [("&Clients", self.clients, "Ctrl+1")]
-        self.waiting: WaitingListPage | None = None
-        if store.may("allocate"):   # coordinators and managers run the waiting list
-            self.waiting = WaitingListPage(store, self.worker)
-            self.pages.append(("&Referrals and waiting list", self.waiting, "Ctrl+2"))
+        # Every page the user's roles allow, each describing its own place in the navigation.
+        self.pages: list[QWidget] = [page_type(store, self.worker) for page_type in PAGE_TYPES
+                                     if page_type.NAV.shown_to(store)]
+        self.clients: ClientsPage = next(p for p in self.pages if isinstance(p, ClientsPage))
+        self.waiting: WaitingListPage | None = next((p for p in self.pages if isinstance(p, WaitingListPage)), None)
+        if self.waiting is not None:
             self.waiting.open_referral.connect(self.open_referral)
-            self.waiting.changed.connect(self._waiting_changed)
         body.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.clients.record.saved.connect(self._changed)
+
+        # One change notice: the store reports each committed write once; every page refreshes what it
+        # shows. Queued, since a write may commit on the worker thread.
+        self.store_changed.connect(self._broadcast, Qt.QueuedConnection)
+        self._stop_listening = store.on_change(self.store_changed.emit)
 
         # Screens along the top: the width goes to the lists and forms, not to a sidebar.
         self.nav = QToolBar("Screens")
@@ -93,16 +103,16 @@ class MainWindow(QMainWindow):
         self.nav_group = QActionGroup(self)
         self.nav_group.setExclusive(True)
         self.nav_actions: list[QAction] = []
-        icons = [QStyle.SP_FileDialogDetailedView, QStyle.SP_FileDialogListView]
-        for i, ((title, page, keys), icon) in enumerate(zip(self.pages, icons)):
+        for i, page in enumerate(self.pages):
+            nav = page.NAV
             self.stack.addWidget(page)
-            action = QAction(self.style().standardIcon(icon), title.replace("&", ""), self)
+            action = QAction(self.style().standardIcon(nav.icon), nav.plain_title, self)
             action.setCheckable(True)
-            action.setToolTip(f"{title.replace('&', '')} ({keys})")
+            action.setToolTip(f"{nav.plain_title} (Ctrl+{i + 1})")
             action.triggered.connect(lambda _=False, i=i: self.show_page(i))
             self.nav_group.addAction(action)
             self.nav.addAction(action)
-            self.nav.widgetForAction(action).setAccessibleName(title.replace("&", ""))
+            self.nav.widgetForAction(action).setAccessibleName(nav.plain_title)
             self.nav_actions.append(action)
 
         self._build_menus()
@@ -136,8 +146,8 @@ class MainWindow(QMainWindow):
                      else "Ctrl+Q")
 
         go = bar.addMenu("&Go")
-        for i, (title, _page, keys) in enumerate(self.pages):
-            self._action(go, title, lambda _=False, i=i: self.show_page(i), keys)
+        for i, page in enumerate(self.pages):
+            self._action(go, page.NAV.title, lambda _=False, i=i: self.show_page(i), f"Ctrl+{i + 1}")
         go.addSeparator()
         self._action(go, "&Find a client", self.find_client, "Ctrl+F", "Go to the client search box")
         self._action(go, "Re&fresh", self.refresh, "F5", "Read the lists again")
@@ -194,7 +204,7 @@ class MainWindow(QMainWindow):
     # --- navigation -------------------------------------------------------------------------------------
 
     def show_page(self, row: int) -> None:
-        page = self.pages[row][1]
+        page = self.pages[row]
         self.nav_actions[row].setChecked(True)
         self.stack.setCurrentWidget(page)
         if page is self.waiting and not self.waiting.loaded_once:
@@ -203,7 +213,7 @@ class MainWindow(QMainWindow):
             self.clients.focus_search()
 
     def go_to(self, page: QWidget) -> None:
-        for i, (_t, p, _k) in enumerate(self.pages):
+        for i, p in enumerate(self.pages):
             if p is page:
                 self.show_page(i)
 
@@ -271,19 +281,9 @@ class MainWindow(QMainWindow):
         else:
             self.clients.run_search()
 
-    def _changed(self, changes) -> None:
-        # A waiting list read on the next visit is as good as now and costs nothing while hidden.
-        if self.waiting is not None:
-            if self.stack.currentWidget() is self.waiting:
-                self.waiting.refresh()
-            else:
-                self.waiting.loaded_once = False
-
-    def _waiting_changed(self, changes) -> None:
-        # The open record may show the referral just changed on the waiting list.
-        record = self.clients.record
-        if record.client is not None and self.clients.stack.currentWidget() is record:
-            record.refresh_lists()
+    def _broadcast(self, changes) -> None:
+        for page in self.pages:
+            page.on_store_changed(changes, page is self.stack.currentWidget())
 
     # --- help ---------------------------------------------------------------------------------------------
 
@@ -350,5 +350,6 @@ class MainWindow(QMainWindow):
         s.setValue("main/geometry", self.saveGeometry())
         for key, splitter in self._splitters().items():
             s.setValue(f"main/{key}", splitter.saveState())
+        self._stop_listening()
         self.worker.stop()
         super().closeEvent(event)

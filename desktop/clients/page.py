@@ -4,12 +4,13 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QSplitter, QStackedWidget,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QSplitter, QStackedWidget, QStyle,
                                QVBoxLayout, QWidget)
 
 from ..models import RowTableModel
 from ..models.columns import CLIENT_SEARCH
 from ..widgets.common import button, confirm, heading, table_view
+from ..widgets.nav import Nav
 from .record import ClientRecordView
 
 SEARCH_DELAY_MS = 150   # wait for a pause in typing: one query per pause, not per key
@@ -17,6 +18,7 @@ SEARCH_LIMIT = 200
 
 
 class ClientsPage(QWidget):
+    NAV = Nav("&Clients", QStyle.SP_FileDialogDetailedView)     # everyone signed in
     searched = Signal(str, int, float)   # text, rows, seconds from query sent to rows on screen
 
     def __init__(self, store, worker, parent=None):
@@ -95,7 +97,6 @@ class ClientsPage(QWidget):
         self.results_view.clicked.connect(lambda index: self.open_row(index.row()))
         self.new_button.clicked.connect(self.new_client)
         self.new_button.setEnabled(store.may("add_client"))
-        self.record.saved.connect(self._record_saved)
         self.record.open_client.connect(lambda client_id: self.open_client(client_id, ask=False))
         self.setTabOrder(self.search, self.include_archived)
         self.setTabOrder(self.include_archived, self.new_button)
@@ -185,6 +186,9 @@ class ClientsPage(QWidget):
         self.stack.setCurrentWidget(self.record)
         self.record.show_new()
 
-    def _record_saved(self, changes) -> None:
-        if changes.entity == "client":
-            self.run_search()   # names and references in the list may have changed
+    def on_store_changed(self, changes, visible: bool) -> None:
+        """A change anywhere: names and references in the results may have changed, and the open
+        record may show what changed (its lists are read again; typing in its form is kept)."""
+        if changes.entity in ("client", "import"):
+            self.run_search()
+        self.record.on_store_changed(changes)

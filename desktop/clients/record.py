@@ -269,6 +269,12 @@ class ClientRecordView(QWidget):
         self.worker.submit(read_record, self.store, current.id, key="client-record",
                            on_done=lambda got: self._refresh_lists(got[0]))
 
+    def on_store_changed(self, changes) -> None:
+        """The main window's broadcast of a committed write: whatever changed (a referral allocated on
+        the waiting list, an attempt logged here) shows in the lists; the form's own saves reload it."""
+        if self.client is not None and changes.entity != "client":
+            self.refresh_lists()
+
     def refresh_lists(self) -> None:
         """Read the referrals and timeline again, leaving any typing in the form alone."""
         if self.client is not None:
@@ -317,10 +323,8 @@ class ClientRecordView(QWidget):
                 if row is not None:
                     self.referrals_view.selectRow(row)
                     self.panel.show_referral(self.referrals.rows[row])
+            # Same key as the broadcast's refresh: the later read (this one, which also selects) wins.
             self.worker.submit(read_record, self.store, self.client.id, key="client-record-lists", on_done=pick)
-        else:
-            self.refresh_lists()
-        self.saved.emit(changes)
 
     def archive(self) -> None:
         c = self.client

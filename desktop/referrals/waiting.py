@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QStyle, QVBoxLayout, QWidget
 
 from db.public import codes
 
@@ -10,6 +10,7 @@ from ..models import RowFilterProxy, RowTableModel
 from ..models.columns import WAITING_LIST, three_tries_reached
 from ..widgets.common import button, heading, table_view
 from ..widgets.fields import CodeCombo
+from ..widgets.nav import Nav
 from .panel import ReferralPanel
 
 _WAITING_STATUSES = ("NEW", "CONTACTING", "WAITING")
@@ -36,8 +37,9 @@ def _three_tries_note(item) -> str | None:
 
 
 class WaitingListPage(QWidget):
+    # Coordinators and managers run the waiting list.
+    NAV = Nav("&Referrals and waiting list", QStyle.SP_FileDialogListView, lambda store: store.may("allocate"))
     open_referral = Signal(int, int)   # client id, referral id: the record opens at that referral
-    changed = Signal(object)
 
     def __init__(self, store, worker, parent=None):
         super().__init__(parent)
@@ -104,7 +106,6 @@ class WaitingListPage(QWidget):
         self.view.selectionModel().currentRowChanged.connect(lambda current, _: self._selected(current.row()))
         self.view.activated.connect(lambda index: self._open(index.row()))
         self.open_button.clicked.connect(lambda: self._open(self.view.currentIndex().row()))
-        self.panel.changed.connect(self._panel_changed)
         self.open_button.setEnabled(False)
 
     # --- data ---------------------------------------------------------------------------------------
@@ -201,6 +202,11 @@ class WaitingListPage(QWidget):
             if top > sizes[0]:
                 self.splitter.setSizes([top, total - top])
 
-    def _panel_changed(self, changes) -> None:
-        self.refresh()
-        self.changed.emit(changes)
+    def on_store_changed(self, changes, visible: bool) -> None:
+        """Any change to referrals or clients may move the list: read it again now if it is on screen,
+        else on the next visit (as good as now, and costs nothing while hidden)."""
+        if changes.entity in ("referral", "client", "session", "import"):
+            if visible:
+                self.refresh()
+            else:
+                self.loaded_once = False
