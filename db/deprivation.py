@@ -64,8 +64,6 @@ def licence_lines() -> list[str]:
     return list(dict.fromkeys(line for lines in LICENCES.values() for line in lines))
 
 
-# Cancelling the build leaves nothing behind (errors.Cancelled, the app's one cancellation).
-BuildCancelled = Cancelled
 
 
 _CANCELLED = ("Building the postcode lookup was cancelled. It will be built the next time "

@@ -180,17 +180,6 @@ class CaseStore:
         for listener in list(self._listeners):
             listener(changes)
 
-    # --- TEMPORARY: old flat names, while call sites move to the parts (removed before commit) ---
-    def __getattr__(self, name):
-        if name.startswith("_") or name not in _OLD:
-            raise AttributeError(name)
-        part, method = _OLD[name].split(".")
-        return getattr(getattr(self, part), method)
-
-    def can(self, action):
-        return self.may({"create_client": "add_client", "view_any_client": "view_client",
-                         "edit_any_client": "edit_client", "edit_own_client": "edit_client"}.get(action, action))
-
     # --- declarations ---------------------------------------------------------------------------
 
     def rules(self) -> dict[str, str]:
@@ -206,33 +195,3 @@ class CaseStore:
                 found[f"{name}.{attr}"] = rule.describe() if rule else "UNDECLARED"
         return found
 
-
-_OLD = {
- "search_clients": "clients.search", "get_client": "clients.get", "client_id_for_ref": "clients.id_for_ref",
- "client_record": "clients.record", "check_duplicates": "clients.check_duplicates", "add_client": "clients.add",
- "update_client": "clients.update", "archive_client": "clients.archive",
- "get_referral": "referrals.get", "referral_id_for_ref": "referrals.id_for_ref", "add_referral": "referrals.add",
- "add_contact_attempt": "referrals.add_contact_attempt", "allocate": "referrals.allocate",
- "close_referral": "referrals.close", "close_referrals": "referrals.close_many", "waiting_list": "referrals.waiting_list",
- "add_session": "diary.add", "record_attendance": "diary.record_attendance", "next_booked_sessions": "diary.next_booked",
- "add_plan": "plans.add", "update_goal": "plans.update_goal", "get_plan": "plans.get", "current_plan": "plans.current",
- "add_signposting": "signposting.add", "directory": "signposting.directory",
- "add_directory_entry": "signposting.add_directory_entry",
- "enabled_instruments": "service.enabled_instruments", "set_enabled_instruments": "service.set_enabled_instruments",
- "add_assessment": "assessments.add", "safeguarding_steps": "service.safeguarding_steps",
- "assessment_series": "assessments.series", "outcome_pairs": "assessments.outcome_pairs",
- "audit_events": "admin.audit_events", "counts": "admin.counts",
- "services": "service.all", "update_service": "service.update", "set_service_logo": "service.set_logo",
- "staff": "service.staff", "trainers": "service.trainers", "venues": "service.venues", "add_staff": "service.add_staff",
- "accounts": "admin.accounts", "set_password": "admin.set_password", "set_locked": "admin.set_locked",
- "add_venue": "service.add_venue", "setting": "service.setting", "set_setting": "service.set_setting",
- "reference_ready": "reference.ready", "prepare_reference": "reference.prepare", "deprivation_for": "reference.deprivation_for",
- "lsoa_info": "reference.lsoa_info",
- "return_figures": "returns.figures", "explain_figure": "returns.explain", "build_return": "returns.build",
- "return_runs": "returns.runs", "submit_return": "returns.submit",
- "plan_print_data": "documents.plan_data", "letter_data": "documents.letter_data", "keep_document": "documents.keep",
- "documents": "documents.for_client", "get_document": "documents.get",
- "import_workbook": "transfer.import_workbook", "export_rows": "transfer.export_rows", "export_counts": "transfer.export_counts",
- "save_draft": "drafts.save", "discard_draft": "drafts.discard", "drafts": "drafts.mine",
- "service": "service.get",
-}

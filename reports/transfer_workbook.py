@@ -4,7 +4,7 @@ Both come from db/transfer/workbook_spec.py, so they always match what the impor
 reads: every sheet and header, a Codes sheet listing every code list (code and
 label), and drop-downs on coded columns that refer to the Codes sheet. The
 template adds one grey EXAMPLE row per sheet (the import skips it). The export
-writes every record (rows from CaseStore.export_rows) in write-only mode, so a
+writes every record (rows from store.transfer.export_rows) in write-only mode, so a
 large service streams to disk. Files are written beside the target and renamed
 into place, so an interrupted write never leaves half a workbook.
 """
@@ -48,7 +48,7 @@ def write_template(path: Path | str) -> Path:
 
 def write_export(path: Path | str, rows: Mapping[str, Iterable[tuple]], *, counts: Mapping[str, int] | None = None,
                  on_progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None) -> Path:
-    """Every record, as CaseStore.export_rows gives them, in the import workbook format."""
+    """Every record, as store.transfer.export_rows gives them, in the import workbook format."""
     return _write(Path(path), rows, counts=counts, on_progress=on_progress, cancelled=cancelled)
 
 

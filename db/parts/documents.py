@@ -178,9 +178,6 @@ class DocumentsPart(Part):
         return doc
 
 
-    def __call__(self, *a, **k):  # TEMPORARY: old flat call, removed before commit
-        return self.for_client(*a, **k)
-
 
 def _without_content(doc: KeptDocument) -> KeptDocument:
     return replace(doc, content=None)

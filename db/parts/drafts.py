@@ -24,6 +24,3 @@ class DraftsPart(Part):
     @write("signed_in")
     def discard(self, form_key: str) -> None:
         drafts.discard(self.db, self.by(), form_key)
-
-    def __call__(self, *a, **k):  # TEMPORARY: old flat call, removed before commit
-        return self.mine()

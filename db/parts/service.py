@@ -94,6 +94,3 @@ class ServicePart(Part):
         """What staff must do when a safeguarding prompt is raised (PHQ-9 item 9); set per service."""
         return services.get_setting(self.db, "safeguarding.steps", DEFAULT_SAFEGUARDING_STEPS,
                                     scope=self.get(service_code).code)
-
-    def __call__(self, *a, **k):  # TEMPORARY: old flat call, removed before commit
-        return self.get(*a, **k)

@@ -6,14 +6,10 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from db.errors import FieldError, ValidationError
 
 from . import common
-
-if TYPE_CHECKING:
-    from db.store import CaseStore
 
 
 def register(sub) -> None:

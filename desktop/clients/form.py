@@ -269,7 +269,7 @@ class ClientForm(QWidget):
         values = self.values()
         self._set_saving(True)
         if self.client is None and check_duplicates:
-            self.worker.submit(self.store.check_duplicates, values,
+            self.worker.submit(self.store.clients.check_duplicates, values,
                                on_done=lambda found: self._after_duplicates(values, found),
                                on_error=self._failed)
         else:
@@ -318,7 +318,7 @@ class ClientForm(QWidget):
         if not self._postcode_changes(values):
             self._write(values)
             return
-        self.worker.submit(self.store.reference_ready,
+        self.worker.submit(self.store.reference.ready,
                            on_done=lambda ready: self._write(values) if ready else self._prepare(values),
                            on_error=self._failed)
 
@@ -342,16 +342,16 @@ class ClientForm(QWidget):
                 return
             self._failed(exc)
 
-        job = self.worker.submit(lambda j: self.store.prepare_reference(j.progress, j.cancelled),
+        job = self.worker.submit(lambda j: self.store.reference.prepare(j.progress, j.cancelled),
                                  with_job=True, on_done=done, on_error=failed)
         dialog.follow(self.worker, job)
         dialog.show()
 
     def _write(self, values: dict) -> None:
         if self.client is None:
-            self.worker.submit(self.store.add_client, values, on_done=self._done, on_error=self._failed)
+            self.worker.submit(self.store.clients.add, values, on_done=self._done, on_error=self._failed)
         else:
-            self.worker.submit(self.store.update_client, self.client.id, values,
+            self.worker.submit(self.store.clients.update, self.client.id, values,
                                expected_version=self.client.row_version, on_done=self._done, on_error=self._failed)
 
     def _done(self, changes) -> None:

@@ -26,11 +26,11 @@ def _age(dob: str | None) -> str:
 
 def read_record(store, client_id: int) -> tuple[ClientRecord, str | None]:
     """Runs on the worker: the record, and the LSOA's name when the lookup is already on this PC."""
-    record = store.client_record(client_id)
+    record = store.clients.record(client_id)
     area = None
     code = record.client.lsoa_code
-    if code and store.reference_ready():
-        info = store.lsoa_info(code)
+    if code and store.reference.ready():
+        info = store.reference.lsoa_info(code)
         if info is not None:
             area = ", ".join(x for x in (info.name, info.lad_name) if x)
     return record, area
@@ -341,7 +341,7 @@ class ClientRecordView(QWidget):
                          "&Unarchive")
         if not ok:
             return
-        self.worker.submit(self.store.archive_client, c.id, expected_version=c.row_version, archived=archiving,
+        self.worker.submit(self.store.clients.archive, c.id, expected_version=c.row_version, archived=archiving,
                            on_done=self._saved, on_error=self._archive_failed)
 
     def _archive_failed(self, exc) -> None:

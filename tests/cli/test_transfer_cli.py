@@ -147,7 +147,7 @@ def test_a_demo_database_exported_and_imported_into_a_fresh_one_exports_the_same
     this_year = period_containing(date.today()).code[:7]
     last_year = f"{int(this_year[:4]) - 1}-{int(this_year[5:7]) - 1:02d}"
     for period in (this_year, last_year, period_containing(date.today()).code):
-        a_figures, b_figures = (list(s.return_figures(period).figures) for s in stores)
+        a_figures, b_figures = (list(s.returns.figures(period).figures) for s in stores)
         assert a_figures == b_figures and any(f.value for f in a_figures), period
     for s in stores:
         s.close()

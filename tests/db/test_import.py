@@ -570,10 +570,10 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_workbook(store,
     fresh = CaseStore.create_new(tmp_path / "fresh.sqlite3", service_name="Fresh", service_code="FRESH",
                                  admin_username="admin", admin_password="pass", reference_source=NE)
     fresh.sign_in("admin", "pass")
-    report = fresh.import_workbook(first, today=TODAY)
+    report = fresh.transfer.import_workbook(first, today=TODAY)
     assert report.committed and not report.conflicts, report.text()
     second = tmp_path / "second.xlsx"
-    transfer_workbook.write_export(second, fresh.export_rows())
+    transfer_workbook.write_export(second, fresh.transfer.export_rows())
     a, b = _cells(first), _cells(second)
     assert a == b
     assert [r[3] for r in a["Clients"][1:]] == ["Siobhán", "Zoë 😀", "Mícheál", "=Bob"]
@@ -650,7 +650,7 @@ def test_staff_without_an_account_round_trip_under_a_stand_in_username(store, tm
     fresh = CaseStore.create_new(tmp_path / "fresh.sqlite3", service_name="Fresh", service_code="FRESH",
                                  admin_username="admin", admin_password="pass", reference_source=NE)
     fresh.sign_in("admin", "pass")
-    assert fresh.import_workbook(path, today=TODAY).committed
+    assert fresh.transfer.import_workbook(path, today=TODAY).committed
     assert fresh.db.conn.execute("SELECT s.full_name FROM accounts a JOIN staff s ON s.id = a.staff_id "
                                  "WHERE a.username = ?", (f"staff-{staff_id}",)).fetchone() == ("Pat Volunteer",)
     fresh.close()

@@ -245,9 +245,9 @@ def test_trainer_may_not_build_returns(store, scenario_db):
     other = CaseStore.open(scenario_db)
     other.sign_in(TRAINER, TRAINER_PASSWORD)
     with pytest.raises(PermissionDenied):
-        other.return_figures(PERIOD)
+        other.returns.figures(PERIOD)
     with pytest.raises(PermissionDenied):
-        other.explain_figure(PERIOD, "STARTS")
+        other.returns.explain(PERIOD, "STARTS")
     other.close()
 
 

@@ -49,7 +49,7 @@ def test_stale_update_is_refused_with_a_clear_conflict(case_store):
     seen = case_store.clients.get(client_id)
     other = CaseStore.open(case_store.path)
     other.sign_in("coord", "pass")
-    other.update_client(client_id, {"phone": "0191 000 0000"}, expected_version=seen.row_version, today=TODAY)
+    other.clients.update(client_id, {"phone": "0191 000 0000"}, expected_version=seen.row_version, today=TODAY)
     with pytest.raises(ConflictError) as exc:
         case_store.clients.update(client_id, {"phone": "0191 111 1111"}, expected_version=seen.row_version, today=TODAY)
     assert "coord" in str(exc.value) and exc.value.current.phone == "0191 000 0000"
@@ -158,26 +158,26 @@ def test_roles_are_enforced_in_the_store(case_store):
     referral_id = case_store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "SELF"}, today=TODAY).ids[0]
     champion = CaseStore.open(case_store.path)
     champion.sign_in("champion", "pass")
-    assert champion.search_clients("siob") == []
+    assert champion.clients.search("siob") == []
     with pytest.raises(PermissionDenied):
-        champion.get_client(client_id)
+        champion.clients.get(client_id)
     with pytest.raises(PermissionDenied):
-        champion.add_client(CLIENT, today=TODAY)
+        champion.clients.add(CLIENT, today=TODAY)
     with pytest.raises(PermissionDenied):
-        champion.waiting_list()
+        champion.referrals.waiting_list()
     case_store.referrals.allocate(referral_id, case_store.staff_ids["champion"])
-    assert [c.id for c in champion.search_clients("siob")] == [client_id]
-    champion.update_client(client_id, {"mobile": "07700 900999"}, expected_version=1, today=TODAY)
+    assert [c.id for c in champion.clients.search("siob")] == [client_id]
+    champion.clients.update(client_id, {"mobile": "07700 900999"}, expected_version=1, today=TODAY)
 
     trainer = CaseStore.open(case_store.path)
     trainer.sign_in("trainer", "pass")
-    assert trainer.get_client(client_id).mobile == "07700 900999"       # may view anyone
+    assert trainer.clients.get(client_id).mobile == "07700 900999"       # may view anyone
     with pytest.raises(PermissionDenied):
-        trainer.update_client(client_id, {"mobile": "1"}, expected_version=2, today=TODAY)   # but not edit them
+        trainer.clients.update(client_id, {"mobile": "1"}, expected_version=2, today=TODAY)   # but not edit them
     with pytest.raises(PermissionDenied):
-        trainer.audit_events()
+        trainer.admin.audit_events()
     with pytest.raises(PermissionDenied):
-        trainer.add_staff("X", "TRAINER")
+        trainer.service.add_staff("X", "TRAINER")
     admin_view = case_store.clients.get(client_id)
     assert admin_view.id == client_id
     champion.close()
@@ -189,9 +189,9 @@ def test_admin_only_views_clients(case_store):
     admin_only = CaseStore.open(case_store.path)
     admin_only.sign_in("admin", "pass")
     admin_only.actor = admin_only.actor.__class__(username="adm2", roles=frozenset({"ADMIN"}))
-    assert admin_only.get_client(client_id).id == client_id
+    assert admin_only.clients.get(client_id).id == client_id
     with pytest.raises(PermissionDenied):
-        admin_only.update_client(client_id, {"mobile": "1"}, expected_version=1, today=TODAY)
+        admin_only.clients.update(client_id, {"mobile": "1"}, expected_version=1, today=TODAY)
     admin_only.close()
 
 
@@ -258,7 +258,7 @@ def test_service_details_and_logo_are_kept_for_printouts(case_store):
     coord = CaseStore.open(case_store.path)
     coord.sign_in("coord", "pass")
     with pytest.raises(PermissionDenied):
-        coord.update_service({"phone": "2"}, expected_version=case_store.service.get().row_version)
+        coord.service.update({"phone": "2"}, expected_version=case_store.service.get().row_version)
     coord.close()
 
 

@@ -32,10 +32,10 @@ def db_path(tmp_path):
     store = CaseStore.create_new(path, service_name="Test Health Trainers", service_code="TESTHT",
                                  admin_username="boss", admin_password="secret", admin_full_name="Bo Boss")
     store.sign_in("boss", "secret")
-    store.add_staff("Amy Trainer", "TRAINER", username="amy", password="pass")
-    store.add_staff("Cal Coordinator", "COORD", username="cal", password="pass")
+    store.service.add_staff("Amy Trainer", "TRAINER", username="amy", password="pass")
+    store.service.add_staff("Cal Coordinator", "COORD", username="cal", password="pass")
     for values in CLIENTS:
-        store.add_client(values)
+        store.clients.add(values)
     store.close()
     return path
 

@@ -100,7 +100,7 @@ def test_first_run_wizard_creates_the_database_and_signs_in(qtbot, tmp_path):
     wizard.button(wizard.WizardButton.FinishButton).click()
     assert wizard.store is not None and path.exists()
     assert wizard.store.actor.username == "pat"
-    assert wizard.store.service().code == "TYNEHT"
+    assert wizard.store.service.get().code == "TYNEHT"
     wizard.store.close()
 
 

@@ -42,7 +42,7 @@ def window_as(qtbot, db_path):
 def client_count(db_path) -> int:
     with CaseStore.open(db_path) as other:
         other.sign_in("cal", "pass")
-        return len(other.search_clients("", limit=1000, include_archived=True))
+        return len(other.clients.search("", limit=1000, include_archived=True))
 
 
 # --- 1. the duplicate check -------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_a_changed_form_says_so_until_saved_then_says_when_it_was_saved(qtbot, w
     assert record.state_label.isVisible()
     with CaseStore.open(db_path) as other:
         other.sign_in("cal", "pass")
-        assert other.get_client(record.client.id).town == "Gateshead"
+        assert other.clients.get(record.client.id).town == "Gateshead"
     # Opening someone else: the news is about the other record, so it goes.
     open_by_typing(qtbot, window, "smith")
     assert record.state_label.isHidden()
@@ -178,7 +178,7 @@ def test_an_administrator_sees_a_read_only_record_with_a_reason_that_does_not_sa
         qtbot, window_as, db_path):
     with CaseStore.open(db_path) as other:   # an administrator only (the first account is a manager too)
         other.sign_in("boss", "secret")
-        other.add_staff("Ada Admin", "ADMIN", username="ada", password="pass")
+        other.service.add_staff("Ada Admin", "ADMIN", username="ada", password="pass")
     window = window_as("ada", "pass")
     record = open_by_typing(qtbot, window, "nguy")
     assert_read_only(record)
@@ -218,8 +218,8 @@ def test_a_trainer_sees_clients_not_allocated_to_them_read_only_and_a_coordinato
 def test_an_archived_record_is_read_only_and_says_why(qtbot, window, db_path):
     with CaseStore.open(db_path) as other:
         other.sign_in("cal", "pass")
-        smith = next(c for c in other.search_clients("smith") if c.last_name == "Smith")
-        other.archive_client(smith.id, expected_version=other.get_client(smith.id).row_version)
+        smith = next(c for c in other.clients.search("smith") if c.last_name == "Smith")
+        other.clients.archive(smith.id, expected_version=other.clients.get(smith.id).row_version)
     window.clients.include_archived.setChecked(True)
     record = open_by_typing(qtbot, window, "smith")
     assert record.client.archived
@@ -234,8 +234,8 @@ def test_an_archived_record_is_read_only_and_says_why(qtbot, window, db_path):
 def test_archived_clients_are_marked_in_search_results(qtbot, window, db_path):
     with CaseStore.open(db_path) as other:
         other.sign_in("cal", "pass")
-        smith = next(c for c in other.search_clients("smith") if c.last_name == "Smith")
-        other.archive_client(smith.id, expected_version=other.get_client(smith.id).row_version)
+        smith = next(c for c in other.clients.search("smith") if c.last_name == "Smith")
+        other.clients.archive(smith.id, expected_version=other.clients.get(smith.id).row_version)
     page = window.clients
     page.run_search()
     qtbot.waitUntil(lambda: page.results.rowCount() == 3)

@@ -62,7 +62,7 @@ def test_bad_value_shows_message_next_to_the_field_then_a_good_one_saves(qtbot, 
     assert nhs.error.isHidden()
     with CaseStore.open(db_path) as other:
         other.sign_in("boss", "secret")
-        assert other.get_client(record.client.id).nhs_number == "4010232137"
+        assert other.clients.get(record.client.id).nhs_number == "4010232137"
 
 
 def test_new_client_meets_the_duplicate_check_and_can_open_the_existing_record(qtbot, window):
@@ -106,9 +106,9 @@ def test_edit_conflict_says_who_and_offers_to_reload(qtbot, window, db_path):
     record = open_by_typing(qtbot, window, "smith")
     with CaseStore.open(db_path) as other:
         other.sign_in("boss", "secret")
-        client = other.get_client(record.client.id)
-        other.update_client(client.id, {"town": "Gateshead"}, expected_version=client.row_version)
-        theirs = other.get_client(client.id)
+        client = other.clients.get(record.client.id)
+        other.clients.update(client.id, {"town": "Gateshead"}, expected_version=client.row_version)
+        theirs = other.clients.get(client.id)
     record.form.fields.fields["phone"].widget.setText("0191 000 0000")
     qtbot.mouseClick(record.save_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: getattr(record.form, "conflict_dialog", None) is not None)
@@ -137,8 +137,8 @@ def test_conflict_reload_takes_their_version(qtbot, window, db_path):
     record = open_by_typing(qtbot, window, "smith")
     with CaseStore.open(db_path) as other:
         other.sign_in("boss", "secret")
-        client = other.get_client(record.client.id)
-        other.update_client(client.id, {"first_name": "Peggy"}, expected_version=client.row_version)
+        client = other.clients.get(record.client.id)
+        other.clients.update(client.id, {"first_name": "Peggy"}, expected_version=client.row_version)
     record.form.fields.fields["first_name"].widget.setText("Meg")
     qtbot.mouseClick(record.save_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: getattr(record.form, "conflict_dialog", None) is not None)

@@ -20,7 +20,7 @@ SCREEN_150 = (1366 * 2 // 3, 768 * 2 // 3)
 
 
 def _ids(store) -> dict[str, int]:
-    return {c.last_name: c.id for c in store.search_clients("")}
+    return {c.last_name: c.id for c in store.clients.search("")}
 
 
 def _visible_inside(widget, top) -> bool:
@@ -46,7 +46,7 @@ def _open_referrals_tab(qtbot, window, typed):
 # --- 1. error text in small dialogs is shown whole ---------------------------------------------------
 
 def test_close_referral_messages_wrap_and_the_dialog_grows_to_show_them(qtbot, window, store):
-    store.add_referral(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"})
+    store.referrals.add(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"})
     record = _open_referrals_tab(qtbot, window, "smith")
     qtbot.mouseClick(record.panel.close_button, Qt.LeftButton)
     dialog = record.panel.dialog
@@ -63,7 +63,7 @@ def test_close_referral_messages_wrap_and_the_dialog_grows_to_show_them(qtbot, w
 
 
 def test_contact_attempt_and_new_referral_messages_fit_too(qtbot, window, store):
-    store.add_referral(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"})
+    store.referrals.add(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"})
     record = _open_referrals_tab(qtbot, window, "smith")
     qtbot.mouseClick(record.panel.attempt_button, Qt.LeftButton)
     dialog = record.panel.dialog
@@ -92,8 +92,8 @@ def _fourteen_year_old(db_path) -> None:
     today = date.today()
     boss = CaseStore.open(db_path)
     boss.sign_in("boss", "secret")
-    boss.add_staff("Meg Manager", "MANAGER", username="meg", password="pass")
-    boss.add_client(dict(first_name="Tia", last_name="Young", date_of_birth=f"{today.year - 14}-01-01",
+    boss.service.add_staff("Meg Manager", "MANAGER", username="meg", password="pass")
+    boss.clients.add(dict(first_name="Tia", last_name="Young", date_of_birth=f"{today.year - 14}-01-01",
                          gender="2", ethnicity="A"))
     boss.close()
 
@@ -189,8 +189,8 @@ def _allocate_from_waiting_list(qtbot, window):
 
 
 def test_allocating_a_client_never_reached_asks_first_and_defaults_to_the_safe_choice(qtbot, window, store):
-    referral_id = store.add_referral(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"}).ids[0]
-    store.add_contact_attempt(referral_id, "2024-01-11", "PHONE", "NOANSWER")
+    referral_id = store.referrals.add(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"}).ids[0]
+    store.referrals.add_contact_attempt(referral_id, "2024-01-11", "PHONE", "NOANSWER")
     waiting, dialog = _allocate_from_waiting_list(qtbot, window)
     box = dialog.question
     assert isinstance(box, QMessageBox)
@@ -201,7 +201,7 @@ def test_allocating_a_client_never_reached_asks_first_and_defaults_to_the_safe_c
 
     qtbot.keyClick(box, Qt.Key_Return)   # Enter takes the safe choice: log an attempt, allocate nothing
     qtbot.waitUntil(lambda: isinstance(waiting.panel.dialog, ContactAttemptDialog))
-    assert store.get_referral(referral_id).allocated_staff_id is None
+    assert store.referrals.get(referral_id).allocated_staff_id is None
     waiting.panel.dialog.reject()
     qtbot.waitUntil(lambda: waiting.panel.dialog is None)
 
@@ -213,12 +213,12 @@ def test_allocating_a_client_never_reached_asks_first_and_defaults_to_the_safe_c
     anyway = next(b for b in dialog.question.buttons() if b.text() == "Allocate &anyway")
     qtbot.mouseClick(anyway, Qt.LeftButton)
     qtbot.waitUntil(lambda: waiting.model.rows and waiting.model.rows[0].status == "WAITING")
-    assert store.get_referral(referral_id).allocated_name == "Amy Trainer"
+    assert store.referrals.get(referral_id).allocated_name == "Amy Trainer"
 
 
 def test_allocating_a_client_already_reached_asks_nothing(qtbot, window, store):
-    referral_id = store.add_referral(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"}).ids[0]
-    store.add_contact_attempt(referral_id, "2024-01-11", "PHONE", "REACHED")
+    referral_id = store.referrals.add(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"}).ids[0]
+    store.referrals.add_contact_attempt(referral_id, "2024-01-11", "PHONE", "REACHED")
     waiting, dialog = _allocate_from_waiting_list(qtbot, window)
     assert dialog.question is None
     qtbot.waitUntil(lambda: waiting.model.rows and waiting.model.rows[0].status == "WAITING")
@@ -228,8 +228,8 @@ def test_allocating_a_client_already_reached_asks_nothing(qtbot, window, store):
 
 def test_opening_a_client_from_the_waiting_list_lands_on_that_referral(qtbot, window, store):
     smith = _ids(store)["Smith"]
-    older = store.add_referral(smith, {"received_date": "2024-01-10", "source": "GP"}).ids[0]
-    store.add_referral(smith, {"received_date": "2024-03-01", "source": "SELF"})   # listed first in the record
+    older = store.referrals.add(smith, {"received_date": "2024-01-10", "source": "GP"}).ids[0]
+    store.referrals.add(smith, {"received_date": "2024-03-01", "source": "SELF"})   # listed first in the record
     waiting = window.waiting
     window.go_to(waiting)
     qtbot.waitUntil(lambda: waiting.model.rowCount() == 2)
@@ -251,7 +251,7 @@ def _at_150_percent(qtbot, window):
 
 
 def test_the_window_fits_a_1366x768_screen_at_150_percent(qtbot, window, store):
-    store.add_referral(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"})
+    store.referrals.add(_ids(store)["Smith"], {"received_date": "2024-01-10", "source": "GP"})
     window.go_to(window.waiting)
     qtbot.waitUntil(lambda: window.waiting.model.rowCount() == 1)
     for page in (window.clients, window.waiting):
@@ -282,11 +282,11 @@ def _labels_do_not_overlap(panel) -> bool:
 
 def test_referral_details_do_not_overlap_at_150_percent(qtbot, window, store):
     smith = _ids(store)["Smith"]
-    referral_id = store.add_referral(smith, {"received_date": "2024-01-10", "source": "GP",
+    referral_id = store.referrals.add(smith, {"received_date": "2024-01-10", "source": "GP",
                                              "referrer_name": "Dr Anne Longname-Practitioner",
                                              "referrer_organisation": "Riverside Health Centre and Surgery",
                                              "reasons": ["ACTIVITY", "MONEY", "WEIGHT", "ALCOHOL", "SMOKING"]}).ids[0]
-    store.add_contact_attempt(referral_id, "2024-01-11", "PHONE", "REACHED")
+    store.referrals.add_contact_attempt(referral_id, "2024-01-11", "PHONE", "REACHED")
     _at_150_percent(qtbot, window)
     record = _open_referrals_tab(qtbot, window, "smith")
     qtbot.waitUntil(lambda: record.panel.isVisible() and record.panel.info["dates"].text() != "")
@@ -304,7 +304,7 @@ def test_referral_details_do_not_overlap_at_150_percent(qtbot, window, store):
 def test_the_waiting_list_shows_ten_rows_at_150_percent(qtbot, window, store):
     ids = list(_ids(store).values())
     for n in range(12):
-        store.add_referral(ids[n % len(ids)], {"received_date": f"2024-01-{n + 1:02d}", "source": "GP"})
+        store.referrals.add(ids[n % len(ids)], {"received_date": f"2024-01-{n + 1:02d}", "source": "GP"})
     _at_150_percent(qtbot, window)
     waiting = window.waiting
     window.go_to(waiting)

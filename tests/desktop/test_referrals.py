@@ -132,10 +132,10 @@ def test_three_tries_are_highlighted_and_said_in_words(qtbot, window):
 
 
 def test_waiting_list_puts_urgent_first_then_longest_wait(qtbot, window, store):
-    ids = {c.last_name: c.id for c in store.search_clients("")}
-    store.add_referral(ids["Smith"], {"received_date": "2024-01-10", "source": "GP"})
-    store.add_referral(ids["Nguyen"], {"received_date": "2024-03-01", "source": "SELF", "priority": "urgent"})
-    store.add_referral(ids["Ali-Khan"], {"received_date": "2023-12-01", "source": "VCS"})
+    ids = {c.last_name: c.id for c in store.clients.search("")}
+    store.referrals.add(ids["Smith"], {"received_date": "2024-01-10", "source": "GP"})
+    store.referrals.add(ids["Nguyen"], {"received_date": "2024-03-01", "source": "SELF", "priority": "urgent"})
+    store.referrals.add(ids["Ali-Khan"], {"received_date": "2023-12-01", "source": "VCS"})
     window.go_to(window.waiting)
     waiting = window.waiting
     qtbot.waitUntil(lambda: waiting.model.rowCount() == 3)

@@ -206,7 +206,7 @@ def test_a_printed_plan_is_kept_exactly_as_printed_and_audited(case, tmp_path):
     # Reopened later, through another connection, by someone else: unchanged.
     with CaseStore.open(case.path) as other:
         other.sign_in("coord", PASSWORD)
-        again = other.get_document(kept.id)
+        again = other.documents.get(kept.id)
         assert again.content == written and again.sha256 == kept.sha256
     store.sign_in("admin", PASSWORD)
     prints = [e for e in store.admin.audit_events("document", kept.id) if e["action"] == "print"]
