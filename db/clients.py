@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from . import codes, versioned
 from .errors import ConflictError, NotFound
 from .records import CLIENT_FIELDS, Client, ClientSummary, from_row
-from .validation import (ErrorCollector, age_on, check_not_future, clean_name, clean_text,
+from .validation import (ErrorCollector, age_on, check_not_future, clean_name, clean_phone, clean_text,
                          format_nhs_number, normalise_nhs_number, normalise_postcode, parse_date, typed_date)
 
 REF_PREFIX = "HT-"
@@ -69,7 +69,12 @@ def validate(values: dict, today: date | None = None) -> dict:
             errors.add(field, f"{_label(field)}: '{raw}' is not one of the choices; pick one from the list.")
         out[field] = code
     for field, limit in _TEXT_LIMITS.items():
-        out[field] = errors.check(clean_text, values.get(field), field, limit, multiline=False) or None
+        # Phone and mobile are checked as numbers (an email address typed there is refused), in the
+        # store as in the form, so the import and the command line refuse them too.
+        if field in ("phone", "mobile"):
+            out[field] = errors.check(clean_phone, values.get(field), field, limit) or None
+        else:
+            out[field] = errors.check(clean_text, values.get(field), field, limit, multiline=False) or None
     if out.get("email") and not _EMAIL.match(out["email"]):
         errors.add("email", f"Email '{out['email']}' does not look like an email address: check it (name@example.org).")
     consent = errors.check(parse_date, values.get("consent_date"), "consent_date")

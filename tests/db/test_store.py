@@ -274,3 +274,13 @@ def test_waiting_list_marks_three_unsuccessful_tries_only(case_store):
     case_store.referrals.add_contact_attempt(r, "2026-10-05", "PHONE", "REACHED", today=TODAY)
     item = case_store.referrals.waiting_list(today=TODAY)[0]
     assert (item.attempts, item.first_contact_date, item.three_tries_reached) == (4, "2026-10-05", False)
+
+
+def test_an_email_address_in_the_phone_field_is_refused_by_the_store_itself(case_store):
+    before = case_store.admin.counts()
+    with pytest.raises(ValidationError) as exc:
+        case_store.clients.add({**CLIENT, "phone": "zoe@example.org"}, today=TODAY)
+    assert exc.value.fields == ["phone"]
+    assert str(exc.value) == ("Phone 'zoe@example.org' is an email address: put it in Email, and type a phone "
+                              "number here (e.g. 0191 496 0000) or leave it blank.")
+    assert case_store.admin.counts() == before
