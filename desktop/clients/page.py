@@ -37,7 +37,7 @@ class ClientsPage(QWidget):
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 6, 0)
         left_box.addWidget(heading("Clients"))
-        find_label = QLabel("&Find a client")
+        find_label = QLabel("Find a client (Ctrl+F)")
         self.search = QLineEdit()
         self.search.setAccessibleName("Find a client")
         self.search.setAccessibleDescription("Type part of a name, a reference, NHS number, postcode or date of "

@@ -288,6 +288,7 @@ class ClientRecordView(QWidget):
                                    timeline=record.timeline)
         current = self.panel.referral.id if self.panel.referral else None
         self.referrals.set_rows(record.referrals)
+        self.tabs.setTabText(1, f"R&eferrals ({len(record.referrals)})")
         self.timeline.set_rows(record.timeline)
         row = next((i for i, r in enumerate(record.referrals) if r.id == current), None)
         if row is not None:
@@ -318,7 +319,6 @@ class ClientRecordView(QWidget):
 
             def pick(got):
                 self._refresh_lists(got[0])
-                self.tabs.setTabText(1, f"R&eferrals ({len(got[0].referrals)})")
                 row = next((i for i, r in enumerate(self.referrals.rows) if r.id == select_id), None)
                 if row is not None:
                     self.referrals_view.selectRow(row)

@@ -91,7 +91,7 @@ class ReferralPanel(QWidget):
         self.attempt_button = button("Log contact &attempt\u2026", "Log contact attempt",
                                      tip="Record a phone call, text, letter, email or visit (Ctrl+L)")
         self.allocate_button = button("Allocate to &trainer\u2026", "Allocate to trainer")
-        self.close_button = button("Close re&ferral\u2026", "Close referral")
+        self.close_button = button("Cl&ose referral\u2026", "Close referral")
         for b in (self.attempt_button, self.allocate_button, self.close_button):
             actions.addWidget(b)
         actions.addStretch(1)
@@ -142,7 +142,7 @@ class ReferralPanel(QWidget):
         self.attempts.set_rows(rows)
         self.attempts_view.resizeColumnsToContents()
         self._fit_attempts(len(rows))
-        self.attempts_heading.setText(f"Contact &attempts ({len(rows)})")
+        self.attempts_heading.setText(f"Contact attem&pts ({len(rows)})")
         if r.three_tries_reached:
             self.three_tries.setText(
                 f"\u26a0 Three tries reached: {r.unsuccessful_attempts} unsuccessful contact attempts and no contact yet. "

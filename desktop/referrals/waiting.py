@@ -49,7 +49,7 @@ class WaitingListPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(heading("Referrals and waiting list"), 1)
-        self.refresh_button = button("Refres&h", "Refresh the waiting list", tip="Read the list again (F5)")
+        self.refresh_button = button("Refresh", "Refresh the waiting list", tip="Read the list again (F5)")
         top.addWidget(self.refresh_button)
         layout.addLayout(top)
 
@@ -59,8 +59,8 @@ class WaitingListPage(QWidget):
         self.trainer_filter = CodeCombo("", "Filter by trainer", blank="All trainers",
                                         items=[(NOT_ALLOCATED, "Not allocated")])
         self.source_filter = CodeCombo("source", "Filter by source", blank="All sources")
-        for text, combo in (("&Status", self.status_filter), ("&Trainer", self.trainer_filter),
-                            ("S&ource", self.source_filter)):
+        for text, combo in (("&Status", self.status_filter), ("Trai&ner", self.trainer_filter),
+                            ("Sou&rce", self.source_filter)):
             label = QLabel(text)
             label.setBuddy(combo)
             filters.addWidget(label)

@@ -18,6 +18,7 @@ def test_a_referral_added_elsewhere_shows_in_the_open_record_and_the_waiting_lis
     # Not through the record: another screen of the same window (here the store directly) makes the change.
     window.store.referrals.add(record.client.id, REFERRAL)
     qtbot.waitUntil(lambda: record.referrals.rowCount() == 1)
+    assert record.tabs.tabText(1) == "R&eferrals (1)"
 
     qtbot.keyClick(window, Qt.Key_2, Qt.ControlModifier)
     waiting = window.waiting

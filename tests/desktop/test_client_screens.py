@@ -363,3 +363,33 @@ def test_alt_mnemonics_of_the_record_are_unique_on_the_clients_screen(qtbot, win
             everything[mnemonic(action.text())].append(f"menu {action.text()!r}")
     shared = {k: everything[k] for k in ours if len(everything[k]) > 1}
     assert not shared, shared
+
+
+def _window_clashes(window) -> dict[str, list[str]]:
+    everything = mnemonics(window)
+    for action in window.menuBar().actions():
+        if mnemonic(action.text()):
+            everything[mnemonic(action.text())].append(f"menu {action.text()!r}")
+    return {k: v for k, v in everything.items() if len(v) > 1}
+
+
+def test_no_alt_key_answers_twice_anywhere_in_the_window(qtbot, window):
+    """Alt+F had 5 targets, Alt+H 4, Alt+R 3: every visible screen state, menus included, is checked."""
+    record = open_by_typing(qtbot, window, "nguy")
+    window.store.referrals.add(record.client.id, {"received_date": "2026-10-01", "source": "SELF",
+                                                  "reasons": ["DIET"]})
+    qtbot.waitUntil(lambda: record.referrals.rowCount() == 1)
+    states = {}
+    for tab in range(record.tabs.count()):
+        record.tabs.setCurrentIndex(tab)
+        if tab == 1:
+            record.referrals_view.selectRow(0)
+            qtbot.waitUntil(lambda: record.panel.isVisible())
+        states[f"record tab {record.tabs.tabText(tab)!r}"] = _window_clashes(window)
+    qtbot.keyClick(window, Qt.Key_2, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.waiting.model.rowCount() == 1)
+    window.waiting.view.selectRow(0)
+    qtbot.waitUntil(lambda: window.waiting.panel.isVisible())
+    states["waiting list"] = _window_clashes(window)
+    found = {state: clashes for state, clashes in states.items() if clashes}
+    assert found == {}, "\n".join(f"{s}: {c}" for s, c in found.items())
