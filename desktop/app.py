@@ -121,10 +121,11 @@ def start(args, app=None):
 
     from db.errors import HTDeskError
 
-    from .signin import FirstRunWizard, SignInDialog
+    from .signin import SignInDialog
 
     path = _database_path(args)
     if not path.exists():
+        from .first_run import FirstRunWizard
         wizard = FirstRunWizard(path)
         if wizard.exec() != QDialog.Accepted or wizard.store is None:
             return None

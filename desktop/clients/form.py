@@ -13,7 +13,8 @@ from db.records import CLIENT_FIELDS, Client
 
 from ..models.columns import show_date
 from ..widgets.common import ProgressDialog, show_error
-from ..widgets.fields import CodeCombo, DateField, ErrorLabel, FieldSet, check_box, line_edit, new_form
+from ..widgets.date_field import DateField
+from ..widgets.fields import CodeCombo, ErrorLabel, FieldSet, check_box, line_edit, new_form
 from .duplicates import DuplicateDialog
 
 _MATCH = {"found": "Found", "terminated": "Found (postcode no longer in use)",

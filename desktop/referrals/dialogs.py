@@ -9,7 +9,8 @@ from db.errors import FieldError, ValidationError
 from db.public import MIN_AGE, age_on, check_closure, check_not_future, codes, parse_date, validate_referral
 
 from ..models.columns import show_date
-from ..widgets.fields import CodeCombo, DateField, ErrorLabel, check_box, line_edit
+from ..widgets.date_field import DateField
+from ..widgets.fields import CodeCombo, ErrorLabel, check_box, line_edit
 from ..widgets.form_dialog import FormDialog
 
 _GROUP_TITLES = {"LIFESTYLE": "Lifestyle", "WIDER": "Wider determinants"}

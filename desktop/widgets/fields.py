@@ -15,9 +15,8 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QLineEdit, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget)
 
 from db.errors import FieldError
-from db.public import codes
+from db import public   # its names load on first use, not with the sign-in window
 
-from .date_field import DateField   # noqa: F401  (forms import it from here)
 
 
 class _WheelGuard(QObject):
@@ -59,7 +58,7 @@ class CodeCombo(QComboBox):
         self.setMinimumContentsLength(12)
         if blank is not None:
             self.addItem(blank, None)
-        for code, label in (items if items is not None else codes.lists()[list_name]):
+        for code, label in (items if items is not None else public.codes.lists()[list_name]):
             self.addItem(label, code)
 
     def code(self):
@@ -69,7 +68,7 @@ class CodeCombo(QComboBox):
         index = self.findData(code)
         if index < 0 and code not in (None, ""):
             # A code no longer on the list still shows, rather than silently changing.
-            self.addItem(codes.label(self.list_name, code) if self.list_name else str(code), code)
+            self.addItem(public.codes.label(self.list_name, code) if self.list_name else str(code), code)
             index = self.count() - 1
         self.setCurrentIndex(max(index, 0))
 
@@ -241,7 +240,7 @@ def _setter(widget: QWidget) -> Callable[[object], None]:
         return widget.set_code
     if isinstance(widget, QCheckBox):
         return lambda v: widget.setChecked(bool(v))
-    if isinstance(widget, DateField):
+    if hasattr(widget, "set_iso"):   # a DateField (its module loads with the first form that has a date)
         return widget.set_iso
     if isinstance(widget, QPlainTextEdit):
         return lambda v: widget.setPlainText("" if v is None else str(v))

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QComboBox, QL
 from db import paths
 from db.store import CaseStore
 from desktop import app as desktop_app
-from desktop.signin import FirstRunWizard, SignInDialog
+from desktop.first_run import FirstRunWizard
+from desktop.signin import SignInDialog
 from desktop.worker import Worker
 
 
