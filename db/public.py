@@ -37,6 +37,7 @@ _NAMES = {
     "parse_period": ("db.periods", "parse_period"),
     "licence_lines": ("db.deprivation", "licence_lines"),
     "LETTER_KINDS": ("db.documents", "LETTER_KINDS"),
+    "check_output_path": ("db.outputs", "check_output_path"),
     "SDC_POLICIES": ("db.returns", "POLICIES"),
 }
 

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from db.documents import PLAN, KeptDocument, letter_kind
 from db.errors import BadPath
+from db.outputs import check_output_path
 
 from .layout import write_out
 from .letters import build_letter, template_version as letter_template
@@ -20,9 +21,7 @@ from .plan_pdf import build_plan_pdf, template_version as plan_template
 def _check_target(out) -> None:
     if out is None or hasattr(out, "write"):
         return
-    folder = Path(out).expanduser().resolve().parent
-    if not folder.is_dir():
-        raise BadPath(f"Cannot write {out}: the folder {folder} does not exist. Choose another place to save.")
+    check_output_path(out, (".pdf",), "the PDF")
 
 
 def _write_then_keep(pdf: bytes, out, keep) -> KeptDocument:

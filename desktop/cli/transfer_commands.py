@@ -4,8 +4,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from db.errors import BadPath
-
 from . import common
 
 EXIT_BAD_INPUT = 2
@@ -31,16 +29,8 @@ def register(sub) -> None:
 
 
 def _target(file: str, overwrite: bool) -> Path:
-    path = Path(file)
-    if path.suffix.lower() != ".xlsx":
-        raise BadPath(f"{path.name}: give a file name ending in .xlsx, e.g. {path.stem or 'workbook'}.xlsx.")
-    if path.is_dir():
-        raise BadPath(f"{path} is a folder: give a file name ending in .xlsx.")
-    if not path.parent.exists():
-        raise BadPath(f"The folder {path.parent} does not exist: create it or choose another place.")
-    if path.exists() and not overwrite:
-        raise BadPath(f"{path} already exists: choose another name, or add --overwrite to replace it.")
-    return path
+    from db.public import check_output_path
+    return check_output_path(file, (".xlsx",), "the workbook", overwrite=overwrite)
 
 
 def _progress(done: int, total: int, label: str) -> None:
