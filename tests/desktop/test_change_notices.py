@@ -81,3 +81,4 @@ def test_a_closed_window_stops_listening(qtbot, store, db_path):
     w.close()
     before = len(store._listeners)
     assert before == 0
+

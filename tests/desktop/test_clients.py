@@ -184,3 +184,13 @@ def test_postcode_gives_deprivation_after_preparing_the_lookup(qtbot, tmp_path, 
     finally:
         window.close()
         store.close()
+
+
+def test_a_whole_date_of_birth_typed_in_the_search_box_finds_exactly_that_person(qtbot, window):
+    """'19/10/1977' used to match parts of NHS numbers and postcodes and miss the client."""
+    page = window.clients
+    for typed in ("04/03/1980", "4.3.1980", "1980-03-04"):
+        page.search.clear()
+        qtbot.keyClicks(page.search, typed)
+        qtbot.waitUntil(lambda: page.last_search == typed)
+        qtbot.waitUntil(lambda: [r.last_name for r in page.results.rows] == ["O'Neill"])
