@@ -1,15 +1,15 @@
 """Errors the store raises. Each carries a plain-English message for people."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class HTDeskError(Exception):
     """Base class: the message is safe to show to a user as it is."""
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(NamedTuple):
+    """One bad field. A named tuple, not a dataclass: this module loads before the sign-in window."""
     field: str          # the field's key, e.g. "nhs_number"
     message: str        # plain English, naming the field, saying what to do
 

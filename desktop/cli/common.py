@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -51,6 +50,7 @@ def password_from_env_or_prompt(prompt: str = "Password: ") -> str:
         return os.environ["HTDESK_PASSWORD"]
     if not sys.stdin or not sys.stdin.isatty():
         raise AuthenticationError("A password is needed: set HTDESK_PASSWORD, or run the command in a terminal to be asked.")
+    import getpass   # only when a password is asked for on a terminal
     return getpass.getpass(prompt)
 
 
