@@ -519,8 +519,9 @@ class _Count:
         return out
 
     def members(self, data: _Data, breakdown: str) -> list[str]:
-        match = _matcher(self.dims, breakdown, self.has_all, self.measure)
-        return [ref for row, _, ref in self._kept(data) if match(row)]
+        kept = self._kept(data)
+        match = _matcher(self.dims, breakdown, self.has_all, self.measure, kept)
+        return [ref for row, _, ref in kept if match(row)]
 
 
 @dataclass(frozen=True)
@@ -549,8 +550,9 @@ class _Percent:
 
     def members(self, data: _Data, breakdown: str) -> list[str]:
         """The references behind the numerator."""
-        match = _matcher(self.dims, breakdown, True, self.measure)
-        return [ref for row, _, ref in data.rows(self.source)
+        rows = data.rows(self.source)
+        match = _matcher(self.dims, breakdown, True, self.measure, rows)
+        return [ref for row, _, ref in rows
                 if (self.denominator is None or self.denominator(row)) and self.numerator(row) and match(row)]
 
 
@@ -620,12 +622,23 @@ def _listed(dim: _Dim, counts: Counter) -> list[tuple[str, str | None]]:
     return listed
 
 
-def _matcher(dims: tuple[_Dim, ...], breakdown: str, has_all: bool, measure: str) -> Callable[[Any], bool]:
+def _matcher(dims: tuple[_Dim, ...], breakdown: str, has_all: bool, measure: str,
+             rows: list = ()) -> Callable[[Any], bool]:
+    """Which rows a breakdown takes. A breakdown or code the Data sheet would not show is
+    refused with the allowed names (an empty list would read as a zero). Codes off the
+    list that the data itself holds (bad data the figures still show) are accepted."""
     if breakdown == "all" and has_all:
         return lambda row: True
     name, sep, code = breakdown.partition("=")
     for dim in dims:
         if sep and dim.name == name:
+            allowed = list(dim.codes) + ([UNKNOWN] if dim.unknown else [])
+            if code not in allowed:
+                found = {dim.key(row) for row, _, _ in rows}
+                if not (code in found or (code == UNKNOWN and None in found)):
+                    raise ValidationError(FieldError(
+                        "breakdown", f"{measure} {dim.name} has no code '{code}': choose one of "
+                                     f"{', '.join(f'{dim.name}={c}' for c in allowed)}."))
             wanted = None if code == UNKNOWN else code
             return lambda row: dim.key(row) == wanted
     choices = (["all"] if has_all else []) + [f"{d.name}=CODE" for d in dims]
@@ -633,8 +646,28 @@ def _matcher(dims: tuple[_Dim, ...], breakdown: str, has_all: bool, measure: str
 
 
 def _no_breakdown(measure: str, breakdown: str, choices: list[str]) -> ValidationError:
-    shown = ", ".join(choices[:8]) + (" …" if len(choices) > 8 else "")
-    return ValidationError(FieldError("breakdown", f"{measure} has no breakdown '{breakdown}': choose one of {shown}."))
+    return ValidationError(FieldError("breakdown", f"{measure} has no breakdown '{breakdown}': choose one of "
+                                                   f"{', '.join(choices)}."))
+
+
+def breakdown_names(measure: str, instruments_on: Iterable[str] = tuple(INSTRUMENTS)) -> list[str]:
+    """Every breakdown `explain` takes for a measure, in the Data sheet's order."""
+    measure = (measure or "").strip().upper()
+    for spec in _specs(instruments_on):
+        if spec.measure == measure:
+            return _breakdowns_of(spec)
+    return []
+
+
+def _breakdowns_of(spec) -> list[str]:
+    if isinstance(spec, (_Count, _Percent)):
+        out = ["all"] if getattr(spec, "has_all", True) else []
+        for dim in spec.dims:
+            out += [f"{dim.name}={c}" for c in dim.codes] + ([f"{dim.name}={UNKNOWN}"] if dim.unknown else [])
+        return out
+    if isinstance(spec, _ScorePercent):
+        return [f"score={k}" for k in spec.scores]
+    return [p[0] for p in spec.parts]
 
 
 def _dims_of_starts() -> tuple[_Dim, ...]:

@@ -80,6 +80,16 @@ def test_bad_input_is_exit_2(db, tmp_path, capsys):
     assert run(db, PERIOD, "--out", str(tmp_path / "no-such-folder" / "x.xlsx")) == 2
     assert run(db, PERIOD, "--explain", "NOPE") == 2
     assert run(db, PERIOD, "--explain", "STARTS", "all", "extra") == 2
+    capsys.readouterr()
+    # Unknown measure, breakdown or code: exit 2, nothing on stdout, the allowed names on stderr.
+    assert run(db, PERIOD, "--explain", "NOPE") == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and "REFERRALS_RECEIVED" in printed.err and "DQ_PAIRED_WELLBEING" in printed.err
+    assert run(db, PERIOD, "--explain", "STARTS_BY", "colour=blue") == 2
+    assert "imd_quintile=CODE" in capsys.readouterr().err
+    assert run(db, PERIOD, "--explain", "STARTS_BY", "imd_quintile=9") == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and "imd_quintile=1" in printed.err and "imd_quintile=unknown" in printed.err
     other = tmp_path / "other.xlsx"
     other.write_bytes(b"x")
     assert run(db, PERIOD, "--submit", str(other)) == 2

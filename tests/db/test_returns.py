@@ -286,7 +286,19 @@ def test_explain_refuses_what_is_not_there(store):
     assert "gender=CODE" in str(info.value)
     with pytest.raises(ValidationError):
         store.returns.explain(PERIOD, "STARTS", "colour=blue")
-    assert store.returns.explain(PERIOD, "REFERRALS_RECEIVED", "source=NOSUCH") == []
+    # An unknown code is refused with the codes it could be (an empty list would read as zero).
+    with pytest.raises(ValidationError) as info:
+        store.returns.explain(PERIOD, "REFERRALS_RECEIVED", "source=NOSUCH")
+    assert "source=GP" in str(info.value) and "source=UNK" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        store.returns.explain(PERIOD, "STARTS_BY", "gender=unknown")      # gender is required: no unknown row
+    assert "gender=1" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        store.returns.explain(PERIOD, "OUTCOME_IMPROVED", "score=nope")
+    assert "score=swemwbs_metric" in str(info.value)
+    # Every breakdown the Data sheet shows is accepted.
+    for f in store.returns.figures(PERIOD).figures:
+        store.returns.explain(PERIOD, f.measure, f.breakdown)
 
 
 def test_explain_is_audited(store):
