@@ -355,3 +355,23 @@ def drop_code_lists(db: Database) -> None:
     # 0001 copied the code lists into a table nothing ever read: the lists live in
     # db/codes.py with the code that checks them, so the copy could only go stale.
     db.conn.execute("DROP TABLE IF EXISTS code_lists")
+
+
+@migrations(name="0008_return_submissions")
+def return_submissions(db: Database) -> None:
+    # What was sent: the submitted workbook's own bytes (a manager may have filled in the
+    # Cover's sign-off cells, so they can differ from the file the app wrote), and the
+    # referral references behind every figure at submission, so a figure can be explained
+    # "as submitted" after late changes.
+    _script(db, """
+CREATE TABLE return_submissions (
+    run_id INTEGER PRIMARY KEY REFERENCES return_runs(id),
+    file_name TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    workbook BLOB NOT NULL,
+    members BLOB,                       -- zlib-compressed JSON: "MEASURE|breakdown" -> [referral refs]
+    submitted_at TEXT NOT NULL,
+    submitted_by TEXT
+);
+CREATE INDEX return_submissions_sha ON return_submissions(file_sha256)
+""")

@@ -39,6 +39,10 @@ _NAMES = {
     "LETTER_KINDS": ("db.documents", "LETTER_KINDS"),
     "check_output_path": ("db.outputs", "check_output_path"),
     "SDC_POLICIES": ("db.returns", "POLICIES"),
+    # the return's breakdown labels and quarters, for the return page and the dashboard
+    "return_code_label": ("db.returns", "code_label"),
+    "RETURN_DIMENSION_LABELS": ("db.returns", "DIMENSION_LABELS"),
+    "period_containing": ("db.periods", "period_containing"),
 }
 
 __all__ = sorted(_NAMES)

@@ -189,6 +189,9 @@ class ReturnMeta:
     disclosure: str = POLICY_NONE
     spec_version: str = SPEC_VERSION
     instruments: tuple[str, ...] = ()
+    # Figures changed since the submitted return of the period (its own sheet in the workbook).
+    late_changes: tuple["LateChange", ...] = ()
+    submitted_at: str | None = None         # when the return they are compared with was submitted
 
 
 @dataclass(frozen=True)
@@ -940,6 +943,18 @@ def list_runs(db: Database, service_id: int, period: Period | None = None) -> li
         sql += " AND period = ?"
         params.append(period.code)
     return [_run(r) for r in db.conn.execute(sql + " ORDER BY id DESC", params)]
+
+
+def runs_of_period(db: Database, service_id: int, period: Period) -> list[dict]:
+    """The period's runs, newest first, with their figures."""
+    out = []
+    for row in db.conn.execute(
+            f"SELECT {', '.join(_RUN_COLUMNS)}, figures FROM return_runs WHERE service_id = ? AND period = ? "
+            "ORDER BY id DESC", (service_id, period.code)):
+        run = _run(row[:-1])
+        run["figures"] = figures_from_json(row[-1])
+        out.append(run)
+    return out
 
 
 def mark_submitted(db: Database, run_id: int, at: str, by: str) -> None:

@@ -124,6 +124,8 @@ def workbook_bytes(figures: Iterable[Figure], meta: ReturnMeta) -> bytes:
     book.outcomes()
     book.signposting()
     book.data_quality()
+    if meta.late_changes:
+        book.late_changes()
     book.definitions()
     book.data()
     # Document properties are UTC; a naive stamp is local time.
@@ -471,6 +473,27 @@ class _Book:
                                 "not found, or the client has no fixed abode.").font = _SUBTLE
             cur.row += 2
         ws.freeze_panes = "C4"
+
+    def late_changes(self) -> None:
+        """Figures changed since the period's submitted return (late entries), one a row."""
+        cur = self.sheet("Late changes", [30, 44, 16, 16, 16])
+        ws = cur.ws
+        ws.cell(cur.row, 1, f"{len(self.meta.late_changes)} figure(s) differ from the return submitted on "
+                           f"{self.meta.submitted_at}: records entered or changed after it was sent.").font = _BOLD
+        cur.row += 2
+        self._head(ws, cur.row, ["Measure", "Breakdown", "Submitted", "Now", "Measure id"])
+        cur.row += 1
+        for c in self.meta.late_changes:
+            name, _, code = c.breakdown.partition("=")
+            shown = "All" if c.breakdown == "all" else f"{DIMENSION_LABELS.get(name, name)}: {code_label(name, code)}"
+            kind = MEASURES[c.measure].kind if c.measure in MEASURES else COUNT
+            ws.cell(cur.row, 1, TITLES.get(c.measure, c.measure)).border = _BOX
+            ws.cell(cur.row, 2, shown).border = _BOX
+            self._value_cell(ws, cur.row, 3, c.old, kind)
+            self._value_cell(ws, cur.row, 4, c.new, kind)
+            ws.cell(cur.row, 5, f"{c.measure} {c.breakdown}").font = _SUBTLE
+            cur.row += 1
+        ws.freeze_panes = "A7"
 
     def definitions(self) -> None:
         cur = self.sheet("Definitions", [28, 28, 9, 10, 26, 72])

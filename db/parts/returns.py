@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from .. import assessments, audit, connection, returns
+from dataclasses import replace
+
+from .. import assessments, audit, connection, return_submissions, returns
 from ..api import Done, Part, changed, job, read, write
 from ..records import Changes
 from ..errors import BadPath, Cancelled, FieldError, NotFound, ValidationError
@@ -64,12 +66,54 @@ class ReturnsPart(Part):
 
     @read("returns", audit_view=_explained)
     def explain(self, period: str | Period, measure: str, breakdown: str = "all",
-                       service_code: str | None = None) -> list[str]:
-        """The referral references behind one figure (see db.returns.explain), audited as a view."""
+                       service_code: str | None = None, *, as_submitted: bool = False) -> list[str]:
+        """The referral references behind one figure (see db.returns.explain), audited as a view.
+        as_submitted: the references behind it in the return that was submitted for the period
+        (kept when it was submitted), rather than now."""
         period = parse_period(period)
         service = self._store.service.get(service_code)
         on = assessments.enabled_instruments(self.db, service.code)
-        return returns.explain(self.db, service.id, period, on, measure, breakdown)
+        if not as_submitted:
+            return returns.explain(self.db, service.id, period, on, measure, breakdown)
+        run = returns.latest_submitted_run(self.db, service.id, period)
+        kept = return_submissions.get(self.db, run["id"]) if run else None
+        if kept is None or not kept["members"]:
+            raise NotFound(f"No return for {period.label} was submitted from this app, so there is no "
+                           "submitted figure to explain: explain it as it is now.")
+        refs = return_submissions.unpack(kept["members"])
+        key = f"{(measure or '').strip().upper()}|{(breakdown or 'all').strip()}"
+        if key not in refs:
+            # Refused with the allowed names, as for the figures now.
+            returns.explain(self.db, service.id, period, on, measure, breakdown)
+            raise NotFound(f"{measure} {breakdown} was not in the return submitted for {period.label}.")
+        return refs[key]
+
+    @read("returns")
+    def submitted(self, period: str | Period, service_code: str | None = None) -> dict | None:
+        """The submitted return of the period (the latest, when there were several): its run
+        (without figures), the file name and bytes as sent, and when and by whom; None when
+        none was submitted."""
+        period = parse_period(period)
+        service = self._store.service.get(service_code)
+        run = returns.latest_submitted_run(self.db, service.id, period)
+        if run is None:
+            return None
+        kept = return_submissions.get(self.db, run["id"]) or {}
+        return {**{k: v for k, v in run.items() if k != "figures"},
+                "sent_file_name": kept.get("file_name"), "workbook": kept.get("workbook"),
+                "figures": run["figures"]}
+
+    @read("returns")
+    def late_changes(self, period: str | Period, service_code: str | None = None, sdc: str | None = None
+                     ) -> list[LateChange]:
+        """Figures changed since the period's submitted return (under its disclosure policy)."""
+        period = parse_period(period)
+        service = self._store.service.get(service_code)
+        submitted = returns.latest_submitted_run(self.db, service.id, period)
+        if submitted is None:
+            return []
+        raw, _ = self._figures(period, service.code, sdc or submitted["disclosure"])
+        return returns.late_changes(submitted["figures"], returns.apply_disclosure(raw, submitted["disclosure"]))
 
     # --- runs ---------------------------------------------------------------------------------
 
@@ -81,6 +125,11 @@ class ReturnsPart(Part):
         figures changed since the latest submitted run of the same period (late entries)."""
         progress = on_progress or (lambda done, total, label: None)
         out = _check_out_path(out_path)
+        if out.is_file():
+            sent = return_submissions.is_submitted_file(self.db, hashlib.sha256(out.read_bytes()).hexdigest())
+            if sent is not None:
+                raise BadPath(f"{out.name} is the return submitted for {parse_period(sent['period']).label} "
+                              f"on {sent['submitted_at']}: it is never overwritten. Choose another file name.")
 
         def step(done: int, label: str) -> None:
             if cancelled is not None and cancelled():
@@ -101,6 +150,9 @@ class ReturnsPart(Part):
             now = returns.apply_disclosure(raw, submitted["disclosure"])
             changes = returns.late_changes(submitted["figures"], now)
             compared = {k: v for k, v in submitted.items() if k != "figures"}
+            # The rebuilt workbook carries them on a sheet of their own.
+            meta = replace(meta, late_changes=tuple(changes),
+                           submitted_at=submitted.get("submitted_at") or submitted.get("generated_at"))
 
         step(2, "Writing the workbook")
         fd, tmp_name = tempfile.mkstemp(prefix=".htdesk-return-", suffix=".xlsx", dir=out.parent)
@@ -133,20 +185,35 @@ class ReturnsPart(Part):
         return returns.list_runs(self.db, service.id, parse_period(period) if period else None)
 
     @write("returns")
-    def submit(self, period: str | Period, run_file: str | Path) -> dict:
-        """Mark the run that wrote run_file (matched by the file's sha256) as submitted.
-        A submitted run is locked: later builds of the period list the figures that changed since."""
+    def submit(self, period: str | Period, run_file: str | Path, service_code: str | None = None) -> dict:
+        """Mark the run that wrote run_file as submitted and keep the file's bytes as sent.
+
+        The file is matched to its run by its bytes, or, when they differ (a manager filled in
+        the Cover's sign-off cells and saved it), by its Data sheet: every figure must equal
+        the run's. A submitted run is locked: later builds of the period list the figures that
+        changed since, and the referrals behind each figure now are kept for explain(as_submitted)."""
         period = parse_period(period)
         path = Path(run_file)
         if not path.is_file():
             raise BadPath(f"There is no file at {path}. Give the workbook the return was written to "
                           "(the file from 'htdesk return ... --out').")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()
         runs = returns.runs_with_sha(self.db, digest)
+        service = self._store.service.get(service_code)
         if not runs:
-            raise NotFound(f"No return run wrote {path.name} as it is now: it may have been opened and saved "
-                           "again in a spreadsheet program, which changes the file. Submit the file exactly as "
-                           f"the app wrote it, or build the return again ('htdesk return {period.code} --out ...').")
+            rows = return_submissions.data_sheet_figures(content)
+            if rows is None:
+                raise NotFound(f"No return run wrote {path.name}, and it is not a return workbook (it has no Data "
+                               "sheet): it may be another file, or it was opened and saved in a format that lost "
+                               f"the sheets. Submit the file from 'htdesk return {period.code} --out ...'.")
+            runs = [{k: v for k, v in r.items() if k != "figures"}
+                    for r in returns.runs_of_period(self.db, service.id, period)
+                    if return_submissions.same_figures(rows, r["figures"])]
+            if not runs:
+                raise NotFound(f"No return built for {period.label} has the figures in {path.name}: it may be "
+                               "another period's return, or its figures were changed in a spreadsheet program. "
+                               f"Build the return again ('htdesk return {period.code} --out ...') and submit that.")
         run = next((r for r in runs if r["period"] == period.code), None)
         if run is None:
             raise ValidationError(FieldError(
@@ -157,10 +224,15 @@ class ReturnsPart(Part):
                 "run_file", f"{path.name} was already submitted on {run['submitted_at']} by {run['submitted_by']}: "
                             "a submitted run stays as it was."))
         at = audit.now_iso()
+        on = assessments.enabled_instruments(self.db, service.code)
+        members = return_submissions.members_of_every_figure(self.db, run["service_id"], period, on)
         returns.mark_submitted(self.db, run["id"], at, self.by())
+        return_submissions.insert(self.db, run["id"], path.name, digest, content,
+                                  return_submissions.pack(members), at, self.by())
         return Done({**run, "submitted": 1, "submitted_at": at, "submitted_by": self.by()},
                     changed("return_run", run["id"], "submit",
-                            after={"period": period.code, "file": path.name, "sha256": digest},
+                            after={"period": period.code, "file": path.name, "sha256": digest,
+                                   "same_bytes_as_built": digest == run["file_sha256"]},
                             detail=f"quarterly return {period.label} marked as submitted"))
 
 
