@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Mapping
 
 from sqlite_utils import Database
@@ -14,6 +15,7 @@ from sqlite_utils import Database
 from .audit import now_iso
 from .errors import NotFound
 from .instruments import Pair
+from . import rules
 from .records import (Assessment, Client, DirectoryEntry, Plan, Referral, Service, Session, Signpost, Staff, Venue,
                       from_row)
 
@@ -31,6 +33,66 @@ KIND_LABELS = {
 def letter_kind(kind: str) -> str:
     """The documents table's kind for a letter kind of CLI.md ("appointment" -> "letter-appointment")."""
     return f"letter-{kind}"
+
+
+# --- when a letter tells the truth ---------------------------------------------------
+
+@dataclass(frozen=True)
+class LetterRefusal:
+    """Why a letter may not print for this referral: the field it is about and one sentence for people."""
+    field: str
+    message: str
+
+
+def letter_refusal(kind: str, referral: Referral, client: Client, sessions: list[Session],
+                   today: date) -> LetterRefusal | None:
+    """The letter rules of issue 12, as one pure function (the store, the screens and the command line
+    all ask it). `sessions` are the referral's sessions. None when the letter may print.
+
+    - no-contact ("we could not reach you"): an open referral with at least one unsuccessful contact
+      attempt and no successful contact (no "spoke to client" attempt, no first contact date, no
+      attended session);
+    - gp-outcome: consent to share with the GP, a GP practice (not "not registered"), and at least
+      one attended session to summarise;
+    - appointment: a session booked (attendance 0) on a day after today.
+    """
+    ref = referral.referral_ref
+    if kind == "no-contact":
+        if referral.status == "CLOSED" or referral.closed_date:
+            return LetterRefusal("status", f"{ref} is closed, so there is nobody to invite back with a "
+                                           "could-not-reach-you letter.")
+        reached = [a for a in referral.contact_attempts if a.outcome == "REACHED"]
+        if reached or referral.first_contact_date or any(rules.attended(s.attendance) for s in sessions):
+            return LetterRefusal("contact_attempts", f"{ref} has already had a successful contact with the "
+                                                     "client, so the could-not-reach-you letter would be untrue.")
+        if referral.unsuccessful_attempts == 0:
+            return LetterRefusal("contact_attempts", f"{ref} has no unsuccessful contact attempts recorded: log "
+                                                     "the tries first, then print the letter.")
+        return None
+    if kind == "gp-outcome":
+        if client.consent_share_gp != "Y":
+            return LetterRefusal("consent_share_gp", f"{client.client_ref} has not agreed to share information "
+                                                     "with their GP, so the outcome letter cannot be printed until "
+                                                     "their consent is recorded.")
+        if client.gp_registered == "N" or not (client.gp_practice_name or client.gp_practice_code):
+            return LetterRefusal("gp_practice", f"{client.client_ref} has no GP practice recorded, so there is "
+                                                "nobody to send the outcome letter to: record the practice first.")
+        if not any(rules.attended(s.attendance) for s in sessions):
+            return LetterRefusal("session", f"{ref} has no attended session yet, so there is no support to "
+                                            "summarise for the GP.")
+        return None
+    if kind == "appointment":
+        if not future_booked(sessions, today):
+            return LetterRefusal("session", f"{ref} has no session booked after today ({today.isoformat()}): "
+                                            "book the session first, then print the letter.")
+        return None
+    return None
+
+
+def future_booked(sessions: list[Session], today: date) -> list[Session]:
+    """Booked sessions on a day after today, soonest first (a session today is no news by letter)."""
+    return sorted((s for s in sessions if s.attendance == "0" and s.session_date > today.isoformat()),
+                  key=lambda s: (s.session_date, s.start_time or ""))
 
 
 # --- records ----------------------------------------------------------------------

@@ -40,6 +40,7 @@ def build_plan_pdf(data: PlanPrintData, out: str | Path | BinaryIO | None = None
     story += letterhead(data.letterhead, st, t)
     story.append(Paragraph("My health plan", st["title"]))
     story.append(_about(data, name, st, t))
+    story += _support_ended(data, st, t)
     story += _what_matters(data, st, t)
     story += _goals(data, st, t)
     story += _how_i_am_doing(data, st, t)
@@ -64,14 +65,70 @@ def _about(data: PlanPrintData, name: str, st: dict, t: Theme) -> Table:
             trainer += f"<br/>Phone {para(data.trainer.phone)}"
     elif data.referral.allocated_name:
         trainer = para(data.referral.allocated_name)
-    review = long_date(data.next_review) if data.next_review else "At my next session"
+    if ended(data):
+        when = ("My support ended", para(long_date(data.referral.closed_date)))
+    else:
+        when = ("Next review", para(long_date(data.next_review) if data.next_review else "At my next session"))
     return facts_table([
         ("My name", f"<b>{para(name)}</b>"),
         ("My health trainer", trainer),
         ("Date we agreed this plan", para(long_date(data.plan.agreed_date))),
-        ("Next review", para(review)),
+        when,
         ("Printed", para(long_date(data.printed_on))),
     ], st, t, label_share=0.42 if t.large_print else 0.34)
+
+
+def ended(data: PlanPrintData) -> bool:
+    """Support has ended: the plan's referral is closed. Nothing then reads as a promise of more."""
+    return bool(data.referral.closed_date) or data.referral.status == "CLOSED"
+
+
+def achievements(data: PlanPrintData) -> list[str]:
+    """What the client achieved, one plain sentence each: goals achieved, then measures that changed
+    for real (by INSTRUMENTS.md's thresholds) or improved."""
+    goals = [g for g in data.plan.goals if g.status != "DROPPED"]
+    full = [g for g in goals if g.status == "FULL"]
+    partly = [g for g in goals if g.status == "PARTLY"]
+    lines = []
+    if goals:
+        lines.append(_goals_sentence(len(goals), len(full), len(partly)))
+        for g in full:
+            lines.append(f"Achieved: “{g.goal_text}”")
+        for g in partly:
+            lines.append(f"Partly achieved: “{g.goal_text}”")
+    for group in plan_measures(data.measures):
+        for row in group.rows:
+            if row.latest and row.good:
+                lines.append(f"{row.label}: {row.start} at the start, {row.latest} at the end ({row.change}).")
+    return lines
+
+
+def _goals_sentence(total: int, full: int, partly: int) -> str:
+    words = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    say = lambda n: words[n] if n < len(words) else str(n)   # noqa: E731
+    if full == total:
+        text = "I set one goal and achieved it" if total == 1 else f"I set {_count(total, 'goal')} and achieved all of them"
+    else:
+        text = f"I set {_count(total, 'goal')} and fully achieved {say(full)}"
+    if partly:
+        text += f", and partly achieved {say(partly)}"
+    return text + "."
+
+
+def _support_ended(data: PlanPrintData, st: dict, t: Theme) -> list:
+    if not ended(data):
+        return []
+    service = data.letterhead.service
+    lines = [Paragraph(f"My support from {para(service.name)} ended on {para(long_date(data.referral.closed_date))}",
+                       st["h3"]),
+             Paragraph("This is a record of the plan we agreed and what I achieved, to keep.", st["body"])]
+    for line in achievements(data):
+        lines.append(Paragraph(f"•  {para(line)}", st["body_tight"]))
+    how = f" on {para(service.phone)}" if service.phone else ""
+    lines.append(Spacer(1, t.body * 0.4))
+    lines.append(Paragraph(f"If I would like support again, I can contact the service{how} at any time.",
+                           st["body"]))
+    return [Spacer(1, t.body * 0.6), boxed(lines, t, PALE, border=GREEN)]
 
 
 def _what_matters(data: PlanPrintData, st: dict, t: Theme) -> list:
@@ -93,7 +150,7 @@ def _goals(data: PlanPrintData, st: dict, t: Theme) -> list:
     out.append(Paragraph(f"These are the changes I want to make, in my own words. I have "
                          f"{_count(len(goals), 'goal')}.", st["body"]))
     for n, goal in enumerate(goals, 1):
-        out += _goal(n, goal, st, t)
+        out += _goal(n, goal, st, t, data)
     return out
 
 
@@ -123,8 +180,10 @@ _STATUS_WORDS = {"NOTSTARTED": "Not started yet", "INPROGRESS": "Working on it",
                  "PARTLY": "Partly achieved", "NOT": "Not achieved this time"}
 
 
-def _goal(n: int, goal: Goal, st: dict, t: Theme) -> list:
+def _goal(n: int, goal: Goal, st: dict, t: Theme, data: PlanPrintData) -> list:
     status = _STATUS_WORDS.get(goal.status, codes.label("goal_status", goal.status))
+    if ended(data) and goal.status in ("NOTSTARTED", "INPROGRESS"):
+        status = "Carrying on by myself"
     head = Table([[Paragraph(f"Goal {n}: {para(codes.label('area', goal.area))}", st["cell_head"]),
                    Paragraph(para(status), st["cell_head_right"])]],
                  colWidths=[t.frame_width * 0.6, t.frame_width * 0.4])
@@ -149,8 +208,12 @@ def _goal(n: int, goal: Goal, st: dict, t: Theme) -> list:
     if goal.importance is not None:
         parts.append([Paragraph("How much this matters to me", st["label"]), _scale(goal.importance, st, t)])
     dates = []
-    if goal.review_date and goal.status not in ("FULL", "PARTLY", "NOT"):
-        dates.append(f"We will look at this again on {long_date(goal.review_date)}.")
+    if goal.review_date and goal.status not in ("FULL", "PARTLY", "NOT") and not ended(data):
+        # Only a date still ahead is a promise; a past one says so, without promising a date.
+        if goal.review_date >= data.printed_on:
+            dates.append(f"We will look at this again on {long_date(goal.review_date)}.")
+        else:
+            dates.append("We will look at this again at my next session.")
     if goal.status in ("FULL", "PARTLY", "NOT") and goal.status_date:
         dates.append(f"{_STATUS_WORDS[goal.status]} on {long_date(goal.status_date)}.")
     if dates:   # with the part before it, never alone at the top of a page
@@ -239,7 +302,7 @@ def _charts(data: PlanPrintData, st: dict, t: Theme) -> list:
     if len(wellbeing) >= 2:
         out.append(KeepTogether([
             Paragraph("My wellbeing score over time", st["h3"]),
-            charts.line_chart(wellbeing, t, decimals=2, ticks=(7, 14, 21, 28, 35)),
+            charts.line_chart(wellbeing, t, decimals=0, ticks=(7, 14, 21, 28, 35)),
             Paragraph("The score goes from 7 to 35. A higher score means I have been feeling better.", st["small"]),
             Paragraph(para(copyright_lines(["SWEMWBS"])[0]), st["small"]),
         ]))
@@ -249,6 +312,8 @@ def _charts(data: PlanPrintData, st: dict, t: Theme) -> list:
 def _sessions(data: PlanPrintData, st: dict, t: Theme) -> list:
     out = section("My next sessions", st, t)
     service = data.letterhead.service
+    if not data.next_sessions and ended(data):
+        return []      # said in the box at the top: support has ended, and how to come back
     if not data.next_sessions:
         out.append(Paragraph("No sessions are booked yet. We will contact you to arrange the next one.",
                              st["body"]))

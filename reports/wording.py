@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP
 from xml.sax.saxutils import escape
 
 from db.documents import MeasurePair
-from db.instruments import INSTRUMENTS, SMOKING_STATUS_OPTIONS, Pair, band_label, dec, score_definition
+from db.instruments import (DEFAULT_MEANINGFUL_POINTS, DEFAULT_WEIGHT_LOSS_PCT, INSTRUMENTS, SMOKING_STATUS_OPTIONS,
+                            Pair, band_label, dec, meaningful, score_definition)
 from db.records import Assessment, Client
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -161,7 +162,8 @@ class MeasureRow:
     label: str
     start: str
     latest: str          # "" when there is one result only
-    change: str = ""     # plain words, e.g. "4.3 kg less"
+    change: str = ""     # plain words, e.g. "4.3 kg less: a real change (5% of my starting weight or more)"
+    good: bool = False   # a real improvement by the instrument's threshold, or better where it sets none
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,32 @@ class MeasureGroup:
     note: str = ""
 
 
+# Places shown on the client's own plan: whole numbers wherever the instrument is a whole-number
+# scale (the wellbeing scores are whole on the page; their meaningful change is judged unrounded);
+# weight, BMI and waist keep the one decimal they are measured or defined to.
+_PLAN_DECIMALS = {"weight_kg": 1, "bmi": 1, "waist_cm": 1}
+# Band words a reader with low literacy can act on (the clinical names stay in the GP letter).
+_PLAIN_BANDS = {
+    "underweight": "below the healthy range", "healthy_weight": "in the healthy range",
+    "overweight": "above the healthy range", "obesity_1": "well above the healthy range",
+    "obesity_2": "well above the healthy range", "obesity_3": "well above the healthy range",
+    "low_waist": "low risk", "high_waist": "higher risk", "very_high_waist": "very high risk",
+    "negative": "lower risk", "positive": "higher risk",
+}
+_REAL_POINTS = {"swemwbs_metric": DEFAULT_MEANINGFUL_POINTS, "wemwbs": DEFAULT_MEANINGFUL_POINTS}
+
+
+def plan_number(key: str, value) -> str:
+    """A score as the plan prints it: whole numbers except weight, BMI and waist (one decimal)."""
+    return number(value, _PLAN_DECIMALS.get(key, 0))
+
+
+def plain_band(band_key: str, code: str) -> str:
+    if band_key == "waist_cm":
+        return _PLAIN_BANDS.get(f"{code}_waist", band_words(code))
+    return _PLAIN_BANDS.get(code, band_words(code))
+
+
 def _value(a: Assessment, key: str) -> str:
     v = a.scores.get(key)
     if v is None:
@@ -180,8 +208,7 @@ def _value(a: Assessment, key: str) -> str:
     if key == "smoking_status":
         return _SMOKING.get(str(v)) or smoking_label(v)
     _, unit, band_key = _PLAIN[key]
-    definition = score_definition(key)
-    text = number(v, definition.decimals if definition else 0)
+    text = plan_number(key, v)
     if unit == "days":
         text += " day" if v == 1 else " days"
     elif unit == "portions":
@@ -192,7 +219,7 @@ def _value(a: Assessment, key: str) -> str:
         text += f" {unit}"
     band = a.bands.get(band_key) if band_key else None
     if band:
-        text += f" ({band_words(band)})"
+        text += f" ({plain_band(band_key, band)})"
     return text
 
 
@@ -202,18 +229,58 @@ def band_words(code: str) -> str:
 
 
 def _change(key: str, start, latest) -> str:
+    """The change from the first result to the latest in plain words, saying whether it is a real one
+    where INSTRUMENTS.md sets a meaningful-change threshold (weight: 5% of the starting weight;
+    SWEMWBS and WEMWBS: 3 points); elsewhere only whether it is better or worse."""
     if start is None or latest is None or key == "smoking_status":
         return ""
-    definition = score_definition(key)
-    decimals = definition.decimals if definition else 0
+    decimals = _PLAN_DECIMALS.get(key, 0)
+    shown = dec(plan_number(key, latest).replace(",", "")) - dec(plan_number(key, start).replace(",", ""))
     diff = dec(latest) - dec(start)
-    amount = number(abs(diff), decimals)
-    if dec(amount.replace(",", "")) == 0:     # no change at the precision shown
+    if diff == 0 or (shown == 0 and key not in _REAL_POINTS):
         return "no change"
-    if key in ("weight_kg", "waist_cm"):
-        unit = "kg" if key == "weight_kg" else "cm"
-        return f"{amount} {unit} {'less' if diff < 0 else 'more'}"
-    return f"{'up' if diff > 0 else 'down'} by {amount}"
+    amount = number(abs(shown), decimals)
+    if key == "weight_kg":
+        if diff > 0:
+            return f"{amount} kg more"
+        five = number(dec(start) * DEFAULT_WEIGHT_LOSS_PCT / 100, 1)
+        if meaningful(key, start, latest):
+            return f"{amount} kg less: a real change (5% of my starting weight or more)"
+        return f"{amount} kg less: a start (a real change is 5% of my starting weight, {five} kg)"
+    if key == "waist_cm":
+        return f"{amount} cm {'less' if diff < 0 else 'more'}"
+    if key in _REAL_POINTS:
+        points = number(_REAL_POINTS[key])
+        real = abs(diff) >= _REAL_POINTS[key]
+        word = "up" if diff > 0 else "down"
+        # The whole numbers shown can round across the threshold (18.59 to 21.54 shows as 19 and 22):
+        # then the words go without a number rather than contradict it.
+        by = f"{word} by {amount}" if (abs(shown) >= _REAL_POINTS[key]) == real and shown != 0 else \
+            ("higher" if diff > 0 else "lower")
+        if real:
+            return f"{by}: a real {'improvement' if diff > 0 else 'drop'} ({points} points or more)"
+        return f"{by}: too small a change to be sure it is real (that takes {points} points)"
+    definition = score_definition(key)
+    text = f"{'up' if shown > 0 else 'down'} by {amount}"
+    if definition and definition.better:
+        better = (shown > 0) == (definition.better == "up")
+        text += ", better" if better else ", worse"
+    return text
+
+
+def _good(key: str, start, latest) -> bool:
+    """A change worth telling the client about: real by the threshold where INSTRUMENTS.md sets one
+    (weight, SWEMWBS, WEMWBS), else simply in the better direction (BMI and waist follow weight)."""
+    if key == "smoking_status":
+        return str(start) == "1" and str(latest) == "2"        # stopped smoking
+    if start is None or latest is None or key in ("bmi", "waist_cm", "height_cm"):
+        return False
+    if key == "weight_kg" or key in _REAL_POINTS:
+        return bool(meaningful(key, start, latest))
+    definition = score_definition(key)
+    if definition is None or definition.better is None or dec(plan_number(key, start)) == dec(plan_number(key, latest)):
+        return False
+    return (dec(latest) > dec(start)) == (definition.better == "up")
 
 
 def _bp(a: Assessment) -> str:
@@ -237,7 +304,8 @@ def plan_measures(pairs: tuple[MeasurePair, ...]) -> list[MeasureGroup]:
             if a is None and b is None:
                 continue
             rows.append(MeasureRow(_PLAIN[score.key][0], _value(first, score.key),
-                                   _value(latest, score.key) if latest else "", _change(score.key, a, b)))
+                                   _value(latest, score.key) if latest else "", _change(score.key, a, b),
+                                   _good(score.key, a, b)))
         if pair.instrument == "BODY" and (_bp(first) or (latest and _bp(latest))):
             rows.append(MeasureRow("My blood pressure", _bp(first), _bp(latest) if latest else ""))
         note = ""
@@ -252,14 +320,14 @@ def plan_measures(pairs: tuple[MeasurePair, ...]) -> list[MeasureGroup]:
 
 
 def bmi_thresholds_note(which: str | None) -> str:
-    """Which BMI threshold set was used (INSTRUMENTS.md: the plan shows it)."""
+    """Which BMI threshold set was used (INSTRUMENTS.md: the plan shows it), in the plan's plain words."""
     if which == "adjusted":
-        return ("BMI groups use the lower thresholds NICE advises for people of South Asian, Chinese, other Asian, "
-                "Middle Eastern, Black African or African-Caribbean family background: healthy weight 18.5 to 22.9, "
-                "overweight from 23, obesity from 27.5.")
+        return ("My BMI is compared with the lower limits NICE advises for people of South Asian, Chinese, other "
+                "Asian, Middle Eastern, Black African or African-Caribbean family background: the healthy range is "
+                "18.5 to 22.9, above it from 23 and well above it from 27.5.")
     if which == "standard":
-        return ("BMI groups use the standard NICE thresholds: healthy weight 18.5 to 24.9, overweight from 25, "
-                "obesity from 30.")
+        return ("My BMI is compared with the standard NICE limits: the healthy range is 18.5 to 24.9, above it "
+                "from 25 and well above it from 30.")
     return ""
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from .. import assessments, rules, clients, documents, plans, referrals, services, sessions, signposting
+from .. import assessments, policy, rules, clients, documents, plans, referrals, services, sessions, signposting
 from ..api import Done, Part, changed, read, write
 from .owners import document_client, referral_client
 from ..documents import (LETTER_KINDS, PLAN, KeptDocument, Letterhead, LetterData, MeasurePair, PlanPrintData,
@@ -64,10 +64,13 @@ class DocumentsPart(Part):
         client = clients.get(self.db, client_id)
         if client.consent_share_gp != "Y":
             raise ValidationError(FieldError(
-                "consent_share_gp",
-                f"{client.client_ref} has not agreed to share information with their GP (consent to share with "
-                "GP is not 'Yes'), so the outcome letter cannot be printed. Record the client's consent first "
-                "if they give it."))
+                "consent_share_gp", f"{client.client_ref} has not agreed to share information with their GP, so "
+                                    "the outcome letter cannot be printed until their consent is recorded."))
+
+    def _refusal(self, kind: str, referral: Referral, today: date):
+        client = clients.get(self.db, referral.client_id)
+        held = [s for s in sessions.for_client(self.db, client.id) if s.referral_id == referral.id]
+        return documents.letter_refusal(kind, referral, client, held, today), client, held
 
     # --- gathering ------------------------------------------------------------------------
 
@@ -107,19 +110,15 @@ class DocumentsPart(Part):
         """What a letter of LETTER_KINDS prints for one referral (consent checked here)."""
         today = today or date.today()
         referral = referrals.get(self.db, referral_id)
-        client = clients.get(self.db, referral.client_id)
+        refused, client, held = self._refusal(kind, referral, today)
+        if refused is not None:
+            raise ValidationError(FieldError(refused.field, refused.message))
         extra: dict = {}
         if kind == "appointment":
-            booked = [s for s in sessions.next_booked(self.db, client.id, today) if s.referral_id == referral.id]
-            if not booked:
-                raise ValidationError(FieldError(
-                    "session", f"{referral.referral_ref} has no session booked from {today.isoformat()} on: "
-                               "book the session first, then print the letter."))
+            booked = documents.future_booked(held, today)
             extra = {"session": booked[0], "venue": documents.venue(self.db, booked[0].venue_id)}
         elif kind == "gp-outcome":
-            self._check_consent_for_gp(client.id)
-            held = sorted((s for s in sessions.for_client(self.db, client.id) if s.referral_id == referral.id),
-                          key=lambda s: (s.session_date, s.start_time or ""))
+            held = sorted(held, key=lambda s: (s.session_date, s.start_time or ""))
             found = [p for p in plans.for_client(self.db, client.id) if p.referral_id == referral.id]
             extra = {
                 "plan": found[0] if found else None,
@@ -132,6 +131,19 @@ class DocumentsPart(Part):
         return LetterData(kind=kind, client=client, letterhead=self._letterhead(referral.service_id),
                           referral=referral, trainer=self._trainer(referral), printed_on=today.isoformat(),
                           signed_by=self._printed_by(), is_demo=self._store.is_demo, **extra)
+
+    @read("view_client", client=("referral_id", referral_client))
+    def letter_refusal(self, kind: str, referral_id: int, *, today: date | None = None) -> str | None:
+        """Why this letter may not print for this referral now (who may print it, then the letter rules of
+        db.documents.letter_refusal), in one sentence; None when it may. Screens ask before offering it."""
+        if kind not in LETTER_KINDS:
+            return f"There is no '{kind}' letter."
+        referral = referrals.get(self.db, referral_id)
+        refused = policy.refusal(self.db, self.actor, print_decision(letter_kind(kind)), referral.client_id)
+        if refused:
+            return refused
+        found, _, _ = self._refusal(kind, referral, today or date.today())
+        return found.message if found else None
 
     # --- keeping ----------------------------------------------------------------------------
 

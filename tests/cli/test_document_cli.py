@@ -26,14 +26,29 @@ def template(tmp_path_factory):
         store.service.add_staff("Colin Baxter", "COORD", username="coord", password=PASSWORD)
         store.sign_in("coord", PASSWORD)
         refs = {}
-        for key, consent, start in (("consents", "Y", "10:00"), ("declines", "N", "11:30")):
+        # consents: seen a month ago, a session booked next week, a plan; declines: no consent to share;
+        # unreached: three tries and no contact, a session booked for today only, not registered with a GP;
+        # unseen: consent and a GP practice, but never seen.
+        for key, consent, start in (("consents", "Y", "10:00"), ("declines", "N", "11:30"),
+                                    ("unreached", "Y", "09:00"), ("unseen", "Y", "15:00")):
+            gp = {"gp_registered": "N"} if key == "unreached" else \
+                {"gp_registered": "Y", "gp_practice_code": "A12345", "gp_practice_name": "Elswick Family Practice"}
             client = store.clients.add({"first_name": "Nguyễn Thị Siobhán", "last_name": "O'Neill-Zoë",
                                        "date_of_birth": "1968-04-02", "gender": "2", "ethnicity": "A",
-                                       "consent_share_gp": consent}).ids[0]
+                                       "consent_share_gp": consent, **gp}).ids[0]
             referral = store.referrals.add(client, {"received_date": (today - timedelta(days=60)).isoformat(),
                                                    "source": "SELF", "reasons": ["ACTIVITY"]}).ids[0]
+            if key == "unreached":
+                for days in (50, 45, 40):
+                    store.referrals.add_contact_attempt(referral, (today - timedelta(days=days)).isoformat(),
+                                                        "PHONE", "NOANSWER")
             store.referrals.allocate(referral, trainer)
-            store.diary.add(referral, {"session_date": (today + timedelta(days=7)).isoformat(),
+            if key in ("consents", "declines"):
+                store.diary.add(referral, {"session_date": (today - timedelta(days=30)).isoformat(),
+                                           "start_time": start, "mode": "PHONE", "attendance": "5",
+                                           "staff_id": trainer})
+            store.diary.add(referral, {"session_date": (today + timedelta(days=0 if key == "unreached" else 7)
+                                                        ).isoformat(),
                                          "start_time": start, "mode": "PHONE", "attendance": "0",
                                          "staff_id": trainer})
             if key == "consents":
@@ -100,9 +115,9 @@ def test_plan_for_a_client_without_a_plan_says_so(svc, tmp_path, capsys):
 
 def test_letters_by_a_coordinator(svc, tmp_path, capsys):
     db, refs = svc
-    for kind in ("appointment", "no-contact", "gp-outcome"):
+    for kind, who in (("appointment", "consents"), ("no-contact", "unreached"), ("gp-outcome", "consents")):
         out = tmp_path / f"{kind}.pdf"
-        code = main(["letter", kind, refs["consents"][1], "--out", str(out), "--db", str(db), "--user", "coord"])
+        code = main(["letter", kind, refs[who][1], "--out", str(out), "--db", str(db), "--user", "coord"])
         assert code == 0, capsys.readouterr().err
         assert NAME in PdfReader(out).pages[0].extract_text()
     text = PdfReader(tmp_path / "appointment.pdf").pages[0].extract_text()
@@ -143,3 +158,31 @@ def test_a_missing_folder_is_a_clear_bad_path(svc, tmp_path, capsys):
     code = main(["plan", refs["consents"][0], "--out", str(out), "--db", str(db), "--user", "trainer1"])
     assert code == 2 and "does not exist" in capsys.readouterr().err
     assert kept_documents(db) == []
+
+
+@pytest.mark.parametrize("kind, who, words", [
+    ("no-contact", "consents", "has already had a successful contact with the client"),
+    ("gp-outcome", "unreached", "has no GP practice recorded"),
+    ("gp-outcome", "unseen", "has no attended session yet"),
+    ("gp-outcome", "declines", "has not agreed to share information with their GP"),
+    ("appointment", "unreached", "has no session booked after today"),
+])
+def test_a_letter_that_would_not_be_true_exits_2_with_one_sentence(svc, tmp_path, capsys, kind, who, words):
+    db, refs = svc
+    out = tmp_path / "letter.pdf"
+    code = main(["letter", kind, refs[who][1], "--out", str(out), "--db", str(db), "--user", "coord"])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err, err
+    sentence = err.strip().splitlines()[-1]
+    assert sentence.count(". ") == 0 and sentence.endswith("."), sentence
+    assert not out.exists() and kept_documents(db) == []
+
+
+def test_no_contact_letter_for_a_closed_referral_exits_2(svc, tmp_path, capsys):
+    db, refs = svc
+    with CaseStore.open(db) as store:
+        store.sign_in("coord", PASSWORD)
+        store.referrals.close(store.referrals.id_for_ref(refs["unreached"][1]), date.today().isoformat(), "UNABLE")
+    out = tmp_path / "nc.pdf"
+    code = main(["letter", "no-contact", refs["unreached"][1], "--out", str(out), "--db", str(db), "--user", "coord"])
+    assert code == 2 and "is closed" in capsys.readouterr().err and not out.exists()

@@ -44,6 +44,7 @@ EXPECTED = {
     'documents.get': 'read view_client [document_id via document_client]',
     'documents.keep': 'write _keeping(...) [client_id]',
     'documents.letter_data': 'read _letter(...) [referral_id via referral_client]',
+    'documents.letter_refusal': 'read view_client [referral_id via referral_client]',
     'documents.plan_data': 'read print_plan [client_id]',
     'drafts.discard': 'write signed_in',
     'drafts.mine': 'read signed_in',

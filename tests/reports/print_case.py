@@ -84,7 +84,7 @@ def build_case(tmp_path, **options) -> Case:
 
 
 def _build(tmp_path, *, goals=(goal(1), goal(2)), consent_share_gp="Y", demo=False, assessments=True,
-               booked=True, letterhead=True, logo: bytes | None = None, first_name=NAME[0], last_name=NAME[1],
+               booked=True, held=True, letterhead=True, logo: bytes | None = None, first_name=NAME[0], last_name=NAME[1],
                **client_extra) -> Case:
     path = tmp_path / "case.sqlite3"
     store = CaseStore.create_new(path, service_name="Tyneside Health Trainers", service_code="TYNEHT",
@@ -121,7 +121,7 @@ def _build(tmp_path, *, goals=(goal(1), goal(2)), consent_share_gp="Y", demo=Fal
                                   web="www.citizensadvice.org.uk"),
     ]
     store.sign_in("trainer1", PASSWORD)
-    held = [("2025-03-10", "INITIAL"), ("2025-04-07", "SUPPORT"), ("2025-05-06", "REVIEW")]
+    held = [("2025-03-10", "INITIAL"), ("2025-04-07", "SUPPORT"), ("2025-05-06", "REVIEW")] if held else []
     for day, kind in held:
         store.diary.add(referral_id, {"session_date": day, "start_time": "10:30", "duration_minutes": 45,
                                         "mode": "F2F", "type": kind, "attendance": "5", "staff_id": trainer,

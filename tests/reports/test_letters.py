@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import pytest
 
@@ -44,9 +45,20 @@ def test_no_appointment_letter_without_a_booked_session(tmp_path):
         c.store.close()
 
 
-def test_the_could_not_reach_you_letter_lists_the_tries_and_how_to_get_in_touch(case):
+@pytest.fixture
+def unreached(tmp_path):
+    """A referral never reached: no session held, three unsuccessful tries."""
+    folder = tmp_path / "unreached"
+    folder.mkdir()
+    c = build_case(folder, held=False, goals=None, assessments=False)
     for day, outcome in (("2025-03-02", "NOANSWER"), ("2025-03-04", "MESSAGE"), ("2025-03-06", "NOANSWER")):
-        case.store.referrals.add_contact_attempt(case.referral_id, day, "PHONE", outcome, today=TODAY)
+        c.store.referrals.add_contact_attempt(c.referral_id, day, "PHONE", outcome, today=TODAY)
+    yield c
+    c.store.close()
+
+
+def test_the_could_not_reach_you_letter_lists_the_tries_and_how_to_get_in_touch(unreached):
+    case = unreached
     text = letter_text(case, "no-contact")
     for words in ("We have been trying to contact you",
                   "You were referred to us on 1 March 2025 (from: GP or practice staff), for support with "
@@ -113,7 +125,9 @@ def test_an_unknown_letter_kind_is_refused_clearly(case):
 
 
 @pytest.mark.parametrize("kind", ["appointment", "no-contact", "gp-outcome"])
-def test_every_letter_is_kept_as_printed_and_audited(case, tmp_path, kind):
+def test_every_letter_is_kept_as_printed_and_audited(case, unreached, tmp_path, kind):
+    if kind == "no-contact":
+        case = unreached
     out = tmp_path / f"{kind}.pdf"
     kept, pdf = print_letter(case.store, kind, case.referral_id, out, today=TODAY)
     written = out.read_bytes()
@@ -128,7 +142,83 @@ def test_every_letter_is_kept_as_printed_and_audited(case, tmp_path, kind):
 def test_a_demo_letter_says_demo(tmp_path):
     c = build_case(tmp_path, demo=True)
     try:
-        text = pdf_text(build_letter("no-contact", c.store.documents.letter_data("no-contact", c.referral_id, today=TODAY)))
+        text = pdf_text(build_letter("gp-outcome", c.store.documents.letter_data("gp-outcome", c.referral_id, today=TODAY)))
         assert "DEMO" in text
     finally:
         c.store.close()
+
+
+# --- letters that tell the truth (issue 12): each refusal one sentence ---------------------------------
+
+def refused(store, kind: str, referral_id: int, today=TODAY) -> ValidationError:
+    with pytest.raises(ValidationError) as exc:
+        store.documents.letter_data(kind, referral_id, today=today)
+    message = str(exc.value)
+    # One sentence: no full stop before the end; the same words the screens are given before printing.
+    assert message.endswith(".") and ". " not in message.rstrip("."), message
+    assert store.documents.letter_refusal(kind, referral_id, today=today) == message
+    return exc.value
+
+
+def test_no_contact_letter_refused_for_a_completed_referral_with_sessions_attended(case):
+    case.store.referrals.close(case.referral_id, "2025-06-01", "COMPLETED", today=TODAY)
+    err = refused(case.store, "no-contact", case.referral_id)
+    assert err.fields == ["status"] and "is closed" in str(err)
+
+
+def test_no_contact_letter_refused_once_the_client_was_reached(case, unreached):
+    err = refused(case.store, "no-contact", case.referral_id)          # three sessions attended
+    assert err.fields == ["contact_attempts"] and "already had a successful contact" in str(err)
+    unreached.store.referrals.add_contact_attempt(unreached.referral_id, "2025-03-08", "PHONE", "REACHED",
+                                                  today=TODAY)
+    assert "already had a successful contact" in str(refused(unreached.store, "no-contact",
+                                                             unreached.referral_id))
+
+
+def test_no_contact_letter_refused_without_any_attempt(tmp_path):
+    c = build_case(tmp_path, held=False, goals=None, assessments=False)
+    try:
+        err = refused(c.store, "no-contact", c.referral_id)
+        assert "no unsuccessful contact attempts recorded" in str(err)
+        c.store.referrals.add_contact_attempt(c.referral_id, "2025-03-02", "PHONE", "NOANSWER", today=TODAY)
+        assert c.store.documents.letter_refusal("no-contact", c.referral_id, today=TODAY) is None
+    finally:
+        c.store.close()
+
+
+def test_gp_letter_refused_for_a_referral_never_seen(tmp_path):
+    c = build_case(tmp_path, held=False, goals=None, assessments=False)
+    try:
+        err = refused(c.store, "gp-outcome", c.referral_id)
+        assert err.fields == ["session"] and "no attended session yet" in str(err)
+    finally:
+        c.store.close()
+
+
+@pytest.mark.parametrize("gp", [{"gp_registered": "N", "gp_practice_code": None, "gp_practice_name": None},
+                                {"gp_registered": "Y", "gp_practice_code": None, "gp_practice_name": None}])
+def test_gp_letter_refused_without_a_gp_practice(tmp_path, gp):
+    c = build_case(tmp_path, **gp)
+    try:
+        err = refused(c.store, "gp-outcome", c.referral_id)
+        assert err.fields == ["gp_practice"] and "has no GP practice recorded" in str(err)
+        out = tmp_path / "gp.pdf"
+        with pytest.raises(ValidationError):
+            print_letter(c.store, "gp-outcome", c.referral_id, out, today=TODAY)
+        assert not out.exists() and c.store.documents.for_client(c.client_id) == []
+    finally:
+        c.store.close()
+
+
+def test_appointment_letter_needs_a_session_after_today(case):
+    # Booked sessions on 23 June and 7 July 2025: printed on 23 June, only 7 July is news.
+    data = case.store.documents.letter_data("appointment", case.referral_id, today=date(2025, 6, 23))
+    assert data.session.session_date == "2025-07-07"
+    err = refused(case.store, "appointment", case.referral_id, today=date(2025, 7, 7))   # the day itself
+    assert err.fields == ["session"] and "no session booked after today (2025-07-07)" in str(err)
+
+
+def test_the_screens_are_told_who_may_not_print_before_the_rules(case):
+    case.as_user("trainer1")
+    assert "trainer1 may not print letters" in case.store.documents.letter_refusal("no-contact", case.referral_id)
+    assert case.store.documents.letter_refusal("gp-outcome", case.referral_id, today=TODAY) is None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
@@ -38,7 +39,7 @@ def test_the_plan_prints_everything_the_client_needs(case):
         "I want to walk my granddaughter to school three mornings a week",
         "When: Monday, Wednesday and Friday mornings", "If it is raining, then I will wear my good coat",
         "Who can help me My daughter Mai", "7 out of 10", "9 out of 10",
-        "How I am doing", "92.4 kg", "88.1 kg", "4.3 kg less", "17.43", "22.35",
+        "How I am doing", "92.4 kg", "88.1 kg", "4.3 kg less", "17 ", "22 ",
         "My weight over time", "My wellbeing score over time",
         "My next sessions", "Monday 23 June 2025", "2pm", "Riverside Community Centre",
         "Monday 7 July 2025", "midday", "By telephone: we will call you", "Need to change or cancel a session?",
@@ -65,8 +66,8 @@ def test_the_name_prints_exactly_with_an_embedded_font(case):
 def test_measures_show_the_bmi_thresholds_used_and_the_swemwbs_copyright_line(case):
     text = flat(pdf_text(plan_bytes(case)))
     # Ethnicity K (Bangladeshi) takes NICE's lower thresholds; the plan says so.
-    assert "BMI groups use the lower thresholds" in text
-    assert "35.2 (obesity II)" in text
+    assert "My BMI is compared with the lower limits NICE advises" in text
+    assert "35.2 (well above the healthy range)" in text
     assert SWEMWBS_LINE in text
 
 
@@ -74,8 +75,8 @@ def test_standard_bmi_thresholds_are_named_too(tmp_path):
     c = build_case(tmp_path, ethnicity="A")
     try:
         text = flat(pdf_text(plan_bytes(c)))
-        assert "BMI groups use the standard NICE thresholds" in text
-        assert "35.2 (obesity II)" in text
+        assert "My BMI is compared with the standard NICE limits" in text
+        assert "35.2 (well above the healthy range)" in text
     finally:
         c.store.close()
 
@@ -244,5 +245,65 @@ def test_a_client_without_a_plan_gets_a_clear_message(tmp_path):
         c.as_user("trainer1")
         with pytest.raises(NotFound, match="no personal health plan yet"):
             c.store.documents.plan_data(c.client_id, today=TODAY)
+    finally:
+        c.store.close()
+
+
+# --- plans that tell the truth (issue 12) ---------------------------------------------------------------
+
+def test_measures_are_plain_words_that_say_whether_a_change_is_real(case):
+    text = flat(pdf_text(plan_bytes(case)))
+    # SWEMWBS metric 17.43 -> 22.35 prints as whole numbers; 4.92 points is over the threshold of 3.
+    assert "17 22" in text and "up by 5: a real improvement (3 points or more)" in text
+    assert "17.43" not in text and "22.35" not in text and "4.92" not in text
+    # 92.4 -> 88.1 kg is 4.65% of the starting weight: a start, not yet the 5% that counts.
+    assert "4.3 kg less: a start (a real change is 5% of my starting weight, 4.6 kg)" in text
+    # Fruit and vegetables have no threshold in INSTRUMENTS.md: better or worse only.
+    assert "up by 3, better" in text
+    for clinical in ("obesity", "Obesity", "down by 2.48"):
+        assert clinical not in text, clinical
+
+
+def test_a_small_wellbeing_change_is_not_called_real():
+    from reports.wording import _change
+    assert _change("swemwbs_metric", 20.73, 23.21) == ("up by 2: too small a change to be sure it is real "
+                                                        "(that takes 3 points)")
+    # 18.59 -> 21.54 shows as 19 and 22 but is 2.95: the words do not contradict the numbers.
+    assert _change("swemwbs_metric", 18.59, 21.54) == ("higher: too small a change to be sure it is real "
+                                                        "(that takes 3 points)")
+    assert _change("swemwbs_metric", 23.21, 20.0).startswith("down by 3: a real drop")
+    assert _change("weight_kg", 100.0, 95.0) == "5.0 kg less: a real change (5% of my starting weight or more)"
+    assert _change("ons4_anxious", 7, 4) == "down by 3, better"
+
+
+def test_a_past_review_date_is_never_printed_as_a_promise(case):
+    later = date(2025, 8, 1)        # after the goals' review date (7 July 2025) and every booked session
+    case.as_user("trainer1")
+    text = flat(pdf_text(build_plan_pdf(case.store.documents.plan_data(case.client_id, today=later))))
+    assert "7 July 2025" not in text.split("My goals")[1].split("How I am doing")[0]
+    assert "We will look at this again on" not in text
+    assert "We will look at this again at my next session." in text
+    assert "Next review At my next session" in text
+
+
+def test_a_closed_clients_plan_says_support_ended_and_what_they_achieved(tmp_path):
+    c = build_case(tmp_path, booked=False, goals=[goal(1, status="FULL", status_date="2025-05-06"),
+                                                  goal(2, status="PARTLY", status_date="2025-05-06"),
+                                                  goal(3)])
+    try:
+        c.as_user("coord")
+        c.store.referrals.close(c.referral_id, "2025-05-20", "COMPLETED", today=TODAY)
+        c.as_user("trainer1")
+        text = flat(pdf_text(build_plan_pdf(c.store.documents.plan_data(c.client_id, today=TODAY))))
+        assert "My support ended 20 May 2025" in text
+        assert "My support from Tyneside Health Trainers ended on 20 May 2025" in text
+        assert "I set three goals and fully achieved one, and partly achieved one." in text
+        assert "Achieved: “Goal number 1:" in text and "Partly achieved: “Goal number 2:" in text
+        assert "My wellbeing score" in text and "a real improvement" in text
+        assert "If I would like support again, I can contact the service on 0191 496 0123" in text
+        for promise in ("Next review", "At my next session", "We will contact you to arrange the next one",
+                        "We will look at this again", "Need to change or cancel a session?"):
+            assert promise not in text, promise
+        assert "Carrying on by myself" in text
     finally:
         c.store.close()
