@@ -13,6 +13,7 @@ from db.public import licence_lines
 
 from .clients.page import ClientsPage
 from .referrals.waiting import WaitingListPage
+from .returns.page import ReturnsPage
 from .signin import demo_banner
 from .widgets.common import show_error
 from .widgets.drafts import keep_drafts
@@ -49,7 +50,7 @@ class SessionInfo:
 
 # The screens, in navigation order (Ctrl+1, Ctrl+2, ...). Each page class carries its NAV
 # (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
-PAGE_TYPES = (ClientsPage, WaitingListPage)
+PAGE_TYPES = (ClientsPage, WaitingListPage, ReturnsPage)
 
 
 class MainWindow(QMainWindow):
@@ -82,8 +83,10 @@ class MainWindow(QMainWindow):
                                      if page_type.NAV.shown_to(store)]
         self.clients: ClientsPage = next(p for p in self.pages if isinstance(p, ClientsPage))
         self.waiting: WaitingListPage | None = next((p for p in self.pages if isinstance(p, WaitingListPage)), None)
-        if self.waiting is not None:
-            self.waiting.open_referral.connect(self.open_referral)
+        # Pages that list referrals (the waiting list, the return's explain) open the record at one.
+        for page in self.pages:
+            if hasattr(page, "open_referral"):
+                page.open_referral.connect(self.open_referral)
         body.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
