@@ -61,3 +61,16 @@ class BadPath(HTDeskError):
 
 class Cancelled(HTDeskError):
     """The person pressed Cancel: the work stopped and nothing was changed."""
+
+
+class Clash(ValidationError):
+    """A booking meets another one (the trainer or the client already booked) or a closed venue;
+    `suggestion` is the next free slot as (ISO date, "HH:MM"), or None when none was found."""
+
+    def __init__(self, errors, suggestion: tuple[str, str] | None = None):
+        super().__init__(errors)
+        self.suggestion = suggestion
+
+
+class NeedsConfirmation(ValidationError):
+    """The input is allowed but unusual (a booking in the past): ask, then call again confirmed."""

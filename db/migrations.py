@@ -375,3 +375,84 @@ CREATE TABLE return_submissions (
 );
 CREATE INDEX return_submissions_sha ON return_submissions(file_sha256)
 """)
+
+
+@migrations(name="0006_diary")
+def diary(db: Database) -> None:
+    # The diary (issue 11): group bookings (one sessions row per client, linked by group_id, so the
+    # return counts a group member's attendance exactly as a one-to-one session), goals worked on in
+    # a session, the history of moves and cancellations, venue opening days, and the lists' views.
+    _script(db, f"""
+CREATE TABLE session_groups (
+    id INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    title TEXT NOT NULL,
+    staff_id INTEGER NOT NULL REFERENCES staff(id),
+    venue_id INTEGER REFERENCES venues(id),
+    {_EDITED}
+);
+ALTER TABLE sessions ADD COLUMN group_id INTEGER REFERENCES session_groups(id);
+CREATE INDEX sessions_group ON sessions(group_id);
+CREATE INDEX sessions_venue ON sessions(venue_id, session_date);
+-- ISO weekdays the venue is open, e.g. '12345'; NULL: any day
+ALTER TABLE venues ADD COLUMN open_days TEXT;
+CREATE TABLE session_goals (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    goal_id INTEGER NOT NULL REFERENCES goals(id),
+    PRIMARY KEY (session_id, goal_id)
+) WITHOUT ROWID;
+CREATE TABLE session_history (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    action TEXT NOT NULL,              -- moved, cancelled
+    from_date TEXT, from_time TEXT, from_venue_id INTEGER,
+    to_date TEXT, to_time TEXT, to_venue_id INTEGER,
+    attendance TEXT,                   -- for a cancellation: 2 (by the client) or 4 (by the service)
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S','now','localtime')),
+    by TEXT
+);
+CREATE INDEX session_history_session ON session_history(session_id);
+CREATE VIEW diary_entries AS
+SELECT x.id AS session_id, x.referral_id, x.client_id, x.staff_id, x.venue_id, x.group_id,
+       x.session_date, x.start_time, x.duration_minutes, x.mode, x.type, x.attendance, x.notes,
+       x.row_version, st.full_name AS staff_name, v.name AS venue_name, v.type AS venue_type,
+       c.client_ref, c.first_name, c.last_name, c.preferred_name, r.referral_ref, g.title AS group_title,
+       (SELECT COUNT(*) FROM sessions p WHERE p.referral_id = x.referral_id AND p.attendance NOT IN ('2', '4')
+          AND (p.session_date < x.session_date OR (p.session_date = x.session_date
+               AND (COALESCE(p.start_time, '') < COALESCE(x.start_time, '')
+                    OR (COALESCE(p.start_time, '') = COALESCE(x.start_time, '') AND p.id <= x.id))))
+       ) AS session_number
+FROM sessions x
+JOIN clients c ON c.id = x.client_id
+JOIN referrals r ON r.id = x.referral_id
+LEFT JOIN staff st ON st.id = x.staff_id
+LEFT JOIN venues v ON v.id = x.venue_id
+LEFT JOIN session_groups g ON g.id = x.group_id;
+CREATE VIEW caseload AS
+SELECT r.id AS referral_id, r.referral_ref, r.allocated_staff_id AS staff_id, r.status, r.received_date,
+       c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_name,
+       (SELECT COUNT(*) FROM sessions x WHERE x.referral_id = r.id AND x.attendance IN ('5', '6')) AS sessions_attended,
+       (SELECT MAX(x.session_date) FROM sessions x WHERE x.referral_id = r.id AND x.attendance IN ('5', '6')) AS last_attended,
+       (SELECT MIN(p.agreed_date) FROM plans p WHERE p.referral_id = r.id) AS plan_agreed,
+       EXISTS (SELECT 1 FROM assessments a WHERE a.referral_id = r.id AND a.timepoint = 'BASELINE') AS has_baseline,
+       (SELECT MAX(a.assessed_date) FROM assessments a WHERE a.referral_id = r.id AND a.timepoint = 'REVIEW') AS last_review,
+       EXISTS (SELECT 1 FROM assessments a WHERE a.referral_id = r.id AND a.timepoint = 'EXIT') AS has_exit,
+       EXISTS (SELECT 1 FROM sessions x WHERE x.referral_id = r.id AND x.type = 'EXIT'
+               AND x.attendance NOT IN ('2', '3', '4', '7')) AS exit_session
+FROM referrals r
+JOIN clients c ON c.id = r.client_id
+WHERE r.status <> 'CLOSED' AND r.allocated_staff_id IS NOT NULL AND c.archived_at IS NULL;
+CREATE VIEW dna_follow_up AS
+SELECT r.id AS referral_id, r.referral_ref, r.allocated_staff_id AS staff_id, st.full_name AS staff_name,
+       c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_name, c.phone, c.mobile,
+       (SELECT MAX(x.session_date) FROM sessions x WHERE x.referral_id = r.id AND x.attendance = '3') AS last_dna
+FROM referrals r
+JOIN clients c ON c.id = r.client_id
+LEFT JOIN staff st ON st.id = r.allocated_staff_id
+WHERE r.status <> 'CLOSED' AND c.archived_at IS NULL
+  AND (SELECT x.attendance FROM sessions x WHERE x.referral_id = r.id AND x.attendance NOT IN ('0', '2', '4')
+       ORDER BY x.session_date DESC, x.start_time DESC, x.id DESC LIMIT 1) = '3'
+  AND (SELECT x.attendance FROM sessions x WHERE x.referral_id = r.id AND x.attendance NOT IN ('0', '2', '4')
+       ORDER BY x.session_date DESC, x.start_time DESC, x.id DESC LIMIT 1 OFFSET 1) = '3'
+""")

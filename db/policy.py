@@ -82,6 +82,10 @@ _ALL = (
     Decision("import", frozenset({MANAGER, ADMIN}), "import workbooks"),
     Decision("audit_view", frozenset({MANAGER, ADMIN}), "see the audit log"),
     Decision("manage_directory", frozenset({COORD, MANAGER, ADMIN}), "change the signposting directory"),
+    # The diary (issue 11): everyone who holds sessions keeps their own; coordinators and managers run
+    # everyone's (a trainer's or champion's own clients are checked by edit_client as they book).
+    Decision("own_diary", frozenset({CHAMPION, TRAINER, COORD, MANAGER}), "keep a diary"),
+    Decision("diary_any", frozenset({COORD, MANAGER}), "see or book other people's diaries"),
     Decision("admin", frozenset({ADMIN}), "manage accounts, settings or reference data"),
     Decision("backup", frozenset({ADMIN}), "back up the database"),
     Decision("restore", frozenset({ADMIN}), "restore a backup"),

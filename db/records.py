@@ -101,6 +101,7 @@ class Venue:
     postcode: str | None = None
     active: int = 1
     row_version: int = 1
+    open_days: str | None = None      # ISO weekdays the venue is open ('12345'); None: any day
 
 
 CLIENT_FIELDS = (
@@ -276,6 +277,7 @@ class Session:
     staff_name: str | None = None
     venue_name: str | None = None
     row_version: int = 1
+    group_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -373,3 +375,139 @@ class ClientRecord:
     signposting: tuple[Signpost, ...] = ()
     timeline: tuple[TimelineEvent, ...] = ()
     possible_duplicates: tuple[ClientSummary, ...] = field(default=())
+
+
+# --- the diary (store.diary) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiaryEntry:
+    """One client's place in a booked or held session, as the diary lists show it."""
+    session_id: int
+    referral_id: int
+    client_id: int
+    staff_id: int
+    session_date: str
+    mode: str
+    attendance: str
+    row_version: int = 1
+    venue_id: int | None = None
+    group_id: int | None = None
+    start_time: str | None = None
+    duration_minutes: int | None = None
+    type: str | None = None
+    notes: str | None = None
+    staff_name: str | None = None
+    venue_name: str | None = None
+    venue_type: str | None = None
+    client_ref: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    preferred_name: str | None = None
+    referral_ref: str = ""
+    group_title: str | None = None
+    session_number: int = 0
+    outcome_not_recorded: bool = False     # a past session still at 0 (DATA.md)
+
+    @property
+    def client_name(self) -> str:
+        return f"{self.preferred_name or self.first_name} {self.last_name}"
+
+    @property
+    def initials(self) -> str:
+        return f"{(self.preferred_name or self.first_name)[:1]}{self.last_name[:1]}".upper()
+
+    @property
+    def end_time(self) -> str | None:
+        if not self.start_time:
+            return None
+        h, m = map(int, self.start_time.split(":"))
+        total = h * 60 + m + (self.duration_minutes or 60)
+        return f"{total // 60 % 24:02d}:{total % 60:02d}"
+
+
+@dataclass(frozen=True)
+class CaseloadItem:
+    """An open referral allocated to a trainer, with where it stands and what is due next."""
+    referral_id: int
+    referral_ref: str
+    staff_id: int
+    status: str
+    received_date: str
+    client_id: int
+    client_ref: str
+    first_name: str
+    last_name: str
+    preferred_name: str | None = None
+    sessions_attended: int = 0
+    last_attended: str | None = None
+    plan_agreed: str | None = None
+    has_baseline: int = 0
+    last_review: str | None = None
+    has_exit: int = 0
+    exit_session: int = 0
+    next_session: str | None = None         # "YYYY-MM-DD HH:MM" of the next booked session
+    not_recorded: int = 0                   # past sessions still at 0
+    review_due: str | None = None           # ISO date the next review falls due
+    due: tuple[str, ...] = ()               # what is due next, in words
+    overdue: tuple[str, ...] = ()           # the part of `due` that is late
+
+    @property
+    def client_name(self) -> str:
+        return f"{self.preferred_name or self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class DnaFollowUp:
+    """A referral whose last two recorded sessions were both missed (DNA): the coordinator follows up."""
+    referral_id: int
+    referral_ref: str
+    client_id: int
+    client_ref: str
+    first_name: str
+    last_name: str
+    staff_id: int | None = None
+    staff_name: str | None = None
+    preferred_name: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    last_dna: str | None = None
+
+    @property
+    def client_name(self) -> str:
+        return f"{self.preferred_name or self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """A move or cancellation of a booked session, kept with the reason."""
+    id: int
+    session_id: int
+    action: str
+    reason: str
+    at: str
+    by: str | None = None
+    from_date: str | None = None
+    from_time: str | None = None
+    to_date: str | None = None
+    to_time: str | None = None
+    attendance: str | None = None
+
+
+@dataclass(frozen=True)
+class MyDay:
+    """A trainer's or champion's first screen: today's sessions, then their caseload."""
+    day: str
+    staff_id: int | None
+    today: tuple[DiaryEntry, ...] = ()
+    caseload: tuple[CaseloadItem, ...] = ()
+    not_recorded: tuple[DiaryEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a session did: the next sessions booked in the same step, and whether the
+    referral is now on the coordinator's follow-up list (two DNAs in a row)."""
+    session_ids: tuple[int, ...]
+    booked: tuple[int, ...] = ()
+    follow_up: tuple[int, ...] = ()        # referral ids now on the follow-up list
