@@ -14,6 +14,7 @@ from db.public import licence_lines
 from .clients.page import ClientsPage
 from .referrals.waiting import WaitingListPage
 from .returns.page import ReturnsPage
+from .transfer.page import TransferPage
 from .signin import demo_banner
 from .widgets.common import show_error
 from .widgets.drafts import keep_drafts
@@ -50,7 +51,7 @@ class SessionInfo:
 
 # The screens, in navigation order (Ctrl+1, Ctrl+2, ...). Each page class carries its NAV
 # (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
-PAGE_TYPES = (ClientsPage, WaitingListPage, ReturnsPage)
+PAGE_TYPES = (ClientsPage, WaitingListPage, ReturnsPage, TransferPage)
 
 
 class MainWindow(QMainWindow):
