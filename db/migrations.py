@@ -456,3 +456,72 @@ WHERE r.status <> 'CLOSED' AND c.archived_at IS NULL
   AND (SELECT x.attendance FROM sessions x WHERE x.referral_id = r.id AND x.attendance NOT IN ('0', '2', '4')
        ORDER BY x.session_date DESC, x.start_time DESC, x.id DESC LIMIT 1 OFFSET 1) = '3'
 """)
+
+
+@migrations(name="0007_plans_and_signposting")
+def plans_and_signposting(db: Database) -> None:
+    # Issue 12. Each agreed version of a plan is kept with its date, the goals as agreed in JSON
+    # (existing plans get their first version now); reviews of a goal (achieved, partly, not this
+    # time, changed) with their date; the date a signposting outcome was learnt, and the follow-up
+    # list of signposting whose outcome is still unknown; PHQ-9 item 9 safeguarding prompts, each
+    # acknowledged by the person who saw the service's steps.
+    _script(db, """
+CREATE TABLE plan_versions (
+    id INTEGER PRIMARY KEY,
+    plan_id INTEGER NOT NULL REFERENCES plans(id),
+    version INTEGER NOT NULL,
+    agreed_date TEXT NOT NULL,
+    what_matters TEXT,
+    goals TEXT NOT NULL,
+    contacts TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S','now','localtime')),
+    created_by TEXT,
+    UNIQUE (plan_id, version)
+);
+INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, created_by)
+SELECT p.id, 1, p.agreed_date, p.what_matters,
+       (SELECT json_group_array(json_object('id', g.id, 'area', g.area, 'goal_text', g.goal_text,
+                'steps', g.steps, 'barriers', g.barriers, 'who_can_help', g.who_can_help,
+                'importance', g.importance, 'confidence', g.confidence, 'start_date', g.start_date,
+                'review_date', g.review_date, 'status', g.status, 'status_date', g.status_date))
+        FROM (SELECT * FROM goals WHERE plan_id = p.id ORDER BY position, id) g),
+       (SELECT json_group_array(directory_id) FROM plan_contacts WHERE plan_id = p.id),
+       p.created_by
+FROM plans p;
+CREATE TABLE goal_reviews (
+    id INTEGER PRIMARY KEY,
+    goal_id INTEGER NOT NULL REFERENCES goals(id),
+    review_date TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    note TEXT,
+    previous_text TEXT,
+    next_review_date TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S','now','localtime')),
+    created_by TEXT
+);
+CREATE INDEX goal_reviews_goal ON goal_reviews(goal_id);
+ALTER TABLE signposting ADD COLUMN outcome_date TEXT;
+CREATE INDEX signposting_unknown ON signposting(outcome, follow_up_date);
+CREATE VIEW signposting_follow_up AS
+SELECT s.id AS signpost_id, s.client_id, s.referral_id, s.signpost_date, s.category, s.destination,
+       s.directory_id, s.type, s.follow_up_date, s.row_version, d.name AS directory_name,
+       c.client_ref, c.first_name, c.last_name, c.preferred_name, r.referral_ref,
+       r.allocated_staff_id AS staff_id, r.service_id
+FROM signposting s
+JOIN clients c ON c.id = s.client_id
+JOIN referrals r ON r.id = s.referral_id
+LEFT JOIN directory d ON d.id = s.directory_id
+WHERE s.outcome = 'unknown' AND c.archived_at IS NULL;
+CREATE TABLE safeguarding_prompts (
+    id INTEGER PRIMARY KEY,
+    client_id INTEGER NOT NULL REFERENCES clients(id),
+    referral_id INTEGER NOT NULL REFERENCES referrals(id),
+    instrument TEXT NOT NULL,
+    item TEXT NOT NULL,
+    answer INTEGER,
+    steps TEXT NOT NULL,
+    raised_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S','now','localtime')),
+    acknowledged_by TEXT NOT NULL
+);
+CREATE INDEX safeguarding_prompts_client ON safeguarding_prompts(client_id)
+""")

@@ -1,13 +1,14 @@
 """Personal health plans and their goals, in the client's own words."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlite_utils import Database
 
 from . import codes, versioned
 from .errors import ConflictError, NotFound
-from .records import DirectoryEntry, Goal, Plan, from_row
+from .records import DirectoryEntry, Goal, GoalReview, Plan, PlanVersion, from_row
 from .validation import ErrorCollector, check_not_future, clean_text, parse_date
 
 CLOSED_STATUSES = ("FULL", "PARTLY", "NOT")
@@ -131,3 +132,100 @@ def choose_contacts(db: Database, plan_id: int, directory_ids: list[int]) -> Non
     db.conn.execute("DELETE FROM plan_contacts WHERE plan_id = ?", (plan_id,))
     db.conn.executemany("INSERT INTO plan_contacts (plan_id, directory_id) VALUES (?, ?)",
                         [(plan_id, d) for d in dict.fromkeys(directory_ids)])
+
+
+# --- versions and reviews (issue 12, schema 0007) ---------------------------------------------------
+
+# Reviewing a goal: achieved, partly, not this time, or changed (the goal's words change; it goes on).
+REVIEW_OUTCOMES = {"FULL": "Achieved", "PARTLY": "Partly achieved", "NOT": "Not this time",
+                   "CHANGED": "Changed the goal"}
+
+
+def snapshot(db: Database, plan_id: int, by: str) -> int:
+    """Keep the plan as it stands now as its next agreed version (its agreed date, what matters, the
+    goals and contacts), and return the version number."""
+    plan = get_plan(db, plan_id)
+    version = db.conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM plan_versions WHERE plan_id = ?",
+                              (plan_id,)).fetchone()[0]
+    goals = [{"id": g.id, **{c: getattr(g, c) for c in GOAL_COLUMNS}} for g in plan.goals]
+    db.conn.execute(
+        "INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, created_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (plan_id, version, plan.agreed_date, plan.what_matters, json.dumps(goals, ensure_ascii=False),
+         json.dumps([c.id for c in plan.contacts]), by))
+    return version
+
+
+def versions(db: Database, plan_id: int) -> list[PlanVersion]:
+    """Every agreed version of a plan, newest first."""
+    return [from_row(PlanVersion, r, goals=tuple(json.loads(r["goals"] or "[]")),
+                     contacts=tuple(json.loads(r["contacts"] or "[]")))
+            for r in db.query("SELECT * FROM plan_versions WHERE plan_id = ? ORDER BY version DESC", [plan_id])]
+
+
+def update_plan(db: Database, plan_id: int, clean: dict, expected_version: int, by: str) -> tuple[dict, dict]:
+    current = get_plan(db, plan_id)
+    before = {"agreed_date": current.agreed_date, "what_matters": current.what_matters}
+
+    def conflict() -> ConflictError:
+        who, when = versioned.who_changed(db, "plans", plan_id)
+        return ConflictError(f"Someone else ({who}) changed this plan at {when} after you opened it: reopen the "
+                             "plan and try again.", current=get_plan(db, plan_id))
+    versioned.update(db, "plans", plan_id, {"agreed_date": clean["agreed_date"],
+                                            "what_matters": clean.get("what_matters")},
+                     expected_version, by, conflict=conflict)
+    return before, {"agreed_date": clean["agreed_date"], "what_matters": clean.get("what_matters")}
+
+
+def validate_review(values: dict, goal: Goal, today: date | None = None) -> dict:
+    errors = ErrorCollector()
+    out: dict = {}
+    day = errors.check(parse_date, values.get("review_date"), "review_date", required=True)
+    if day is not None:
+        errors.check(check_not_future, day, "review_date", today)
+        out["review_date"] = day.isoformat()
+    outcome = values.get("outcome")
+    if outcome not in REVIEW_OUTCOMES:
+        errors.add("outcome", "Outcome: choose achieved, partly achieved, not this time or changed.")
+    out["outcome"] = outcome
+    out["note"] = errors.check(clean_text, values.get("note"), "note", 2000) or None
+    new_text = errors.check(clean_text, values.get("goal_text"), "goal_text", 1000) or None
+    if outcome == "CHANGED" and not new_text:
+        errors.add("goal_text", "New goal: write the changed goal in the client's own words.")
+    out["goal_text"] = new_text
+    nxt = errors.check(parse_date, values.get("next_review_date"), "next_review_date")
+    if nxt is not None and day is not None and nxt <= day:
+        errors.add("next_review_date", "Next review: choose a date after this review.")
+    out["next_review_date"] = nxt.isoformat() if nxt else None
+    errors.raise_if_any()
+    return out
+
+
+def insert_review(db: Database, goal: Goal, clean: dict, by: str) -> int:
+    previous = goal.goal_text if clean["outcome"] == "CHANGED" else None
+    cur = db.conn.execute(
+        "INSERT INTO goal_reviews (goal_id, review_date, outcome, note, previous_text, next_review_date, created_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (goal.id, clean["review_date"], clean["outcome"], clean.get("note"), previous, clean.get("next_review_date"),
+         by))
+    return cur.lastrowid
+
+
+def reviewed_goal_values(goal: Goal, clean: dict) -> dict:
+    """The goal's columns after a review: a closing outcome sets its status and status date; a change
+    takes the new words, stays in progress and takes the next review date."""
+    values = {c: getattr(goal, c) for c in GOAL_COLUMNS}
+    if clean["outcome"] in CLOSED_STATUSES:
+        values.update(status=clean["outcome"], status_date=clean["review_date"], review_date=goal.review_date)
+    else:
+        values.update(goal_text=clean["goal_text"], status="INPROGRESS", status_date=None)
+    if clean.get("next_review_date"):
+        values["review_date"] = clean["next_review_date"]
+    return values
+
+
+def reviews(db: Database, plan_id: int) -> list[GoalReview]:
+    """Every review of a plan's goals, newest first."""
+    return [from_row(GoalReview, r) for r in db.query(
+        "SELECT v.* FROM goal_reviews v JOIN goals g ON g.id = v.goal_id WHERE g.plan_id = ? "
+        "ORDER BY v.review_date DESC, v.id DESC", [plan_id])]

@@ -43,6 +43,13 @@ _NAMES = {
     "return_code_label": ("db.returns", "code_label"),
     "RETURN_DIMENSION_LABELS": ("db.returns", "DIMENSION_LABELS"),
     "period_containing": ("db.periods", "period_containing"),
+    # plans, assessment forms and signposting (issue 12): forms are drawn from the instrument data
+    "INSTRUMENTS": ("db.instruments", "INSTRUMENTS"),
+    "band_label": ("db.instruments", "band_label"),
+    "REVIEW_OUTCOMES": ("db.plans", "REVIEW_OUTCOMES"),
+    "needs_safeguarding_prompt": ("db.safeguarding", "needs_prompt"),
+    "MEANINGFUL_POINTS": ("db.instruments", "DEFAULT_MEANINGFUL_POINTS"),
+    "WEIGHT_LOSS_PCT": ("db.instruments", "DEFAULT_WEIGHT_LOSS_PCT"),
 }
 
 __all__ = sorted(_NAMES)

@@ -341,6 +341,7 @@ class Signpost:
     directory_id: int | None = None
     follow_up_date: str | None = None
     row_version: int = 1
+    outcome_date: str | None = None     # when the outcome was learnt (schema 0007)
 
 
 @dataclass(frozen=True)
@@ -354,6 +355,7 @@ class DirectoryEntry:
     web: str | None = None
     notes: str | None = None
     active: int = 1
+    row_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -511,3 +513,59 @@ class Recorded:
     session_ids: tuple[int, ...]
     booked: tuple[int, ...] = ()
     follow_up: tuple[int, ...] = ()        # referral ids now on the follow-up list
+
+
+# --- plans, reviews and signposting follow-up (issue 12, schema 0007) ------------------------------
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One agreed version of a plan, as it was agreed: its date, what matters, the goals (dicts of
+    db.plans.GOAL_COLUMNS with their id) and the directory entries chosen."""
+    id: int
+    plan_id: int
+    version: int
+    agreed_date: str
+    what_matters: str | None = None
+    goals: tuple[dict, ...] = ()
+    contacts: tuple[int, ...] = ()
+    created_at: str | None = None
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
+class GoalReview:
+    id: int
+    goal_id: int
+    review_date: str
+    outcome: str                 # FULL, PARTLY, NOT or CHANGED (db.plans.REVIEW_OUTCOMES)
+    note: str | None = None
+    previous_text: str | None = None    # CHANGED: the goal's words before the change
+    next_review_date: str | None = None
+    created_at: str | None = None
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpItem:
+    """A signposting whose outcome is still unknown (the follow-up list)."""
+    signpost_id: int
+    client_id: int
+    referral_id: int
+    signpost_date: str
+    category: str
+    type: str
+    client_ref: str
+    first_name: str
+    last_name: str
+    referral_ref: str
+    row_version: int = 1
+    destination: str | None = None
+    directory_id: int | None = None
+    directory_name: str | None = None
+    follow_up_date: str | None = None
+    preferred_name: str | None = None
+    staff_id: int | None = None
+
+    @property
+    def where(self) -> str:
+        return self.directory_name or self.destination or ""
