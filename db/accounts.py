@@ -8,7 +8,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils import Database
 
-from . import audit, versioned
+from . import audit, connection, versioned
 from .errors import AuthenticationError, ValidationError, FieldError
 from .permissions import ROLES
 from .records import Account, Actor
@@ -105,7 +105,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
     wrong = AuthenticationError("Wrong username or password. Check both and try again.")
     account = get(db, (username or "").strip())
     if account is None:
-        with db.atomic():
+        with connection.transaction(db):
             audit.record(db, None, "failed_login", "account", None, detail=f"unknown username {username!r}")
         raise wrong
     if account.locked:
@@ -114,7 +114,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
     try:
         _hasher.verify(stored, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        with db.atomic():
+        with connection.transaction(db):
             failed = account.failed_attempts + 1
             lock = failed >= MAX_FAILED_ATTEMPTS
             db.conn.execute("UPDATE accounts SET failed_attempts = ?, locked = ? WHERE id = ?",
@@ -128,7 +128,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
                 f"Wrong password. The account {account.username} is now locked after {MAX_FAILED_ATTEMPTS} failed tries: ask an administrator to unlock it.")
         raise wrong
     actor = actor_for(account)
-    with db.atomic():
+    with connection.transaction(db):
         if _needs_rehash(stored):
             db.conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (hash_password(password), account.id))
         db.conn.execute("UPDATE accounts SET failed_attempts = 0, last_login = ? WHERE id = ?",

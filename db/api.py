@@ -111,6 +111,11 @@ def _declare(kind: str, decision, client, audit_view=None):
     def wrap(fn):
         @functools.wraps(fn)
         def run(part: Part, *args, **kwargs):
+            # No raw sqlite3 error leaves the store: busy, disk full, read-only... become db.errors types.
+            with connection.plain_errors(part._store.path):
+                return _run(part, *args, **kwargs)
+
+        def _run(part: Part, *args, **kwargs):
             values = _decide(part, rule, fn, args, kwargs)
             store = part._store
             if kind == "read":

@@ -5,7 +5,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from .errors import DatabaseUnusable
+from .errors import DatabaseUnusable, OutputUnwritable
 
 
 def integrity_errors(conn: sqlite3.Connection) -> list[str]:
@@ -16,20 +16,52 @@ def integrity_errors(conn: sqlite3.Connection) -> list[str]:
 
 
 def backup_database(conn: sqlite3.Connection, target: Path) -> Path:
-    """Copy the open database to target (consistent even while others write), then verify it."""
+    """Copy the open database to target (consistent even while others write), then verify it.
+
+    Written under a temporary name in the target's folder that names this process, renamed
+    into place only when verified; removed on any failure, and by the next start if the
+    process was killed (connection.sweep_leftovers)."""
+    from . import connection
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    if partial.exists():
-        partial.unlink()
-    dest = sqlite3.connect(str(partial))
+    what = f"the backup {target}"
     try:
-        conn.backup(dest)
-        problems = integrity_errors(dest)
-    finally:
-        dest.close()
-    if problems:
-        partial.unlink(missing_ok=True)
-        raise DatabaseUnusable("The backup failed its integrity check, so it was not kept: " + "; ".join(problems[:3]))
-    os.replace(partial, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise connection.translate_os_error(exc, what, output=True) or exc
+    connection.sweep_folder(target.parent)
+    partial = connection.temp_beside(target, ".partial")
+    try:
+        dest = sqlite3.connect(str(partial))
+        try:
+            conn.backup(dest)
+            problems = integrity_errors(dest)
+        finally:
+            dest.close()
+        if problems:
+            raise DatabaseUnusable("The backup failed its integrity check, so it was not kept: " + "; ".join(problems[:3]))
+        os.replace(partial, target)
+    except sqlite3.Error as exc:
+        _remove(partial)
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == 13 or "full" in str(exc).lower():
+            raise OutputUnwritable(f"The disk is full, so {what} could not be written: nothing was kept. "
+                                   "Free some space and try again.") from exc
+        if code in (8, 14, 3):
+            raise OutputUnwritable(f"{what[0].upper()}{what[1:]} could not be written: the folder is read-only "
+                                   "or you lack permission. Choose a place you can write to.") from exc
+        raise
+    except OSError as exc:
+        _remove(partial)
+        raise connection.translate_os_error(exc, what, output=True) or exc
+    except BaseException:
+        _remove(partial)
+        raise
     return target
+
+
+def _remove(file: Path) -> None:
+    for extra in ("", "-journal", "-wal", "-shm"):
+        try:
+            Path(str(file) + extra).unlink()
+        except OSError:
+            pass

@@ -7,14 +7,18 @@ anything is written to it. Pending migrations run only after a verified backup.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sqlite3
+import stat
 from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from . import backup, paths
-from .errors import BadPath, DatabaseUnusable
+from .errors import (BadPath, DatabaseBusy, DatabaseUnusable, HTDeskError, OutputUnwritable, StorageFault,
+                     StorageFull, StorageReadOnly, StoreFault)
 from .migrations import migrations
 
 # PRAGMA application_id marks our files ("HTDK"), so another app's SQLite file
@@ -25,16 +29,30 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _check_path(path: Path, create: bool) -> None:
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise BadPath(f"{path} cannot be reached ({exc.strerror}). Check the path given with --db.") from exc
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise BadPath(f"{path} is a folder, not a database file. Give the path of a .sqlite3 file.")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # A FIFO or a device: opening it to look would hang or read forever.
+        raise DatabaseUnusable(f"{path} is not a regular file (it is a pipe, device or socket), so it cannot be "
+                               "a database of Health Trainer Desk. Check the path given with --db.")
     if not path.parent.exists():
         raise BadPath(f"The folder {path.parent} does not exist. Create it first or choose another place for the database.")
-    if not path.exists():
+    if info is None:
         if not create:
             raise BadPath(f"There is no database at {path}. Create one with 'htdesk init' (or 'htdesk demo' for a demo), or give the right path with --db.")
         return
-    with open(path, "rb") as f:
-        head = f.read(16)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise StorageReadOnly(f"{path} cannot be read ({exc.strerror}). Check that you may open it, "
+                              "or give another path with --db.") from exc
     if head and head != _SQLITE_MAGIC:
         raise DatabaseUnusable(f"{path} is not a database of Health Trainer Desk (it is not an SQLite file). Check the path given with --db.")
 
@@ -59,29 +77,135 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _unusable(path: Path, exc: Exception) -> DatabaseUnusable:
+# Primary SQLite result codes (the low byte of sqlite3.Error.sqlite_errorcode).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, \
+    _SQLITE_CANTOPEN, _SQLITE_NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
+
+
+def translate(exc: BaseException, path: Path | str | None = None) -> BaseException:
+    """The plain error for an SQLite or disk error met while using the database: one sentence
+    saying what happened and what to do. Errors of ours pass through unchanged; an SQLite
+    error that is a program fault becomes StoreFault (shown with the log file, exit 1)."""
+    if isinstance(exc, HTDeskError):
+        return exc
+    where = f"The database {path}" if path else "The database"
+    if isinstance(exc, OSError):
+        return translate_os_error(exc, f"the database {path}" if path else "the database") or exc
+    if not isinstance(exc, sqlite3.Error):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return DatabaseUnusable(f"The database {path} is locked by another program. Wait a moment and try again, or close the other program.")
-    if "not a database" in text or "malformed" in text or "encrypted" in text:
-        return DatabaseUnusable(f"{path} is damaged or is not a database of Health Trainer Desk. Restore it from a backup ('htdesk restore').")
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or (primary is None and ("locked" in text or "busy" in text)):
+        return DatabaseBusy(f"{where} is in use by another program, which held it longer than "
+                            f"{BUSY_TIMEOUT_MS // 1000} seconds: nothing was changed. Try again in a moment.")
+    if primary == _SQLITE_FULL or "disk is full" in text or "database or disk is full" in text:
+        return StorageFull(f"The disk holding {str(where)[4:] if path else 'the database'} is full: nothing was "
+                           "changed. Free some space and try again.")
+    if primary in (_SQLITE_READONLY, _SQLITE_PERM) or "readonly" in text or "read-only" in text:
+        return StorageReadOnly(f"{where} cannot be written (the file or its folder is read-only, or you lack "
+                               "permission): nothing was changed. Ask for write access, or copy it somewhere you can write.")
+    if primary == _SQLITE_IOERR or "disk i/o error" in text:
+        return StorageFault(f"The disk reported an error while using {str(where)[4:] if path else 'the database'}: "
+                            "nothing was changed. Check the disk or network drive, then try again.")
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "not a database" in text or "malformed" in text \
+            or "encrypted" in text:
+        return DatabaseUnusable(f"{path or 'The database'} is damaged or is not a database of Health Trainer Desk. "
+                                "Restore it from a backup ('htdesk restore').")
+    if primary == _SQLITE_CANTOPEN or "unable to open" in text:
+        return StorageReadOnly(f"{where} cannot be opened (its folder may be read-only or missing): nothing was "
+                               "changed. Check the path and that you may write there.")
+    fault = StoreFault(f"SQLite error {getattr(exc, 'sqlite_errorname', exc.__class__.__name__)}: {exc}")
+    return fault
+
+
+def translate_os_error(exc: OSError, what: str, *, output: bool = False) -> HTDeskError | None:
+    """A disk error while writing `what` ("the backup /x/y") as one plain sentence, or None when it
+    is not a disk error. output=True: a file the user asked for (exit 2: choose another place);
+    else the database itself (exit 4)."""
+    What = what[0].upper() + what[1:]
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG):
+        message, kind = (f"The disk is full, so {what} could not be written: nothing was changed. "
+                         "Free some space and try again."), StorageFull
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        message, kind = (f"{What} could not be written: the folder or file is read-only, or you lack "
+                         "permission. Nothing was changed. Choose a place you can write to."), StorageReadOnly
+    elif exc.errno in (errno.EBUSY, getattr(errno, "ETXTBSY", -1)):
+        message, kind = (f"{What} is in use by another program: nothing was changed. "
+                         "Close it there and try again."), DatabaseBusy
+    elif exc.errno == errno.EIO:
+        message, kind = (f"The disk reported an error while writing {what}: nothing was changed. "
+                         "Check the disk, then try again."), StorageFault
+    else:
+        return None
+    return OutputUnwritable(message) if output else kind(message)
+
+
+@contextlib.contextmanager
+def plain_errors(path: Path | str | None = None):
+    """No raw sqlite3 (or disk) error leaves the store: each becomes its plain db.errors type."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        translated = translate(exc, path)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+def _unusable(path: Path, exc: Exception) -> DatabaseUnusable:
+    translated = translate(exc, path)
+    if isinstance(translated, DatabaseUnusable):
+        return translated
     return DatabaseUnusable(f"The database {path} cannot be used: {exc}.")
 
 
 def _check_ours(path: Path) -> None:
-    """Look before touching: setting WAL on another program's file would change it."""
+    """Look before touching: setting WAL on another program's file would change it, and a
+    database of a newer version of the app must not be written by this one."""
     try:
         probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             app_id = probe.execute("PRAGMA application_id").fetchone()[0]
-            tables = probe.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+            newer, version = [], None
+            if app_id == APPLICATION_ID:
+                newer, version = _newer_steps(probe)
         finally:
             probe.close()
     except sqlite3.DatabaseError as exc:
         raise _unusable(path, exc) from exc
-    if app_id != APPLICATION_ID and tables:
-        raise DatabaseUnusable(f"{path} is an SQLite database of another program, not of Health Trainer Desk. "
-                               "Check the path given with --db.")
+    if app_id != APPLICATION_ID:
+        raise DatabaseUnusable(f"{path} is an SQLite database of another program, not of Health Trainer Desk: "
+                               "it was left alone. Check the path given with --db.")
+    if newer:
+        shown = version or f"one with the schema step {newer[-1]}"
+        raise DatabaseUnusable(f"This database was made by a newer version of Health Trainer Desk (version {shown}): "
+                               "install that version or newer. Nothing was changed.")
+
+
+def _newer_steps(conn: sqlite3.Connection) -> tuple[list[str], str | None]:
+    """Schema steps applied to the file that this version does not know, and the app version
+    recorded by whoever applied the last step (meta 'app_version')."""
+    has = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "_sqlite_migrations" not in has:
+        return [], None
+    known = {m.name for m in migrations._migrations}
+    applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+                                          (migrations.name,))]
+    newer = [n for n in applied if n not in known]
+    version = None
+    if newer and "meta" in has:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'app_version'").fetchone()
+        version = row[0] if row else None
+    return newer, version
+
+
+def app_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("htdesk")
+    except Exception:
+        return "0"
 
 
 def open_database(path: Path | str, *, create: bool = False, migrate: bool = True) -> Database:
@@ -93,11 +217,16 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
         _check_ours(path)
     elif not create:
         raise BadPath(f"{path} is an empty file, not a Health Trainer Desk database. Create one with 'htdesk init' or 'htdesk demo'.")
+    sweep_leftovers(path)
     conn = connect(path)
     db = Database(conn)
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            # A new file: mark it ours before anything else, so a crash part-way leaves no
+            # file that looks like another program's.
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         if migrate:
             pending = migrations.pending(db)
             if pending:
@@ -106,9 +235,10 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
                     target = paths.backups_dir(path) / f"{path.stem}-before-{pending[0].name}-{stamp}.sqlite3"
                     backup.backup_database(conn, target)
                 migrations.apply(db)
-            if app_id != APPLICATION_ID:
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    except sqlite3.DatabaseError as exc:
+                with transaction(db):
+                    db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('app_version', ?)",
+                                    (app_version(),))
+    except (sqlite3.DatabaseError, OSError) as exc:
         conn.close()
         raise _unusable(path, exc) from exc
     except Exception:
@@ -140,3 +270,130 @@ def transaction(db: Database):
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
             raise
+
+
+@contextlib.contextmanager
+def snapshot(db: Database):
+    """A read-only transaction: every read inside sees the same moment of the data, and other
+    programs may write meanwhile (WAL). Inside another transaction it simply joins it."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+
+
+# --- files being made: a temporary name in the same folder, renamed on success ----------------------
+
+TEMP_MARK = ".htdesk-tmp-"
+
+
+def temp_beside(target: Path, suffix: str | None = None) -> Path:
+    """A temporary name in target's folder that names this process, so a later start can tell
+    a leftover of a killed run (its process gone) from the file of a run still going."""
+    target = Path(target)
+    suffix = target.suffix if suffix is None else suffix
+    return target.with_name(f".{target.stem}{TEMP_MARK}{os.getpid()}-{os.urandom(3).hex()}{suffix}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def sweep_leftovers(path: Path) -> list[Path]:
+    """Remove what killed runs left beside the database and in its backups folder: temporary
+    files of a process that no longer runs (init, demo, backups, returns, exports)."""
+    removed = []
+    path = Path(path)
+    for folder in (path.parent, paths.backups_dir(path)):
+        try:
+            names = [n for n in os.listdir(folder) if TEMP_MARK in n or n.startswith(".htdesk-return-")]
+        except OSError:
+            continue
+        for name in names:
+            removed += _remove_if_dead(folder / name)
+    return removed
+
+
+def sweep_folder(folder: Path) -> list[Path]:
+    """The same for one folder an output was written to (a return or export's folder)."""
+    removed = []
+    try:
+        names = [n for n in os.listdir(folder) if TEMP_MARK in n or n.startswith(".htdesk-return-")]
+    except OSError:
+        return removed
+    for name in names:
+        removed += _remove_if_dead(Path(folder) / name)
+    return removed
+
+
+def _remove_if_dead(file: Path) -> list[Path]:
+    import re
+    m = re.search(re.escape(TEMP_MARK) + r"(\d+)-", file.name) or re.match(r"\.htdesk-return-(\d+)-", file.name)
+    if m and _alive(int(m.group(1))):
+        return []
+    if not m:
+        # An old-style name without a process: only when nothing has touched it for an hour.
+        try:
+            if datetime.now().timestamp() - file.stat().st_mtime < 3600:
+                return []
+        except OSError:
+            return []
+    removed = []
+    for extra in ("", "-wal", "-shm", "-journal"):
+        candidate = Path(str(file) + extra)
+        try:
+            candidate.unlink()
+            removed.append(candidate)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+    return removed
+
+
+def remove_database_files(path: Path) -> None:
+    for extra in ("", "-wal", "-shm", "-journal"):
+        try:
+            Path(str(path) + extra).unlink()
+        except OSError:
+            pass
+
+
+def check_new_target(path: Path) -> None:
+    """Where a new database may be made: nothing there, or an empty regular file."""
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BadPath(f"{path} cannot be reached ({exc.strerror}).") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise BadPath(f"{path} is a folder: give a file name for the database, e.g. htdesk.sqlite3.")
+    if not stat.S_ISREG(info.st_mode):
+        raise DatabaseUnusable(f"{path} is not a regular file (it is a pipe, device or socket): it was left alone. "
+                               "Give another path with --db.")
+
+
+def place_new_database(tmp: Path, path: Path) -> None:
+    """Rename a finished new database (closed, its WAL checkpointed) into place; the target must
+    still be absent or empty."""
+    check_new_target(path)
+    if path.exists() and path.stat().st_size > 0:
+        from .errors import FieldError, ValidationError
+        raise ValidationError(FieldError("db", f"{path} was made by another program meanwhile: nothing was changed."))
+    for extra in ("-wal", "-shm"):
+        Path(str(path) + extra).unlink(missing_ok=True)
+    os.replace(tmp, path)

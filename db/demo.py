@@ -17,7 +17,7 @@ from pathlib import Path
 
 import resources
 
-from . import accounts, audit, clients, codes, instruments, referrals, rules, services
+from . import accounts, audit, clients, codes, connection, instruments, referrals, rules, services
 from .connection import open_database
 from .errors import BadPath
 from .referrals import format_ref as referral_ref
@@ -132,7 +132,7 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _check_target(path: Path) -> None:
+def _check_target(path: Path, remove: bool = True) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
     import sqlite3
@@ -146,6 +146,8 @@ def _check_target(path: Path) -> None:
         row = None
     if not row or row[0] != "1":
         raise BadPath(f"{path} exists and is not a demo database: it was left alone. Give another path with --db.")
+    if not remove:
+        return
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
 
@@ -157,19 +159,29 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
         raise BadPath(f"{path} is a folder: give a file name for the demo database, e.g. demo.sqlite3.")
     if not path.parent.exists():
         raise BadPath(f"The folder {path.parent} does not exist. Create it first or choose another place.")
-    _check_target(path)
+    connection.check_new_target(path)
+    _check_target(path, remove=False)
     today = today or date.today()
     progress = on_progress or (lambda done, total, label: None)
-    db = open_database(path, create=True)
+    # Made under a temporary name beside the target and renamed into place when complete: a kill
+    # or a full disk leaves no half-made demo (a leftover is removed by the next start).
+    tmp = connection.temp_beside(path)
     try:
-        # Bulk load: the file is new, so a crash just means running demo again.
-        db.conn.execute("PRAGMA synchronous = OFF")
-        with db.atomic():
-            summary = _Generator(db, random.Random(seed), today, clients, progress).run()
-        db.conn.execute("PRAGMA synchronous = FULL")
-        db.conn.execute("ANALYZE")
-    finally:
-        db.conn.close()
+        db = open_database(tmp, create=True)
+        try:
+            # Bulk load: the file is new, so a crash just means running demo again.
+            db.conn.execute("PRAGMA synchronous = OFF")
+            with connection.transaction(db):
+                summary = _Generator(db, random.Random(seed), today, clients, progress).run()
+            db.conn.execute("PRAGMA synchronous = FULL")
+            db.conn.execute("ANALYZE")
+        finally:
+            db.conn.close()
+        _check_target(path)
+        connection.place_new_database(tmp, path)
+    except BaseException:
+        connection.remove_database_files(tmp)
+        raise
     return summary
 
 

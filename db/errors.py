@@ -55,8 +55,38 @@ class DatabaseUnusable(HTDeskError):
     """The file is not a database of this app, is damaged, or is locked."""
 
 
+class DatabaseBusy(DatabaseUnusable):
+    """Another program held the database longer than the busy timeout: nothing was changed."""
+    retryable = True
+
+
+class StorageFull(DatabaseUnusable):
+    """The disk holding the database is full: nothing was changed."""
+    retryable = True
+
+
+class StorageReadOnly(DatabaseUnusable):
+    """The database file or its folder cannot be written (read-only, or no permission)."""
+
+
+class StorageFault(DatabaseUnusable):
+    """The disk reported an input/output error while reading or writing the database."""
+    retryable = True
+
+
+class StoreFault(Exception):
+    """An SQLite error that is a fault of the program, not of the disk or the file (a bug):
+    shown as 'something went wrong' with the log file. Never a raw sqlite3 error."""
+
+
 class BadPath(HTDeskError):
     """A file or folder given by the user cannot be used."""
+
+
+class OutputUnwritable(BadPath):
+    """A file the user asked for (backup, return, export...) could not be written: the disk is
+    full, the folder read-only, or the file open in another program. Nothing was kept."""
+    retryable = True
 
 
 class Cancelled(HTDeskError):

@@ -65,8 +65,13 @@ def backup(db: Database, path: Path | None, actor, out: Path | None = None) -> P
     if out and not target.parent.exists():
         raise BadPath(f"The folder {target.parent} does not exist: create it or choose another place.")
     backups.backup_database(db.conn, target)
-    with connection.transaction(db):
-        audit.record(db, actor, "backup", "database", None, detail=str(target))
+    try:
+        with connection.transaction(db):
+            audit.record(db, actor, "backup", "database", None, detail=str(target))
+    except BaseException:
+        # Not recorded, so not kept: nothing is left that the audit trail does not know.
+        target.unlink(missing_ok=True)
+        raise
     return target
 
 

@@ -36,6 +36,7 @@ from .parts.diary import DiaryPart
 from .parts.documents import DocumentsPart
 from .parts.drafts import DraftsPart
 from .parts.plans import PlansPart
+from .parts.reach import ReachPart
 from .parts.reference import ReferencePart
 from .parts.referrals import ReferralsPart
 from .parts.returns import ReturnsPart
@@ -48,7 +49,7 @@ from .records import Actor, Changes
 SYSTEM = Actor(username="system", roles=frozenset({"ADMIN", "MANAGER", "COORD"}))
 
 PART_NAMES = ("clients", "referrals", "diary", "plans", "assessments", "signposting", "documents", "returns",
-              "transfer", "service", "admin", "reference", "drafts")
+              "reach", "transfer", "service", "admin", "reference", "drafts")
 
 
 class CaseStore:
@@ -66,6 +67,7 @@ class CaseStore:
         self.signposting = SignpostingPart(self)
         self.documents = DocumentsPart(self)
         self.returns = ReturnsPart(self)
+        self.reach = ReachPart(self)
         self.transfer = TransferPart(self)
         self.service = ServicePart(self)
         self.admin = AdminPart(self)
@@ -77,40 +79,50 @@ class CaseStore:
     @classmethod
     def open(cls, path: Path | str, *, create: bool = False, **kw) -> "CaseStore":
         path = Path(path)
-        return cls(connection.open_database(path, create=create), path, **kw)
+        with connection.plain_errors(path):
+            return cls(connection.open_database(path, create=create), path, **kw)
 
     @classmethod
     def create_new(cls, path: Path | str, *, service_name: str, service_code: str, admin_username: str,
                    admin_password: str, admin_full_name: str | None = None, demo: bool = False,
                    **kw) -> "CaseStore":
-        """A new database for one service with its first account (administrator and manager)."""
+        """A new database for one service with its first account (administrator and manager).
+        Made under a temporary name beside the target and renamed into place when complete, so a
+        failure (a full disk) or a kill leaves no half-made database behind."""
         path = Path(path)
         services.validate_service(service_name, service_code)
         accounts.check_new_password(admin_password)
+        connection.check_new_target(path)
         if path.exists() and path.stat().st_size > 0:
             raise ValidationError(FieldError("db", f"{path} already exists: choose a new file name, or open it instead."))
-        store = cls.open(path, create=True, **kw)
-        try:
-            with connection.transaction(store.db):
-                service_id = services.create_service(store.db, service_name, service_code, SYSTEM.username)
-                staff_id = services.add_staff(store.db, service_id, admin_full_name or admin_username, "MANAGER",
-                                              SYSTEM.username)
-                accounts.create(store.db, admin_username, admin_password, ["ADMIN", "MANAGER"], staff_id,
-                                SYSTEM.username)
-                services.set_meta(store.db, "demo", "1" if demo else "0")
-                audit.record(store.db, SYSTEM, "create", "service", service_id,
-                             after={"name": service_name, "code": service_code, "admin": admin_username})
-        except Exception:
-            store.close()
-            path.unlink(missing_ok=True)
-            raise
-        return store
+        tmp = connection.temp_beside(path)
+        with connection.plain_errors(path):
+            try:
+                store = cls.open(tmp, create=True, **kw)
+                try:
+                    with connection.transaction(store.db):
+                        service_id = services.create_service(store.db, service_name, service_code, SYSTEM.username)
+                        staff_id = services.add_staff(store.db, service_id, admin_full_name or admin_username,
+                                                      "MANAGER", SYSTEM.username)
+                        accounts.create(store.db, admin_username, admin_password, ["ADMIN", "MANAGER"], staff_id,
+                                        SYSTEM.username)
+                        services.set_meta(store.db, "demo", "1" if demo else "0")
+                        audit.record(store.db, SYSTEM, "create", "service", service_id,
+                                     after={"name": service_name, "code": service_code, "admin": admin_username})
+                finally:
+                    store.close()
+                connection.place_new_database(tmp, path)
+            except BaseException:
+                connection.remove_database_files(tmp)
+                raise
+            return cls.open(path, **kw)
 
     @staticmethod
     def create_demo(path: Path | str, *, clients: int = 300, seed: int = 1, today=None, on_progress=None) -> dict:
         """A new demo database full of synthetic people (marked DEMO); returns what it made, by kind."""
         from . import demo
-        return demo.create_demo(path, clients=clients, seed=seed, today=today, on_progress=on_progress)
+        with connection.plain_errors(path):
+            return demo.create_demo(path, clients=clients, seed=seed, today=today, on_progress=on_progress)
 
     @staticmethod
     def restore_new(path: Path | str, source: Path | str) -> None:
@@ -120,7 +132,8 @@ class CaseStore:
         if path.exists() and path.stat().st_size > 0:
             raise ValidationError(FieldError("db", f"{path} already exists: open it and restore as an "
                                                    "administrator, so the restore is checked and recorded."))
-        maintenance.restore(path, Path(source), None)
+        with connection.plain_errors(path):
+            maintenance.restore(path, Path(source), None)
 
     def _restore_from(self, source: Path):
         from . import maintenance
@@ -145,15 +158,18 @@ class CaseStore:
 
     @property
     def is_demo(self) -> bool:
-        return services.get_meta(self.db, "demo") == "1"
+        with connection.plain_errors(self.path):
+            return services.get_meta(self.db, "demo") == "1"
 
     # --- who is acting ---------------------------------------------------------------------
 
     def has_accounts(self) -> bool:
-        return accounts.count(self.db) > 0
+        with connection.plain_errors(self.path):
+            return accounts.count(self.db) > 0
 
     def sign_in(self, username: str, password: str) -> Actor:
-        self.actor = accounts.authenticate(self.db, username, password)
+        with connection.plain_errors(self.path):
+            self.actor = accounts.authenticate(self.db, username, password)
         return self.actor
 
     def act_as_system(self) -> None:

@@ -11,7 +11,6 @@ into place, so an interrupted write never leaves half a workbook.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -24,6 +23,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from db.connection import sweep_folder, temp_beside
 from db.errors import Cancelled
 from db.transfer import workbook_spec as spec
 
@@ -71,8 +71,8 @@ def _write(path: Path, rows: Mapping[str, Iterable[tuple]], *, examples=None, co
         _discard(wb)
         raise
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
+    sweep_folder(path.parent)            # what a killed run left here
+    temp = temp_beside(path, ".xlsx")    # names this process; renamed into place when whole
     try:
         wb.save(temp)
         os.replace(temp, path)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -59,8 +58,9 @@ class ReturnsPart(Part):
         meta = ReturnMeta(service_code=service.code, service_name=service.name, period=period,
                           generated_at=(generated_at or datetime.now()).replace(microsecond=0),
                           generated_by=by, disclosure=policy, instruments=on)
-        # Read in one transaction so every figure sees the same moment of the data.
-        with connection.transaction(self.db):
+        # Read in one (read-only) transaction so every figure sees the same moment of the data,
+        # without holding the write lock: others may save meanwhile.
+        with connection.snapshot(self.db):
             figures = returns.compute_figures(self.db, service.id, period, on)
         return figures, meta
 
@@ -155,12 +155,14 @@ class ReturnsPart(Part):
                            submitted_at=submitted.get("submitted_at") or submitted.get("generated_at"))
 
         step(2, "Writing the workbook")
-        fd, tmp_name = tempfile.mkstemp(prefix=".htdesk-return-", suffix=".xlsx", dir=out.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        connection.sweep_folder(out.parent)          # what a killed run left here
+        tmp = connection.temp_beside(out, ".xlsx")  # names this process; removed by a later run if killed
         try:
-            write_workbook(published, meta, tmp)
-            digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+            try:
+                write_workbook(published, meta, tmp)
+                digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+            except OSError as exc:       # a full disk or read-only folder: about the file, not the database
+                raise connection.translate_os_error(exc, f"the return {out}", output=True) or exc
             step(3, "Recording the run")
             with connection.transaction(self.db):
                 run_id = returns.insert_run(self.db, service.id, meta, published, out.name, digest)

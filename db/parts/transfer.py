@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from ..records import AuditNote
+from .. import connection
 from ..api import Done, Part, changed, job, read, write
 from ..transfer import exporter_rows, importer
 from ..transfer.report import ImportReport
@@ -56,6 +57,35 @@ class TransferPart(Part):
                     changed("workbook", (), "export", notes=(AuditNote(
                         "export", "workbook", None, after={"service": service.code, "rows": counts, "file": target},
                         detail=f"full export of {service.code}" + (f" to {target}" if target else "")),)))
+
+    @job("export")
+    def export_workbook(self, path: Path | str, *, write_workbook, service_code: str | None = None,
+                        on_progress=None, cancelled=None) -> dict[str, int]:
+        """Write every record of the service to a workbook (write_workbook(path, rows, counts=...,
+        on_progress=..., cancelled=...) is reports.transfer_workbook.write_export, which writes under
+        a temporary name and renames into place), reading one moment of the data; audited as one
+        "export" event only once the file is there. Returns rows per sheet."""
+        service = self._store.service.get(service_code)
+        path = Path(path)
+        with connection.snapshot(self.db):
+            counts = exporter_rows.counts(self.db, service.id)
+            try:
+                write_workbook(path, exporter_rows.export_rows(self.db, service.id), counts=counts,
+                               on_progress=on_progress, cancelled=cancelled)
+            except OSError as exc:       # a full disk or read-only folder: about the file, not the database
+                raise connection.translate_os_error(exc, f"the export {path}", output=True) or exc
+        try:
+            self._exported(service.code, str(path), counts)
+        except BaseException:
+            path.unlink(missing_ok=True)     # not recorded, so not kept
+            raise
+        return counts
+
+    @write("export")
+    def _exported(self, service_code: str, target: str, counts: dict[str, int]):
+        return changed("workbook", (), "export", notes=(AuditNote(
+            "export", "workbook", None, after={"service": service_code, "rows": counts, "file": target},
+            detail=f"full export of {service_code} to {target}"),))
 
     @read("export")
     def export_counts(self, service_code: str | None = None) -> dict[str, int]:

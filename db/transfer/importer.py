@@ -15,9 +15,11 @@ the app's own functions, never read from the workbook.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import json
 import re
+import sqlite3
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,9 +29,9 @@ from typing import Callable
 
 from sqlite_utils import Database
 
-from .. import (accounts, assessments, audit, clients, codes, instruments, plans, referrals, services, sessions,
-                signposting)
-from ..errors import Cancelled
+from .. import (accounts, assessments, audit, clients, codes, connection, instruments, plans, referrals, services,
+                sessions, signposting)
+from ..errors import Cancelled, DatabaseUnusable
 from ..errors import FieldError, ValidationError
 from ..records import CLIENT_FIELDS, Actor, Service
 from ..validation import (check_age_for_referral, check_closure, check_measurement, check_not_future, clean_name,
@@ -50,10 +52,6 @@ _CHUNK = 500                  # references per "IN (...)" query
 _PROGRESS_EVERY = 1000
 _TRAINER_ROLES = ("TRAINER", "CHAMPION")
 _NOT_RESOLVED_RECEIVED = "1900-01-01"   # stands in for the received date of a referral with errors
-
-
-class _Conflict(Exception):
-    pass
 
 
 @dataclass
@@ -990,52 +988,53 @@ class Importer:
 
     # --- phase 3: write ---------------------------------------------------------------------
 
-    def write(self, path: Path, sha256: str, data_version: int) -> None:
-        by = self.actor.username
+    def look_up_postcodes(self, known: dict | None = None) -> dict:
+        """Deprivation of every new client's postcode (before the write lock is taken: the
+        reference is built once per PC, about 10 s, never inside a transaction)."""
         if any(e.data.get("_needs_lookup") for e in self.new_clients):
-            # Built once per PC (about 10 s) before the transaction, never inside it.
             self.prepare_reference(self._progress, self._cancelled)
-        deprivation = {}
+        deprivation = dict(known or {})
         for i, e in enumerate(self.new_clients):
             if i % _PROGRESS_EVERY == 0:
                 self.progress(i, len(self.new_clients), "Looking up postcodes")
             pc = e.data.get("postcode")
             if pc not in deprivation:
                 deprivation[pc] = self.deprivation_for(pc)
-        conn = self.db.conn
-        with self.db.atomic():
-            if conn.execute("PRAGMA data_version").fetchone()[0] != data_version:
-                raise _Conflict()
-            total = sum(len(x) for x in (self.new_staff, self.new_venues, self.new_clients, self.new_referrals,
-                                         self.new_sessions, self.new_goals, self.new_assessments,
-                                         self.new_signposts))
-            step = [0]
+        return deprivation
 
-            def tick(n: int, label: str) -> None:
-                step[0] += n
-                self.progress(step[0], total, label)
+    def write(self, path: Path, sha256: str, deprivation: dict) -> None:
+        """Inside the caller's transaction (which holds the write lock)."""
+        by = self.actor.username
+        total = sum(len(x) for x in (self.new_staff, self.new_venues, self.new_clients, self.new_referrals,
+                                     self.new_sessions, self.new_goals, self.new_assessments,
+                                     self.new_signposts))
+        step = [0]
 
-            self._write_staff(by)
-            self._write_venues(by)
-            tick(len(self.new_staff) + len(self.new_venues), "Writing staff and venues")
-            self._write_clients(by, deprivation, tick)
-            self._write_referrals(by, tick)
-            self._write_sessions(by, tick)
-            self._write_goals(by, tick)
-            self._write_assessments(by, tick)
-            self._write_signposting(by, tick)
-            for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
-                if i % _PROGRESS_EVERY == 0:
-                    self.progress(i, len(self.touched_referrals), "Working out referral status")
-                referrals.refresh_status(self.db, e.id)
-            self._bump_counters()
-            created = {sheet: c.created for sheet, c in self.report.counts.items()}
-            audit.record(self.db, self.actor, "import", "workbook", None,
-                         after={"file": path.name, "sha256": sha256, "service": self.service.code,
-                                "created": created, "unchanged": sum(c.unchanged for c in self.report.counts.values()),
-                                "conflicts": len(self.report.conflicts)},
-                         detail=f"{path.name} (sha256 {sha256})")
-            self.progress(total, total, "Saving")
+        def tick(n: int, label: str) -> None:
+            step[0] += n
+            self.progress(step[0], total, label)
+
+        self._write_staff(by)
+        self._write_venues(by)
+        tick(len(self.new_staff) + len(self.new_venues), "Writing staff and venues")
+        self._write_clients(by, deprivation, tick)
+        self._write_referrals(by, tick)
+        self._write_sessions(by, tick)
+        self._write_goals(by, tick)
+        self._write_assessments(by, tick)
+        self._write_signposting(by, tick)
+        for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
+            if i % _PROGRESS_EVERY == 0:
+                self.progress(i, len(self.touched_referrals), "Working out referral status")
+            referrals.refresh_status(self.db, e.id)
+        self._bump_counters()
+        created = {sheet: c.created for sheet, c in self.report.counts.items()}
+        audit.record(self.db, self.actor, "import", "workbook", None,
+                     after={"file": path.name, "sha256": sha256, "service": self.service.code,
+                            "created": created, "unchanged": sum(c.unchanged for c in self.report.counts.values()),
+                            "conflicts": len(self.report.conflicts)},
+                     detail=f"{path.name} (sha256 {sha256})")
+        self.progress(total, total, "Saving")
 
     def _insert_many(self, table: str, columns: list[str], count: int, rows, want_ids: bool = True) -> list[int]:
         """executemany over rows (a list or a generator, so big tables are never copied whole),
@@ -1183,30 +1182,76 @@ class Importer:
 def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bool, deprivation_for,
         prepare_reference, on_progress=None, cancelled=None, today: date | None = None,
         write_report: bool = True) -> ImportReport:
+    """Read, check, write. The check reads one moment of the database (a snapshot) without
+    holding anyone up. The write then takes the write lock; if another program committed
+    anything since the check began (an edit, a return run, a backup's audit row), the rows are
+    checked again while the lock is held, so what is written was checked against exactly the
+    data it joins, and unrelated work elsewhere never stops the import."""
     started = time.perf_counter()
     path = Path(path)
     report = ImportReport(file=str(path), service_code=service.code, dry_run=dry_run)
-    importer = Importer(db, actor, service, deprivation_for=deprivation_for, prepare_reference=prepare_reference,
-                        today=today, on_progress=on_progress, cancelled=cancelled)
-    importer.report = report
+
+    def new_importer(rep: ImportReport) -> Importer:
+        imp = Importer(db, actor, service, deprivation_for=deprivation_for, prepare_reference=prepare_reference,
+                       today=today, on_progress=on_progress, cancelled=cancelled)
+        imp.report = rep
+        return imp
+
+    importer = new_importer(report)
     try:
         if path.is_file():
             report.sha256 = sha256_of(path)
         data_version = db.conn.execute("PRAGMA data_version").fetchone()[0]
         if importer.read(path):
-            importer.check()
-            nothing_new = not any(c.created for c in report.counts.values())
-            if not report.failures and not dry_run and not nothing_new:
-                try:
-                    importer.write(path, report.sha256, data_version)
-                    report.committed = True
-                except _Conflict:
-                    report.fail(None, None, None, None,
-                                "Another program changed the database while the workbook was being checked: "
-                                "nothing was imported. Run the import again.")
+            rows_read = {sheet: list(rows) for sheet, rows in importer.rows.items()}
+            present = dict(importer.present)
+            after_read = _copy_report(report)
+            with connection.snapshot(db):
+                importer.check()
+            if _writable(report, dry_run):
+                deprivation = importer.look_up_postcodes()
+                with connection.transaction(db):
+                    if db.conn.execute("PRAGMA data_version").fetchone()[0] != data_version:
+                        # Someone committed meanwhile: check again, now that nobody else can write.
+                        report = _copy_report(after_read)
+                        importer = new_importer(report)
+                        importer.rows = {sheet: list(rows) for sheet, rows in rows_read.items()}
+                        importer.present = present
+                        importer.check()
+                        if _writable(report, dry_run):
+                            deprivation = importer.look_up_postcodes(deprivation)
+                    if _writable(report, dry_run):
+                        importer.write(path, report.sha256, deprivation)
+                        report.committed = True
     except Cancelled:
         report.cancelled = True
         report.committed = False
+    except (sqlite3.Error, OSError, DatabaseUnusable) as exc:
+        # The database is busy, full or read-only: nothing was imported; the report says why.
+        plain = connection.translate(exc)
+        report.committed = False
+        report.fail(None, None, None, None, str(plain) if plain is not exc or isinstance(exc, DatabaseUnusable)
+                    else f"The import stopped: {exc}")
+        _finish(report, path, started, write_report)
+        if plain is exc:
+            raise
+        raise plain from exc
+    _finish(report, path, started, write_report)
+    return report
+
+
+def _writable(report: ImportReport, dry_run: bool) -> bool:
+    return not report.failures and not dry_run and any(c.created for c in report.counts.values())
+
+
+def _copy_report(report: ImportReport) -> ImportReport:
+    copy = dataclasses.replace(report, failures=list(report.failures), warnings=list(report.warnings),
+                               conflicts=list(report.conflicts), records=dict(report.records),
+                               counts={k: dataclasses.replace(v) for k, v in report.counts.items()})
+    return copy
+
+
+def _finish(report: ImportReport, path: Path, started: float, write_report: bool) -> None:
     report.sort([s.name for s in spec.sheets()])
     report.seconds = time.perf_counter() - started
     if write_report and path.parent.is_dir():
@@ -1215,7 +1260,6 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
             report.write(report_path_for(path))
         except OSError as exc:
             report.warn(None, None, None, None, f"The report could not be written beside the workbook ({exc}).")
-    return report
 
 
 # --- small helpers ------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ def _command_modules():
 
 
 def _setup_logging() -> None:
+    # A log file that cannot be written (a full disk) must not print logging's own tracebacks.
+    logging.raiseExceptions = False
     log = paths.log_file()
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -95,24 +97,32 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnusable as exc:
         common.err(str(exc))
         return EXIT_DATABASE
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            common.err("The database is locked by another program. Wait a moment and try again.")
+    except sqlite3.Error as exc:
+        # The store translates its own; this catches any that escaped it (never a raw message).
+        from db.connection import translate
+        plain = translate(exc, getattr(args, "db", None))
+        if isinstance(plain, DatabaseUnusable):
+            logging.warning("database error: %s", exc)
+            common.err(str(plain))
             return EXIT_DATABASE
         return _unexpected(exc)
-    except sqlite3.DatabaseError as exc:
-        logging.exception("database error")
-        common.err(f"The database cannot be read: {exc}. It may be damaged: restore it from a backup "
-                   f"('htdesk restore'). Details are in {paths.log_file()}.")
-        return EXIT_DATABASE
-    except HTDeskError as exc:
-        common.err(str(exc))
-        return EXIT_BAD_INPUT
     except BrokenPipeError:
         # Output piped into a program that stopped reading (e.g. `| head`): not an error.
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # A file the command was writing: the disk is full, the folder read-only, the file in use.
+        from db.connection import translate_os_error
+        plain = translate_os_error(exc, f"the file {exc.filename}" if exc.filename else "the file", output=True)
+        if plain is None:
+            return _unexpected(exc)
+        logging.warning("disk error: %s", exc)
+        common.err(str(plain))
+        return EXIT_BAD_INPUT
+    except HTDeskError as exc:
+        common.err(str(exc))
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         common.err("Stopped.")
         return EXIT_ERROR

@@ -74,9 +74,8 @@ def cmd_export(args) -> int:
     path = _target(args.file, args.overwrite)
     store = common.open_store(args)
     with store:
-        counts = store.transfer.export_counts(args.service)
-        rows = store.transfer.export_rows(args.service, target=str(path))
-        transfer_workbook.write_export(path, rows, counts=counts, on_progress=_progress)
+        counts = store.transfer.export_workbook(path, write_workbook=transfer_workbook.write_export,
+                                                service_code=args.service, on_progress=_progress)
     _end_progress()
     common.out(f"Exported to {path}: " + ", ".join(f"{n} {sheet.lower()}" for sheet, n in counts.items()) + ".")
     return 0

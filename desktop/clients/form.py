@@ -368,7 +368,7 @@ class ClientForm(QWidget):
         elif isinstance(exc, ConflictError):
             self.show_conflict(exc)
         else:
-            show_error(self, exc)
+            show_error(self, exc, retry=self.save)
 
     # --- edit conflicts ------------------------------------------------------------------------
 

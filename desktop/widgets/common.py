@@ -70,11 +70,25 @@ def describe_error(exc: BaseException) -> str:
 shown_errors: list[QMessageBox] = []   # open error boxes (kept alive; tests look here)
 
 
-def show_error(parent: QWidget | None, exc: BaseException, title: str = "Health Trainer Desk") -> QMessageBox:
+def show_error(parent: QWidget | None, exc: BaseException, title: str = "Health Trainer Desk",
+               retry=None) -> QMessageBox:
     """Plain English for known errors; the log file's path (never a traceback) for the rest.
-    Opened without blocking, so a worker result arriving meanwhile is still delivered."""
+    Opened without blocking, so a worker result arriving meanwhile is still delivered.
+    retry: for an error worth trying again (the database busy, the disk full), a "Try again"
+    button calls it; the form behind keeps everything typed either way."""
     box = QMessageBox(QMessageBox.Warning if isinstance(exc, HTDeskError) else QMessageBox.Critical,
-                      title, describe_error(exc), QMessageBox.Ok, parent)
+                      title, describe_error(exc), QMessageBox.NoButton, parent)
+    if retry is not None and getattr(exc, "retryable", False):
+        again = box.addButton("&Try again", QMessageBox.AcceptRole)
+        again.setAccessibleName("Try again")
+        close = box.addButton("&Close", QMessageBox.RejectRole)
+        close.setAccessibleName("Close")
+        box.setDefaultButton(again)
+        box.setEscapeButton(close)
+        box.setInformativeText("What you typed is kept.")
+        again.clicked.connect(lambda: retry())
+    else:
+        box.setStandardButtons(QMessageBox.Ok)
     box.setAccessibleName(title)
     box.setTextInteractionFlags(Qt.TextSelectableByMouse)
     box.setAttribute(Qt.WA_DeleteOnClose)

@@ -100,4 +100,4 @@ class FormDialog(QDialog):
             show_error(self, exc, "Someone else changed this referral")
             self.reject()
         else:
-            show_error(self, exc)
+            show_error(self, exc, retry=self.save)
