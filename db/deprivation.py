@@ -409,6 +409,34 @@ class DeprivationLookup:
         decile = row[5]
         return LsoaInfo(*row, imd_quintile=quintile(decile) if decile else None)
 
+    def local_area(self, lsoa_counts: dict[str, int], min_share: float = 0.05) -> tuple[tuple[str, ...], int, int]:
+        """The local population's deprivation, for comparison with a service's clients: the local
+        authorities holding at least min_share of the clients (lsoa_counts: LSOA code -> clients;
+        at least the largest), and how many of their LSOAs there are and how many are in the two
+        most deprived fifths (deciles 1-4). LSOAs hold similar numbers of people (about 1,500), so
+        the share of LSOAs stands for the share of the population."""
+        by_lad: dict[str, int] = {}
+        names: dict[str, str] = {}
+        codes = [c for c in lsoa_counts if c]
+        with self._lock:
+            for i in range(0, len(codes), 500):
+                chunk = codes[i:i + 500]
+                marks = ", ".join("?" * len(chunk))
+                for code, lad, lad_name in self._conn.execute(
+                        f"SELECT code, lad_code, lad_name FROM lsoa WHERE code IN ({marks})", chunk):
+                    by_lad[lad] = by_lad.get(lad, 0) + lsoa_counts[code]
+                    names[lad] = lad_name
+            total = sum(by_lad.values())
+            if not total:
+                return (), 0, 0
+            ranked = sorted(by_lad, key=lambda lad: (-by_lad[lad], lad))
+            chosen = [lad for lad in ranked if by_lad[lad] >= min_share * total] or ranked[:1]
+            marks = ", ".join("?" * len(chosen))
+            n, deprived = self._conn.execute(
+                f"SELECT COUNT(*), SUM(CASE WHEN imd_decile <= 4 THEN 1 ELSE 0 END) FROM lsoa "
+                f"WHERE lad_code IN ({marks})", chosen).fetchone()
+        return tuple(names[lad] for lad in chosen), n or 0, deprived or 0
+
     def meta(self) -> dict[str, str]:
         """How the file was built: sources, their SHA-256, counts, when."""
         with self._lock:

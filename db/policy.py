@@ -78,6 +78,10 @@ _ALL = (
     Decision("print_gp_letter", frozenset({TRAINER, COORD, MANAGER}), "print the outcome letter to the GP",
              _gp_letter),
     Decision("returns", frozenset({MANAGER}), "build returns or see their figures"),
+    # The reach and equity dashboard (issue 13): managers see it all; coordinators the operational
+    # half (activity figures and the data-quality lists).
+    Decision("reach", frozenset({MANAGER}), "see the reach, equity and outcome figures"),
+    Decision("activity", frozenset({COORD, MANAGER}), "see the service's activity figures and data-quality lists"),
     Decision("export", frozenset({MANAGER}), "export data"),
     Decision("import", frozenset({MANAGER, ADMIN}), "import workbooks"),
     Decision("audit_view", frozenset({MANAGER, ADMIN}), "see the audit log"),

@@ -43,3 +43,10 @@ class ReferencePart(Part):
     def lsoa_info(self, code: str):
         self.prepare()
         return self._lookup.lsoa_info(code)
+
+    @read("open")
+    def local_area(self, lsoa_counts: dict[str, int]) -> tuple[tuple[str, ...], int, int]:
+        """The local authorities a service's clients live in, their LSOAs, and how many of those are
+        in the two most deprived fifths (see DeprivationLookup.local_area): open data only."""
+        self.prepare()
+        return self._lookup.local_area(lsoa_counts)

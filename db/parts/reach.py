@@ -1,0 +1,88 @@
+"""store.reach: the reach and equity dashboard and the data-quality lists (issue 13).
+
+Managers see every section; coordinators the operational half (activity and data quality).
+The figures come from db.reach, which counts with db.returns' own specs, so the dashboard
+and the quarterly return cannot disagree."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Callable, Iterable
+
+from .. import assessments, connection, reach
+from ..api import Part, read
+from ..errors import Cancelled
+from ..periods import Period, parse_period
+
+ProgressFn = Callable[[int, int, str], None]
+_OPERATIONAL_MEASURES = {i.measure for i in reach.ITEMS if i.section in reach.OPERATIONAL}
+
+
+def _sections_decision(values, actor) -> str:
+    sections = values.get("sections")
+    if sections is None or set(sections) <= set(reach.OPERATIONAL):
+        return "activity"
+    return "reach"
+
+
+def _explain_decision(values, actor) -> str:
+    return "activity" if (values.get("measure") or "").strip().upper() in _OPERATIONAL_MEASURES else "reach"
+
+
+def _explained(refs, args) -> tuple:
+    return ("reach", parse_period(args["period"]).code,
+            f"explain {args['measure'].strip().upper()} {args['breakdown']}: {len(refs)} referral reference(s)")
+
+
+class ReachPart(Part):
+
+    def _sections(self) -> tuple[str, ...]:
+        """The dashboard's sections this user sees."""
+        return tuple(reach.SECTIONS) if self._store.may("reach") else tuple(reach.OPERATIONAL)
+
+    @read(_sections_decision)
+    def dashboard(self, period: str | Period, service_code: str | None = None, *,
+                  sections: Iterable[str] | None = None, quarters: int = reach.QUARTERS,
+                  on_progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None
+                  ) -> reach.Dashboard:
+        """The chosen quarter and the seven before it, quarter by quarter, with one sentence for each
+        share that moved and (for managers) the local population's share in the two most deprived
+        fifths. sections: None for everything this user may see."""
+        period = parse_period(period)
+        service = self._store.service.get(service_code)
+        shown = tuple(sections) if sections is not None else self._sections()
+        on = tuple(assessments.enabled_instruments(self.db, service.code))
+        periods = reach.quarters_ending(period, quarters)
+        progress = on_progress or (lambda done, total, label: None)
+        out = []
+        with connection.transaction(self.db):       # every quarter sees the same moment of the data
+            for i, p in enumerate(periods):
+                if cancelled is not None and cancelled():
+                    raise Cancelled("Stopped: the dashboard was not brought up to date.")
+                progress(i, len(periods), f"Counting {p.label}")
+                out.append(reach.quarter_figures(self.db, service.id, p, on, shown))
+            lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
+        local = None
+        if lsoas:
+            try:
+                names, n, deprived = self._store.reference.local_area(lsoas)
+                local = reach.LocalArea(names, n, deprived)
+            except Exception:       # the postcode reference could not be opened: the comparison is left out
+                local = None
+        progress(len(periods), len(periods), "Done")
+        return reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)), local, on)
+
+    @read(_explain_decision, audit_view=_explained)
+    def explain(self, period: str | Period, measure: str, breakdown: str = "all",
+                service_code: str | None = None) -> list[str]:
+        """The referral references behind one figure of the dashboard (the return's explain for the
+        return's measures), audited as a view."""
+        period = parse_period(period)
+        service = self._store.service.get(service_code)
+        on = assessments.enabled_instruments(self.db, service.code)
+        return reach.explain(self.db, service.id, period, on, measure, breakdown)
+
+    @read("activity")
+    def data_quality(self, service_code: str | None = None, *, today: date | None = None) -> list[reach.QualityRow]:
+        """Records that need attention (db.reach.QUALITY_KINDS), each naming its client and referral."""
+        service = self._store.service.get(service_code)
+        return reach.data_quality(self.db, service.id, today or date.today())

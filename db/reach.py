@@ -1,0 +1,417 @@
+"""Reach and equity (issue 13): the dashboard's figures, eight quarters at a time, and the
+data-quality lists.
+
+One engine with the quarterly return: every figure that is in the return (starts, the share
+from the two most deprived fifths, community referrals, the DNA rate, outcomes...) is
+computed by db.returns' own specs over db.returns' own sources, so the dashboard cannot
+disagree with the return's Data sheet (a test checks it). The few figures the return does
+not carry (sessions in community venues, signposting that was followed through, caseload
+per trainer, each group's share of starts) are specs of the same kinds over two more
+sources, and are explained the same way: the referrals behind any figure.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Iterable
+
+from sqlite_utils import Database
+
+from . import codes
+from .errors import FieldError, ValidationError
+from .periods import Period, parse_period
+from .returns import (AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _dims_of_starts,
+                      _is_start, _listed, _matcher, _pct_figure, _specs, round_half_away)
+from .rules import attended_sql
+
+QUARTERS = 8
+
+# Venue types: community settings against clinical ones (DATA.md "Venue type"). A client's
+# home, the telephone or a video call and "other" are neither, and are left out of the share.
+COMMUNITY_VENUES = ("COMMUNITY", "LEISURE", "LIBRARY", "FAITH", "WORKPLACE", "OUTDOOR")
+CLINICAL_VENUES = ("GP", "PHARMACY")
+
+
+# --- the figures the return does not carry ---------------------------------------------------------
+
+_REACH_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Attended sessions in the period with their venue's type (no venue: NULL).
+    "venue_sessions": ("FROM sessions s JOIN referrals r ON r.id = s.referral_id "
+                       "LEFT JOIN venues v ON v.id = s.venue_id "
+                       "WHERE s.session_date BETWEEN :start AND :end AND r.service_id = :service AND "
+                       + attended_sql("s.attendance"), ("v.type",)),
+    # Signposting dated in the period, with its outcome.
+    "signpost_outcomes": ("FROM signposting x JOIN referrals r ON r.id = x.referral_id "
+                          "WHERE x.signpost_date BETWEEN :start AND :end AND r.service_id = :service",
+                          ("x.outcome",)),
+    # Staff who held an attended session in the period (one row per staff member per referral).
+    "trainers": ("FROM (SELECT DISTINCT s.staff_id, s.referral_id FROM sessions s "
+                 "WHERE s.session_date BETWEEN :start AND :end AND " + attended_sql("s.attendance") + ") t "
+                 "JOIN referrals r ON r.id = t.referral_id WHERE r.service_id = :service", ("t.staff_id",)),
+}
+
+
+class _ReachData(_Data):
+    """db.returns' sources for one quarter, plus the dashboard's own."""
+
+    def rows(self, name: str) -> list:
+        if name in _REACH_SOURCES and name not in self._cache:
+            where, cols = _REACH_SOURCES[name]
+            conn = self.db.conn
+            if self.with_refs:
+                sql = f"SELECT r.referral_ref, {', '.join(cols)} {where} ORDER BY r.referral_ref"
+                self._cache[name] = [(tuple(r[1:]), 1, r[0]) for r in conn.execute(sql, self.params)]
+            else:
+                listed = ", ".join(cols)
+                sql = f"SELECT {listed}, COUNT(*) {where} GROUP BY {listed}"
+                self._cache[name] = [(tuple(r[:-1]), r[-1], None) for r in conn.execute(sql, self.params)]
+        return super().rows(name)
+
+
+@dataclass(frozen=True)
+class _Share:
+    """Each code's share of a count (starts by ethnic group, by age band): 100 x code / all."""
+    measure: str
+    source: str
+    keep: Any
+    dims: tuple
+
+    def figures(self, data) -> list[Figure]:
+        kept = [r for r in data.rows(self.source) if self.keep(r[0])]
+        total = sum(w for _, w, _ in kept)
+        out = []
+        for dim in self.dims:
+            counts: Counter = Counter()
+            for row, w, _ in kept:
+                counts[dim.key(row)] += w
+            out.extend(_pct_figure(self.measure, f"{dim.name}={code}", counts.get(key, 0), total)
+                       for code, key in _listed(dim, counts))
+        return out
+
+    def members(self, data, breakdown: str) -> list[str]:
+        kept = [r for r in data.rows(self.source) if self.keep(r[0])]
+        match = _matcher(self.dims, breakdown, False, self.measure, kept)
+        return [ref for row, _, ref in kept if match(row)]
+
+
+@dataclass(frozen=True)
+class _PerTrainer:
+    """Referrals with an attended session in the period per member of staff who held one."""
+    measure: str
+
+    def figures(self, data) -> list[Figure]:
+        active = sum(w for _, w, _ in data.rows("active"))
+        staff = len({row[0] for row, _, _ in data.rows("trainers")})
+        value = round_half_away(Fraction(active, staff), 1) if staff else None
+        return [Figure(self.measure, "all", value, active, staff)]
+
+    def members(self, data, breakdown: str) -> list[str]:
+        if breakdown != "all":
+            raise ValidationError(FieldError("breakdown", f"{self.measure} has no breakdown '{breakdown}': "
+                                                          "choose all."))
+        return sorted(ref for _, _, ref in data.rows("active"))
+
+
+@dataclass(frozen=True)
+class ReachMeasure:
+    id: str
+    kind: str
+    definition: str
+
+
+REACH_MEASURES = {m.id: m for m in (
+    ReachMeasure("STARTS_NHS_SOURCE", "percent",
+                 "Percentage of people starting support who were referred by the NHS (GP, NHS Health Check, "
+                 "pharmacy, stop smoking, hospital or community health, mental health, social prescribing)."),
+    ReachMeasure("SESSIONS_COMMUNITY_VENUE", "percent",
+                 "Of the attended sessions held in a community venue (community centre, leisure centre, library, "
+                 "faith venue, workplace, outdoors) or a clinical one (GP surgery or health centre, pharmacy), "
+                 "the percentage in a community venue. Home visits, telephone and video are left out."),
+    ReachMeasure("SIGNPOSTING_COMPLETED", "percent",
+                 "Of the signposting and onward referrals dated in the period, the percentage the client went to "
+                 "(outcome 'attended')."),
+    ReachMeasure("CASELOAD_PER_TRAINER", "ratio",
+                 "Referrals with an attended session in the period, per member of staff who held an attended "
+                 "session in the period."),
+    ReachMeasure("STARTS_SHARE", "percent",
+                 "Each group's share of the people starting support (ethnic group, age on the start date)."),
+)}
+
+
+def _reach_specs() -> list:
+    dims = {d.name: d for d in _dims_of_starts()}
+    return [
+        _Percent("STARTS_NHS_SOURCE", "active", _is_start, lambda a: a.source_group == "NHS"),
+        _Percent("SESSIONS_COMMUNITY_VENUE", "venue_sessions",
+                 lambda v: v[0] in COMMUNITY_VENUES or v[0] in CLINICAL_VENUES, lambda v: v[0] in COMMUNITY_VENUES),
+        _Percent("SIGNPOSTING_COMPLETED", "signpost_outcomes", None, lambda v: v[0] == "attended"),
+        _PerTrainer("CASELOAD_PER_TRAINER"),
+        _Share("STARTS_SHARE", "active", _is_start, (dims["ethnic_group"], dims["age_band"])),
+    ]
+
+
+# --- what the dashboard shows ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    section: str             # activity, reach, outcomes
+    title: str
+    measure: str
+    breakdown: str = "all"
+    unit: str = "%"          # %, count, days, per trainer
+    drift: str | None = None  # on the drift view: the name its sentence uses
+
+
+ACTIVITY, REACH, OUTCOMES = "activity", "reach", "outcomes"
+SECTIONS = {ACTIVITY: "Activity", REACH: "Reach", OUTCOMES: "Outcomes"}
+OPERATIONAL = (ACTIVITY,)        # what coordinators see (with data quality)
+
+ITEMS: tuple[Item, ...] = (
+    Item("received", ACTIVITY, "Referrals received", "REFERRALS_RECEIVED", unit="count"),
+    Item("starts", ACTIVITY, "People starting support", "STARTS", unit="count"),
+    Item("wait", ACTIVITY, "Median days from referral to first session", "WAIT_DAYS_MEDIAN", unit="days"),
+    Item("completed", ACTIVITY, "Completed support", "CLOSED", "closure_reason=COMPLETED", unit="count"),
+    Item("dna", ACTIVITY, "Did-not-attend rate", "DNA_RATE"),
+    Item("caseload", ACTIVITY, "Caseload per trainer", "CASELOAD_PER_TRAINER", unit="per trainer"),
+    Item("imd_q12", REACH, "Starts from the two most deprived fifths", "STARTS_IMD_Q1_Q2",
+         drift="Starts from the most deprived two fifths"),
+    Item("community_source", REACH, "Starts referred by community or self", "STARTS_COMMUNITY_SOURCE",
+         drift="Starts referred by community organisations or themselves"),
+    Item("nhs_source", REACH, "Starts referred by the NHS", "STARTS_NHS_SOURCE",
+         drift="Starts referred by the NHS"),
+    Item("community_venue", REACH, "Sessions in community rather than clinical venues", "SESSIONS_COMMUNITY_VENUE",
+         drift="Sessions in community venues"),
+    *(Item(f"eth_{g.lower()}", REACH, f"Starts: {label}", "STARTS_SHARE", f"ethnic_group={g}")
+      for g, label in (("WHITE", "White"), ("MIXED", "Mixed or multiple"), ("ASIAN", "Asian or Asian British"),
+                       ("BLACK", "Black or Black British"), ("OTHER", "Other ethnic group"),
+                       ("NOTSTATED", "ethnicity not stated or not known"))),
+    *(Item(f"age_{b}", REACH, f"Starts aged {b.replace('-', '–').replace('under16', 'under 16').replace('75plus', '75 and over')}",
+           "STARTS_SHARE", f"age_band={b}") for b in AGE_BANDS),
+    Item("swemwbs", OUTCOMES, "Meaningful wellbeing improvement (SWEMWBS up 3 or more)", "OUTCOME_MEANINGFUL",
+         "score=swemwbs_metric", drift="Closed referrals with a meaningful wellbeing improvement"),
+    Item("weight", OUTCOMES, "Lost 5% of body weight or more", "OUTCOME_MEANINGFUL", "score=weight_kg"),
+    Item("goals", OUTCOMES, "Goals fully or partly achieved", "GOALS_ACHIEVED"),
+    Item("signposting", OUTCOMES, "Signposting the client went to", "SIGNPOSTING_COMPLETED"),
+)
+ITEM = {i.key: i for i in ITEMS}
+MOVED_POINTS = Decimal(5)        # a share that moved by 5 percentage points or more gets a sentence
+
+
+@dataclass(frozen=True)
+class QuarterFigures:
+    period: Period
+    figures: dict                # (measure, breakdown) -> Figure
+
+    def get(self, item: Item) -> Figure | None:
+        return self.figures.get((item.measure, item.breakdown))
+
+
+@dataclass(frozen=True)
+class LocalArea:
+    """The local population's share in the two most deprived fifths: LSOAs (neighbourhoods of
+    similar population, about 1,500 people each) of the local authorities the service's
+    clients live in."""
+    authorities: tuple[str, ...]
+    neighbourhoods: int
+    in_q1_q2: int
+
+    @property
+    def share(self) -> Decimal | None:
+        return round_half_away(Fraction(100 * self.in_q1_q2, self.neighbourhoods), 1) if self.neighbourhoods else None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    service_code: str
+    period: Period
+    quarters: tuple[QuarterFigures, ...]       # oldest first, the chosen quarter last
+    sentences: tuple[str, ...]
+    local: LocalArea | None = None
+    instruments: tuple[str, ...] = ()
+
+    def series(self, item: Item) -> list:
+        return [q.get(item).value if q.get(item) is not None else None for q in self.quarters]
+
+    def current(self, item: Item) -> Figure | None:
+        return self.quarters[-1].get(item)
+
+
+def quarters_ending(period: Period, n: int = QUARTERS) -> list[Period]:
+    if period.quarter is None:
+        raise ValidationError(FieldError("period", f"{period.code} is a whole year: choose a quarter, "
+                                                   "for example 2026-27-Q2."))
+    fy, q = period.first_year, period.quarter
+    out = []
+    for _ in range(n):
+        out.append(Period(fy, q))
+        fy, q = (fy - 1, 4) if q == 1 else (fy, q - 1)
+    return out[::-1]
+
+
+def _needed_return_measures() -> set[str]:
+    return {i.measure for i in ITEMS if i.measure in MEASURES} | {"STARTS_IMD_Q1_Q2"}
+
+
+def quarter_figures(db: Database, service_id: int, period: Period, instruments_on: Iterable[str],
+                    sections: Iterable[str] = tuple(SECTIONS)) -> QuarterFigures:
+    """The dashboard's figures of one quarter: db.returns' specs for the return's measures, the
+    dashboard's own for the rest, over one set of sources."""
+    wanted = {i.measure for i in ITEMS if i.section in set(sections)}
+    data = _ReachData(db, service_id, period, instruments_on)
+    out: dict = {}
+    with _bulk():
+        for spec in _specs(data.instruments_on) + _reach_specs():
+            if spec.measure in wanted:
+                for f in spec.figures(data):
+                    out[f.key] = f
+    return QuarterFigures(period, out)
+
+
+def explain(db: Database, service_id: int, period: Period, instruments_on: Iterable[str], measure: str,
+            breakdown: str = "all") -> list[str]:
+    """The referral references behind a dashboard figure; the return's own explain for its measures."""
+    from . import returns
+    measure = (measure or "").strip().upper()
+    if measure in MEASURES:
+        return returns.explain(db, service_id, period, instruments_on, measure, breakdown)
+    if measure not in REACH_MEASURES:
+        raise ValidationError(FieldError("measure", f"There is no measure '{measure}' on the dashboard. Measures: "
+                                                    f"{', '.join(list(MEASURES) + list(REACH_MEASURES))}."))
+    data = _ReachData(db, service_id, period, instruments_on, with_refs=True)
+    spec = next(s for s in _reach_specs() if s.measure == measure)
+    return sorted(spec.members(data, (breakdown or "all").strip()))
+
+
+def _pct(v) -> str:
+    return f"{v:.0f}%"
+
+
+def drift_sentences(quarters: list[QuarterFigures]) -> list[str]:
+    """One plain-English sentence for each share on the drift view that moved by 5 points or more
+    between the first and the last quarter with a figure."""
+    out = []
+    for item in ITEMS:
+        if not item.drift:
+            continue
+        points = [(q.period, q.get(item).value) for q in quarters
+                  if q.get(item) is not None and isinstance(q.get(item).value, Decimal)]
+        if len(points) < 2:
+            continue
+        (p0, first), (p1, last) = points[0], points[-1]
+        change = last - first
+        if abs(change) < MOVED_POINTS:
+            continue
+        n = len(quarters) if (p0, p1) == (quarters[0].period, quarters[-1].period) else None
+        span = "over eight quarters" if n == QUARTERS else f"from {p0.label} to {p1.label}"
+        verb = "rose" if change > 0 else "fell"
+        out.append(f"{item.drift} {verb} from {_pct(first)} to {_pct(last)} {span}.")
+    return out
+
+
+def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
+    """LSOA code -> clients of the service living there (postcodes found or terminated)."""
+    return dict(db.conn.execute(
+        "SELECT lsoa_code, COUNT(*) FROM clients WHERE service_id = ? AND lsoa_code IS NOT NULL "
+        "GROUP BY lsoa_code", (service_id,)).fetchall())
+
+
+# --- data quality ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QualityRow:
+    kind: str
+    client_id: int
+    client_ref: str
+    name: str
+    referral_id: int | None
+    referral_ref: str | None
+    detail: str
+    since: str | None = None          # the date the row has been waiting since
+
+
+QUALITY_KINDS = {
+    "client_details": "Clients without ethnicity, postcode or GP status",
+    "no_contact": "Referrals waiting with no contact attempt after 5 working days",
+    "outcome_not_recorded": "Past sessions still booked (outcome not recorded)",
+    "no_exit": "Closed referrals with a baseline and no exit assessment",
+    "plan_review": "Plans past their review date",
+    "signposting_follow_up": "Signposting with no outcome after its follow-up date",
+}
+
+
+def working_days_before(day: date, n: int) -> date:
+    """The date n working days (Monday to Friday; bank holidays not known here) before day."""
+    d = day
+    while n:
+        d -= timedelta(days=1)
+        if d.weekday() < 5:
+            n -= 1
+    return d
+
+
+_NAME = "TRIM(COALESCE(NULLIF(c.preferred_name, ''), c.first_name) || ' ' || c.last_name)"
+
+
+def data_quality(db: Database, service_id: int, today: date) -> list[QualityRow]:
+    """Every record that needs attention, by kind (QUALITY_KINDS), oldest first within a kind.
+    Archived and anonymised clients are left out: nobody can act on them."""
+    t = today.isoformat()
+    live = "c.service_id = :service AND c.archived_at IS NULL AND c.anonymised_at IS NULL"
+    params = {"service": service_id, "today": t, "cutoff": working_days_before(today, 5).isoformat()}
+    out: list[QualityRow] = []
+    conn = db.conn
+
+    for cid, ref, name, eth, pc, gp, status in conn.execute(
+            f"SELECT c.id, c.client_ref, {_NAME}, c.ethnicity, c.postcode, c.gp_registered, c.postcode_status "
+            f"FROM clients c WHERE {live} AND (c.ethnicity = '99' OR c.ethnicity IS NULL OR c.postcode IS NULL "
+            "OR c.postcode = '' OR c.gp_registered IS NULL OR c.gp_registered = '') ORDER BY c.client_ref", params):
+        missing = [w for w, gone in (("ethnicity", eth in (None, "99")), ("postcode", not pc),
+                                     ("GP status", not gp)) if gone]
+        out.append(QualityRow("client_details", cid, ref, name, None, None, "No " + ", no ".join(missing)))
+
+    for cid, ref, name, rid, rref, received in conn.execute(
+            f"SELECT c.id, c.client_ref, {_NAME}, r.id, r.referral_ref, r.received_date FROM referrals r "
+            f"JOIN clients c ON c.id = r.client_id WHERE {live} AND r.status IN ('NEW', 'CONTACTING', 'WAITING') "
+            "AND r.received_date <= :cutoff AND NOT EXISTS (SELECT 1 FROM contact_attempts a WHERE a.referral_id = r.id) "
+            "AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.referral_id = r.id) "
+            "ORDER BY r.received_date, r.referral_ref", params):
+        out.append(QualityRow("no_contact", cid, ref, name, rid, rref, f"Received {received}, no contact attempt",
+                              received))
+
+    for cid, ref, name, rid, rref, day, n in conn.execute(
+            f"SELECT c.id, c.client_ref, {_NAME}, r.id, r.referral_ref, MIN(s.session_date), COUNT(*) FROM sessions s "
+            f"JOIN referrals r ON r.id = s.referral_id JOIN clients c ON c.id = r.client_id "
+            f"WHERE {live} AND s.attendance = '0' AND s.session_date < :today "
+            "GROUP BY r.id ORDER BY MIN(s.session_date), r.referral_ref", params):
+        what = f"Session on {day} still booked" if n == 1 else f"{n} past sessions still booked, the first on {day}"
+        out.append(QualityRow("outcome_not_recorded", cid, ref, name, rid, rref, what, day))
+
+    for cid, ref, name, rid, rref, closed in conn.execute(
+            f"SELECT c.id, c.client_ref, {_NAME}, r.id, r.referral_ref, r.closed_date FROM referrals r "
+            f"JOIN clients c ON c.id = r.client_id WHERE {live} AND r.closed_date IS NOT NULL "
+            "AND EXISTS (SELECT 1 FROM assessments a WHERE a.referral_id = r.id AND a.timepoint = 'BASELINE') "
+            "AND NOT EXISTS (SELECT 1 FROM assessments a WHERE a.referral_id = r.id AND a.timepoint = 'EXIT') "
+            "ORDER BY r.closed_date DESC, r.referral_ref", params):
+        out.append(QualityRow("no_exit", cid, ref, name, rid, rref, f"Closed {closed} with a baseline, no exit", closed))
+
+    for cid, ref, name, rid, rref, agreed, review in conn.execute(
+            f"SELECT c.id, c.client_ref, {_NAME}, r.id, r.referral_ref, p.agreed_date, MIN(g.review_date) FROM goals g "
+            "JOIN plans p ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id "
+            f"JOIN clients c ON c.id = r.client_id WHERE {live} AND r.closed_date IS NULL "
+            "AND g.status IN ('NOTSTARTED', 'INPROGRESS') AND g.review_date < :today "
+            "GROUP BY p.id ORDER BY MIN(g.review_date), r.referral_ref", params):
+        out.append(QualityRow("plan_review", cid, ref, name, rid, rref,
+                              f"Plan agreed {agreed}: review was due {review}", review))
+
+    for cid, ref, name, rid, rref, follow, category in conn.execute(
+            f"SELECT c.id, c.client_ref, {_NAME}, r.id, r.referral_ref, x.follow_up_date, x.category FROM signposting x "
+            f"JOIN referrals r ON r.id = x.referral_id JOIN clients c ON c.id = x.client_id "
+            f"WHERE {live} AND x.outcome = 'unknown' AND x.follow_up_date < :today "
+            "ORDER BY x.follow_up_date, r.referral_ref", params):
+        out.append(QualityRow("signposting_follow_up", cid, ref, name, rid, rref,
+                              f"{codes.label('signposting_category', category)}: follow-up was due {follow}", follow))
+    return out

@@ -1,0 +1,178 @@
+"""The reach and equity dashboard's engine (issue 13): one engine with the return, eight quarters,
+the figures the return does not carry, the drift sentences, data quality, who sees what."""
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal as D
+
+import pytest
+from openpyxl import load_workbook
+
+from db import reach
+from db.errors import PermissionDenied
+from db.periods import parse_period
+from db.store import CaseStore
+from reports.quarterly_return import build_return
+from returns_scenario import ADMIN, ADMIN_PASSWORD, PERIOD, TODAY, TRAINER, TRAINER_PASSWORD, Scenario, stub_deprivation
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reach")
+    scenario = Scenario(folder / "service.sqlite3")
+    store = scenario.store
+    store.service.add_staff("Cath Coordinator", "COORD", username="cath", password="cath-pass-1")
+    # Venues: two attended Q2 sessions in a community centre, one at a GP surgery, one by phone (left out).
+    cc = store.service.add_venue("CC1", "Elm Street Centre", "COMMUNITY")
+    gp = store.service.add_venue("GP1", "Park Surgery", "GP")
+    for ref, day, venue in ((scenario.r3, "2026-08-20", cc), (scenario.r4, "2026-08-21", cc),
+                            (scenario.r3, "2026-09-01", gp)):
+        store.diary.add(ref, {"session_date": day, "attendance": "5", "mode": "F2F", "staff_id": scenario.trainer,
+                              "venue_id": venue}, today=TODAY)
+    store.close()
+    return folder / "service.sqlite3"
+
+
+@pytest.fixture
+def store(built, tmp_path):
+    path = tmp_path / "service.sqlite3"
+    shutil.copy(built, path)
+    s = CaseStore.open(path)
+    s.sign_in(ADMIN, ADMIN_PASSWORD)
+    stub_deprivation(s)
+    yield s
+    s.close()
+
+
+def data_sheet(path) -> dict:
+    rows = load_workbook(path)["Data"].iter_rows(min_row=2, values_only=True)
+    return {(r[0], r[1]): r[2:5] for r in rows}
+
+
+def test_the_dashboards_figures_are_the_returns_data_sheet(store, tmp_path):
+    dash = store.reach.dashboard(PERIOD)
+    assert [q.period.code for q in dash.quarters][-1] == PERIOD and len(dash.quarters) == 8
+    assert dash.quarters[0].period.code == "2024-25-Q3"
+    build_return(store, PERIOD, tmp_path / "q2.xlsx")
+    sheet = data_sheet(tmp_path / "q2.xlsx")
+    compared = 0
+    for item in reach.ITEMS:
+        if (item.measure, item.breakdown) in sheet:
+            f = dash.current(item)
+            value, numerator, denominator = sheet[(item.measure, item.breakdown)]
+            shown = None if f.value is None else (int(f.value) if isinstance(f.value, int) else float(f.value))
+            assert (shown, f.denominator or 0) == (value, denominator or 0), item.key
+            compared += 1
+    assert compared >= 10
+    imd = dash.current(reach.ITEM["imd_q12"])
+    assert (imd.numerator, imd.denominator) == sheet[("STARTS_IMD_Q1_Q2", "all")][1:] == (1, 1)
+    # And every quarter's figure is the return's figure for that quarter.
+    q1 = store.returns.figures("2026-27-Q1")
+    assert dash.quarters[-2].get(reach.ITEM["starts"]).value == q1.value("STARTS")
+
+
+def test_figures_the_return_does_not_carry(store):
+    dash = store.reach.dashboard(PERIOD)
+    venue = dash.current(reach.ITEM["community_venue"])
+    assert (venue.value, venue.numerator, venue.denominator) == (D("66.7"), 2, 3)
+    assert store.reach.explain(PERIOD, "SESSIONS_COMMUNITY_VENUE") == ["RF-000003", "RF-000004"]
+    # Active in Q2: R1, R2, R3, R4; one trainer held their sessions.
+    caseload = dash.current(reach.ITEM["caseload"])
+    assert (caseload.value, caseload.numerator, caseload.denominator) == (D("4.0"), 4, 1)
+    assert len(store.reach.explain(PERIOD, "CASELOAD_PER_TRAINER")) == 4
+    # Starts: R2 (Asian), R3 (not known), R4 (Black): a third each.
+    asian = dash.current(reach.ITEM["eth_asian"])
+    assert (asian.value, asian.numerator, asian.denominator) == (D("33.3"), 1, 3)
+    assert store.reach.explain(PERIOD, "STARTS_SHARE", "ethnic_group=ASIAN") == ["RF-000002"]
+    nhs = dash.current(reach.ITEM["nhs_source"])
+    assert (nhs.numerator, nhs.denominator) == (1, 3)           # R2 from a GP
+    signposting = dash.current(reach.ITEM["signposting"])
+    assert (signposting.numerator, signposting.denominator) == (0, 2)
+    # The return's own measures are explained by the return's engine.
+    assert store.reach.explain(PERIOD, "STARTS") == store.returns.explain(PERIOD, "STARTS")
+    with pytest.raises(Exception) as info:
+        store.reach.explain(PERIOD, "STARTS_SHARE", "ethnic_group=PURPLE")
+    assert "ethnic_group=WHITE" in str(info.value)
+
+
+def test_drift_sentences_name_each_share_that_moved():
+    periods = reach.quarters_ending(parse_period(PERIOD))
+
+    def quarter(p, imd, community):
+        from db.returns import Figure
+        return reach.QuarterFigures(p, {("STARTS_IMD_Q1_Q2", "all"): Figure("STARTS_IMD_Q1_Q2", "all", imd, 1, 1),
+                                        ("STARTS_COMMUNITY_SOURCE", "all"):
+                                            Figure("STARTS_COMMUNITY_SOURCE", "all", community, 1, 1)})
+    imd = [D("71.0"), D("69.2"), D("66.0"), D("63.1"), D("60.0"), D("57.5"), D("55.0"), D("52.4")]
+    community = [D("40.0"), D("41.0"), D("39.0"), D("40.5"), D("42.0"), D("41.0"), D("40.0"), D("43.9")]
+    quarters = [quarter(p, i, c) for p, i, c in zip(periods, imd, community)]
+    assert reach.drift_sentences(quarters) == [
+        "Starts from the most deprived two fifths fell from 71% to 52% over eight quarters."]
+    # A share without figures in the first quarters is compared from its first quarter with one.
+    quarters[0] = quarter(periods[0], None, D("30.0"))
+    assert reach.drift_sentences(quarters) == [
+        "Starts from the most deprived two fifths fell from 69% to 52% from 2024-25 Q4 to 2026-27 Q2.",
+        "Starts referred by community organisations or themselves rose from 30% to 44% over eight quarters."]
+
+
+def test_coordinators_see_the_operational_half_trainers_nothing(built, tmp_path):
+    path = tmp_path / "service.sqlite3"
+    shutil.copy(built, path)
+    s = CaseStore.open(path)
+    s.sign_in("cath", "cath-pass-1")
+    dash = s.reach.dashboard(PERIOD)
+    measures = {m for q in dash.quarters for (m, _) in q.figures}
+    assert "STARTS" in measures and "DNA_RATE" in measures
+    assert not measures & {"STARTS_IMD_Q1_Q2", "OUTCOME_MEANINGFUL", "STARTS_SHARE"}
+    assert s.reach.explain(PERIOD, "STARTS")
+    with pytest.raises(PermissionDenied):
+        s.reach.explain(PERIOD, "STARTS_IMD_Q1_Q2")
+    with pytest.raises(PermissionDenied):
+        s.reach.dashboard(PERIOD, sections=["reach"])
+    assert s.reach.data_quality(today=TODAY)
+    s.close()
+    s = CaseStore.open(path)
+    s.sign_in(TRAINER, TRAINER_PASSWORD)
+    with pytest.raises(PermissionDenied):
+        s.reach.dashboard(PERIOD)
+    with pytest.raises(PermissionDenied):
+        s.reach.data_quality()
+    s.close()
+
+
+def test_data_quality_lists_each_record_that_needs_attention(store):
+    rows = store.reach.data_quality(today=TODAY)
+    by_kind = {}
+    for r in rows:
+        by_kind.setdefault(r.kind, []).append(r)
+    assert set(by_kind) <= set(reach.QUALITY_KINDS)
+    # C2 has no postcode and no GP status; C5 no GP status; C3 is "not known" ethnicity (99).
+    details = {r.name: r.detail for r in by_kind["client_details"]}
+    assert details["Nguyễn Văn"] == "No postcode, no GP status"
+    assert details["Zoë Ali-Khan"] == "No ethnicity"
+    assert details["Kevin Dunn"] == "No GP status"
+    # R6 received 1 September, never contacted; R4's session of 30 September still booked.
+    assert [r.referral_ref for r in by_kind["no_contact"]] == ["RF-000006"]
+    assert [(r.referral_ref, r.since) for r in by_kind["outcome_not_recorded"]] == [("RF-000004", "2026-09-30")]
+    # R2 closed with a baseline and only a review.
+    assert [r.referral_ref for r in by_kind["no_exit"]] == ["RF-000002"]
+    assert all(r.client_id for r in rows)
+
+
+def test_working_days():
+    from datetime import date
+    assert reach.working_days_before(date(2026, 11, 2), 5) == date(2026, 10, 26)     # Monday -> Monday before
+    assert reach.working_days_before(date(2026, 11, 4), 5) == date(2026, 10, 28)
+
+
+def test_the_local_populations_share_from_the_shipped_reference():
+    from db.deprivation import NORTH_EAST_SOURCE, DeprivationLookup
+    with DeprivationLookup.open(NORTH_EAST_SOURCE) as lookup:
+        here = lookup.lookup("NE1 7RU")
+        info = lookup.lsoa_info(here.lsoa_code)
+        names, n, deprived = lookup.local_area({here.lsoa_code: 9})
+        assert names == (info.lad_name,) and n > 50 and 0 < deprived < n
+        # A local authority with under 5% of the clients is not "local".
+        other = lookup.lookup("DH1 3LE").lsoa_code
+        assert lookup.local_area({here.lsoa_code: 99, other: 1})[0] == (info.lad_name,)
+        assert len(lookup.local_area({here.lsoa_code: 50, other: 50})[0]) == 2
