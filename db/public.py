@@ -43,6 +43,10 @@ _NAMES = {
     "return_code_label": ("db.returns", "code_label"),
     "RETURN_DIMENSION_LABELS": ("db.returns", "DIMENSION_LABELS"),
     "period_containing": ("db.periods", "period_containing"),
+    # what the reach and equity dashboard shows (db.reach)
+    "REACH_ITEMS": ("db.reach", "ITEMS"),
+    "REACH_SECTIONS": ("db.reach", "SECTIONS"),
+    "QUALITY_KINDS": ("db.reach", "QUALITY_KINDS"),
     # plans, assessment forms and signposting (issue 12): forms are drawn from the instrument data
     "INSTRUMENTS": ("db.instruments", "INSTRUMENTS"),
     "band_label": ("db.instruments", "band_label"),

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QS
 from db.public import licence_lines
 
 from .clients.page import ClientsPage
+from .dashboard.page import DashboardPage
 from .referrals.waiting import WaitingListPage
 from .returns.page import ReturnsPage
 from .transfer.page import TransferPage
@@ -51,7 +52,7 @@ class SessionInfo:
 
 # The screens, in navigation order (Ctrl+1, Ctrl+2, ...). Each page class carries its NAV
 # (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
-PAGE_TYPES = (ClientsPage, WaitingListPage, ReturnsPage, TransferPage)
+PAGE_TYPES = (ClientsPage, WaitingListPage, ReturnsPage, DashboardPage, TransferPage)
 
 
 class MainWindow(QMainWindow):
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         for page in self.pages:
             if hasattr(page, "open_referral"):
                 page.open_referral.connect(self.open_referral)
+            if hasattr(page, "open_client_record"):
+                page.open_client_record.connect(self.open_client)
         body.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 

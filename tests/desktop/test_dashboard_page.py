@@ -1,0 +1,150 @@
+"""The reach and equity dashboard in the app (issue 13): a manager opens it, clicks a reach figure
+and reaches a client; the drift view has its chart, sentences and table; data-quality rows open
+the record; coordinators see the operational half."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+from PySide6.QtCore import Qt
+
+from db.store import CaseStore
+from returns_scenario import ADMIN, ADMIN_PASSWORD, PERIOD, TODAY, Scenario
+
+QUARTER_TODAY = date(2026, 11, 1)       # the scenario's today: 2026-27 Q3 in progress, Q2 the one before
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dashboard")
+    scenario = Scenario(folder / "service.sqlite3")
+    scenario.store.service.add_staff("Cath Coordinator", "COORD", username="cath", password="cath-pass-1")
+    scenario.store.close()
+    return folder / "service.sqlite3"
+
+
+def open_window(qtbot, built, tmp_path, user, password):
+    from desktop.main_window import MainWindow, SessionInfo
+    path = tmp_path / "service.sqlite3"
+    shutil.copy(built, path)
+    store = CaseStore.open(path)
+    store.sign_in(user, password)
+    w = MainWindow(store, SessionInfo("Test", False, path))
+    w.resize(1366, 768)
+    w.show()
+    return w
+
+
+def close_window(w):
+    w.confirm_unsaved = False
+    w.close()
+    w.worker.stop()
+    w.store.close()
+
+
+def dashboard_of(qtbot, window):
+    from desktop.dashboard.page import DashboardPage
+    page = next(p for p in window.pages if isinstance(p, DashboardPage))
+    page.today = QUARTER_TODAY
+    page.quarter.blockSignals(True)
+    page.quarter.setCurrentIndex(page.quarter.findData(PERIOD))
+    page.quarter.blockSignals(False)
+    window.go_to(page)
+    qtbot.waitUntil(lambda: page.dashboard is not None and page.dashboard.period.code == PERIOD, timeout=10000)
+    return page
+
+
+def cell(model, title_start, column):
+    for r in range(model.rowCount()):
+        if model.index(r, 0).data().startswith(title_start):
+            return model.index(r, column)
+    raise AssertionError(title_start)
+
+
+def test_a_manager_clicks_a_reach_figure_and_reaches_the_client(qtbot, built, tmp_path):
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        model = page.figures_model
+        assert model.columnCount() == 9 and model.headerData(8, Qt.Horizontal) == "2026-27 Q2"
+        assert model.headerData(1, Qt.Horizontal) == "2024-25 Q3"
+        titles = [model.index(r, 0).data() for r in range(model.rowCount())]
+        assert titles[0] == "ACTIVITY" and "REACH" in titles and "OUTCOMES" in titles
+        imd = cell(model, "Starts from the two most deprived fifths", 8)
+        assert imd.data() == "100.0%"            # 1 of 1 with a known quintile (RF-000004)
+        asian = cell(model, "Starts: Asian", 8)
+        assert asian.data() == "33.3%"
+        page.figures_view.setCurrentIndex(asian)
+        qtbot.keyClick(page.figures_view, Qt.Key_Return)
+        dialog = page.explain_dialog
+        qtbot.waitUntil(lambda: dialog.list.count() == 1)
+        assert dialog.list.item(0).text() == "RF-000002"
+        loaded = []
+        window.clients.record.loaded.connect(lambda rec: loaded.append(rec))
+        qtbot.mouseClick(dialog.open_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: bool(loaded) and loaded[-1] is not None, timeout=5000)
+        assert loaded[-1].client.last_name == "Văn" and window.stack.currentWidget() is window.clients
+    finally:
+        close_window(window)
+
+
+def test_the_drift_view_has_a_chart_sentences_and_the_same_numbers_as_a_table(qtbot, built, tmp_path):
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        page.tabs.setCurrentWidget(page.drift)
+        qtbot.waitUntil(lambda: page.chart is not None)
+        plot = page.chart.getPlotItem()
+        assert "shares over eight quarters" in plot.titleLabel.text
+        assert plot.getAxis("left").labelText == "Share (%)" and plot.getAxis("bottom").labelText == "Financial quarter"
+        names = [item.name() for item in plot.listDataItems()]
+        assert "Starts from the most deprived two fifths" in names
+        table = [page.drift_model.index(r, 0).data() for r in range(page.drift_model.rowCount())]
+        assert len(table) == len(names) or len(table) >= len(names)
+        assert page.sentences.text()
+    finally:
+        close_window(window)
+
+
+def test_data_quality_rows_open_the_record(qtbot, built, tmp_path):
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        page.kind.setCurrentIndex(page.kind.findData("no_contact"))
+        assert page.kind.currentText().endswith("(1)")
+        assert page.quality_proxy.rowCount() == 1
+        loaded = []
+        window.clients.record.loaded.connect(lambda rec: loaded.append(rec))
+        page.quality_view.setCurrentIndex(page.quality_proxy.index(0, 0))
+        qtbot.mouseClick(page.open_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: bool(loaded) and loaded[-1] is not None, timeout=5000)
+        assert loaded[-1].client.first_name == "Siobhán"        # RF-000006 is C1's
+        qtbot.waitUntil(lambda: window.clients.record.tabs.currentIndex() == 1)
+    finally:
+        close_window(window)
+
+
+def test_coordinators_see_activity_and_data_quality_only(qtbot, built, tmp_path):
+    window = open_window(qtbot, built, tmp_path, "cath", "cath-pass-1")
+    try:
+        page = dashboard_of(qtbot, window)
+        titles = [page.figures_model.index(r, 0).data() for r in range(page.figures_model.rowCount())]
+        assert titles[0] == "ACTIVITY" and "REACH" not in titles and "OUTCOMES" not in titles
+        assert page.tabs.indexOf(page.drift) == -1 and not page.report_button.isVisible()
+        from test_client_screens import _window_clashes
+        assert _window_clashes(window) == {}
+    finally:
+        close_window(window)
+
+
+def test_no_alt_key_answers_twice_on_the_dashboard(qtbot, built, tmp_path):
+    from test_client_screens import _window_clashes
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        for i in range(page.tabs.count()):
+            page.tabs.setCurrentIndex(i)
+            assert _window_clashes(window) == {}, page.tabs.tabText(i)
+    finally:
+        close_window(window)
