@@ -129,6 +129,7 @@ class CaseStore:
         """Restore a checked backup where no database is yet (a new PC): nothing to sign in to."""
         from . import maintenance
         path = Path(path)
+        connection.check_new_target(path)
         if path.exists() and path.stat().st_size > 0:
             raise ValidationError(FieldError("db", f"{path} already exists: open it and restore as an "
                                                    "administrator, so the restore is checked and recorded."))

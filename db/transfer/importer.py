@@ -277,7 +277,11 @@ class Importer:
         return ok
 
     def _cell_problem(self, sheet: str, number: int, name: str, column: int, problem: CellProblem) -> None:
-        if problem.formula_without_value:
+        if problem.malformed:
+            self.report.fail(sheet, number, name, None,
+                             f"Cell {cell_name(column, number)} cannot be read: {problem.malformed}. Retype the value "
+                             "in Excel (or in a copy made with 'htdesk template'), save and import again.")
+        elif problem.formula_without_value:
             self.report.fail(sheet, number, name, None,
                              f"Cell {cell_name(column, number)} holds a formula with no calculated value (the file "
                              "was saved without calculating it). Open the workbook in Excel, let it calculate, "

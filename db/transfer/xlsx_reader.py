@@ -19,19 +19,22 @@ tests/db/test_import.py exercises every path.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Iterator
 from xml.etree.ElementTree import ParseError, iterparse
+from xml.parsers import expat
 
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.utils.datetime import from_excel, from_ISO8601
-from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # OLE compound file: encrypted OOXML or old .xls
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
@@ -43,17 +46,40 @@ class WorkbookUnreadable(Exception):
     """The file cannot be read as an import workbook; the message says why and what to do."""
 
 
-class CellProblem:
-    """A cell that has no usable value: a formula never calculated, or a spreadsheet error.
-    Ordinary cells come as their plain values (str, int, float, bool, datetime, time)."""
-    __slots__ = ("error",)
+class WorkbookTooLarge(WorkbookUnreadable):
+    """A hard limit was reached (checked before anything is inflated, and again while streaming)."""
 
-    def __init__(self, error: str | None = None):
+
+# Hard limits, so a hostile or broken file is refused within seconds and within the memory
+# budget of PRODUCT.md (400 MB). A 10,000-client workbook uses a few per cent of each.
+MAX_TOTAL_BYTES = 1 << 30            # all parts together, uncompressed
+MAX_SHEET_BYTES = 512 << 20          # one worksheet part, uncompressed
+MAX_STRINGS_BYTES = 256 << 20        # the shared-strings part, uncompressed
+MAX_OTHER_PART_BYTES = 32 << 20      # styles, workbook, relationships...: openpyxl reads these whole
+MAX_RATIO = 200                      # uncompressed : compressed, for parts over RATIO_FLOOR
+RATIO_FLOOR = 4 << 20
+MAX_PARTS = 10_000
+MAX_SHARED_STRINGS = 1_500_000
+MAX_SHARED_CHARS = 64_000_000        # all shared strings together
+MAX_TEXT_CHARS = 32_767              # one cell's text (Excel's own limit)
+MAX_ROW_BYTES = 16 << 20             # the XML of one row (or of what comes before the first row)
+MAX_ROWS = 1_048_576                 # Excel's own limits
+MAX_COLUMNS = 16_384
+
+
+class CellProblem:
+    """A cell that has no usable value: a formula never calculated, a spreadsheet error, or a
+    cell whose stored value cannot be what its type says (malformed: the reason).
+    Ordinary cells come as their plain values (str, int, float, bool, datetime, time)."""
+    __slots__ = ("error", "malformed")
+
+    def __init__(self, error: str | None = None, malformed: str | None = None):
         self.error = error          # "#N/A", "#DIV/0!"...; None: a formula with no calculated value
+        self.malformed = malformed  # why the stored value cannot be read (e.g. "the number 'sixty'")
 
     @property
     def formula_without_value(self) -> bool:
-        return self.error is None
+        return self.error is None and self.malformed is None
 
     def __repr__(self):
         return f"CellProblem({self.error!r})"
@@ -97,6 +123,7 @@ def check_file(path: Path) -> None:
             names = set(z.namelist())
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise _corrupt(path, exc) from exc
+    check_sizes(path)
     if any(n.endswith("workbook.bin") for n in names):
         raise WorkbookUnreadable(
             f"{path.name} is an Excel binary workbook (.xlsb). Open it in Excel and save it as "
@@ -105,6 +132,62 @@ def check_file(path: Path) -> None:
         raise WorkbookUnreadable(
             f"{path.name} is a zip file but not an Excel workbook (.xlsx). Save the data from Excel as "
             "Excel Workbook (.xlsx), or start from 'htdesk template'.")
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MB" if n >= 1 << 20 else f"{n / 1024:,.0f} KB"
+
+
+def check_sizes(path: Path) -> None:
+    """The zip directory's sizes against the hard limits, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise _corrupt(path, exc) from exc
+    if len(infos) > MAX_PARTS:
+        raise WorkbookTooLarge(f"{path.name} holds {len(infos):,} parts (the limit is {MAX_PARTS:,}): it is not an "
+                               "ordinary workbook. Save the data from Excel as a new .xlsx file.")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_BYTES:
+        raise WorkbookTooLarge(f"{path.name} would unpack to {_mb(total)} (the limit is {_mb(MAX_TOTAL_BYTES)}): "
+                               "split the rows over two workbooks and import each.")
+    for i in infos:
+        limit = part_limit(i.filename)
+        if i.file_size > limit:
+            raise WorkbookTooLarge(f"{path.name}: its part {i.filename} would unpack to {_mb(i.file_size)} (the limit "
+                                   f"is {_mb(limit)}). Split the rows over two workbooks, or save a clean copy "
+                                   "from Excel.")
+        if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise WorkbookTooLarge(f"{path.name}: its part {i.filename} unpacks {i.file_size // max(i.compress_size, 1):,} "
+                                   f"times larger than it is stored (the limit is {MAX_RATIO} times): this is "
+                                   "what a 'zip bomb' does, not a workbook. It was not opened.")
+
+
+def part_limit(name: str) -> int:
+    low = name.lower()
+    if low.startswith("xl/worksheets/") and low.endswith(".xml"):
+        return MAX_SHEET_BYTES
+    if low.endswith("sharedstrings.xml"):
+        return MAX_STRINGS_BYTES
+    if low.startswith(("xl/media/", "xl/embeddings/", "docprops/thumbnail")):
+        return MAX_SHEET_BYTES      # pictures are never read
+    return MAX_OTHER_PART_BYTES
+
+
+class _Counted:
+    """A part's stream that stops at its limit while inflating (the directory may lie)."""
+
+    def __init__(self, src, name: str, limit: int, path: Path):
+        self._src, self._name, self._limit, self._path, self.read_bytes = src, name, limit, path, 0
+
+    def read(self, n: int = -1) -> bytes:
+        block = self._src.read(n if n is not None and n >= 0 else 1 << 20)
+        self.read_bytes += len(block)
+        if self.read_bytes > self._limit:
+            raise WorkbookTooLarge(f"{self._path.name}: its part {self._name} unpacks to more than {_mb(self._limit)} "
+                                   "(the limit): it was not read further. Split the rows over two workbooks.")
+        return block
 
 
 def _contains(path: Path, needle: bytes) -> bool:
@@ -134,11 +217,10 @@ class Workbook:
             # A file object, so openpyxl does not judge the file by its name's extension.
             reader = ExcelReader(self._file, read_only=True, keep_vba=False, data_only=True, keep_links=False)
             reader.read_manifest()
-            reader.read_strings()
+            strings = reader.package.find(SHARED_STRINGS)
             reader.read_workbook()
             apply_stylesheet(reader.archive, reader.wb)
             self._archive = reader.archive
-            self._strings = reader.shared_strings
             self._epoch = reader.wb.epoch
             self._date_styles = frozenset(reader.wb._date_formats)
             self._timedelta_styles = frozenset(reader.wb._timedelta_formats)
@@ -149,6 +231,79 @@ class Workbook:
         except Exception as exc:   # openpyxl raises many kinds for a damaged file
             self._file.close()
             raise _corrupt(path, f"{exc.__class__.__name__}: {exc}") from exc
+        try:
+            self._strings = self._read_strings(strings.PartName[1:]) if strings is not None else []
+        except WorkbookUnreadable:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise _corrupt(path, f"shared strings: {exc.__class__.__name__}: {exc}") from exc
+
+    def _read_strings(self, name: str) -> list[str]:
+        """The shared strings, streamed through expat so every limit is checked as it goes: the
+        number of strings, each string's length, all their characters together."""
+        strings: list[str] = []
+        parts: list[str] = []
+        state = {"depth_si": 0, "in_t": 0, "in_rph": 0, "length": 0, "chars": 0}
+        path = self.path
+
+        def start(tag, attrs):
+            local = tag.rsplit(" ", 1)[-1]
+            if local == "si":
+                state["depth_si"] = 1
+                parts.clear()
+                state["length"] = 0
+            elif local == "rPh":
+                state["in_rph"] += 1
+            elif local == "t" and state["depth_si"] and not state["in_rph"]:
+                state["in_t"] = 1
+
+        def end(tag):
+            local = tag.rsplit(" ", 1)[-1]
+            if local == "si":
+                text = "".join(parts).replace("x005F_", "")
+                strings.append(text)
+                state["depth_si"] = 0
+                if len(strings) > MAX_SHARED_STRINGS:
+                    raise WorkbookTooLarge(
+                        f"{path.name} holds more than {MAX_SHARED_STRINGS:,} different texts (the limit): split the "
+                        "rows over two workbooks.")
+            elif local == "rPh":
+                state["in_rph"] -= 1
+            elif local == "t":
+                state["in_t"] = 0
+
+        def text(data):
+            if state["in_t"]:
+                parts.append(data)
+                state["length"] += len(data)
+                state["chars"] += len(data)
+                if state["length"] > MAX_TEXT_CHARS:
+                    raise WorkbookTooLarge(
+                        f"{path.name} holds a text of more than {MAX_TEXT_CHARS:,} characters (text number "
+                        f"{len(strings) + 1:,} of its shared strings; Excel's own limit for a cell): shorten it.")
+                if state["chars"] > MAX_SHARED_CHARS:
+                    raise WorkbookTooLarge(
+                        f"{path.name} holds more than {MAX_SHARED_CHARS:,} characters of text (the limit): split the "
+                        "rows over two workbooks.")
+
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.buffer_text = False
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+        try:
+            with self._archive.open(name) as raw:
+                src = _Counted(raw, name, MAX_STRINGS_BYTES, path)
+                while True:
+                    block = src.read(1 << 20)
+                    parser.Parse(block, not block)
+                    if not block:
+                        break
+        except expat.ExpatError as exc:
+            raise _corrupt(path, f"shared strings: {exc}") from exc
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error) as exc:
+            raise _corrupt(path, f"shared strings: {exc}") from exc
+        return strings
 
     def close(self) -> None:
         self._archive.close()
@@ -167,11 +322,20 @@ class Workbook:
     def is_worksheet(self, name: str) -> bool:
         return self._sheets.get(name) is not None
 
+    def _open(self, name: str):
+        part = self._sheets[name]
+        return _Counted(self._archive.open(part), part, part_limit(part), self.path)
+
     def scan(self, name: str) -> ScanResult:
         try:
-            with self._archive.open(self._sheets[name]) as src:
-                return _scan(src)
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            src = self._open(name)
+            try:
+                return _scan(src, name, self.path)
+            finally:
+                src._src.close()
+        except WorkbookUnreadable:
+            raise
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error, ValueError) as exc:
             raise _corrupt(self.path, exc) from exc
 
     def rows(self, name: str, last_row: int) -> Iterator[tuple[int, dict[int, object]]]:
@@ -179,12 +343,20 @@ class Workbook:
         if last_row <= 0:
             return
         try:
-            with self._archive.open(self._sheets[name]) as src:
-                yield from self._parse(src, last_row)
-        except (zipfile.BadZipFile, EOFError, ParseError, KeyError) as exc:
+            src = self._open(name)
+            try:
+                yield from self._parse(src, last_row, name)
+            finally:
+                src._src.close()
+        except WorkbookUnreadable:
+            raise
+        except (zipfile.BadZipFile, EOFError, ParseError, KeyError, zlib.error, OSError) as exc:
             raise _corrupt(self.path, f"sheet {name}: {exc}") from exc
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:   # a part no writer would make
+            raise WorkbookUnreadable(f"Sheet {name} of {self.path.name} cannot be read ({exc}). Open the workbook in "
+                                     "Excel, save it as a new .xlsx file and import that.") from exc
 
-    def _parse(self, src, last_row: int) -> Iterator[tuple[int, dict[int, object]]]:
+    def _parse(self, src, last_row: int, name: str) -> Iterator[tuple[int, dict[int, object]]]:
         strings, dates, durations, epoch = self._strings, self._date_styles, self._timedelta_styles, self._epoch
         columns: dict[str, int] = {}
         row_number = 0
@@ -194,7 +366,16 @@ class Workbook:
                     return
                 continue
             r = el.get("r")
-            row_number = int(float(r)) if r else row_number + 1
+            if r:
+                number = _whole(r)
+                if number is None or not row_number < number <= MAX_ROWS:
+                    raise WorkbookUnreadable(
+                        f"Sheet {name}: the row after row {row_number} has the row number {r[:20]!r}, which cannot be "
+                        f"(rows run upwards from 1 to {MAX_ROWS:,}). Open the workbook in Excel, save it as a new "
+                        ".xlsx file and import that.")
+                row_number = number
+            else:
+                row_number += 1
             if row_number > last_row:
                 return
             found: dict[int, object] = {}
@@ -205,14 +386,23 @@ class Workbook:
                 ref = c.get("r")
                 if ref:
                     letters = ref.rstrip("0123456789")
-                    column = columns.get(letters) or columns.setdefault(letters, column_index_from_string(letters))
+                    column = columns.get(letters) or _column(letters, columns)
+                    if column is None or ref[len(letters):] != str(row_number):
+                        raise WorkbookUnreadable(
+                            f"Sheet {name}, row {row_number}: the cell reference {ref[:20]!r} is not a cell of this "
+                            f"row (cells run from A to {get_column_letter(MAX_COLUMNS)}). Open the workbook in Excel, "
+                            "save it as a new .xlsx file and import that.")
                 else:
                     column += 1
+                    if column > MAX_COLUMNS:
+                        raise WorkbookTooLarge(f"Sheet {name}, row {row_number}: more than {MAX_COLUMNS:,} columns.")
                 kind = c.get("t", "n")
                 if kind == "inlineStr":
                     box = c.find(_IS)
                     if box is not None:
-                        found[column] = _inline_text(box)
+                        text = _inline_text(box)
+                        found[column] = text if len(text) <= MAX_TEXT_CHARS else CellProblem(
+                            malformed=f"its text is longer than {MAX_TEXT_CHARS:,} characters")
                     continue
                 value = c.findtext(_V)
                 if not value:
@@ -221,26 +411,72 @@ class Workbook:
                     if kind != "str" and c.find(_F) is not None:
                         found[column] = NOT_CALCULATED
                     continue
-                if kind == "n":
-                    value = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
-                    style = c.get("s")
-                    if style is not None and int(style) in dates:
-                        try:
-                            value = from_excel(value, epoch, timedelta=int(style) in durations)
-                        except (OverflowError, ValueError):
-                            value = CellProblem("#VALUE! (not a possible date)")
-                elif kind == "s":
-                    value = strings[int(value)]
-                elif kind == "b":
-                    value = value.strip() in ("1", "true")
-                elif kind == "e":
-                    value = CellProblem(value)
-                elif kind == "d":
-                    value = from_ISO8601(value)
-                found[column] = value
+                found[column] = _value(value, kind, c.get("s"), strings, dates, durations, epoch)
             el.clear()                     # done with it: its cells need not stay in memory
             if found:
                 yield row_number, found
+
+
+def _whole(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+def _column(letters: str, cache: dict[str, int]) -> int | None:
+    if not letters or len(letters) > 3 or not letters.isascii() or not letters.isalpha():
+        return None
+    try:
+        n = column_index_from_string(letters.upper())
+    except ValueError:
+        return None
+    if n > MAX_COLUMNS:
+        return None
+    cache[letters] = n
+    return n
+
+
+def _value(value: str, kind: str, style, strings, dates, durations, epoch):
+    """One stored value as what its type says, or a CellProblem saying why it cannot be."""
+    if kind == "n":
+        try:
+            number = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
+        except ValueError:
+            return CellProblem(malformed=f"it is marked as a number but holds {value[:30]!r}")
+        if isinstance(number, float) and not math.isfinite(number):
+            return CellProblem(malformed=f"it holds {value[:30]!r}, which is not a usable number")
+        if style is not None:
+            try:
+                style = int(style)
+            except ValueError:
+                return CellProblem(malformed=f"its format number {style[:20]!r} is not a number")
+            if style in dates:
+                try:
+                    return from_excel(number, epoch, timedelta=style in durations)
+                except (OverflowError, ValueError, TypeError):
+                    return CellProblem("#VALUE! (not a possible date)")
+        return number
+    if kind == "s":
+        index = _whole(value)
+        if index is None or index >= len(strings):
+            return CellProblem(malformed=f"it refers to text number {value[:20]!r} of the workbook's shared texts, "
+                                         f"which holds {len(strings):,}")
+        return strings[index]
+    if kind == "b":
+        flag = value.strip().lower()
+        if flag not in ("0", "1", "true", "false"):
+            return CellProblem(malformed=f"it is marked as TRUE/FALSE but holds {value[:30]!r}")
+        return flag in ("1", "true")
+    if kind == "e":
+        return CellProblem(value[:30])
+    if kind == "d":
+        try:
+            return from_ISO8601(value)
+        except (ValueError, TypeError, OverflowError):
+            return CellProblem(malformed=f"it is marked as a date but holds {value[:30]!r}")
+    if kind in ("str", "inlineStr"):
+        return value if len(value) <= MAX_TEXT_CHARS else CellProblem(
+            malformed=f"its text is longer than {MAX_TEXT_CHARS:,} characters")
+    return CellProblem(malformed=f"its type {kind[:20]!r} is not one a spreadsheet writes")
 
 
 def _inline_text(box) -> str:
@@ -265,7 +501,13 @@ _CONTENT = (b"<v>", b"<is>", b"<f>", b"<f ", b"<f/>", b":v>", b":is>", b":f>", b
 _CHUNK = 1 << 22
 
 
-def _scan(src) -> ScanResult:
+def _row_too_large(sheet: str, where: str) -> WorkbookTooLarge:
+    return WorkbookTooLarge(f"Sheet {sheet}: {where} is larger than {_mb(MAX_ROW_BYTES)} (the limit for one row): it "
+                            "is not an ordinary worksheet. Save the data from Excel as a new .xlsx file.")
+
+
+def _scan(src, name: str = "", path: Path | None = None) -> ScanResult:
+    before_first, seen_row = 0, False
     row = 0
     last = 0
     merged: list[str] = []
@@ -278,8 +520,21 @@ def _scan(src) -> ScanResult:
         starts = []
         for m in _ROW_TAG.finditer(buf):
             n = _ROW_NUMBER.search(m.group(1))
-            row = int(float(n.group(1))) if n else row + 1
+            number = _whole(n.group(1).decode("ascii")) if n else row + 1
+            row = number if number is not None else row + 1    # _parse names a bad number with its row
             starts.append((m.start(), row))
+        # One row (or what comes before the first) must stay small: a real row is a few KB, and
+        # the parser would hold one whole.
+        edges = [at for at, _ in starts] + [len(buf)]
+        for i, (at, number) in enumerate(starts):
+            if edges[i + 1] - at > MAX_ROW_BYTES:
+                raise _row_too_large(name, f"row {number}")
+        if not starts:
+            before_first += len(block)
+            if before_first > MAX_ROW_BYTES and not seen_row:
+                raise _row_too_large(name, "the part before its first row")
+        else:
+            seen_row = True
         # Every row but the last is whole; the last waits for the next block (its end may be there).
         whole = len(starts) if final else len(starts) - 1
         if whole > 0:
