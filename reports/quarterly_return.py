@@ -128,6 +128,7 @@ def workbook_bytes(figures: Iterable[Figure], meta: ReturnMeta) -> bytes:
         book.late_changes()
     book.definitions()
     book.data()
+    text_only(wb, book.own_formulas)
     # Document properties are UTC; a naive stamp is local time.
     stamp = meta.generated_at.astimezone(timezone.utc).replace(tzinfo=None)
     props = wb.properties
@@ -139,6 +140,18 @@ def workbook_bytes(figures: Iterable[Figure], meta: ReturnMeta) -> bytes:
     raw = io.BytesIO()
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
     return _restamp(raw.getvalue(), meta.generated_at)
+
+
+def text_only(wb: Workbook, own_formulas: set[tuple[str, str]] = frozenset()) -> None:
+    """Every cell written as a formula that is not one of the app's own totals becomes text: a
+    service or person's name beginning with = (openpyxl reads any such string as a formula) must
+    reach the commissioner as the characters typed, never as a live formula or link. Names
+    beginning with + - @ are already stored as text cells, which spreadsheets do not evaluate."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and (ws.title, cell.coordinate) not in own_formulas:
+                    cell.data_type = "s"
 
 
 def _restamp(data: bytes, when: datetime) -> bytes:
@@ -163,6 +176,7 @@ class _Book:
         self.figures = figures
         self.by_key = {f.key: f for f in figures}
         self.live = meta.disclosure == POLICY_NONE     # totals as live SUM formulas
+        self.own_formulas: set[tuple[str, str]] = set()   # (sheet, cell) of the app's own SUM totals
 
     # helpers ----------------------------------------------------------------------
 
@@ -294,6 +308,7 @@ class _Book:
                 if c.sums and self.live:
                     letter = get_column_letter(col)
                     cell = ws.cell(cur.row, col, f"=SUM({letter}{first}:{letter}{last})")
+                    self.own_formulas.add((ws.title, cell.coordinate))
                     cell.number_format = _FORMATS[COUNT]
                     cell.border = _BOX
                 else:
