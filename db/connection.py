@@ -128,7 +128,7 @@ def translate_os_error(exc: OSError, what: str, *, output: bool = False) -> HTDe
         message, kind = (f"The disk is full, so {what} could not be written: nothing was changed. "
                          "Free some space and try again."), StorageFull
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        message, kind = (f"{What} could not be written: the folder or file is read-only, or you lack "
+        message, kind = (f"{What} could not be written: the folder or file is read-only, the file is open in another program, or you lack "
                          "permission. Nothing was changed. Choose a place you can write to."), StorageReadOnly
     elif exc.errno in (errno.EBUSY, getattr(errno, "ETXTBSY", -1)):
         message, kind = (f"{What} is in use by another program: nothing was changed. "
