@@ -307,6 +307,7 @@ class _Generator:
             self.client_rows.append(client)
             episodes = 1 if rng.random() < 0.70 else 2
             day = self.today - timedelta(days=rng.randint(1, window))
+            _drift_deprivation(self, client, day)      # the service drifts (issue 13)
             for _ in range(episodes):
                 self._referral(client, day)
                 day = day + timedelta(days=rng.randint(200, 500))
@@ -328,6 +329,7 @@ class _Generator:
                     "closed_date": None, "closure_reason": None,
                     "referrer_name": rng.choice(["Dr Patel", "Sue at the housing office", "Self", None, None]),
                     "referrer_organisation": None}
+        referral["source"] = _drift_source(self, referral["source"], received)
         self.referral_rows.append(referral)
         areas = rng.sample(list(AREA_WEIGHTS), k=1) + rng.choices(list(AREA_WEIGHTS), weights=list(AREA_WEIGHTS.values()), k=rng.randint(0, 2))
         areas = list(dict.fromkeys(areas))
@@ -376,6 +378,7 @@ class _Generator:
                 attendance = "0"   # a recent session whose outcome is not recorded yet
         mode = _pick(rng, MODE_WEIGHTS)
         venue = {"PHONE": 10, "VIDEO": 10, "TEXT": 10, "HOME": 8}.get(mode, rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 9, 11]))
+        venue = _drift_venue(self, venue, day)
         self.session_rows.append((
             referral["id"], client["id"], trainer, self.venues[venue], day.isoformat(),
             f"{rng.choice([9, 10, 11, 13, 14, 15, 16]):02d}:{rng.choice(['00', '30'])}", rng.choice([30, 45, 60, 60]),
@@ -577,3 +580,53 @@ class _Generator:
         services.bump_counter(self.db, "client_ref", len(self.client_rows))
         services.bump_counter(self.db, "referral_ref", self.referral_no)
         self.progress(7, 7, "Writing")
+
+# --- the drift (issue 13) ---------------------------------------------------------------------------
+# Over its two years the demo service drifts the way the studies of health trainer services found
+# real ones did: from community settings and the most deprived neighbourhoods towards NHS-referred,
+# clinic-based work. The share of community and self referrals, of clients from the two most
+# deprived fifths and of sessions in community venues falls gradually, so the dashboard's drift
+# view and its sentences have something to show. A separate random stream (seeded from the main
+# one without drawing from it) keeps every other choice of the demo as it was.
+
+DRIFT_DEPRIVED = 0.45      # at the end, this share of would-be deprived clients live elsewhere instead
+DRIFT_SOURCE = 0.45        # ... of community referrals come from the NHS instead
+DRIFT_VENUE = 0.45         # ... of community-venue sessions are held in a clinic instead
+_COMMUNITY_SOURCES = ("SELF", "LA", "HOUSING", "EMPLOY", "VCS", "FAITH", "WORK", "OUTREACH")
+_NHS_SOURCES = ("GP", "GP", "GP", "NHSHC", "SOCPRES", "PHARM", "HEALTH")
+_COMMUNITY_VENUES = (1, 2, 3, 4, 5, 6, 9)       # indexes of VENUES
+_CLINICAL_VENUES = (0, 0, 7)
+
+
+def _drift_rng(gen) -> random.Random:
+    if not hasattr(gen, "_drift_random"):
+        gen._drift_random = random.Random(gen.rng.getstate()[1][0] ^ 0x5EED)
+    return gen._drift_random
+
+
+def _drift_share(gen, day: date) -> float:
+    """0 two years before today, rising evenly to 1 today."""
+    return min(1.0, max(0.0, 1 - (gen.today - day).days / 730))
+
+
+def _drift_deprivation(gen, client: dict, day: date) -> None:
+    r = _drift_rng(gen)
+    if client.get("imd_quintile") in (1, 2) and r.random() < DRIFT_DEPRIVED * _drift_share(gen, day):
+        postcode = r.choice(gen.pool.other)
+        client.update(postcode=postcode[0], lsoa_code=postcode[1], imd_decile=postcode[2],
+                      imd_quintile=(postcode[2] + 1) // 2 if postcode[2] else None,
+                      imd_edition="IMD2019" if postcode[1] else None, postcode_status=postcode[3])
+
+
+def _drift_source(gen, source: str, day: date) -> str:
+    r = _drift_rng(gen)
+    if source in _COMMUNITY_SOURCES and r.random() < DRIFT_SOURCE * _drift_share(gen, day):
+        return r.choice(_NHS_SOURCES)
+    return source
+
+
+def _drift_venue(gen, venue: int, day: date) -> int:
+    r = _drift_rng(gen)
+    if venue in _COMMUNITY_VENUES and r.random() < DRIFT_VENUE * _drift_share(gen, day):
+        return r.choice(_CLINICAL_VENUES)
+    return venue

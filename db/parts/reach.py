@@ -62,7 +62,9 @@ class ReachPart(Part):
                 out.append(reach.quarter_figures(self.db, service.id, p, on, shown))
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         local = None
-        if lsoas:
+        # The comparison needs the postcode reference; building it takes seconds once per PC (the
+        # first-run wizard and the first postcode saved do it), so the dashboard never waits for it.
+        if lsoas and self._store.reference.ready():
             try:
                 names, n, deprived = self._store.reference.local_area(lsoas)
                 local = reach.LocalArea(names, n, deprived)

@@ -255,7 +255,7 @@ class DashboardPage(QWidget):
             imd = next((i for i in REACH_ITEMS if i.key == "imd_q12"), None)
             now = show_figure(dash.current(imd), "%") if imd else "–"
             text += (f"\nLocal population in the two most deprived fifths: {dash.local.share:.0f}% "
-                     f"({', '.join(dash.local.authorities)}); the service's starts this quarter: {now}.")
+                     f"({_places(dash.local.authorities)}); the service's starts this quarter: {now}.")
         self.sentences.setText(text)
         self._ensure_chart()
         self.quality_model.set_rows(quality)
@@ -351,9 +351,13 @@ class DashboardPage(QWidget):
             from reports.reach_pdf import build_reach_report
             return build_reach_report(self.store, period, path, on_progress=job.progress, cancelled=job.cancelled)
 
-        self.worker.submit(run, with_job=True, on_done=lambda p: self.status.setText(f"Saved the reach report to {p}."),
+        self.worker.submit(run, with_job=True, on_done=self._report_saved,
                            on_error=lambda exc: show_error(self, exc))
         self.status.setText("Writing the reach report\u2026")
+
+    def _report_saved(self, report) -> None:
+        self.last_report = report.path
+        self.status.setText(f"Saved the reach report to {report.path}.")
 
     # --- the change notice ---------------------------------------------------------------------------
 
@@ -369,3 +373,8 @@ class DashboardPage(QWidget):
 def _title(item) -> str:
     unit = {"%": " (%)", "days": " (days)", "count": "", "per trainer": " (referrals)"}.get(item.unit, "")
     return item.title + unit
+
+
+def _places(names) -> str:
+    names = list(names)
+    return ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:3])} and {len(names) - 3} more local authorities"

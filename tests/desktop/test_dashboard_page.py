@@ -148,3 +148,20 @@ def test_no_alt_key_answers_twice_on_the_dashboard(qtbot, built, tmp_path):
             assert _window_clashes(window) == {}, page.tabs.tabText(i)
     finally:
         close_window(window)
+
+
+def test_the_reach_report_from_the_dashboard(qtbot, built, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    from pypdf import PdfReader
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        out = tmp_path / "reach.pdf"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "PDF (*.pdf)"))
+        qtbot.mouseClick(page.report_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: "Saved the reach report" in page.status.text(), timeout=15000)
+        text = " ".join(p.extract_text() for p in PdfReader(str(out)).pages)
+        assert "Reach and equity: 2026-27 Q2" in text
+        assert "Starts from the two most deprived fifths: 1 of 1 (100.0%)" in " ".join(text.split())
+    finally:
+        close_window(window)
