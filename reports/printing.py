@@ -5,6 +5,7 @@ that leaves the app is kept byte for byte and audited as a print.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
@@ -50,25 +51,53 @@ def _file_name(out, default: str) -> str:
     return Path(out).name if out is not None and not hasattr(out, "write") else default
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A document built but not yet printed: what the desktop's preview shows. Printing it keeps exactly
+    these bytes (keep_prepared), so the preview, the file and the kept copy are one and the same."""
+    client_id: int
+    referral_id: int
+    kind: str                 # the documents table's kind
+    title: str
+    file_name: str
+    pdf: bytes
+    template: str
+
+
+def prepare_plan(store, client_id: int, *, large_print: bool = False, today: date | None = None) -> Prepared:
+    data = store.documents.plan_data(client_id, today=today)
+    pdf = build_plan_pdf(data, None, large_print=large_print)
+    return Prepared(client_id, data.referral.id, PLAN, "Personal health plan" + (" (large print)" if large_print
+                                                                                  else ""),
+                    f"plan-{data.client.client_ref}-{data.printed_on}.pdf", pdf, plan_template(large_print))
+
+
+def prepare_letter(store, kind: str, referral_id: int, *, today: date | None = None) -> Prepared:
+    data = store.documents.letter_data(kind, referral_id, today=today)
+    pdf = build_letter(kind, data, None)
+    return Prepared(data.client.id, referral_id, letter_kind(kind), f"{kind} letter",
+                    f"{kind}-{data.referral.referral_ref}-{data.printed_on}.pdf", pdf, letter_template(kind))
+
+
+def keep_prepared(store, prepared: Prepared, out: str | Path | BinaryIO | None = None) -> KeptDocument:
+    """Print a prepared document: keep its bytes with the record (audited) and write them to `out`."""
+    _check_target(out)
+    name = _file_name(out, prepared.file_name)
+    return _write_then_keep(prepared.pdf, out, lambda: store.documents.keep(
+        prepared.client_id, prepared.referral_id, prepared.kind, name, prepared.pdf, prepared.template))
+
+
 def print_plan(store, client_id: int, out: str | Path | BinaryIO | None, *, large_print: bool = False,
                today: date | None = None) -> tuple[KeptDocument, bytes]:
     """The client's current plan as a PDF at `out`, kept with the record. Returns (kept record, bytes)."""
     _check_target(out)
-    data = store.documents.plan_data(client_id, today=today)
-    pdf = build_plan_pdf(data, None, large_print=large_print)
-    name = _file_name(out, f"plan-{data.client.client_ref}-{data.printed_on}.pdf")
-    kept = _write_then_keep(pdf, out, lambda: store.documents.keep(
-        client_id, data.referral.id, PLAN, name, pdf, plan_template(large_print)))
-    return kept, pdf
+    prepared = prepare_plan(store, client_id, large_print=large_print, today=today)
+    return keep_prepared(store, prepared, out), prepared.pdf
 
 
 def print_letter(store, kind: str, referral_id: int, out: str | Path | BinaryIO | None, *,
                  today: date | None = None) -> tuple[KeptDocument, bytes]:
     """A letter of db.documents.LETTER_KINDS for one referral, kept with the record. Returns (kept record, bytes)."""
     _check_target(out)
-    data = store.documents.letter_data(kind, referral_id, today=today)
-    pdf = build_letter(kind, data, None)
-    name = _file_name(out, f"{kind}-{data.referral.referral_ref}-{data.printed_on}.pdf")
-    kept = _write_then_keep(pdf, out, lambda: store.documents.keep(
-        data.client.id, referral_id, letter_kind(kind), name, pdf, letter_template(kind)))
-    return kept, pdf
+    prepared = prepare_letter(store, kind, referral_id, today=today)
+    return keep_prepared(store, prepared, out), prepared.pdf

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from db.records import Client, ClientRecord
 
@@ -113,6 +113,7 @@ class ClientRecordView(QWidget):
         self.timeline = RowTableModel(TIMELINE, self)
         self.timeline_view = table_view("Timeline", self.timeline, sortable=False)
         self.tabs.addTab(self.timeline_view, "Ti&meline")
+        self._add_sections(store, worker)
         layout.addWidget(self.tabs, 1)
 
         self.save_button.clicked.connect(self.save)
@@ -127,6 +128,34 @@ class ClientRecordView(QWidget):
         self.referrals_view.selectionModel().currentRowChanged.connect(
             lambda current, _: self.panel.show_referral(self.referrals.row_at(current.row())))
         self.panel.changed.connect(self._referral_changed)
+
+    def _add_sections(self, store, worker) -> None:
+        """The plan, assessments, signposting and documents tabs (desktop/plans, assessments, signposting,
+        documents). Each is filled when it is shown, so opening a record reads no more than before."""
+        from ..assessments.tab import AssessmentsTab
+        from ..documents.tab import DocumentsTab
+        from ..plans.tab import PlanTab
+        from ..signposting.tab import SignpostingTab
+        self.plan_tab, self.assessments_tab = PlanTab(store, worker), AssessmentsTab(store, worker)
+        self.signposting_tab, self.documents_tab = SignpostingTab(store, worker), DocumentsTab(store, worker)
+        self.sections = (self.plan_tab, self.assessments_tab, self.signposting_tab, self.documents_tab)
+        self.section_pages = []
+        for tab, text in zip(self.sections, ("Plan", "Assessments", "Signposting", "Documents")):
+            page = QScrollArea()          # a narrow window (150% scaling) scrolls rather than clips
+            page.setWidgetResizable(True)
+            page.setFrameShape(QScrollArea.NoFrame)
+            page.setWidget(tab)
+            self.section_pages.append(page)
+            self.tabs.addTab(page, text)
+            tab.changed.connect(lambda _changes: self.refresh_lists())
+        self._sections_stale = True
+        self.tabs.currentChanged.connect(lambda _: self._show_section())
+
+    def _show_section(self) -> None:
+        if self._sections_stale and self.tabs.currentWidget() in self.section_pages:
+            self._sections_stale = False
+            for tab in self.sections:
+                tab.show_client(self.record)
 
     # --- showing ----------------------------------------------------------------------------
 
@@ -148,7 +177,7 @@ class ClientRecordView(QWidget):
         self.archived_badge.hide()
         self.tabs.setCurrentIndex(0)
         self.tabs.setTabText(1, "R&eferrals")
-        for i in (1, 2):
+        for i in range(1, self.tabs.count()):
             self.tabs.setTabEnabled(i, False)
         self._update_buttons()
         self.loaded.emit(None)
@@ -170,8 +199,10 @@ class ClientRecordView(QWidget):
         self.referrals_view.resizeColumnsToContents()
         self.timeline.set_rows(record.timeline)
         self.timeline_view.resizeColumnsToContents()
-        for i in (1, 2):
+        for i in range(1, self.tabs.count()):
             self.tabs.setTabEnabled(i, True)
+        self._sections_stale = True
+        self._show_section()
         self.tabs.setTabText(1, f"R&eferrals ({len(record.referrals)})")
         row = next((i for i, r in enumerate(record.referrals) if r.id == previous), 0)
         if record.referrals:
@@ -290,6 +321,8 @@ class ClientRecordView(QWidget):
         self.referrals.set_rows(record.referrals)
         self.tabs.setTabText(1, f"R&eferrals ({len(record.referrals)})")
         self.timeline.set_rows(record.timeline)
+        self._sections_stale = True
+        self._show_section()
         row = next((i for i, r in enumerate(record.referrals) if r.id == current), None)
         if row is not None:
             self.referrals_view.selectRow(row)
