@@ -205,7 +205,10 @@ class _Generator:
         self.progress(0, self.n_clients, "Choosing postcodes")
         self.pool = _load_postcodes()
         self._clients_and_referrals()
+        self._diary_plan_groups()      # the diary (issue 11): believable weeks around today
+        self._diary_tidy()
         self._write()
+        self._diary_groups()
         audit.record(db, None, "create", "database", None, detail=f"demo with {self.n_clients} clients")
         counts = {t: self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                   for t in ("clients", "referrals", "sessions", "plans", "goals", "assessments", "signposting")}
@@ -580,6 +583,96 @@ class _Generator:
         services.bump_counter(self.db, "client_ref", len(self.client_rows))
         services.bump_counter(self.db, "referral_ref", self.referral_no)
         self.progress(7, 7, "Writing")
+
+    # --- the diary (issue 11): believable weeks around today ------------------------------------------
+    # Sessions in the three weeks either side of today fall on weekdays in working hours without
+    # clashes (at most seven one-to-one sessions a day for a trainer, four for a volunteer champion,
+    # around a lunch hour), and every trainer runs one weekly group at a community venue whose past
+    # meetings carry attendance at the demo's DNA rate.
+
+    _DIARY_WINDOW = 21
+    _DIARY_GROUPS = (("Walking group", "CC02", 10 * 60, 60), ("Cook and eat on a budget", "CC01", 13 * 60 + 30, 90),
+                     ("Feel good chat and cuppa", "FV01", 14 * 60, 60), ("Get active together", "LB01", 10 * 60 + 30, 60),
+                     ("Stop smoking support group", "CC01", 15 * 60, 60))
+    _VENUE_DAYS = {"CC01": "12345", "CC02": "1234", "FV01": "2345", "LB01": "123456", "GP01": "12345",
+                   "WP01": "12345", "PH01": "123456"}
+
+    def _diary_plan_groups(self) -> None:
+        codes_at = {code: i for i, (code, _n, _t) in enumerate(VENUES)}
+        self.diary_group_plan = {}
+        for i, staff in enumerate(self.trainers):
+            title, venue, start, length = self._DIARY_GROUPS[i % len(self._DIARY_GROUPS)]
+            days = self._VENUE_DAYS.get(venue, "12345")
+            weekday = int(days[(i // len(self._DIARY_GROUPS)) % len(days)]) - 1
+            self.diary_group_plan[staff] = (weekday, start, length, title, self.venues[codes_at[venue]])
+        for code, days in self._VENUE_DAYS.items():
+            self.conn.execute("UPDATE venues SET open_days = ? WHERE id = ?", (days, self.venues[codes_at[code]]))
+
+    def _diary_tidy(self) -> None:
+        rng, today = self.rng, self.today
+        lo, hi = today - timedelta(days=self._DIARY_WINDOW), today + timedelta(days=self._DIARY_WINDOW)
+        kept, by_day = [], {}
+        for row in self.session_rows:
+            day = date.fromisoformat(row[4])
+            if not lo <= day <= hi:
+                kept.append(row)
+                continue
+            if day.weekday() == 5:
+                day -= timedelta(days=1)
+            elif day.weekday() == 6:
+                day += timedelta(days=1)
+            by_day.setdefault((row[2], day), []).append(row)
+        for (staff, day), rows in sorted(by_day.items()):
+            cap = 4 if staff == self.champion else 7
+            group = self.diary_group_plan.get(staff)
+            busy = (group[1], group[1] + group[2]) if group and group[0] == day.weekday() else None
+            t = 9 * 60 + rng.choice([0, 30, 60])
+            for row in sorted(rows, key=lambda r: r[5] or "")[:cap]:
+                length = row[6] or 60
+                if t < 13 * 60 + 30 and t + length > 12 * 60 + 30:
+                    t = 13 * 60 + 30                                   # lunch
+                if busy and t < busy[1] + 15 and busy[0] < t + length + 15:
+                    t = busy[1] + 15                                   # the group
+                if t + length > 17 * 60:
+                    break
+                attendance = row[9]
+                if day >= today and attendance != "0":
+                    attendance = "0"
+                mode = "F2F" if row[7] == "GROUP" else row[7]
+                kept.append((*row[:4], day.isoformat(), f"{t // 60:02d}:{t % 60:02d}", length, mode, row[8],
+                             attendance, *row[10:]))
+                t += length + rng.choice([15, 15, 30, 45])
+        self.session_rows = kept
+
+    def _diary_groups(self) -> None:
+        rng, conn, today = self.rng, self.conn, self.today
+        monday = today - timedelta(days=today.weekday())
+        touched = set()
+        for staff, (weekday, start, length, title, venue) in self.diary_group_plan.items():
+            open_refs = [r for r in conn.execute(
+                "SELECT id, client_id, received_date FROM referrals WHERE allocated_staff_id = ? "
+                "AND status IN ('ACTIVE', 'WAITING') ORDER BY id", (staff,))]
+            if len(open_refs) < 4:
+                continue
+            members = rng.sample(open_refs, min(len(open_refs), rng.randint(4, 7)))
+            group_id = conn.execute("INSERT INTO session_groups (service_id, title, staff_id, venue_id, created_by) "
+                                    "VALUES (?, ?, ?, ?, 'demo')", (self.service_id, title, staff, venue)).lastrowid
+            for week in range(-3, 3):
+                day = monday + timedelta(days=7 * week + weekday)
+                for rid, client_id, received in members:
+                    if day.isoformat() < received:
+                        continue
+                    attendance = "0" if day >= today else _pick(rng, ATTENDANCE_WEIGHTS)
+                    conn.execute(
+                        "INSERT INTO sessions (referral_id, client_id, staff_id, venue_id, session_date, start_time, "
+                        "duration_minutes, mode, type, attendance, group_id, created_by) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, 'GROUP', 'SUPPORT', ?, ?, 'demo')",
+                        (rid, client_id, staff, venue, day.isoformat(), f"{start // 60:02d}:{start % 60:02d}", length,
+                         attendance, group_id))
+                    touched.add(rid)
+        for rid in touched:
+            referrals.refresh_status(self.db, rid)
+
 
 # --- the drift (issue 13) ---------------------------------------------------------------------------
 # Over its two years the demo service drifts the way the studies of health trainer services found

@@ -484,7 +484,9 @@ def caseload(db: Database, staff_id: int, today: date | None = None) -> list[Cas
         if row["exit_session"] and not row["has_exit"]:
             need("Exit assessment at closing", False)
         if not upcoming and not late:
-            need("Book the next session", attended >= 1)
+            # Overdue once three weeks have passed since the last session attended without another booked.
+            quiet = row["last_attended"] is not None and row["last_attended"] < (today - timedelta(days=21)).isoformat()
+            need("Book the next session", quiet)
         items.append(from_row(CaseloadItem, row, next_session=upcoming[0] if upcoming else None,
                               not_recorded=len(late), review_due=review_due, due=tuple(due),
                               overdue=tuple(overdue)))

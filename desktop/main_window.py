@@ -13,6 +13,8 @@ from db.public import licence_lines
 
 from .clients.page import ClientsPage
 from .dashboard.page import DashboardPage
+from .diary.my_day import MyDayPage
+from .diary.page import DiaryPage
 from .referrals.waiting import WaitingListPage
 from .returns.page import ReturnsPage
 from .transfer.page import TransferPage
@@ -52,7 +54,8 @@ class SessionInfo:
 
 # The screens, in navigation order (Ctrl+1, Ctrl+2, ...). Each page class carries its NAV
 # (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
-PAGE_TYPES = (ClientsPage, WaitingListPage, ReturnsPage, DashboardPage, TransferPage)
+# My day is shown to trainers and champions only, so it is first (Ctrl+1) for them alone.
+PAGE_TYPES = (MyDayPage, ClientsPage, WaitingListPage, DiaryPage, ReturnsPage, DashboardPage, TransferPage)
 
 
 class MainWindow(QMainWindow):
@@ -216,6 +219,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(page)
         if page is self.waiting and not self.waiting.loaded_once:
             self.waiting.refresh()
+        if isinstance(page, (MyDayPage, DiaryPage)):
+            page.on_shown()
         if page is self.clients:
             self.clients.focus_search()
 
@@ -285,6 +290,8 @@ class MainWindow(QMainWindow):
         page = self.stack.currentWidget()
         if page is self.waiting:
             self.waiting.refresh()
+        elif isinstance(page, (MyDayPage, DiaryPage)):
+            page.refresh()
         else:
             self.clients.run_search()
 

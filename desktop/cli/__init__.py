@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules():
     import importlib
-    names = ["setup_commands", "return_commands", "transfer_commands", "document_commands", "report_commands"]
+    names = ["setup_commands", "return_commands", "transfer_commands", "document_commands", "diary_commands",
+             "report_commands"]
     found = []
     for name in names:
         try:

@@ -287,4 +287,7 @@ def test_my_day_lists_todays_sessions_in_time_order_and_the_caseload_with_what_i
     case_store.diary.record(old, "5", expected_version=case_store.diary.entry(old).row_version, today=TODAY)
     item = {c.client_ref: c for c in case_store.diary.my_day(today=TODAY).caseload}["HT-000003"]
     assert item.sessions_attended == 1 and item.last_attended == "2026-10-26"
-    assert "Baseline assessment missing" in item.overdue and "Book the next session" in item.overdue
+    assert "Baseline assessment missing" in item.overdue
+    assert "Book the next session" in item.due and "Book the next session" not in item.overdue   # a week ago
+    later = {c.client_ref: c for c in case_store.diary.my_day(today=date(2026, 11, 20)).caseload}["HT-000003"]
+    assert "Book the next session" in later.overdue                                              # 3 weeks on
