@@ -116,7 +116,9 @@ def bench_extras(path: Path, work: Path) -> list[Row]:
     for module, function, args in (("bench_startup", "bench_startup", (path,)),
                                    ("bench_return", "bench_return", (path, "manager", "demo")),
                                    ("bench_documents", "bench_plan", (path, "manager", "demo")),
-                                   ("bench_import", "bench_import", (work,))):
+                                   ("bench_import", "bench_import", (work,)),
+                                   ("bench_diary", "bench_diary", (path,)),
+                                   ("bench_diary", "bench_window", (path,))):
         try:
             mod = importlib.import_module(f"benchmarks.{module}")
         except ModuleNotFoundError:
