@@ -48,24 +48,6 @@ SOURCE_WEIGHTS = {"SELF": 14, "GP": 22, "NHSHC": 6, "PHARM": 4, "SSS": 3, "HEALT
 AREA_WEIGHTS = {"DIET": 20, "ACTIVITY": 18, "WEIGHT": 18, "SMOKING": 8, "ALCOHOL": 6, "WELLBEING": 16,
                 "SLEEP": 4, "SEXUAL": 1, "SOCIAL": 8, "MONEY": 7, "HOUSING": 4, "WORK": 5, "CARING": 3,
                 "OTHER": 2}
-GOALS = {
-    "DIET": ["Eat five portions of fruit and veg most days", "Cook a meal from scratch twice a week",
-             "Swap fizzy drinks for water"],
-    "ACTIVITY": ["Walk to the shops instead of taking the bus", "Go to the Tuesday walking group",
-                 "Try the free swim session at the leisure centre"],
-    "WEIGHT": ["Lose half a stone by the summer", "Fit into my old work trousers"],
-    "SMOKING": ["Stop smoking before my daughter's wedding", "Cut down to five a day"],
-    "ALCOHOL": ["Have three drink-free days a week", "No drinking on work nights"],
-    "WELLBEING": ["Feel less stressed at the end of the day", "Get out of the house every day"],
-    "SLEEP": ["Go to bed by eleven", "Stop using my phone in bed"],
-    "SEXUAL": ["Book a check-up at the sexual health clinic"],
-    "SOCIAL": ["Join the knit and natter group", "Ring my sister once a week"],
-    "MONEY": ["Get help with my debts from Citizens Advice", "Work out a weekly budget"],
-    "HOUSING": ["Get the damp in my flat sorted", "Apply for a move nearer my mam"],
-    "WORK": ["Start volunteering at the food bank", "Do a CV course at the library"],
-    "CARING": ["Get a carer's assessment", "Have one afternoon a week for myself"],
-    "OTHER": ["Sort out my bus pass"],
-}
 VENUES = [("GP01", "Elswick Health Centre", "GP"), ("CC01", "Byker Community Centre", "COMMUNITY"),
           ("CC02", "Pallion Action Group Hall", "COMMUNITY"), ("LC01", "Eldon Leisure", "LEISURE"),
           ("LB01", "Jarrow Library", "LIBRARY"), ("FV01", "St Cuthbert's Church Hall", "FAITH"),
@@ -205,6 +187,7 @@ class _Generator:
         self.progress(0, self.n_clients, "Choosing postcodes")
         self.pool = _load_postcodes()
         self._clients_and_referrals()
+        _towns_from_postcodes(self)    # after any change of postcode (issue 12)
         self._diary_plan_groups()      # the diary (issue 11): believable weeks around today
         self._diary_tidy()
         self._write()
@@ -264,7 +247,7 @@ class _Generator:
                 postcode = rng.choice(pool)   # most clients give a live postcode
         row = {
             "client_ref": clients.format_ref(number), "first_name": first, "last_name": last,
-            "preferred_name": None, "title": rng.choice(["Mr", "Ms", "Mrs", "Miss", "Mx", None]) if gender in "12" else None,
+            "preferred_name": None, "title": _title(rng, gender),
             "date_of_birth": dob.isoformat(), "gender": gender, "ethnicity": _pick(rng, ETHNICITY_WEIGHTS),
             "nhs_number": _nhs_number(rng) if rng.random() < 0.85 else None,
             "postcode": postcode[0] if postcode else None,
@@ -274,7 +257,7 @@ class _Generator:
             "imd_edition": "IMD2019" if postcode and postcode[1] else None,
             "postcode_status": postcode[3] if postcode else None,
             "address_line_1": f"{rng.randint(1, 180)} {rng.choice(['Westgate Road', 'Shields Road', 'Front Street', 'Station Road', 'Hylton Road', 'Durham Road'])}" if postcode and postcode[0] != "NFA" else None,
-            "town": rng.choice(["Newcastle upon Tyne", "Gateshead", "Sunderland", "South Shields", "Durham"]),
+            "town": _post_town(postcode[0]) if postcode else None,
             "mobile": f"07700 9{rng.randint(0, 99999):05d}" if rng.random() < 0.85 else None,
             "phone": f"0191 496 {rng.randint(0, 9999):04d}" if rng.random() < 0.3 else None,
             "email": None, "contact_phone": 1, "contact_text": int(rng.random() < 0.6),
@@ -416,7 +399,7 @@ class _Generator:
             return
         finished = day < self.today and (len(attended) >= 2 or misses >= 2)
         start = attended[0][0]
-        self._plan(referral, areas, start, finished, last_attended)
+        self._plan(referral, areas, start, finished, last_attended, client)
         self._assessments(referral, client, attended, finished)
         if rng.random() < 0.55:
             self._signpost(referral, client, start + timedelta(days=rng.randint(0, 20)))
@@ -430,7 +413,7 @@ class _Generator:
                     self._session(referral, client, trainer, fu, "FOLLOWUP", "5")
                     self._assessment_set(referral, client, fu, "FU3", 2.0)
 
-    def _plan(self, referral, areas, agreed: date, finished: bool, last: date) -> None:
+    def _plan(self, referral, areas, agreed: date, finished: bool, last: date, client: dict | None = None) -> None:
         rng = self.rng
         self.plan_no += 1
         pid = self.plan_no
@@ -439,6 +422,7 @@ class _Generator:
                                            "Getting fit enough to go back to work", "Not worrying about money all the time",
                                            "Being around for my kids"]), "demo"))
         goal_areas = list(dict.fromkeys(areas + rng.sample(list(AREA_WEIGHTS), k=rng.randint(0, 2))))[:4]
+        goal_areas = _goal_areas_for(goal_areas, client, self._smoking_status(client, areas) == "1")
         for pos, area in enumerate(goal_areas, start=1):
             if finished:
                 status = rng.choices(["FULL", "PARTLY", "NOT", "DROPPED"], weights=[40, 35, 18, 7])[0]
@@ -446,14 +430,25 @@ class _Generator:
             else:
                 status = rng.choice(["NOTSTARTED", "INPROGRESS", "INPROGRESS"])
                 status_date = None
-            self.goal_rows.append((pid, area, rng.choice(GOALS[area]),
-                                   "Every Monday and Thursday after tea", "If it rains then I will do the DVD at home instead",
-                                   rng.choice(["My sister", "My neighbour", "The trainer", None]),
+            goal_text, steps, if_then, who = _goal_words(rng, area, client)
+            self.goal_rows.append((pid, area, goal_text, steps, if_then, who,
                                    rng.randint(5, 10), rng.randint(3, 10), agreed.isoformat(),
                                    (agreed + timedelta(days=42)).isoformat(), status, status_date, pos, "demo"))
         if rng.random() < 0.6:
             for d in rng.sample(self.directory, k=rng.randint(1, 2)):
                 self.plan_contact_rows.append((pid, d))
+
+    def _smoking_status(self, client: dict | None, areas) -> str:
+        """One smoking status per person, kept across referrals: a smoker when a referral is about smoking."""
+        if client is None:
+            return "4"
+        known = self.smokers.get(client["id"]) if hasattr(self, "smokers") else None
+        if known is None:
+            if not hasattr(self, "smokers"):
+                self.smokers = {}
+            known = "1" if "SMOKING" in areas else self.rng.choices(["1", "2", "4"], weights=[15, 25, 60])[0]
+            self.smokers[client["id"]] = known
+        return known
 
     def _assessments(self, referral, client, attended, finished: bool) -> None:
         rng = self.rng
@@ -465,8 +460,9 @@ class _Generator:
         weight = rng.uniform(0.75, 1.45) * 24 * (height / 100) ** 2     # BMI about 18 to 35
         self.base = {"weight": weight, "height": height, "waist": 0.7 * weight + 35 + rng.uniform(-6, 6),
                      "swem": rng.randint(12, 28), "ons": [rng.randint(2, 8) for _ in range(3)] + [rng.randint(2, 8)],
+                     "ons_gain": [rng.uniform(0.5, 3.0) for _ in range(4)],
                      "audit": [rng.randint(0, 4), rng.randint(0, 3), rng.randint(0, 2)],
-                     "activity": rng.randint(0, 4), "fv": rng.randint(0, 5), "smoke": rng.choices(["1", "2", "4"], weights=[28, 22, 50])[0],
+                     "activity": rng.randint(0, 4), "fv": rng.randint(0, 5), "smoke": self._smoking_status(client, areas_of(referral)),
                      "confidence": rng.randint(2, 7),
                      # Trainers measure what the referral is about, not everything every time.
                      "set": {code for code, areas in (
@@ -496,8 +492,7 @@ class _Generator:
         if rng.random() < 0.04:
             answers["SWEMWBS"].pop("swemwbs_4")   # an unanswered item: not computable
         if not light:
-            answers["ONS4"] = {k: max(0, min(10, v + round((-2 if k == "ons4_anxious" else 2) * gain)))
-                               for k, v in zip(("ons4_satisfied", "ons4_worthwhile", "ons4_happy", "ons4_anxious"), b["ons"])}
+            answers["ONS4"] = _ons4_answers(rng, b, gain)
             q1 = max(0, b["audit"][0] - round(gain))
             answers["AUDITC"] = {"auditc_1": q1, "auditc_2": max(0, b["audit"][1] - round(gain)) if q1 else None,
                                  "auditc_3": max(0, b["audit"][2] - round(gain)) if q1 else None}
@@ -682,7 +677,7 @@ class _Generator:
 # view and its sentences have something to show. A separate random stream (seeded from the main
 # one without drawing from it) keeps every other choice of the demo as it was.
 
-DRIFT_DEPRIVED = 0.45      # at the end, this share of would-be deprived clients live elsewhere instead
+DRIFT_DEPRIVED = 0.55      # at the end, this share of would-be deprived clients live elsewhere instead
 DRIFT_SOURCE = 0.45        # ... of community referrals come from the NHS instead
 DRIFT_VENUE = 0.45         # ... of community-venue sessions are held in a clinic instead
 _COMMUNITY_SOURCES = ("SELF", "LA", "HOUSING", "EMPLOY", "VCS", "FAITH", "WORK", "OUTREACH")
@@ -723,3 +718,164 @@ def _drift_venue(gen, venue: int, day: date) -> int:
     if venue in _COMMUNITY_VENUES and r.random() < DRIFT_VENUE * _drift_share(gen, day):
         return r.choice(_CLINICAL_VENUES)
     return venue
+
+
+# --- goals, wellbeing, titles and towns that fit the person (issue 12) -------------------------------------
+# Every goal's words belong to its area: its steps, its if-then plan and who can help. Smoking goals only
+# for people who smoke; caring goals only for carers; job-seeking steps not for the retired.
+
+GOAL_WORDS = {
+    "DIET": [("Eat five portions of fruit and veg most days",
+              "Add a piece of fruit to breakfast and veg to every tea, starting this week",
+              "If the fruit bowl is empty then I will buy frozen veg, which keeps", "My partner, who does the shopping"),
+             ("Cook a meal from scratch twice a week",
+              "Tuesday and Saturday teas, using the recipes from the cook and eat group",
+              "If I am too tired after work then I will cook a double batch on Saturday and freeze half",
+              "The cook and eat group at the community centre"),
+             ("Swap fizzy drinks for water",
+              "Take a bottle of water to work and have sparkling water with tea",
+              "If I crave a fizzy drink then I will have a sugar-free one and not a full-sugar one", "My workmate Jen")],
+    "ACTIVITY": [("Walk to the shops instead of taking the bus",
+                  "Walk to the Co-op and back on Monday, Wednesday and Friday mornings",
+                  "If it is pouring down then I will walk laps of the shopping centre instead", "My neighbour, who walks her dog"),
+                 ("Go to the Tuesday walking group", "Meet the group at 10am at the community centre every Tuesday",
+                  "If my knee is sore then I will do the short loop and still have the cuppa after", "The walk leader, Pat"),
+                 ("Try the free swim session at the leisure centre", "Book the Sunday 9am session online on Friday",
+                  "If I feel nervous going alone then I will ask my cousin to come the first time", "My cousin Dawn")],
+    "WEIGHT": [("Lose half a stone by the summer", "Weigh in on Friday mornings, smaller plates at tea, no seconds",
+                "If I slip up at the weekend then I will start again on Monday, not give up", "The health trainer at my weigh-ins"),
+               ("Fit into my old work trousers", "Swap the crisps at lunch for fruit and walk at dinner time",
+                "If there is cake in the staff room then I will have one piece and take a walk after", "My sister")],
+    "SMOKING": [("Stop smoking before my daughter's wedding", "Set a quit date and see the stop smoking service each week",
+                 "If I get a craving with a brew then I will use my inhalator and go outside for fresh air",
+                 "The stop smoking adviser at the pharmacy"),
+                ("Cut down to five a day", "No smoking in the house or the car; one fewer each week",
+                 "If I am stressed then I will text my friend before lighting up", "My friend who quit last year")],
+    "ALCOHOL": [("Have three drink-free days a week", "Monday, Tuesday and Wednesday with no drink in the house",
+                 "If friends ask me to the pub on a dry day then I will have a soft drink", "My husband, who is doing it too"),
+                ("No drinking on work nights", "Buy alcohol-free beer for Sunday to Thursday",
+                 "If I have had a bad day then I will go for a walk instead of opening a bottle", "My mate from the club")],
+    "WELLBEING": [("Feel less stressed at the end of the day", "Ten minutes of the breathing exercise after tea",
+                   "If the kids are playing up then I will do it after they are in bed", "NHS Talking Therapies"),
+                  ("Get out of the house every day", "A short walk to the park or the shop each morning",
+                   "If I feel low and want to stay in then I will just go to the end of the street", "My daughter, who rings each morning")],
+    "SLEEP": [("Go to bed by eleven", "TV off at half ten and a warm drink without caffeine",
+               "If I cannot sleep after twenty minutes then I will get up and read for a bit", "The sleep leaflet from the trainer"),
+              ("Stop using my phone in bed", "Charge my phone in the kitchen every night",
+               "If I need an alarm then I will use the old clock radio", "My partner")],
+    "SEXUAL": [("Book a check-up at the sexual health clinic", "Ring the clinic on Monday morning or book online",
+                "If I feel embarrassed then I will remember that the staff do this every day and it is confidential",
+                "The sexual health clinic's nurse")],
+    "SOCIAL": [("Join the knit and natter group", "Go on Thursday afternoon at the library; take my half-finished scarf",
+                "If I feel shy then I will sit near Brenda, who I know from church", "The group organiser, Brenda"),
+               ("Ring my sister once a week", "Sunday evening after tea",
+                "If she does not answer then I will leave a message and try on Monday", "My sister")],
+    "MONEY": [("Get help with my debts from Citizens Advice", "Ring the advice line on Monday with my bills in front of me",
+               "If I get anxious on the phone then I will ask my trainer to make the first call with me", "Citizens Advice"),
+              ("Work out a weekly budget", "Write down every bill and what comes in, with the trainer's budget sheet",
+               "If money runs out before payday then I will ring the food bank and not a loan company", "The money adviser at the library")],
+    "HOUSING": [("Get the damp in my flat sorted", "Report it to the housing office in writing and keep a copy",
+                 "If they do not reply in two weeks then I will ring Shelter for advice", "Shelter North East"),
+                ("Apply for a move nearer my mam", "Fill in the housing register form with the trainer",
+                 "If the form asks for papers I do not have then I will ask the housing officer what else counts", "My housing officer")],
+    "WORK": [("Start volunteering at the food bank", "Go to the volunteers' morning on Wednesday",
+              "If I feel I am not ready then I will go once just to see it", "The food bank coordinator"),
+             ("Do a CV course at the library", "Book the Thursday course and take my work history",
+              "If I cannot get there then I will ask about the online version", "The Skills Hub at the library")],
+    "CARING": [("Get a carer's assessment", "Ring the council's carers line and ask for an assessment",
+                "If I cannot talk freely at home then I will ring from the car park at work", "Carers Trust Tyne and Wear"),
+               ("Have one afternoon a week for myself", "My brother sits with Dad on Saturday afternoons",
+                "If my brother cannot come then I will ask about the sitting service", "My brother and the carers centre")],
+    "OTHER": [("Sort out my bus pass", "Take my photo and proof of address to the travel centre",
+               "If I am missing a document then I will ask the trainer what else they take", "The travel centre staff")],
+}
+_JOB_SEEKING = ("Do a CV course at the library",)
+
+
+def _goal_words(rng: random.Random, area: str, client: dict | None) -> tuple[str, str, str, str]:
+    """(goal, steps, if-then, who can help) that belong together and to the person."""
+    options = GOAL_WORDS[area]
+    if client is not None and client.get("employment") == "08":        # retired: no CV course
+        options = [o for o in options if o[0] not in _JOB_SEEKING] or options
+    return rng.choice(options)
+
+
+def _goal_areas_for(areas: list[str], client: dict | None, smokes: bool) -> list[str]:
+    """The plan's areas without those that do not fit the person."""
+    out = []
+    for area in areas:
+        if area == "SMOKING" and not smokes:
+            continue
+        if area == "CARING" and client is not None and client.get("carer") != "Y":
+            continue
+        out.append(area)
+    return out or ["WELLBEING"]
+
+
+def _title(rng: random.Random, gender: str) -> str | None:
+    """A title that matches gender identity (and sometimes none)."""
+    if gender == "1":
+        return rng.choice(["Mr"] * 6 + ["Dr", None])
+    if gender == "2":
+        return rng.choice(["Ms", "Mrs", "Miss", "Ms", None])
+    if gender in ("3", "4"):
+        return rng.choice(["Mx", None])
+    return None
+
+
+def _ons4_answers(rng: random.Random, base: dict, gain: float) -> dict:
+    """The four ONS4 answers, each moving on its own: life satisfaction and worthwhile slowly, happiness and
+    anxiety with the day (each has its own response to support and its own noise)."""
+    out = {}
+    for key, start, own in zip(("ons4_satisfied", "ons4_worthwhile", "ons4_happy", "ons4_anxious"), base["ons"],
+                               base["ons_gain"]):
+        direction = -1 if key == "ons4_anxious" else 1
+        noise = rng.choice([-1, 0, 0, 0, 1]) if key in ("ons4_happy", "ons4_anxious") else 0
+        out[key] = max(0, min(10, start + direction * round(own * gain) + noise))
+    return out
+
+
+# Post towns of the postcode districts the demo's North East postcodes fall in (Royal Mail's post towns).
+_POST_TOWNS = {
+    "NE": {**{n: "Newcastle upon Tyne" for n in (1, 2, 3, 4, 5, 6, 7, 12, 13, 15, 16, 18, 20, 27, 99)},
+           **{n: "Gateshead" for n in (8, 9, 10, 11)}, 17: "Consett", 19: "Newcastle upon Tyne",
+           21: "Blaydon-on-Tyne", 22: "Bedlington", 23: "Cramlington", 24: "Blyth", 25: "Whitley Bay",
+           26: "Whitley Bay", 28: "Wallsend", 29: "North Shields", 30: "North Shields", 31: "Hebburn", 32: "Jarrow",
+           33: "South Shields", 34: "South Shields", 35: "Boldon Colliery", 36: "East Boldon", 37: "Washington",
+           38: "Washington", 39: "Rowlands Gill", 40: "Ryton", 41: "Wylam", 42: "Prudhoe", 43: "Stocksfield",
+           44: "Riding Mill", 45: "Corbridge", 46: "Hexham", 47: "Hexham", 48: "Hexham", 49: "Haltwhistle",
+           61: "Morpeth", 62: "Choppington", 63: "Ashington", 64: "Newbiggin-by-the-Sea", 65: "Morpeth",
+           66: "Alnwick", 67: "Chathill", 68: "Seahouses", 69: "Bamburgh", 70: "Belford", 71: "Wooler"},
+    "SR": {7: "Seaham", 8: "Peterlee"},
+    "DH": {1: "Durham", 2: "Chester le Street", 3: "Chester le Street", 4: "Houghton le Spring",
+           5: "Houghton le Spring", 6: "Durham", 7: "Durham", 8: "Consett", 9: "Stanley"},
+    "TS": {**{n: "Middlesbrough" for n in range(1, 10)}, 10: "Redcar", 11: "Redcar", 12: "Saltburn-by-the-Sea",
+           13: "Saltburn-by-the-Sea", 14: "Guisborough", 15: "Yarm", **{n: "Stockton-on-Tees" for n in range(16, 22)},
+           22: "Billingham", 23: "Billingham", **{n: "Hartlepool" for n in range(24, 28)}, 28: "Wingate",
+           29: "Trimdon Station"},
+    "DL": {1: "Darlington", 2: "Darlington", 3: "Darlington", 4: "Shildon", 5: "Newton Aycliffe", 6: "Northallerton",
+           7: "Northallerton", 8: "Bedale", 9: "Catterick Garrison", 10: "Richmond", 11: "Richmond",
+           12: "Barnard Castle", 13: "Bishop Auckland", 14: "Bishop Auckland", 15: "Crook", 16: "Spennymoor",
+           17: "Ferryhill"},
+    "TD": {15: "Berwick-upon-Tweed", 12: "Cornhill-on-Tweed"},
+    "CA": {6: "Carlisle", 8: "Brampton", 9: "Alston"},
+}
+_AREA_TOWNS = {"NE": "Newcastle upon Tyne", "SR": "Sunderland", "DH": "Durham", "TS": "Middlesbrough",
+               "DL": "Darlington", "TD": "Berwick-upon-Tweed", "CA": "Carlisle"}
+
+
+def _post_town(postcode: str | None) -> str | None:
+    """The post town of a postcode (its district), so an address's town matches its postcode."""
+    if not postcode or postcode == "NFA":
+        return None
+    district = postcode.split()[0]
+    area = "".join(ch for ch in district[:2] if ch.isalpha())
+    digits = "".join(ch for ch in district[len(area):] if ch.isdigit())
+    number = int(digits) if digits else None
+    return _POST_TOWNS.get(area, {}).get(number) or _AREA_TOWNS.get(area)
+
+
+def _towns_from_postcodes(gen) -> None:
+    """Every client's town from their postcode as finally chosen (no town without a postcode)."""
+    for client in gen.client_rows:
+        client["town"] = _post_town(client.get("postcode"))
