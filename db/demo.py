@@ -677,9 +677,9 @@ class _Generator:
 # view and its sentences have something to show. A separate random stream (seeded from the main
 # one without drawing from it) keeps every other choice of the demo as it was.
 
-DRIFT_DEPRIVED = 0.55      # at the end, this share of would-be deprived clients live elsewhere instead
-DRIFT_SOURCE = 0.45        # ... of community referrals come from the NHS instead
-DRIFT_VENUE = 0.45         # ... of community-venue sessions are held in a clinic instead
+DRIFT_DEPRIVED = 0.5       # how far the share of clients from the two most deprived fifths moves
+DRIFT_SOURCE = 0.5         # ... of community and self referrals
+DRIFT_VENUE = 0.5          # ... of sessions in community venues
 _COMMUNITY_SOURCES = ("SELF", "LA", "HOUSING", "EMPLOY", "VCS", "FAITH", "WORK", "OUTREACH")
 _NHS_SOURCES = ("GP", "GP", "GP", "NHSHC", "SOCPRES", "PHARM", "HEALTH")
 _COMMUNITY_VENUES = (1, 2, 3, 4, 5, 6, 9)       # indexes of VENUES
@@ -692,31 +692,39 @@ def _drift_rng(gen) -> random.Random:
     return gen._drift_random
 
 
-def _drift_share(gen, day: date) -> float:
-    """0 two years before today, rising evenly to 1 today."""
-    return min(1.0, max(0.0, 1 - (gen.today - day).days / 730))
+def _drift(gen, day: date) -> float:
+    """-1 two years before today, rising evenly to +1 today: the first year leans towards the
+    community and the most deprived neighbourhoods, the second away from them, so the demo's
+    totals stay what they were."""
+    return min(1.0, max(-1.0, 1 - 2 * (gen.today - day).days / 730))
 
 
 def _drift_deprivation(gen, client: dict, day: date) -> None:
-    r = _drift_rng(gen)
-    if client.get("imd_quintile") in (1, 2) and r.random() < DRIFT_DEPRIVED * _drift_share(gen, day):
-        postcode = r.choice(gen.pool.other)
-        client.update(postcode=postcode[0], lsoa_code=postcode[1], imd_decile=postcode[2],
-                      imd_quintile=(postcode[2] + 1) // 2 if postcode[2] else None,
-                      imd_edition="IMD2019" if postcode[1] else None, postcode_status=postcode[3])
+    r, d = _drift_rng(gen), _drift(gen, day)
+    deprived = client.get("imd_quintile") in (1, 2)
+    if (d > 0 and deprived) or (d < 0 and not deprived and client.get("imd_quintile")):
+        if r.random() < DRIFT_DEPRIVED * abs(d):
+            postcode = r.choice(gen.pool.other if deprived else gen.pool.deprived)
+            client.update(postcode=postcode[0], lsoa_code=postcode[1], imd_decile=postcode[2],
+                          imd_quintile=(postcode[2] + 1) // 2 if postcode[2] else None,
+                          imd_edition="IMD2019" if postcode[1] else None, postcode_status=postcode[3])
 
 
 def _drift_source(gen, source: str, day: date) -> str:
-    r = _drift_rng(gen)
-    if source in _COMMUNITY_SOURCES and r.random() < DRIFT_SOURCE * _drift_share(gen, day):
+    r, d = _drift_rng(gen), _drift(gen, day)
+    if d > 0 and source in _COMMUNITY_SOURCES and r.random() < DRIFT_SOURCE * d:
         return r.choice(_NHS_SOURCES)
+    if d < 0 and source in _NHS_SOURCES and r.random() < DRIFT_SOURCE * -d:
+        return r.choice(_COMMUNITY_SOURCES)
     return source
 
 
 def _drift_venue(gen, venue: int, day: date) -> int:
-    r = _drift_rng(gen)
-    if venue in _COMMUNITY_VENUES and r.random() < DRIFT_VENUE * _drift_share(gen, day):
+    r, d = _drift_rng(gen), _drift(gen, day)
+    if d > 0 and venue in _COMMUNITY_VENUES and r.random() < DRIFT_VENUE * d:
         return r.choice(_CLINICAL_VENUES)
+    if d < 0 and venue in _CLINICAL_VENUES and r.random() < DRIFT_VENUE * -d:
+        return r.choice(_COMMUNITY_VENUES)
     return venue
 
 

@@ -11,6 +11,7 @@ sources, and are explained the same way: the referrals behind any figure.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,8 +24,8 @@ from sqlite_utils import Database
 from . import codes
 from .errors import FieldError, ValidationError
 from .periods import Period, parse_period
-from .returns import (AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _dims_of_starts,
-                      _is_start, _listed, _matcher, _pct_figure, _specs, round_half_away)
+from .returns import (_SQL_SOURCES, AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent,
+                      _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
 from .rules import attended_sql
 
 QUARTERS = 8
@@ -254,6 +255,122 @@ def quarters_ending(period: Period, n: int = QUARTERS) -> list[Period]:
 
 def _needed_return_measures() -> set[str]:
     return {i.measure for i in ITEMS if i.measure in MEASURES} | {"STARTS_IMD_Q1_Q2"}
+
+
+# --- eight quarters at once ---------------------------------------------------------------------------
+# The figures of each quarter are db.returns' specs over db.returns' sources; only the fetching is
+# shared: each source is read once for the whole span, every row tagged with its quarter, and each
+# quarter's view holds its own rows (a test checks each quarter against the return's own figures).
+
+_BETWEEN = re.compile(r"(\w+\.\w+) BETWEEN :start AND :end")
+_SPAN_ACTIVE_SQL = """
+WITH att AS (SELECT s.referral_id, {bucket} AS b, MIN(s.session_date) AS first_in_period FROM sessions s
+             WHERE s.session_date BETWEEN :start AND :end AND {s_attended} GROUP BY s.referral_id, b)
+SELECT att.b, r.referral_ref, r.received_date, r.source, att.first_in_period,
+       EXISTS (SELECT 1 FROM sessions p WHERE p.referral_id = att.referral_id AND p.session_date < att.first_in_period
+               AND {p_attended}) AS started_before,
+       c.date_of_birth, c.gender, c.ethnicity, c.imd_quintile, c.gp_registered, c.employment, c.disability,
+       c.nhs_number, c.postcode_status
+FROM att JOIN referrals r ON r.id = att.referral_id JOIN clients c ON c.id = r.client_id
+WHERE r.service_id = :service
+"""
+_SPAN_TRAINERS_SQL = """
+SELECT t.b, t.staff_id, COUNT(*) FROM (SELECT DISTINCT s.staff_id, s.referral_id, {bucket} AS b FROM sessions s
+    WHERE s.session_date BETWEEN :start AND :end AND {s_attended}) t
+JOIN referrals r ON r.id = t.referral_id WHERE r.service_id = :service GROUP BY t.b, t.staff_id
+"""
+
+
+def _bucket(column: str, n: int) -> str:
+    whens = " ".join(f"WHEN {column} <= :e{i} THEN {i}" for i in range(n - 1))
+    return f"(CASE {whens} ELSE {n - 1} END)" if n > 1 else "0"
+
+
+class _Span:
+    """Each source read once for consecutive quarters; view(i) is quarter i's _Data."""
+
+    def __init__(self, db: Database, service_id: int, periods: list[Period], instruments_on: Iterable[str]):
+        self.db, self.periods = db, periods
+        self.instruments_on = tuple(instruments_on)
+        self.params = {"service": service_id, "start": periods[0].start.isoformat(),
+                       "end": periods[-1].end.isoformat(), **{f"e{i}": p.end.isoformat() for i, p in enumerate(periods)}}
+        self.views = [_QuarterView(self, i, db, service_id, p, self.instruments_on) for i, p in enumerate(periods)]
+        self.loaded: set[str] = set()
+
+    def load(self, name: str) -> None:
+        n = len(self.periods)
+        buckets: list[list] = [[] for _ in range(n)]
+        conn = self.db.conn
+        if name == "active":
+            sql = _SPAN_ACTIVE_SQL.format(bucket=_bucket("s.session_date", n), s_attended=attended_sql("s.attendance"),
+                                          p_attended=attended_sql("p.attendance"))
+            for row in conn.execute(sql, self.params):
+                buckets[row[0]].append((active_row(*row[1:]), 1, row[1]))
+        elif name == "trainers":
+            sql = _SPAN_TRAINERS_SQL.format(bucket=_bucket("s.session_date", n), s_attended=attended_sql("s.attendance"))
+            for b, staff, count in conn.execute(sql, self.params):
+                buckets[b].append(((staff,), count, None))
+        elif name == "closed":
+            # db.returns' own closed rows (with their outcome pairs) for the whole span, then by quarter.
+            whole = _Data(self.db, self.params["service"], self.periods[0], self.instruments_on)
+            whole.params = {"service": self.params["service"], "start": self.params["start"], "end": self.params["end"]}
+            quarter_of = dict(conn.execute(
+                f"SELECT referral_ref, {_bucket('closed_date', n)} FROM referrals WHERE service_id = :service "
+                "AND closed_date BETWEEN :start AND :end", self.params).fetchall())
+            for row in whole.rows("closed"):
+                buckets[quarter_of[row[2]]].append(row)
+        else:
+            where, cols = _REACH_SOURCES[name] if name in _REACH_SOURCES else _SQL_SOURCES[name]
+            column = _BETWEEN.search(where).group(1)
+            listed = ", ".join(("b",) + cols)
+            sql = f"SELECT {_bucket(column, n)} AS b{''.join(', ' + c for c in cols)}, COUNT(*) {where} GROUP BY {listed}"
+            for row in conn.execute(sql, self.params):
+                buckets[row[0]].append((tuple(row[1:-1]), row[-1], None))
+        for view, rows in zip(self.views, buckets):
+            view._cache[name] = rows
+        self.loaded.add(name)
+
+
+class _QuarterView(_ReachData):
+    """One quarter's rows, read by its _Span; derived sources (pairs) are worked out per quarter."""
+
+    def __init__(self, span: _Span, index: int, *args):
+        super().__init__(*args)
+        self.span, self.index = span, index
+
+    def rows(self, name: str) -> list:
+        if name not in self._cache and name in _SPAN_SOURCES:
+            self.span.load(name)
+        return super().rows(name)
+
+
+_SPAN_SOURCES = frozenset({"active", "trainers", "closed", *_REACH_SOURCES, *_SQL_SOURCES})
+
+
+def span_figures(db: Database, service_id: int, periods: list[Period], instruments_on: Iterable[str],
+                 sections: Iterable[str] = tuple(SECTIONS), on_progress=None, cancelled=None) -> list[QuarterFigures]:
+    """quarter_figures for consecutive quarters, each source read once for all of them."""
+    wanted = {i.measure for i in ITEMS if i.section in set(sections)}
+    span = _Span(db, service_id, list(periods), instruments_on)
+    specs = [spec for spec in _specs(span.instruments_on) + _reach_specs() if spec.measure in wanted]
+    out = []
+    with _bulk():
+        for i, view in enumerate(span.views):
+            if cancelled is not None and cancelled():
+                from .errors import Cancelled
+                raise Cancelled("Stopped: the dashboard was not brought up to date.")
+            if on_progress is not None:
+                on_progress(i, len(span.views), f"Counting {view_label(periods[i])}")
+            figures: dict = {}
+            for spec in specs:
+                for f in spec.figures(view):
+                    figures[f.key] = f
+            out.append(QuarterFigures(periods[i], figures))
+    return out
+
+
+def view_label(period: Period) -> str:
+    return period.label
 
 
 def quarter_figures(db: Database, service_id: int, period: Period, instruments_on: Iterable[str],

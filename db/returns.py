@@ -388,6 +388,25 @@ WHERE r.service_id = :service
 _CLOSED_WHERE = "service_id = :service AND closed_date BETWEEN :start AND :end"
 
 
+def active_row(ref, received, source, first, before, dob, gender, ethnicity, quintile, gp, employment, disability,
+               nhs, postcode_status) -> _Active:
+    """One row of _ACTIVE_SQL's columns as the figures read it (also db.reach's, eight quarters at once)."""
+    is_start = not before
+    start = date.fromisoformat(first) if is_start else None
+    return _Active(
+        ref=ref, is_start=is_start, start_date=first if is_start else None,
+        wait=(start - date.fromisoformat(received)).days if is_start else None,
+        source_group=_SOURCE_GROUP.get(source) or _group("source_group", source),
+        gender=gender or None,
+        age_band=_age_band(age_on(date.fromisoformat(dob), start)) if is_start and dob else None,
+        ethnicity=ethnicity or None,
+        ethnic_group=_ETHNIC_GROUP.get(ethnicity) or _group("ethnic_group", ethnicity),
+        imd_quintile=str(quintile) if quintile is not None else None,
+        gp_registered=gp or None, employment=employment or None, disability=disability or None,
+        nhs_valid=bool(nhs) and nhs_number_valid(nhs),
+        postcode_matched=postcode_status in POSTCODE_MATCHED)
+
+
 class _Data:
     """The rows of each source for one service and period, fetched once, on first use.
 
@@ -431,24 +450,7 @@ class _Data:
         return [(tuple(r[:-1]), r[-1], None) for r in conn.execute(sql, self.params)]
 
     def _active(self) -> list:
-        out = []
-        for (ref, received, source, first, before, dob, gender, ethnicity, quintile, gp, employment, disability,
-             nhs, postcode_status) in self.db.conn.execute(_ACTIVE_SQL, self.params):
-            is_start = not before
-            start = date.fromisoformat(first) if is_start else None
-            out.append((_Active(
-                ref=ref, is_start=is_start, start_date=first if is_start else None,
-                wait=(start - date.fromisoformat(received)).days if is_start else None,
-                source_group=_SOURCE_GROUP.get(source) or _group("source_group", source),
-                gender=gender or None,
-                age_band=_age_band(age_on(date.fromisoformat(dob), start)) if is_start and dob else None,
-                ethnicity=ethnicity or None,
-                ethnic_group=_ETHNIC_GROUP.get(ethnicity) or _group("ethnic_group", ethnicity),
-                imd_quintile=str(quintile) if quintile is not None else None,
-                gp_registered=gp or None, employment=employment or None, disability=disability or None,
-                nhs_valid=bool(nhs) and nhs_number_valid(nhs),
-                postcode_matched=postcode_status in POSTCODE_MATCHED), 1, ref))
-        return out
+        return [(active_row(*row), 1, row[0]) for row in self.db.conn.execute(_ACTIVE_SQL, self.params)]
 
     def _closed(self) -> list:
         closed = list(self.db.conn.execute(

@@ -53,13 +53,8 @@ class ReachPart(Part):
         on = tuple(assessments.enabled_instruments(self.db, service.code))
         periods = reach.quarters_ending(period, quarters)
         progress = on_progress or (lambda done, total, label: None)
-        out = []
         with connection.transaction(self.db):       # every quarter sees the same moment of the data
-            for i, p in enumerate(periods):
-                if cancelled is not None and cancelled():
-                    raise Cancelled("Stopped: the dashboard was not brought up to date.")
-                progress(i, len(periods), f"Counting {p.label}")
-                out.append(reach.quarter_figures(self.db, service.id, p, on, shown))
+            out = reach.span_figures(self.db, service.id, periods, on, shown, progress, cancelled)
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         local = None
         # The comparison needs the postcode reference; building it takes seconds once per PC (the

@@ -176,3 +176,19 @@ def test_the_local_populations_share_from_the_shipped_reference():
         other = lookup.lookup("DH1 3LE").lsoa_code
         assert lookup.local_area({here.lsoa_code: 99, other: 1})[0] == (info.lad_name,)
         assert len(lookup.local_area({here.lsoa_code: 50, other: 50})[0]) == 2
+
+
+def test_eight_quarters_read_at_once_are_each_quarters_own_figures(store):
+    """The dashboard reads each source once for the eight quarters; every quarter must still be
+    exactly what the quarter counted alone gives (and the return's own figures)."""
+    from db import assessments
+    on = assessments.enabled_instruments(store.db, "TEST")
+    late = parse_period("2026-27-Q3")
+    periods = reach.quarters_ending(late)
+    together = reach.span_figures(store.db, 1, periods, on)
+    for p, q in zip(periods, together):
+        alone = reach.quarter_figures(store.db, 1, p, on)
+        assert q.figures == alone.figures, p.label
+        ret = {f.key: f for f in store.returns.figures(p).figures}
+        assert all(ret[k] == f for k, f in q.figures.items() if k in ret), p.label
+    assert together[-2].figures[("STARTS", "all")].value == 3

@@ -20,7 +20,7 @@ from returns_scenario import ADMIN, ADMIN_PASSWORD, PERIOD, TRAINER, TRAINER_PAS
 
 LINE = re.compile(r"Starts from the two most deprived fifths: ([\d,]+) of ([\d,]+) \(([\d.]+)%\)")
 DEMO_TODAY = date(2026, 11, 30)
-DEMO_PERIOD = "2026-27-Q2"
+DEMO_PERIOD = "2026-27-Q3"      # the quarter in progress on DEMO_TODAY: the eight quarters lie inside the demo's two years
 
 
 def text_of(path) -> list[str]:
