@@ -168,11 +168,19 @@ class DiaryPage(QWidget):
             controls.addWidget(widget)
         for b in (self.prev_button, self.next_button, self.today_button):
             controls.addWidget(b)
+        controls.addStretch(1)
+        layout.addLayout(controls)
+        controls = QHBoxLayout()      # whose diary, on a line of its own: the window stays narrow
+        for combo in (self.view_choice, self.trainer, self.venue):
+            # As narrow as a short name: a long venue name must not widen the window past a small screen.
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         for text, widget in (("Trai&ner", self.trainer), ("Ven&ue", self.venue)):
             label = QLabel(text)
             label.setBuddy(widget)
             controls.addWidget(label)
             controls.addWidget(widget, 1)
+        controls.addStretch(1)
         layout.addLayout(controls)
 
         self.stack = QStackedWidget()
@@ -201,14 +209,14 @@ class DiaryPage(QWidget):
         row = QHBoxLayout()
         self.record_button = button("Record &outcome\u2026", "Record outcome", tip="Record the chosen session (Enter)")
         self.book_button = button("&Book\u2026", "Book a session", tip="Book a session, a group or a weekly block")
-        self.move_button = button("&Move\u2026", "Move the session")
-        self.cancel_button = button("Can&cel session\u2026", "Cancel the session")
-        self.letter_button = button("Appointment le&tter\u2026", "Appointment letter",
+        self.move_button = button("&Move\u2026", "Move the session", tip="Move the chosen session, with a reason")
+        self.cancel_button = button("Can&cel\u2026", "Cancel the session", tip="Cancel the chosen session, with a reason")
+        self.letter_button = button("Le&tter\u2026", "Appointment letter",
                                     tip="Print the appointment letter for a session still to come, kept with the record")
-        self.pdf_button = button("&Print (PDF)\u2026", "Print the diary shown as a PDF")
-        self.ics_button = button("Calen&dar file\u2026", "Save the week as a calendar file",
+        self.pdf_button = button("&Print\u2026", "Print the diary shown as a PDF", tip="The day or week shown as a PDF to carry")
+        self.ics_button = button("Calen&dar\u2026", "Save the week as a calendar file",
                                  tip="An iCalendar file for a phone calendar: initials and reference only, no names")
-        self.open_button = button("O&pen client record", "Open client record")
+        self.open_button = button("Open reco&rd", "Open client record", tip="Open the client's record at this referral")
         for b in (self.record_button, self.book_button, self.move_button, self.cancel_button, self.letter_button,
                   self.open_button):
             row.addWidget(b)

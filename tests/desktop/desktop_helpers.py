@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 
 def open_by_typing(qtbot, window, typed: str, expected_rows: int = 1):
     page = window.clients
+    window.go_to(page)          # a trainer's window opens on My day
     page.search.clear()
     qtbot.keyClicks(page.search, typed)
     qtbot.waitUntil(lambda: page.last_search == typed and page.results.rowCount() == expected_rows)

@@ -194,7 +194,9 @@ def test_trainer_sees_no_waiting_list(qtbot, db_path):
     store.sign_in("amy", "pass")
     window = MainWindow(store, SessionInfo("Test", False, db_path))
     try:
-        assert window.waiting is None and len(window.pages) == 1
+        # My day first, the clients and the trainer's own diary: no waiting list.
+        assert window.waiting is None
+        assert [type(p).__name__ for p in window.pages] == ["MyDayPage", "ClientsPage", "DiaryPage"]
         assert not window.clients.new_button.isEnabled()
     finally:
         window.confirm_unsaved = False

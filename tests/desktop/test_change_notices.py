@@ -59,9 +59,9 @@ def test_a_new_page_needs_only_its_own_description(qtbot, store, db_path, monkey
     qtbot.waitUntil(lambda: w.clients.results.rowCount() == 4)
     try:
         titles = [a.text() for a in w.nav_actions]
-        assert titles == ["Clients", "Referrals and waiting list", "Notes"]
+        assert titles[:2] == ["Clients", "Referrals and waiting list"] and titles[-1] == "Notes"
         assert all(not a.icon().isNull() for a in w.nav_actions)
-        qtbot.keyClick(w, Qt.Key_3, Qt.ControlModifier)
+        qtbot.keyClick(w, getattr(Qt, f"Key_{len(titles)}"), Qt.ControlModifier)
         assert isinstance(w.stack.currentWidget(), NotesPage)
         store.clients.add({"first_name": "Ada", "last_name": "Lovell", "date_of_birth": "1970-01-01",
                            "gender": "2", "ethnicity": "A"})
