@@ -41,7 +41,7 @@ print(json.dumps({"modules": sorted(sys.modules), "help": shown.getvalue()}))
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["return", "--help"], ["plan", "--help"], ["import", "--help"],
-                                  ["letter", "--help"], ["demo", "--help"]])
+                                  ["letter", "--help"], ["demo", "--help"], ["diary", "--help"]])
 def test_help_loads_neither_qt_nor_the_data_layer(argv):
     seen = _modules_after(HELP, *argv)
     assert "usage: htdesk" in seen["help"]
