@@ -24,10 +24,24 @@ def backup_database(conn: sqlite3.Connection, target: Path) -> Path:
     from . import connection
     target = Path(target)
     what = f"the backup {target}"
+    made_folder = not target.parent.exists()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise connection.translate_os_error(exc, what, output=True) or exc
+    try:
+        return _backup_into(conn, target, what)
+    except BaseException:
+        if made_folder:
+            try:
+                target.parent.rmdir()      # only if still empty
+            except OSError:
+                pass
+        raise
+
+
+def _backup_into(conn: sqlite3.Connection, target: Path, what: str) -> Path:
+    from . import connection
     connection.sweep_folder(target.parent)
     partial = connection.temp_beside(target, ".partial")
     try:
@@ -49,6 +63,9 @@ def backup_database(conn: sqlite3.Connection, target: Path) -> Path:
         if code in (8, 14, 3):
             raise OutputUnwritable(f"{what[0].upper()}{what[1:]} could not be written: the folder is read-only "
                                    "or you lack permission. Choose a place you can write to.") from exc
+        if code == 10:
+            raise OutputUnwritable(f"The disk reported an error while writing {what}: nothing was kept. "
+                                   "Check the disk (is it full?), then try again.") from exc
         raise
     except OSError as exc:
         _remove(partial)

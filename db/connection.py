@@ -89,6 +89,7 @@ def translate(exc: BaseException, path: Path | str | None = None) -> BaseExcepti
     if isinstance(exc, HTDeskError):
         return exc
     where = f"The database {path}" if path else "The database"
+    the_db = f"the database {path}" if path else "the database"
     if isinstance(exc, OSError):
         return translate_os_error(exc, f"the database {path}" if path else "the database") or exc
     if not isinstance(exc, sqlite3.Error):
@@ -100,13 +101,13 @@ def translate(exc: BaseException, path: Path | str | None = None) -> BaseExcepti
         return DatabaseBusy(f"{where} is in use by another program, which held it longer than "
                             f"{BUSY_TIMEOUT_MS // 1000} seconds: nothing was changed. Try again in a moment.")
     if primary == _SQLITE_FULL or "disk is full" in text or "database or disk is full" in text:
-        return StorageFull(f"The disk holding {str(where)[4:] if path else 'the database'} is full: nothing was "
+        return StorageFull(f"The disk holding {the_db} is full: nothing was "
                            "changed. Free some space and try again.")
     if primary in (_SQLITE_READONLY, _SQLITE_PERM) or "readonly" in text or "read-only" in text:
         return StorageReadOnly(f"{where} cannot be written (the file or its folder is read-only, or you lack "
                                "permission): nothing was changed. Ask for write access, or copy it somewhere you can write.")
     if primary == _SQLITE_IOERR or "disk i/o error" in text:
-        return StorageFault(f"The disk reported an error while using {str(where)[4:] if path else 'the database'}: "
+        return StorageFault(f"The disk reported an error while using {the_db}: "
                             "nothing was changed. Check the disk or network drive, then try again.")
     if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "not a database" in text or "malformed" in text \
             or "encrypted" in text:

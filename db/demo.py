@@ -117,6 +117,7 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> str:
 def _check_target(path: Path, remove: bool = True) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
+    connection._check_ours(path)     # another program's file, or a newer version's: left alone
     import sqlite3
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -10,6 +10,7 @@ into place, so an interrupted write never leaves half a workbook.
 """
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -74,7 +75,16 @@ def _write(path: Path, rows: Mapping[str, Iterable[tuple]], *, examples=None, co
     sweep_folder(path.parent)            # what a killed run left here
     temp = temp_beside(path, ".xlsx")    # names this process; renamed into place when whole
     try:
-        wb.save(temp)
+        # Zipped in memory (a few MB even for a large service), then written in one go: a full
+        # disk then fails in our own write, not in a zip file left for the garbage collector to
+        # close (which printed tracebacks after the message).
+        data = io.BytesIO()
+        wb.save(data)
+        with open(temp, "wb") as f:
+            f.write(data.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        del data
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

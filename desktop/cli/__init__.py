@@ -44,8 +44,11 @@ def _command_modules():
 
 
 def _setup_logging() -> None:
-    # A log file that cannot be written (a full disk) must not print logging's own tracebacks.
+    # A log file that cannot be written (a full disk) must not print logging's own tracebacks,
+    # nor may an error in a finaliser ("Exception ignored in ..."): the log file gets them.
     logging.raiseExceptions = False
+    sys.unraisablehook = lambda unraisable: logging.getLogger("htdesk").warning(
+        "ignored in %r: %s", unraisable.object, unraisable.exc_value)
     log = paths.log_file()
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
