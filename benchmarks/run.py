@@ -115,6 +115,7 @@ def bench_extras(path: Path, work: Path) -> list[Row]:
     rows: list[Row] = []
     for module, function, args in (("bench_startup", "bench_startup", (path,)),
                                    ("bench_return", "bench_return", (path, "manager", "demo")),
+                                   ("bench_reach", "bench_reach", (path, "manager", "demo")),
                                    ("bench_documents", "bench_plan", (path, "manager", "demo")),
                                    ("bench_import", "bench_import", (work,)),
                                    ("bench_diary", "bench_diary", (path,)),

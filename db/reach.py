@@ -25,7 +25,7 @@ from . import codes
 from .errors import FieldError, ValidationError
 from .periods import Period, parse_period
 from .returns import (_SQL_SOURCES, AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent,
-                      _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
+                      _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
 from .rules import attended_sql
 
 QUARTERS = 8
@@ -199,6 +199,9 @@ ITEMS: tuple[Item, ...] = (
     Item("signposting", OUTCOMES, "Signposting the client went to", "SIGNPOSTING_COMPLETED"),
 )
 ITEM = {i.key: i for i in ITEMS}
+# The instruments behind the outcome figures shown (SWEMWBS for wellbeing, BODY for weight).
+OUTCOME_INSTRUMENTS = frozenset(_INSTRUMENT_OF_SCORE[i.breakdown.split("=", 1)[1]] for i in ITEMS
+                                if i.measure.startswith("OUTCOME_") and i.breakdown.startswith("score="))
 MOVED_POINTS = Decimal(5)        # a share that moved by 5 percentage points or more gets a sentence
 
 
@@ -351,6 +354,10 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
                  sections: Iterable[str] = tuple(SECTIONS), on_progress=None, cancelled=None) -> list[QuarterFigures]:
     """quarter_figures for consecutive quarters, each source read once for all of them."""
     wanted = {i.measure for i in ITEMS if i.section in set(sections)}
+    # Only the instruments whose scores the dashboard shows: their figures are the same whatever
+    # else is switched on (each score is paired within its own instrument), and the other
+    # instruments' assessments are most of the reading.
+    instruments_on = tuple(c for c in instruments_on if c in OUTCOME_INSTRUMENTS)
     span = _Span(db, service_id, list(periods), instruments_on)
     specs = [spec for spec in _specs(span.instruments_on) + _reach_specs() if spec.measure in wanted]
     out = []
@@ -427,6 +434,11 @@ def drift_sentences(quarters: list[QuarterFigures]) -> list[str]:
         verb = "rose" if change > 0 else "fell"
         out.append(f"{item.drift} {verb} from {_pct(first)} to {_pct(last)} {span}.")
     return out
+
+
+def data_version(db: Database) -> int:
+    """SQLite's count of commits by other connections to this database (for keeping counted quarters)."""
+    return db.conn.execute("PRAGMA data_version").fetchone()[0]
 
 
 def client_lsoas(db: Database, service_id: int) -> dict[str, int]:

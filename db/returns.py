@@ -331,8 +331,12 @@ class _Active:
     gp_registered: str | None
     employment: str | None
     disability: str | None
-    nhs_valid: bool
+    nhs_number: str | None        # checked only when a figure asks (most callers never do)
     postcode_matched: bool
+
+    @property
+    def nhs_valid(self) -> bool:
+        return bool(self.nhs_number) and nhs_number_valid(self.nhs_number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +407,7 @@ def active_row(ref, received, source, first, before, dob, gender, ethnicity, qui
         ethnic_group=_ETHNIC_GROUP.get(ethnicity) or _group("ethnic_group", ethnicity),
         imd_quintile=str(quintile) if quintile is not None else None,
         gp_registered=gp or None, employment=employment or None, disability=disability or None,
-        nhs_valid=bool(nhs) and nhs_number_valid(nhs),
+        nhs_number=nhs or None,
         postcode_matched=postcode_status in POSTCODE_MATCHED)
 
 

@@ -34,6 +34,28 @@ def _explained(refs, args) -> tuple:
 
 
 class ReachPart(Part):
+    """Quarters already counted are kept until the data changes: any write through this store, or
+    a commit by another program on the same database (SQLite's data_version), empties the memory."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self._counted: dict = {}
+        self._writes = 0
+        self._stamp = None
+        self._listening = False
+
+    def _fresh(self) -> dict:
+        if not self._listening:
+            self._store.on_change(self._changed)
+            self._listening = True
+        stamp = (self._writes, reach.data_version(self.db))
+        if stamp != self._stamp:
+            self._counted.clear()
+            self._stamp = stamp
+        return self._counted
+
+    def _changed(self, _changes) -> None:
+        self._writes += 1
 
     def _sections(self) -> tuple[str, ...]:
         """The dashboard's sections this user sees."""
@@ -54,7 +76,14 @@ class ReachPart(Part):
         periods = reach.quarters_ending(period, quarters)
         progress = on_progress or (lambda done, total, label: None)
         with connection.transaction(self.db):       # every quarter sees the same moment of the data
-            out = reach.span_figures(self.db, service.id, periods, on, shown, progress, cancelled)
+            counted = self._fresh()
+            key = (service.id, shown, on)
+            missing = [i for i, p in enumerate(periods) if (key, p.code) not in counted]
+            if missing:
+                todo = periods[missing[0]:missing[-1] + 1]
+                for q in reach.span_figures(self.db, service.id, todo, on, shown, progress, cancelled):
+                    counted[(key, q.period.code)] = q
+            out = [counted[(key, p.code)] for p in periods]
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         local = None
         # The comparison needs the postcode reference; building it takes seconds once per PC (the

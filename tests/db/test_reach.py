@@ -192,3 +192,23 @@ def test_eight_quarters_read_at_once_are_each_quarters_own_figures(store):
         ret = {f.key: f for f in store.returns.figures(p).figures}
         assert all(ret[k] == f for k, f in q.figures.items() if k in ret), p.label
     assert together[-2].figures[("STARTS", "all")].value == 3
+
+
+def test_counted_quarters_are_kept_until_the_data_changes(store, tmp_path):
+    first = store.reach.dashboard(PERIOD)
+    again = store.reach.dashboard(PERIOD)
+    assert again.quarters[-1] is first.quarters[-1]                  # kept, not counted again
+    # A write through this store: counted again, and the late session shows.
+    store.diary.add(6, {"session_date": "2026-09-10", "attendance": "5", "mode": "VIDEO", "staff_id": 2}, today=TODAY)
+    after = store.reach.dashboard(PERIOD)
+    assert after.current(reach.ITEM["starts"]).value == 4
+    # A commit by another program on the same database: counted again too.
+    other = CaseStore.open(store.path)
+    other.sign_in(ADMIN, ADMIN_PASSWORD)
+    other.referrals.close(6, "2026-09-20", "COMPLETED", today=TODAY)
+    other.close()
+    latest = store.reach.dashboard(PERIOD)
+    assert latest.current(reach.ITEM["completed"]).value == after.current(reach.ITEM["completed"]).value + 1
+    # Another chosen quarter counts only the quarter it adds.
+    moved = store.reach.dashboard("2026-27-Q3")
+    assert moved.quarters[-2] is latest.quarters[-1]
