@@ -192,6 +192,7 @@ class _Generator:
         self._diary_plan_groups()      # the diary (issue 11): believable weeks around today
         self._diary_tidy()
         self._write()
+        _plans_first_versions(self)    # each plan's agreed version 1 (issue 12)
         self._diary_groups()
         audit.record(db, None, "create", "database", None, detail=f"demo with {self.n_clients} clients")
         counts = {t: self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
@@ -458,7 +459,7 @@ class _Generator:
         baseline_day = attended[0][0]
         # A person's height is theirs across every referral, so carried-forward BMI matches the record.
         height = self.heights.setdefault(client["id"], round(rng.uniform(150, 190)))
-        weight = rng.uniform(0.75, 1.45) * 24 * (height / 100) ** 2     # BMI about 18 to 35
+        weight = _client_weight(self, client, height)     # BMI about 18 to 35, the person's own
         self.base = {"weight": weight, "height": height, "waist": 0.7 * weight + 35 + rng.uniform(-6, 6),
                      "swem": rng.randint(12, 28), "ons": [rng.randint(2, 8) for _ in range(3)] + [rng.randint(2, 8)],
                      "ons_gain": [rng.uniform(0.5, 3.0) for _ in range(4)],
@@ -888,3 +889,22 @@ def _towns_from_postcodes(gen) -> None:
     """Every client's town from their postcode as finally chosen (no town without a postcode)."""
     for client in gen.client_rows:
         client["town"] = _post_town(client.get("postcode"))
+
+
+def _plans_first_versions(gen) -> None:
+    from . import plans
+    plans.first_versions(gen.db)      # inside create_demo's one transaction
+
+
+def _client_weight(gen, client: dict, height: float) -> float:
+    """A person's starting weight, kept across their referrals (a second referral starts near where the
+    first left off, not 30 kg away)."""
+    if not hasattr(gen, "weights"):
+        gen.weights = {}
+    known = gen.weights.get(client["id"])
+    if known is None:
+        known = gen.rng.uniform(0.75, 1.45) * 24 * (height / 100) ** 2
+    else:
+        known = known * gen.rng.uniform(0.96, 1.04)
+    gen.weights[client["id"]] = known
+    return known

@@ -229,3 +229,20 @@ def reviews(db: Database, plan_id: int) -> list[GoalReview]:
     return [from_row(GoalReview, r) for r in db.query(
         "SELECT v.* FROM goal_reviews v JOIN goals g ON g.id = v.goal_id WHERE g.plan_id = ? "
         "ORDER BY v.review_date DESC, v.id DESC", [plan_id])]
+
+
+def first_versions(db: Database) -> int:
+    """Version 1 for every plan that has none (plans written in bulk, as the demo writes them): the plan
+    as it stands, the same snapshot the migration to 0007 made of existing plans. Returns how many."""
+    cur = db.conn.execute("""
+INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, created_by)
+SELECT p.id, 1, p.agreed_date, p.what_matters,
+       (SELECT json_group_array(json_object('id', g.id, 'area', g.area, 'goal_text', g.goal_text,
+                'steps', g.steps, 'barriers', g.barriers, 'who_can_help', g.who_can_help,
+                'importance', g.importance, 'confidence', g.confidence, 'start_date', g.start_date,
+                'review_date', g.review_date, 'status', g.status, 'status_date', g.status_date))
+        FROM (SELECT * FROM goals WHERE plan_id = p.id ORDER BY position, id) g),
+       (SELECT json_group_array(directory_id) FROM plan_contacts WHERE plan_id = p.id),
+       p.created_by
+FROM plans p WHERE NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.plan_id = p.id)""")
+    return cur.rowcount

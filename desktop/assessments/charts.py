@@ -38,19 +38,30 @@ class Series:
     unit: str = ""
 
 
+def _start(results, key):
+    """The first value of the latest referral with this score: the threshold is measured from the start
+    of the current support, not from an earlier referral's."""
+    found = [a for a in results if a.scores.get(key) is not None]
+    if not found:
+        return None
+    latest = found[-1].referral_id
+    return float(next(a for a in found if a.referral_id == latest).scores[key])
+
+
 def client_series(store, client) -> list[Series]:
     """The client's series, each with its threshold; read through the store (view_client)."""
     out = []
     body = store.assessments.series(client.id, "BODY")
     weight = [(a.assessed_date, float(a.scores["weight_kg"])) for a in body if a.scores.get("weight_kg") is not None]
     if weight:
-        line = weight[0][1] * float(100 - WEIGHT_LOSS_PCT) / 100
+        line = _start(body, "weight_kg") * float(100 - WEIGHT_LOSS_PCT) / 100
         out.append(Series("Weight", {"Weight (kg)": weight}, line,
-                          f"Dashed line: {WEIGHT_LOSS_PCT}% below the first weight ({line:.1f} kg), a real change.",
+                          f"Dashed line: {WEIGHT_LOSS_PCT}% below the weight at the start of this support "
+                          f"({line:.1f} kg): at or below it, the loss is a real change.",
                           "kg"))
     bmi = [(a.assessed_date, float(a.scores["bmi"])) for a in body if a.scores.get("bmi") is not None]
     if bmi:
-        line = bmi[0][1] * float(100 - WEIGHT_LOSS_PCT) / 100
+        line = _start(body, "bmi") * float(100 - WEIGHT_LOSS_PCT) / 100
         out.append(Series("BMI", {"BMI": bmi}, line,
                           f"Dashed line: the BMI {WEIGHT_LOSS_PCT}% weight loss would give ({line:.1f})."))
     waist = [(a.assessed_date, float(a.scores["waist_cm"])) for a in body if a.scores.get("waist_cm") is not None]
@@ -60,13 +71,13 @@ def client_series(store, client) -> list[Series]:
                           f"Dashed lines: NICE waist bands at {edges[0]} and {edges[1]} cm (no individual "
                           "change threshold is set for waist).", "cm"))
     for code, key, label in (("SWEMWBS", "swemwbs_metric", "SWEMWBS"), ("WEMWBS", "wemwbs", "WEMWBS")):
-        found = [(a.assessed_date, float(a.scores[key])) for a in store.assessments.series(client.id, code)
-                 if a.scores.get(key) is not None]
+        results = store.assessments.series(client.id, code)
+        found = [(a.assessed_date, float(a.scores[key])) for a in results if a.scores.get(key) is not None]
         if found:
-            line = found[0][1] + float(MEANINGFUL_POINTS)
+            line = _start(results, key) + float(MEANINGFUL_POINTS)
             out.append(Series(label, {f"{label} score": found}, line,
-                              f"Dashed line: {MEANINGFUL_POINTS:g} points above the first score ({line:.1f}), a "
-                              "meaningful improvement."))
+                              f"Dashed line: {MEANINGFUL_POINTS:g} points above the score at the start of this "
+                              f"support ({line:.1f}): at or above it, a meaningful improvement."))
     ons = store.assessments.series(client.id, "ONS4")
     if ons:
         lines = {}
@@ -101,7 +112,7 @@ class SeriesChart(QWidget):
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.plot.setBackground("w")
         self.plot.setAccessibleName(f"Chart of {series.title}")
-        self.plot.setMinimumHeight(170)
+        self.plot.setFixedHeight(max(200, self.fontMetrics().height() * 12))
         self.plot.showGrid(x=False, y=True, alpha=0.2)
         self.plot.addLegend(offset=(5, 5)) if len(series.lines) > 1 else None
         for n, (label, points) in enumerate(series.lines.items()):

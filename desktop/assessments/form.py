@@ -146,7 +146,8 @@ class AssessmentForm(QWidget):
         code = self.code
         holder = QWidget()
         form = QFormLayout(holder)
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.WrapAllRows)      # the question above its answer
+        form.setFieldGrowthPolicy(QFormLayout.FieldsStayAtSizeHint)
         if code is None:
             self.scroll.setWidget(holder)
             return
@@ -168,11 +169,14 @@ class AssessmentForm(QWidget):
                 widget.setPlaceholderText(unit)
                 widget.setToolTip(item.hint or f"From {unit}")
                 widget.textEdited.connect(lambda _=None, k=item.key: self._changed(k))
+            widget.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 22)
             widget.setAccessibleName(item.label)
             if item.hint:
                 widget.setAccessibleDescription(item.hint)
             label = QLabel(f"{n}. {item.text}")
-            label.setWordWrap(True)
+            if len(item.text) > 70:          # only long questions wrap, at a readable width
+                label.setWordWrap(True)
+                label.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 36)
             label.setBuddy(widget)
             form.addRow(label, widget)
             self.fields[item.key] = widget

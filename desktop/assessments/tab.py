@@ -64,7 +64,15 @@ class AssessmentsTab(QWidget):
         if record and record.referrals:
             referral = next((r for r in record.referrals if r.status != "CLOSED"), record.referrals[0])
         may = client is not None and self.store.may("edit_client", client.id)
+        before = (self.form.client_id, self.form.referral_id)
         self.form.set_client(client.id if client else None, referral.id if referral else None, may)
+        if before != (self.form.client_id, self.form.referral_id):
+            self._default_timepoint(record, referral)
         self.done.set_rows(list(record.assessments) if record else [])
         self.done_view.resizeColumnsToContents()
         self.charts.show_client(client)
+
+    def _default_timepoint(self, record, referral) -> None:
+        # The first assessment of a referral is its baseline; later ones are reviews until the trainer says exit.
+        started = referral is not None and any(a.referral_id == referral.id for a in record.assessments)
+        self.form.timepoint.setCurrentIndex(self.form.timepoint.findData("REVIEW" if started else "BASELINE"))

@@ -99,14 +99,17 @@ class DocumentsTab(QWidget):
 
     def _letters_allowed(self, plan_why: str | None = None) -> None:
         referral_id = self.referral.currentData()
-        reasons = []
+        by_reason: dict[str, list[str]] = {}
         for kind, b in self.letter_buttons.items():
             why = "Choose a referral." if referral_id is None else \
                 self.store.documents.letter_refusal(kind, referral_id)
             b.setEnabled(why is None)
             b.setToolTip(why or "See the letter as it will print, then print or save it")
             if why and referral_id is not None:
-                reasons.append(f"{LETTER_WORDS[kind]}: {why}")
+                by_reason.setdefault(why, []).append(LETTER_WORDS[kind])
+        # One line per reason: a trainer is told once that letters are for coordinators.
+        reasons = [f"{' and '.join([kinds[0]] + [k[0].lower() + k[1:] for k in kinds[1:]])}: {why}"
+                   for why, kinds in by_reason.items()]
         if plan_why and self.record is not None:
             reasons.insert(0, f"Plan: {plan_why}")
         self.why.setText("\n".join(reasons))

@@ -21,9 +21,9 @@ from ..widgets.date_field import DateField
 
 GOALS = (
     Column("area", "Area", lambda g: codes.label("area", g.area)),
-    Column("goal_text", "Goal (in their words)"),
     Column("status", "Status", lambda g: codes.label("goal_status", g.status)),
     Column("review_date", "Review", lambda g: show_date(g.review_date)),
+    Column("goal_text", "Goal (in their words)"),     # last: it takes the rest of the width
 )
 
 
@@ -150,6 +150,9 @@ class PlanTab(QWidget):
         lv.addWidget(self.what_matters)
         self.goals = RowTableModel(GOALS, self)
         self.goals_view = table_view("Goals", self.goals, sortable=False)
+        self.goals_view.setWordWrap(True)
+        from PySide6.QtWidgets import QHeaderView
+        self.goals_view.horizontalHeader().setSectionResizeMode(len(GOALS) - 1, QHeaderView.Stretch)
         goals_label = QLabel("Goals")
         goals_label.setBuddy(self.goals_view)
         lv.addWidget(goals_label)
@@ -264,7 +267,8 @@ class PlanTab(QWidget):
         self.read_only_note.setVisible(bool(why))
         self.what_matters.setPlainText(plan.what_matters or "" if plan else "")
         self.goals.set_rows(list(plan.goals) if plan else list(self._pending_rows()))
-        self.goals_view.resizeColumnsToContents()
+        for column in range(len(GOALS) - 1):        # the goal's words take what is left
+            self.goals_view.resizeColumnToContents(column)
         self.agreed_date.set_iso(date.today().isoformat())
         self.versions.clear()
         if plan is not None:

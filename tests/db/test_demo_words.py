@@ -84,3 +84,20 @@ def test_the_four_ons4_answers_move_independently(demo):
         if len(set(changes)) == 1 and changes[0] != 0:
             moved_alike += 1
     assert moved_alike < len(pairs) * 0.15, (moved_alike, len(pairs))
+
+
+def test_every_demo_plan_has_its_first_agreed_version(demo):
+    plans, versions = demo.execute("SELECT (SELECT COUNT(*) FROM plans), (SELECT COUNT(*) FROM plan_versions "
+                                   "WHERE version = 1)").fetchone()
+    assert plans > 100 and versions == plans
+
+
+def test_a_second_referral_starts_near_the_weight_the_person_had(demo):
+    firsts = demo.execute(
+        "SELECT a.client_id, a.referral_id, json_extract(a.scores, '$.weight_kg') FROM assessments a "
+        "WHERE a.instrument = 'BODY' AND a.timepoint = 'BASELINE' ORDER BY a.client_id, a.assessed_date").fetchall()
+    by_client: dict = {}
+    for client, referral, weight in firsts:
+        by_client.setdefault(client, []).append(weight)
+    jumps = [max(w) / min(w) for w in by_client.values() if len(w) > 1]
+    assert jumps and max(jumps) < 1.25, max(jumps)
