@@ -107,12 +107,13 @@ def _goals_sentence(total: int, full: int, partly: int) -> str:
     words = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
     say = lambda n: words[n] if n < len(words) else str(n)   # noqa: E731
     if full == total:
-        text = "I set one goal and achieved it" if total == 1 else f"I set {_count(total, 'goal')} and achieved all of them"
-    else:
-        text = f"I set {_count(total, 'goal')} and fully achieved {say(full)}"
-    if partly:
-        text += f", and partly achieved {say(partly)}"
-    return text + "."
+        return ("I set one goal and achieved it." if total == 1
+                else f"I set {_count(total, 'goal')} and achieved all of them.")
+    done = ([f"fully achieved {say(full)}"] if full else []) + ([f"partly achieved {say(partly)}"] if partly else [])
+    if done:
+        return f"I set {_count(total, 'goal')} and {' and '.join(done)}."
+    return (f"I set {_count(total, 'goal')}. I did not achieve {'it' if total == 1 else 'them'} this time, "
+            "and I can keep working on them.")
 
 
 def _support_ended(data: PlanPrintData, st: dict, t: Theme) -> list:

@@ -228,10 +228,22 @@ def band_words(code: str) -> str:
     return in_sentence(band_label(code))
 
 
-def _change(key: str, start, latest) -> str:
+# Body measures where less is better only for someone who started above the healthy range: for a
+# person of healthy weight (or under) a loss is neither "better" nor "a start".
+_BODY_KEYS = ("weight_kg", "bmi", "waist_cm")
+_ABOVE_HEALTHY = ("overweight", "obesity_1", "obesity_2", "obesity_3")
+
+
+def _loss_is_good(start_bands: dict | None) -> bool:
+    band = (start_bands or {}).get("bmi")
+    return band is None or band in _ABOVE_HEALTHY
+
+
+def _change(key: str, start, latest, start_bands: dict | None = None) -> str:
     """The change from the first result to the latest in plain words, saying whether it is a real one
     where INSTRUMENTS.md sets a meaningful-change threshold (weight: 5% of the starting weight;
-    SWEMWBS and WEMWBS: 3 points); elsewhere only whether it is better or worse."""
+    SWEMWBS and WEMWBS: 3 points); elsewhere only whether it is better or worse. Weight, BMI and
+    waist are judged only for someone whose BMI started above the healthy range."""
     if start is None or latest is None or key == "smoking_status":
         return ""
     decimals = _PLAN_DECIMALS.get(key, 0)
@@ -241,14 +253,16 @@ def _change(key: str, start, latest) -> str:
         return "no change"
     amount = number(abs(shown), decimals)
     if key == "weight_kg":
-        if diff > 0:
-            return f"{amount} kg more"
+        if diff > 0 or not _loss_is_good(start_bands):
+            return f"{amount} kg {'more' if diff > 0 else 'less'}"
         five = number(dec(start) * DEFAULT_WEIGHT_LOSS_PCT / 100, 1)
         if meaningful(key, start, latest):
-            return f"{amount} kg less: a real change (5% of my starting weight or more)"
-        return f"{amount} kg less: a start (a real change is 5% of my starting weight, {five} kg)"
+            return f"{amount} kg less: a real change, 5% of my starting weight or more"
+        return f"{amount} kg less: a start; a real change is 5% of my starting weight, {five} kg"
     if key == "waist_cm":
         return f"{amount} cm {'less' if diff < 0 else 'more'}"
+    if key == "bmi" and not _loss_is_good(start_bands):
+        return f"{'up' if shown > 0 else 'down'} by {amount}"
     if key in _REAL_POINTS:
         points = number(_REAL_POINTS[key])
         real = abs(diff) >= _REAL_POINTS[key]
@@ -258,8 +272,8 @@ def _change(key: str, start, latest) -> str:
         by = f"{word} by {amount}" if (abs(shown) >= _REAL_POINTS[key]) == real and shown != 0 else \
             ("higher" if diff > 0 else "lower")
         if real:
-            return f"{by}: a real {'improvement' if diff > 0 else 'drop'} ({points} points or more)"
-        return f"{by}: too small a change to be sure it is real (that takes {points} points)"
+            return f"{by}: a real {'improvement' if diff > 0 else 'drop'}, {points} points or more"
+        return f"{by}: too small a change to be sure it is real; that takes {points} points"
     definition = score_definition(key)
     text = f"{'up' if shown > 0 else 'down'} by {amount}"
     if definition and definition.better:
@@ -268,14 +282,16 @@ def _change(key: str, start, latest) -> str:
     return text
 
 
-def _good(key: str, start, latest) -> bool:
+def _good(key: str, start, latest, start_bands: dict | None = None) -> bool:
     """A change worth telling the client about: real by the threshold where INSTRUMENTS.md sets one
     (weight, SWEMWBS, WEMWBS), else simply in the better direction (BMI and waist follow weight)."""
     if key == "smoking_status":
         return str(start) == "1" and str(latest) == "2"        # stopped smoking
     if start is None or latest is None or key in ("bmi", "waist_cm", "height_cm"):
         return False
-    if key == "weight_kg" or key in _REAL_POINTS:
+    if key == "weight_kg":
+        return _loss_is_good(start_bands) and bool(meaningful(key, start, latest))
+    if key in _REAL_POINTS:
         return bool(meaningful(key, start, latest))
     definition = score_definition(key)
     if definition is None or definition.better is None or dec(plan_number(key, start)) == dec(plan_number(key, latest)):
@@ -304,8 +320,8 @@ def plan_measures(pairs: tuple[MeasurePair, ...]) -> list[MeasureGroup]:
             if a is None and b is None:
                 continue
             rows.append(MeasureRow(_PLAIN[score.key][0], _value(first, score.key),
-                                   _value(latest, score.key) if latest else "", _change(score.key, a, b),
-                                   _good(score.key, a, b)))
+                                   _value(latest, score.key) if latest else "",
+                                   _change(score.key, a, b, first.bands), _good(score.key, a, b, first.bands)))
         if pair.instrument == "BODY" and (_bp(first) or (latest and _bp(latest))):
             rows.append(MeasureRow("My blood pressure", _bp(first), _bp(latest) if latest else ""))
         note = ""

@@ -254,10 +254,10 @@ def test_a_client_without_a_plan_gets_a_clear_message(tmp_path):
 def test_measures_are_plain_words_that_say_whether_a_change_is_real(case):
     text = flat(pdf_text(plan_bytes(case)))
     # SWEMWBS metric 17.43 -> 22.35 prints as whole numbers; 4.92 points is over the threshold of 3.
-    assert "17 22" in text and "up by 5: a real improvement (3 points or more)" in text
+    assert "17 22" in text and "up by 5: a real improvement, 3 points or more" in text
     assert "17.43" not in text and "22.35" not in text and "4.92" not in text
     # 92.4 -> 88.1 kg is 4.65% of the starting weight: a start, not yet the 5% that counts.
-    assert "4.3 kg less: a start (a real change is 5% of my starting weight, 4.6 kg)" in text
+    assert "4.3 kg less: a start; a real change is 5% of my starting weight, 4.6 kg" in text
     # Fruit and vegetables have no threshold in INSTRUMENTS.md: better or worse only.
     assert "up by 3, better" in text
     for clinical in ("obesity", "Obesity", "down by 2.48"):
@@ -266,13 +266,17 @@ def test_measures_are_plain_words_that_say_whether_a_change_is_real(case):
 
 def test_a_small_wellbeing_change_is_not_called_real():
     from reports.wording import _change
-    assert _change("swemwbs_metric", 20.73, 23.21) == ("up by 2: too small a change to be sure it is real "
-                                                        "(that takes 3 points)")
+    assert _change("swemwbs_metric", 20.73, 23.21) == ("up by 2: too small a change to be sure it is real; "
+                                                        "that takes 3 points")
     # 18.59 -> 21.54 shows as 19 and 22 but is 2.95: the words do not contradict the numbers.
-    assert _change("swemwbs_metric", 18.59, 21.54) == ("higher: too small a change to be sure it is real "
-                                                        "(that takes 3 points)")
+    assert _change("swemwbs_metric", 18.59, 21.54) == ("higher: too small a change to be sure it is real; "
+                                                        "that takes 3 points")
     assert _change("swemwbs_metric", 23.21, 20.0).startswith("down by 3: a real drop")
-    assert _change("weight_kg", 100.0, 95.0) == "5.0 kg less: a real change (5% of my starting weight or more)"
+    assert _change("weight_kg", 100.0, 95.0) == "5.0 kg less: a real change, 5% of my starting weight or more"
+    # For someone who started in the healthy range, losing weight is not praised as a change that counts.
+    assert _change("weight_kg", 60.0, 55.0, {"bmi": "healthy_weight"}) == "5.0 kg less"
+    assert _change("bmi", 21.0, 20.2, {"bmi": "healthy_weight"}) == "down by 0.8"
+    assert _change("bmi", 31.0, 30.2, {"bmi": "obesity_1"}) == "down by 0.8, better"
     assert _change("ons4_anxious", 7, 4) == "down by 3, better"
 
 
@@ -297,7 +301,7 @@ def test_a_closed_clients_plan_says_support_ended_and_what_they_achieved(tmp_pat
         text = flat(pdf_text(build_plan_pdf(c.store.documents.plan_data(c.client_id, today=TODAY))))
         assert "My support ended 20 May 2025" in text
         assert "My support from Tyneside Health Trainers ended on 20 May 2025" in text
-        assert "I set three goals and fully achieved one, and partly achieved one." in text
+        assert "I set three goals and fully achieved one and partly achieved one." in text
         assert "Achieved: “Goal number 1:" in text and "Partly achieved: “Goal number 2:" in text
         assert "My wellbeing score" in text and "a real improvement" in text
         assert "If I would like support again, I can contact the service on 0191 496 0123" in text
@@ -307,3 +311,12 @@ def test_a_closed_clients_plan_says_support_ended_and_what_they_achieved(tmp_pat
         assert "Carrying on by myself" in text
     finally:
         c.store.close()
+
+
+def test_the_summary_of_goals_reads_as_a_sentence():
+    from reports.plan_pdf import _goals_sentence
+    assert _goals_sentence(2, 0, 1) == "I set two goals and partly achieved one."
+    assert _goals_sentence(1, 1, 0) == "I set one goal and achieved it."
+    assert _goals_sentence(3, 3, 0) == "I set three goals and achieved all of them."
+    assert _goals_sentence(2, 0, 0) == ("I set two goals. I did not achieve them this time, and I can keep working "
+                                        "on them.")
