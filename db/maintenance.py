@@ -60,6 +60,10 @@ def backup(db: Database, path: Path | None, actor, out: Path | None = None) -> P
         raise BadPath("This database has no file to back up.")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = Path(out) if out else paths.backups_dir(path) / f"{path.stem}-{stamp}.sqlite3"
+    n = 1
+    while not out and target.exists():      # two backups in one second (a scheduled one and a manual one)
+        n += 1
+        target = paths.backups_dir(path) / f"{path.stem}-{stamp}-{n}.sqlite3"
     if target.exists():
         raise BadPath(f"{target} already exists: choose another file name.")
     if out and not target.parent.exists():
