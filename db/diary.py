@@ -479,8 +479,10 @@ def caseload(db: Database, staff_id: int, today: date | None = None) -> list[Cas
         base = row["last_review"] or row["plan_agreed"]
         if base and not row["exit_session"]:
             review_due = (date.fromisoformat(base[:10]) + timedelta(weeks=weeks)).isoformat()
-            if review_due <= (today + timedelta(days=14)).isoformat():
-                need(f"Review due {format_date(date.fromisoformat(review_due))}", review_due < iso)
+            if review_due < iso:
+                need(f"Review overdue since {format_date(date.fromisoformat(review_due))}", True)
+            elif review_due <= (today + timedelta(days=14)).isoformat():
+                need(f"Review due {format_date(date.fromisoformat(review_due))}", False)
         if row["exit_session"] and not row["has_exit"]:
             need("Exit assessment at closing", False)
         if not upcoming and not late:

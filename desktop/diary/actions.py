@@ -22,6 +22,7 @@ class SessionActions:
         self.staff_id = staff_id          # a callable giving the trainer shown (the diary), or None: your own
         self.dialog = None                # the dialog open now (tests drive it)
         self.after_dna = None             # the box offered after a DNA
+        self.last_letter = None           # the last letter printed (kept with the record)
 
     def today(self) -> date:
         return self.fixed_today or date.today()
@@ -87,7 +88,7 @@ class SessionActions:
         self.after_dna = box
         box.open()
 
-    def letter(self, kind: str = "appointment", entry=None) -> None:
+    def letter(self, kind: str = "appointment", entry=None, path: str | None = None) -> None:
         """Print a letter for the session's referral and keep it with the record. An appointment letter is
         only for a session still in the future (it gives the referral's next booked session)."""
         entry = entry or self.current()
@@ -101,15 +102,21 @@ class SessionActions:
         if refused:
             show_error(self.page, _refusal(refused))
             return
-        name = f"{kind}-{entry.referral_ref}.pdf"
-        path, _ = QFileDialog.getSaveFileName(self.page, "Save the letter as", name, "PDF files (*.pdf)")
-        if not path:
-            return
+        if path is None:
+            name = f"{kind}-{entry.referral_ref}.pdf"
+            path, _ = QFileDialog.getSaveFileName(self.page, "Save the letter as", name, "PDF files (*.pdf)")
+            if not path:
+                return
         from reports.printing import print_letter
         self.worker.submit(print_letter, self.store, kind, entry.referral_id, path, today=self.today(),
-                           on_done=lambda got: self.page.window().statusBar().showMessage(
-                               f"Letter saved to {path} and kept with the record", 6000)
-                           if hasattr(self.page.window(), "statusBar") else None)
+                           on_done=lambda got: self._letter_done(path, got),
+                           on_error=lambda exc: show_error(self.page, exc))
+
+    def _letter_done(self, path: str, got) -> None:
+        self.last_letter = got[0]          # the document kept with the record
+        window = self.page.window()
+        if hasattr(window, "statusBar"):
+            window.statusBar().showMessage(f"Letter saved to {path} and kept with the record", 6000)
 
 
 def _refusal(message: str):

@@ -137,7 +137,9 @@ CASELOAD = (
     Column("plan_agreed", "Plan agreed", lambda c: show_date(c.plan_agreed) if c.plan_agreed else "Not yet",
            lambda c: c.plan_agreed or ""),
     Column("review_due", "Review due", lambda c: show_date(c.review_due), lambda c: c.review_due or "9999"),
-    Column("due", "Due next", lambda c: "; ".join(c.due) or "Nothing due", lambda c: (-len(c.overdue), c.due)),
+    # Sorted: something overdue first, then the longest waiting (the earliest review due, the oldest session).
+    Column("due", "Due next", lambda c: "; ".join(c.due) or "Nothing due",
+           lambda c: (0 if c.overdue else 1 if c.due else 2, c.review_due or "9999", c.last_attended or "")),
 )
 
 

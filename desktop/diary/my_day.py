@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QSplitter, QStyle, QVBoxLayout, QWidget
 
 from ..models import RowTableModel
 from ..widgets.common import button, heading, table_view
@@ -123,6 +123,7 @@ class MyDayPage(QWidget):
         self.caseload.set_rows(day.caseload)
         for view in (self.sessions_view, self.caseload_view):
             view.resizeColumnsToContents()
+            view.horizontalHeader().setSectionResizeMode(view.model().columnCount() - 1, QHeaderView.Stretch)
         overdue = sum(1 for c in day.caseload if c.overdue)
         self.caseload_title.setText(f"My caseload ({len(day.caseload)} open"
                                     + (f", {overdue} with something overdue)" if overdue else ")"))

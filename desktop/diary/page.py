@@ -110,6 +110,78 @@ class WeekModel(QAbstractTableModel):
         return None
 
 
+class TrainersWeekModel(QAbstractTableModel):
+    """Everyone's week at a glance: a row per trainer, a column per day; each cell how many sessions,
+    from when to when, and how many still wait for their outcome. Enter on a cell opens that day."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.days: list[str] = []
+        self.staff: list[tuple[int, str]] = []
+        self.cells: list[list[list]] = []      # [trainer row][day column] -> entries (a group's meeting once)
+
+    def set_week(self, first: date, entries) -> None:
+        self.beginResetModel()
+        weekend = any(date.fromisoformat(e.session_date).weekday() >= 5 for e in entries)
+        self.days = [(first + timedelta(days=i)).isoformat() for i in range(7 if weekend else 5)]
+        names = {e.staff_id: e.staff_name or "" for e in entries}
+        self.staff = sorted(names.items(), key=lambda s: s[1].casefold())
+        row_of = {sid: r for r, (sid, _) in enumerate(self.staff)}
+        col_of = {d: c for c, d in enumerate(self.days)}
+        self.cells = [[[] for _ in self.days] for _ in self.staff]
+        seen = set()
+        for e in entries:
+            if e.session_date not in col_of or e.attendance in ("2", "4"):
+                continue
+            if e.group_id is not None:
+                key = (e.group_id, e.session_date, e.start_time)
+                if key in seen:
+                    continue
+                seen.add(key)
+            self.cells[row_of[e.staff_id]][col_of[e.session_date]].append(e)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.staff)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.days)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role not in (Qt.DisplayRole, Qt.AccessibleTextRole):
+            return None
+        if orientation == Qt.Horizontal and section < len(self.days):
+            n = sum(len(row[section]) for row in self.cells)
+            return f"{short_day(self.days[section])}: {n}"
+        if orientation == Qt.Vertical and section < len(self.staff):
+            return self.staff[section][1]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        found = self.cells[index.row()][index.column()]
+        late = sum(1 for e in found if e.outcome_not_recorded)
+        if role in (Qt.DisplayRole, Qt.AccessibleTextRole):
+            if not found:
+                return "" if role == Qt.DisplayRole else "No sessions"
+            first, last = found[0], max(found, key=lambda e: e.end_time or "")
+            text = f"{len(found)} session{'s' if len(found) != 1 else ''}\n{first.start_time or ''}\u2013{last.end_time or ''}"
+            if late:
+                text += f" \u00b7 {late} not recorded"
+            return text
+        if role == Qt.ToolTipRole and found:
+            return "\n".join(f"{e.start_time or ''} {e.group_title + ' (group)' if e.group_id else e.client_ref} "
+                             f"\u2014 {where(e)}" for e in found)
+        if role == Qt.BackgroundRole and late:
+            return QBrush(QColor(255, 236, 179))
+        if role == Qt.FontRole and late:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+
 class DiaryPage(QWidget):
     NAV = Nav("Di&ary", QStyle.SP_FileDialogContentsView, lambda store: store.may("own_diary"))
     open_referral = Signal(int, int)
@@ -122,6 +194,7 @@ class DiaryPage(QWidget):
         self._reselect: int | None = None
         self.entries: list = []
         self.everyone = store.may("diary_any")
+        self.may_print_letters = store.may("print_letter")     # letters are sent by coordinators
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -139,7 +212,7 @@ class DiaryPage(QWidget):
         self.view_choice.addItem("Week", WEEK)
         self.view_choice.addItem("Day", DAY)
         if store.may("allocate"):
-            self.view_choice.addItem("Follow-up after two missed sessions", FOLLOW)
+            self.view_choice.addItem("Follow-up (two missed)", FOLLOW)
         self.day_field = DateField("Date shown")
         self.prev_button = button("Pre&vious", "Previous", tip="The day or week before")
         self.next_button = button("Ne&xt", "Next", tip="The day or week after")
@@ -174,7 +247,7 @@ class DiaryPage(QWidget):
         for combo in (self.view_choice, self.trainer, self.venue):
             # As narrow as a short name: a long venue name must not widen the window past a small screen.
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
+            combo.setMinimumContentsLength(22 if combo is self.view_choice else 10)
         for text, widget in (("Trai&ner", self.trainer), ("Ven&ue", self.venue)):
             label = QLabel(text)
             label.setBuddy(widget)
@@ -197,11 +270,23 @@ class DiaryPage(QWidget):
         self.week_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().lineSpacing() * 2 + 10)
         self.week_view.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.week_view.horizontalHeader().setHighlightSections(False)
+        self.team_model = TrainersWeekModel(self)
+        self.team_view = QTableView()
+        self.team_view.setAccessibleName("Everyone's week")
+        self.team_view.setAccessibleDescription("A row per trainer, a column per day; Enter opens that "
+                                                "trainer's day")
+        self.team_view.setModel(self.team_model)
+        self.team_view.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.team_view.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.team_view.setTabKeyNavigation(False)
+        self.team_view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.team_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().lineSpacing() * 2 + 10)
+        self.team_view.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.day_model = RowTableModel(DAY_LIST, self, highlight=attention)
         self.day_view = table_view("Day", self.day_model)
         self.follow_model = RowTableModel(FOLLOW_UP, self)
         self.follow_view = table_view("Follow-up after two missed sessions", self.follow_model)
-        for v in (self.week_view, self.day_view, self.follow_view):
+        for v in (self.week_view, self.day_view, self.follow_view, self.team_view):
             self.stack.addWidget(v)
         layout.addWidget(self.stack, 1)
 
@@ -237,14 +322,15 @@ class DiaryPage(QWidget):
         self.book_button.clicked.connect(lambda: self.actions.book(day=max(self.shown_day(), self.today())))
         self.move_button.clicked.connect(self.actions.move)
         self.cancel_button.clicked.connect(self.actions.cancel)
-        self.letter_button.clicked.connect(lambda: self.actions.letter("appointment"))
+        self.letter_button.clicked.connect(self._letter)
         self.pdf_button.clicked.connect(lambda: self.export("pdf"))
         self.ics_button.clicked.connect(lambda: self.export("ics"))
         self.open_button.clicked.connect(self._open_current)
         self.week_view.activated.connect(lambda _i: self._activated())
         self.day_view.activated.connect(lambda _i: self._activated())
         self.follow_view.activated.connect(lambda _i: self._open_current())
-        for v in (self.week_view, self.day_view, self.follow_view):
+        self.team_view.activated.connect(lambda _i: self.open_team_cell())
+        for v in (self.week_view, self.day_view, self.follow_view, self.team_view):
             v.selectionModel().currentChanged.connect(lambda *_: self._enable())
         self.day_field.blockSignals(True)
         self.day_field.set_iso(self.today().isoformat())
@@ -274,6 +360,26 @@ class DiaryPage(QWidget):
         data = self.venue.currentData()
         return None if data == ALL else data
 
+    def team_shown(self) -> bool:
+        """Everyone's week: the trainers-by-day overview rather than each session."""
+        return self.mode() == WEEK and self.staff_shown() is None and self.everyone
+
+    def open_team_cell(self) -> None:
+        """From everyone's week to that trainer's day."""
+        index = self.team_view.currentIndex()
+        if not index.isValid():
+            return
+        staff_id = self.team_model.staff[index.row()][0]
+        day = date.fromisoformat(self.team_model.days[index.column()])
+        for w in (self.view_choice, self.trainer):
+            w.blockSignals(True)
+        self.set_view(DAY)
+        self.show_trainer(staff_id)
+        for w in (self.view_choice, self.trainer):
+            w.blockSignals(False)
+        self.show_day(day)
+        self.day_view.setFocus()
+
     def _booking_staff(self) -> int | None:
         return self.staff_shown()
 
@@ -301,7 +407,8 @@ class DiaryPage(QWidget):
 
     def refresh(self) -> None:
         mode = self.mode()
-        self.stack.setCurrentIndex({WEEK: 0, DAY: 1, FOLLOW: 2}[mode])
+        self.stack.setCurrentIndex(3 if mode == WEEK and self.staff_shown() is None and self.everyone
+                                   else {WEEK: 0, DAY: 1, FOLLOW: 2}[mode])
         for w in (self.day_field, self.prev_button, self.next_button, self.today_button, self.trainer, self.venue):
             w.setEnabled(mode != FOLLOW and (w is not self.trainer or self.everyone))
         if mode == FOLLOW:
@@ -321,9 +428,15 @@ class DiaryPage(QWidget):
         if mode == WEEK:
             last = first + timedelta(days=6)
             self.title.setText(f"Diary \u2014 week of {long_day(first)} \u2014 {who}{place}")
-            self.week_model.set_week(first, self.entries, with_trainer=self.staff_shown() is None)
-            if self.week_model.rowCount():
-                self.week_view.setCurrentIndex(self.week_model.index(0, self._first_column_with_sessions()))
+            if self.team_shown():
+                self.team_model.set_week(first, self.entries)
+                if self.team_model.rowCount():
+                    self.team_view.setCurrentIndex(self.team_model.index(0, 0))
+                    self.team_view.resizeColumnToContents(0)
+            else:
+                self.week_model.set_week(first, self.entries, with_trainer=self.staff_shown() is None)
+                if self.week_model.rowCount():
+                    self.week_view.setCurrentIndex(self.week_model.index(0, self._first_column_with_sessions()))
         else:
             last = first
             self.title.setText(f"Diary \u2014 {long_day(first)} \u2014 {who}{place}")
@@ -367,6 +480,8 @@ class DiaryPage(QWidget):
 
     def current(self):
         mode = self.mode()
+        if self.team_shown():
+            return None
         if mode == WEEK:
             index = self.week_view.currentIndex()
             return index.data(ROW_ROLE) if index.isValid() else None
@@ -400,12 +515,27 @@ class DiaryPage(QWidget):
         self.record_button.setEnabled(entry is not None)
         self.move_button.setEnabled(booked)
         self.cancel_button.setEnabled(booked)
-        self.letter_button.setEnabled(booked and entry.session_date >= self.today().isoformat()
-                                      and entry.group_id is None)
+        letter_fits = ((booked and entry.session_date >= self.today().isoformat() and entry.group_id is None)
+                       or (follow and self.current_follow_up() is not None))
+        self.letter_button.setEnabled(self.may_print_letters and letter_fits)
+        self.letter_button.setToolTip(
+            self.store.refusal("print_letter")
+            or ("Print the could-not-reach letter for this referral, kept with the record" if follow else
+                "Print the appointment letter for a session still to come, kept with the record"))
         self.open_button.setEnabled(entry is not None or (follow and self.current_follow_up() is not None))
         self.book_button.setEnabled(not follow)
         self.pdf_button.setEnabled(not follow)
         self.ics_button.setEnabled(not follow)
+
+    def _letter(self) -> None:
+        """The appointment letter for a session still to come; on the follow-up list, the could-not-reach
+        letter for the referral chosen."""
+        if self.mode() == FOLLOW:
+            item = self.current_follow_up()
+            if item is not None:
+                self.actions.letter("no-contact", item)
+        else:
+            self.actions.letter("appointment")
 
     def _activated(self) -> None:
         entry = self.current()

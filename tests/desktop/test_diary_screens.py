@@ -310,25 +310,34 @@ def test_the_coordinator_sees_the_week_across_trainers_and_per_venue(qtbot, diar
     coordinator = _store(path, "cal")
     venue = coordinator.service.venues()[0].id
     _book(coordinator, refs[0], TODAY + timedelta(days=1), "10:00", staff_id=staff["amy"])
+    _book(coordinator, refs[1], TODAY + timedelta(days=1), "14:00", staff_id=staff["amy"])
     _book(coordinator, refs[5], TODAY + timedelta(days=1), "10:00", staff_id=staff["ben"], mode="F2F",
           venue_id=venue)
     _book(coordinator, refs[6], TODAY + timedelta(days=3), "14:00", staff_id=staff["cath"])
     page = _page(qtbot, DiaryPage, coordinator, worker)
     assert page.trainer.isEnabled() and page.trainer.currentText() == "All trainers"
-    qtbot.waitUntil(lambda: page.week_model.rowCount() == 2)
-    tuesday = page.week_model.cells[1]
-    texts = sorted(page.week_model.data(page.week_model.index(r, 1)) for r in range(2))
-    assert len(tuesday) == 2
-    assert texts == ["10:00 Ben's Client (HT-000006)\nBen Trainer \u00b7 Byker Community Centre",
-                     "10:00 Siobhán O'Neill (HT-000001)\nAmy Trainer \u00b7 Telephone"]
-    assert page.week_model.headerData(3, Qt.Horizontal).endswith("1 session")
+    # Everyone's week: a row per trainer, a column per day.
+    qtbot.waitUntil(lambda: page.team_model.rowCount() == 3)
+    assert page.stack.currentWidget() is page.team_view
+    model = page.team_model
+    assert [model.headerData(r, Qt.Vertical) for r in range(3)] == ["Amy Trainer", "Ben Trainer", "Cath Champion"]
+    assert model.data(model.index(0, 1)) == "2 sessions\n10:00\u201315:00"
+    assert model.data(model.index(1, 1)) == "1 session\n10:00\u201311:00"
+    assert model.data(model.index(2, 3)) == "1 session\n14:00\u201315:00"
+    assert model.data(model.index(2, 1)) == "" and model.headerData(1, Qt.Horizontal).endswith(": 3")
+    # Enter on Amy's Tuesday opens her day.
+    page.team_view.setFocus()
+    page.team_view.setCurrentIndex(model.index(0, 1))
+    qtbot.keyClick(page.team_view, Qt.Key_Return)
+    qtbot.waitUntil(lambda: page.mode() == "day" and page.day_model.rowCount() == 2)
+    assert page.trainer.currentText() == "Amy Trainer"
+    assert [e.client_ref for e in page.day_model.rows] == ["HT-000001", "HT-000002"]
+    # One trainer's week shows each session; one venue's, only the sessions held there.
+    page.set_view("week")
+    qtbot.waitUntil(lambda: page.stack.currentWidget() is page.week_view and page.week_model.rowCount() == 2)
+    page.show_trainer(None)
     page.venue.setCurrentIndex(page.venue.findData(venue))
-    qtbot.waitUntil(lambda: page.week_model.rowCount() == 1 and sum(len(c) for c in page.week_model.cells) == 1)
-    page.venue.setCurrentIndex(0)
-    page.show_trainer(staff["ben"])
-    page.set_view("day")
-    page.show_day(TODAY + timedelta(days=1))
-    qtbot.waitUntil(lambda: page.day_model.rowCount() == 1 and page.day_model.rows[0].staff_name == "Ben Trainer")
+    qtbot.waitUntil(lambda: page.team_model.rowCount() == 1 and page.team_model.staff[0][1] == "Ben Trainer")
 
 
 def test_a_champion_sees_only_their_own(qtbot, diary_db, worker):
@@ -430,3 +439,25 @@ def test_no_alt_key_answers_twice_on_the_diary_screens_and_dialogs(qtbot, diary_
     my_day.actions.record()
     check("record", _dialog(qtbot, my_day, RecordDialog))
     assert found == {}
+
+
+def test_appointment_letters_from_the_diary_only_for_a_session_still_to_come(qtbot, diary_db, worker, tmp_path):
+    path, staff, refs = diary_db
+    coordinator = _store(path, "cal")
+    [past] = _book(coordinator, refs[0], TODAY - timedelta(days=7), "10:00", staff_id=staff["amy"])
+    [future] = _book(coordinator, refs[0], TODAY + timedelta(days=2), "10:00", staff_id=staff["amy"])
+    page = _page(qtbot, DiaryPage, coordinator, worker)
+    page.show_trainer(staff["amy"])
+    page.set_view("day")
+    page.show_day(TODAY - timedelta(days=7))
+    qtbot.waitUntil(lambda: page.select_session(past))
+    assert not page.letter_button.isEnabled()
+    page.show_day(TODAY + timedelta(days=2))
+    qtbot.waitUntil(lambda: page.select_session(future))
+    assert page.letter_button.isEnabled()
+    out = tmp_path / "appointment.pdf"
+    page.actions.letter("appointment", path=str(out))
+    qtbot.waitUntil(lambda: page.actions.last_letter is not None)
+    assert out.read_bytes().startswith(b"%PDF")
+    kept = coordinator.documents.for_client(coordinator.diary.entry(future).client_id)
+    assert [d.id for d in kept] == [page.actions.last_letter.id]
