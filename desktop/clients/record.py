@@ -148,6 +148,7 @@ class ClientRecordView(QWidget):
             self.section_pages.append(page)
             self.tabs.addTab(page, text)
             tab.changed.connect(lambda _changes: self.refresh_lists())
+        self.signposting_tab.open_client.connect(self.open_client)
         self._sections_stale = True
         self.tabs.currentChanged.connect(lambda _: self._show_section())
 

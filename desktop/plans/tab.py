@@ -207,7 +207,19 @@ class PlanTab(QWidget):
             buttons.addWidget(b)
         grid.addLayout(buttons, len(rows), 0, 1, 2)
         grid.setRowStretch(len(rows) + 1, 1)
-        split.addWidget(editor)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(editor, 3)
+        contacts = QGroupBox("Useful contacts printed on the plan")
+        cv = QVBoxLayout(contacts)
+        self.contacts = QListWidget()
+        self.contacts.setAccessibleName("Directory entries printed on the plan (Space ticks one)")
+        cv.addWidget(self.contacts)
+        self.contacts_button = button("Save contacts", "Save the plan's contacts")
+        cv.addWidget(self.contacts_button)
+        rv.addWidget(contacts, 1)
+        split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         outer.addWidget(split, 1)
@@ -218,6 +230,7 @@ class PlanTab(QWidget):
         self.save_goal_button.clicked.connect(self.save_goal)
         self.review_button.clicked.connect(self.review_goal)
         self.agree_button.clicked.connect(self.agree)
+        self.contacts_button.clicked.connect(self.save_contacts)
 
     # --- showing ---------------------------------------------------------------------------
 
@@ -288,7 +301,31 @@ class PlanTab(QWidget):
                   self.save_goal_button, self.agreed_date, self.review_date):
             w.setEnabled(may)
         self.review_button.setEnabled(may and plan is not None)
+        self._show_contacts(plan, may)
         self._edit(None)
+
+    def _show_contacts(self, plan, may: bool) -> None:
+        from PySide6.QtWidgets import QListWidgetItem
+        chosen = {c.id for c in plan.contacts} if plan else set()
+        self.contacts.clear()
+        for entry in self.store.signposting.find_in_directory():
+            item = QListWidgetItem(f"{entry.name} ({codes.label('signposting_category', entry.category)})")
+            item.setData(Qt.UserRole, entry.id)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if entry.id in chosen else Qt.Unchecked)
+            self.contacts.addItem(item)
+        self.contacts.setEnabled(plan is not None)
+        self.contacts_button.setEnabled(may and plan is not None)
+
+    def chosen_contacts(self) -> list[int]:
+        return [self.contacts.item(i).data(Qt.UserRole) for i in range(self.contacts.count())
+                if self.contacts.item(i).checkState() == Qt.Checked]
+
+    def save_contacts(self) -> None:
+        if self.plan is None:
+            return
+        self.worker.submit(self.store.plans.choose_contacts, self.plan.id, self.chosen_contacts(),
+                           on_done=self._saved_goal, on_error=lambda e: show_error(self, e))
 
     def _pending_rows(self):
         from types import SimpleNamespace

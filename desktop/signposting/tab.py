@@ -23,6 +23,13 @@ DIRECTORY = (
     Column("phone", "Phone"),
     Column("notes", "Notes"),
 )
+FOLLOW_UPS = (
+    Column("follow_up_date", "Follow up", lambda i: show_date(i.follow_up_date) or "no date",
+           lambda i: i.follow_up_date or "9999"),
+    Column("client", "Client", lambda i: f"{i.preferred_name or i.first_name} {i.last_name} ({i.client_ref})"),
+    Column("where", "Signposted to", lambda i: i.where),
+    Column("signpost_date", "On", lambda i: show_date(i.signpost_date), lambda i: i.signpost_date),
+)
 SIGNPOSTS = (
     Column("signpost_date", "Date", lambda s: show_date(s.signpost_date), lambda s: s.signpost_date),
     Column("destination", "To", lambda s: s.destination or codes.label("signposting_category", s.category)),
@@ -102,6 +109,7 @@ class OutcomeDialog(QDialog):
 
 class SignpostingTab(QWidget):
     changed = Signal(object)
+    open_client = Signal(int)          # a client on the follow-up list, to open their record
 
     def __init__(self, store, worker, parent=None):
         super().__init__(parent)
@@ -162,7 +170,19 @@ class SignpostingTab(QWidget):
         self.read_only_note.setWordWrap(True)
         rv.addWidget(self.read_only_note)
         split.addWidget(right)
-        layout.addWidget(split)
+        layout.addWidget(split, 3)
+
+        follow = QGroupBox("Follow-ups: signposting whose outcome is not known yet (my clients)")
+        fv = QVBoxLayout(follow)
+        self.follow_ups = RowTableModel(FOLLOW_UPS, self)
+        self.follow_view = table_view("Signposting follow-ups", self.follow_ups)
+        self.follow_view.setMinimumHeight(self.fontMetrics().height() * 6)
+        fv.addWidget(self.follow_view)
+        self.open_follow_button = button("Open this client", "Open the client of the chosen follow-up")
+        fv.addWidget(self.open_follow_button)
+        layout.addWidget(follow, 1)
+        self.open_follow_button.clicked.connect(self._open_follow_up)
+        self.follow_view.activated.connect(lambda _: self._open_follow_up())
 
         self.search.textChanged.connect(lambda _: self.find())
         self.category.currentIndexChanged.connect(lambda _: self.find())
@@ -191,6 +211,15 @@ class SignpostingTab(QWidget):
         self.signposts.set_rows(list(record.signposting) if record else [])
         self.signposts_view.resizeColumnsToContents()
         self.find()
+        self.follow_ups.set_rows(self.store.signposting.follow_up(mine=self.store.actor is not None
+                                                                  and self.store.actor.staff_id is not None))
+        self.follow_view.resizeColumnsToContents()
+        self.open_follow_button.setEnabled(self.follow_ups.rowCount() > 0)
+
+    def _open_follow_up(self) -> None:
+        index = self.follow_view.currentIndex()
+        if index.isValid():
+            self.open_client.emit(self.follow_ups.row_at(index.row()).client_id)
 
     def find(self) -> None:
         self.directory.set_rows(self.store.signposting.find_in_directory(self.search.text(),

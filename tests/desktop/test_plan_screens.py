@@ -205,3 +205,36 @@ def test_print_a_plan_from_the_preview_and_reopen_it_byte_for_byte(qtbot, traine
     assert len(reopened.pages) == len(preview.pages)
     reopened.reject()
     assert common.shown_errors == []
+
+
+def test_contacts_chosen_on_the_plan_tab_print_on_the_plan(qtbot, trainer_window):
+    store = trainer_window.store
+    client = next(c for c in store.clients.search("siob"))
+    referral_id = store.clients.record(client.id).referrals[0].id
+    store.plans.add(referral_id, {"agreed_date": date.today().isoformat()},
+                    goals=[{"area": "MONEY", "goal_text": "Sort out my gas bill"}])
+    record = _open(qtbot, trainer_window, "Plan")
+    tab = record.plan_tab
+    qtbot.waitUntil(lambda: tab.contacts.count() == 2 and tab.contacts_button.isEnabled())
+    debt = next(i for i in range(tab.contacts.count()) if "Citizens Advice" in tab.contacts.item(i).text())
+    tab.contacts.item(debt).setCheckState(Qt.Checked)
+    qtbot.mouseClick(tab.contacts_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(store.plans.current(client.id).contacts), timeout=5000)
+    assert [c.name for c in store.plans.current(client.id).contacts] == ["Citizens Advice Gateshead"]
+
+
+def test_the_follow_up_list_shows_unknown_outcomes_and_opens_the_client(qtbot, trainer_window):
+    store = trainer_window.store
+    client = next(c for c in store.clients.search("siob"))
+    referral_id = store.clients.record(client.id).referrals[0].id
+    store.signposting.add(referral_id, {"signpost_date": date.today().isoformat(), "category": "FOOD",
+                                        "type": "signposted", "destination": "Saltwell food bank"})
+    record = _open(qtbot, trainer_window, "Signposting")
+    tab = record.signposting_tab
+    qtbot.waitUntil(lambda: tab.follow_ups.rowCount() == 1)
+    assert tab.follow_ups.rows[0].where == "Saltwell food bank"
+    opened = []
+    record.open_client.connect(opened.append)
+    tab.follow_view.selectRow(0)
+    qtbot.mouseClick(tab.open_follow_button, Qt.LeftButton)
+    assert opened == [client.id]
