@@ -170,7 +170,7 @@ def _busy(db: Database, staff_id: int, client_ids: list[int], first: str, last: 
         if sid in exclude:
             continue
         s = _minutes(start)
-        what = f"{group} (group)" if group else ref
+        what = f"group session: {group}" if group else ref
         where = f" at {venue}" if venue else ""
         if staff == staff_id:
             out.append((day, s, s + length, "staff",

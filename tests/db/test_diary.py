@@ -205,7 +205,7 @@ def test_a_group_of_four_is_one_booking_with_a_session_per_client_counted_as_one
     # Another booking at that time meets the whole group.
     _, other = _client(case_store, 9)
     case_store.sign_in("trainer", "pass")
-    with pytest.raises(Clash, match=r"Walking group \(group\)"):
+    with pytest.raises(Clash, match="group session: Walking group at Byker Community Centre"):
         case_store.diary.book_group([other, rids[0]], _at("2026-10-28", "14:00", mode="GROUP", venue_id=venue),
                                     title="Cooking", confirm_past=True, today=TODAY)
 

@@ -461,3 +461,22 @@ def test_appointment_letters_from_the_diary_only_for_a_session_still_to_come(qtb
     assert out.read_bytes().startswith(b"%PDF")
     kept = coordinator.documents.for_client(coordinator.diary.entry(future).client_id)
     assert [d.id for d in kept] == [page.actions.last_letter.id]
+
+
+def test_the_diary_screen_prints_the_week_and_writes_a_calendar_file_without_names(qtbot, diary_db, worker,
+                                                                                     tmp_path):
+    from pypdf import PdfReader
+    path, staff, refs = diary_db
+    store = _store(path, "amy")
+    _book(store, refs[1], TODAY + timedelta(days=1), "10:00")
+    page = _page(qtbot, DiaryPage, store, worker)
+    qtbot.waitUntil(lambda: len(page.entries) == 1)
+    pdf, ics = tmp_path / "week.pdf", tmp_path / "week.ics"
+    page.export("pdf", str(pdf))
+    qtbot.waitUntil(lambda: page.last_export == str(pdf))
+    text = "".join(p.extract_text() for p in PdfReader(pdf).pages)
+    assert "Zoë Ali-Khan" in text and "(HT-000002)" in text and "Amy Trainer" in text, text
+    page.export("ics", str(ics))
+    qtbot.waitUntil(lambda: page.last_export == str(ics))
+    calendar = ics.read_text(encoding="utf-8")
+    assert "SUMMARY:ZA HT-000002" in calendar and "Zoë" not in calendar and "Ali-Khan" not in calendar
