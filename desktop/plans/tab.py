@@ -231,6 +231,13 @@ class PlanTab(QWidget):
         self.review_button.clicked.connect(self.review_goal)
         self.agree_button.clicked.connect(self.agree)
         self.contacts_button.clicked.connect(self.save_contacts)
+        # Tab goes down the plan, then through a goal the way it is talked through, then to its buttons.
+        order = [self.referral, self.what_matters, self.goals_view, self.area, self.goal_text, self.steps,
+                 self.barriers, self.who, self.importance, self.confidence, self.review_date,
+                 self.save_goal_button, self.new_goal_button, self.review_button, self.agreed_date,
+                 self.agree_button, self.versions, self.contacts, self.contacts_button]
+        for first, second in zip(order, order[1:]):
+            QWidget.setTabOrder(first, second)
 
     # --- showing ---------------------------------------------------------------------------
 

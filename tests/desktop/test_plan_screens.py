@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
 from db.store import CaseStore
 from desktop.widgets import common
@@ -238,3 +238,40 @@ def test_the_follow_up_list_shows_unknown_outcomes_and_opens_the_client(qtbot, t
     tab.follow_view.selectRow(0)
     qtbot.mouseClick(tab.open_follow_button, Qt.LeftButton)
     assert opened == [client.id]
+
+
+def test_a_plan_is_agreed_from_the_keyboard_alone(qtbot, trainer_window):
+    record = _open(qtbot, trainer_window, "Plan")
+    tab = record.plan_tab
+    tab.what_matters.setFocus()
+    qtbot.keyClicks(tab.what_matters, "Keeping warm this winter")
+    path = []
+
+    def tab_to(widget, limit=12):
+        for _ in range(limit):
+            qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Tab)
+            path.append(QApplication.focusWidget())
+            if QApplication.focusWidget() is widget:
+                return
+        raise AssertionError(f"Tab never reached {widget.accessibleName()}")
+
+    tab_to(tab.area)
+    for _ in range(tab.area.count()):                 # arrow keys through the areas
+        if tab.area.currentData() == "HOUSING":
+            break
+        qtbot.keyClick(tab.area, Qt.Key_Down)
+    assert tab.area.currentData() == "HOUSING"
+    tab_to(tab.goal_text)
+    qtbot.keyClicks(tab.goal_text, "Get the damp in my flat sorted")
+    tab_to(tab.steps)
+    qtbot.keyClicks(tab.steps, "Write to the housing office on Monday")
+    tab_to(tab.save_goal_button)
+    qtbot.keyClick(tab.save_goal_button, Qt.Key_Space)
+    assert tab.goals.rowCount() == 1
+    tab_to(tab.agree_button)
+    qtbot.keyClick(tab.agree_button, Qt.Key_Space)
+    qtbot.waitUntil(lambda: tab.plan is not None, timeout=5000)
+    goal = tab.plan.goals[0]
+    assert (goal.area, goal.goal_text, goal.steps) == ("HOUSING", "Get the damp in my flat sorted",
+                                                       "Write to the housing office on Monday")
+    assert tab.plan.what_matters == "Keeping warm this winter"
