@@ -37,8 +37,10 @@ def build_timeline(client: Client, refs: list[Referral], sess: list[Session], pl
         summary = f"{a.instrument} ({codes.label('timepoint', a.timepoint).lower()})"
         if "safeguarding" in a.flags:
             summary += ": SAFEGUARDING PROMPT RAISED"
-        elif not a.is_result:
+        elif not a.is_result and _main_scores(a) == "":
             summary += ": score not computable"
+        else:
+            summary += f": {_main_scores(a)}"
         events.append(TimelineEvent(a.assessed_date, "assessment", summary, by_id.get(a.referral_id)))
     for s in signs:
         events.append(TimelineEvent(s.signpost_date, "signposting",
@@ -46,3 +48,25 @@ def build_timeline(client: Client, refs: list[Referral], sess: list[Session], pl
                                     by_id.get(s.referral_id)))
     events.sort(key=lambda e: e.when, reverse=True)
     return events
+
+
+def _main_scores(a: Assessment) -> str:
+    """The result in a few words for the timeline: 'SWEMWBS (at the start): 19.25', 'BODY: 82.5 kg, BMI 30.3'."""
+    from .instruments import INSTRUMENTS, band_label
+    inst = INSTRUMENTS.get(a.instrument)
+    if inst is None:
+        return ""
+    parts = []
+    for score in inst.scores:
+        value = a.scores.get(score.key)
+        if value is None or score.key in ("swemwbs_raw", "height_cm", "whtr", "bp_systolic", "bp_diastolic"):
+            continue
+        if score.key == "smoking_status":
+            text = dict(inst.item("smoking_status").options).get(str(value), str(value))
+        else:
+            text = f"{value:.{score.decimals}f}" if isinstance(value, float) else str(value)
+            unit = score.unit if score.unit in ("kg", "cm") else ""
+            text = f"{score.label} {text}{' ' + unit if unit else ''}"
+        band = a.bands.get(score.key)
+        parts.append(text + (f" ({band_label(band)})" if band else ""))
+    return ", ".join(parts[:4])

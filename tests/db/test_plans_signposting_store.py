@@ -174,3 +174,16 @@ def test_migrating_gives_existing_plans_their_first_version(case_store, referral
         versions = store.plans.versions(plan.id)
         assert [(v.version, v.agreed_date, [g["area"] for g in v.goals]) for v in versions] == [
             (1, "2026-06-10", ["MONEY", "ACTIVITY"])]
+
+
+def test_the_timeline_gives_an_assessment_its_score(case_store, referral):
+    client_id = case_store.referrals.get(referral).client_id
+    case_store.assessments.add(referral, "2026-06-10", "BASELINE", "SWEMWBS",
+                               {f"swemwbs_{i}": 3 for i in range(1, 8)}, today=TODAY)
+    case_store.assessments.add(referral, "2026-06-10", "BASELINE", "BODY", {"weight_kg": 82.5, "height_cm": 165},
+                               today=TODAY)
+    case_store.assessments.add(referral, "2026-06-11", "REVIEW", "SWEMWBS", {"swemwbs_1": 3}, today=TODAY)
+    summaries = [e.summary for e in case_store.clients.record(client_id).timeline if e.kind == "assessment"]
+    assert "SWEMWBS (at the start): SWEMWBS (metric) 19.25" in summaries
+    assert "BODY (at the start): Weight 82.5 kg, BMI 30.3 (Obesity I)" in summaries
+    assert "SWEMWBS (during support): score not computable" in summaries
