@@ -480,3 +480,38 @@ def test_the_diary_screen_prints_the_week_and_writes_a_calendar_file_without_nam
     qtbot.waitUntil(lambda: page.last_export == str(ics))
     calendar = ics.read_text(encoding="utf-8")
     assert "SUMMARY:ZA HT-000002" in calendar and "Zoë" not in calendar and "Ali-Khan" not in calendar
+
+
+def test_every_control_on_the_diary_screens_and_dialogs_has_an_accessible_name(qtbot, diary_db, worker):
+    from desktop.diary.dialogs import CancelDialog, MoveDialog
+    from test_app import unnamed_controls
+    path, staff, refs = diary_db
+    coordinator = _store(path, "cal")
+    venue = coordinator.service.venues()[0].id
+    _book(coordinator, refs[0], TODAY, "10:00", staff_id=staff["amy"])
+    coordinator.diary.book_group([refs[1], refs[2]], {"session_date": TODAY.isoformat(), "start_time": "13:00",
+                                                      "duration_minutes": 60, "venue_id": venue,
+                                                      "staff_id": staff["amy"]}, title="Walking group",
+                                 today=TODAY)
+    trainer = _store(path, "amy")
+    my_day = _page(qtbot, MyDayPage, trainer, worker)
+    qtbot.waitUntil(lambda: my_day.sessions.rowCount() == 2)
+    found = {"my day": unnamed_controls(my_day)}
+    diary = _page(qtbot, DiaryPage, coordinator, worker)
+    found["everyone's week"] = unnamed_controls(diary)
+    for view in ("day", "follow-up"):
+        diary.set_view(view)
+        found[view] = unnamed_controls(diary)
+    my_day.sessions_view.setCurrentIndex(my_day.sessions.index(0, 0))
+    for name, open_it, kind in (("record", my_day.actions.record, RecordDialog),
+                                ("booking", my_day.actions.book, BookingDialog),
+                                ("move", my_day.actions.move, MoveDialog),
+                                ("cancel", my_day.actions.cancel, CancelDialog)):
+        open_it()
+        dialog = _dialog(qtbot, my_day, kind)
+        found[name] = unnamed_controls(dialog)
+        dialog.reject()
+    my_day.sessions_view.setCurrentIndex(my_day.sessions.index(1, 0))
+    my_day.actions.group()
+    found["group"] = unnamed_controls(_dialog(qtbot, my_day, GroupDialog))
+    assert {k: v for k, v in found.items() if v} == {}
