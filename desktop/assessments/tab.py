@@ -56,6 +56,8 @@ class AssessmentsTab(QWidget):
         self.inner.addTab(self.charts, "Charts")
         layout.addWidget(self.inner)
         self.form.saved.connect(self.changed.emit)
+        self._charts_key, self._charts_stale = None, True
+        self.inner.currentChanged.connect(lambda _: self._show_charts())
 
     def show_client(self, record) -> None:
         self.record = record
@@ -70,7 +72,16 @@ class AssessmentsTab(QWidget):
             self._default_timepoint(record, referral)
         self.done.set_rows(list(record.assessments) if record else [])
         self.done_view.resizeColumnsToContents()
-        self.charts.show_client(client)
+        # Charts are drawn when their tab is shown, and again only when the assessments change.
+        key = (client.id if client else None, tuple(a.id for a in record.assessments) if record else ())
+        if key != self._charts_key:
+            self._charts_key, self._charts_stale = key, True
+        self._show_charts()
+
+    def _show_charts(self) -> None:
+        if self._charts_stale and self.inner.currentWidget() is self.charts:
+            self._charts_stale = False
+            self.charts.show_client(self.record.client if self.record else None)
 
     def _default_timepoint(self, record, referral) -> None:
         # The first assessment of a referral is its baseline; later ones are reviews until the trainer says exit.

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit
 
 from db.store import CaseStore
 from desktop.widgets import common
@@ -275,3 +275,26 @@ def test_a_plan_is_agreed_from_the_keyboard_alone(qtbot, trainer_window):
     assert (goal.area, goal.goal_text, goal.steps) == ("HOUSING", "Get the damp in my flat sorted",
                                                        "Write to the housing office on Monday")
     assert tab.plan.what_matters == "Keeping warm this winter"
+
+
+def test_charts_mark_the_meaningful_change_threshold(qtbot, trainer_window):
+    store = trainer_window.store
+    client = next(c for c in store.clients.search("siob"))
+    referral_id = store.clients.record(client.id).referrals[0].id
+    for day, weight, answer in (("2026-02-01", 90.0, 3), ("2026-04-01", 87.0, 4)):
+        store.assessments.add(referral_id, day, "BASELINE" if answer == 3 else "REVIEW", "BODY",
+                              {"weight_kg": weight, "height_cm": 170})
+        store.assessments.add(referral_id, day, "BASELINE" if answer == 3 else "REVIEW", "SWEMWBS",
+                              {f"swemwbs_{i}": answer for i in range(1, 8)})
+    record = _open(qtbot, trainer_window, "Assessments")
+    tab = record.assessments_tab
+    tab.inner.setCurrentWidget(tab.charts)
+    qtbot.waitUntil(lambda: len(tab.charts.charts) >= 3)
+    charts = {c.series.title: c for c in tab.charts.charts}
+    assert set(charts) >= {"Weight", "BMI", "SWEMWBS"}
+    # 5% below the first weight of this support (90 kg) and 3 points above the first SWEMWBS (19.25).
+    assert [round(line.value(), 2) for line in charts["Weight"].threshold_lines] == [85.5]
+    assert [round(line.value(), 2) for line in charts["SWEMWBS"].threshold_lines] == [22.25]
+    words = [label.text() for label in charts["SWEMWBS"].findChildren(QLabel)]
+    assert any("meaningful improvement" in w for w in words)
+    assert "90 on 2026-02-01" in charts["Weight"].accessibleDescription()
