@@ -98,8 +98,8 @@ def translate(exc: BaseException, path: Path | str | None = None) -> BaseExcepti
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc).lower()
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or (primary is None and ("locked" in text or "busy" in text)):
-        return DatabaseBusy(f"{where} is in use by another program, which held it longer than "
-                            f"{BUSY_TIMEOUT_MS // 1000} seconds: nothing was changed. Try again in a moment.")
+        return DatabaseBusy(f"{where} is in use by another program, which held it for more than "
+                            f"{BUSY_TIMEOUT_MS / 1000:g} seconds: nothing was changed. Try again in a moment.")
     if primary == _SQLITE_FULL or "disk is full" in text or "database or disk is full" in text:
         return StorageFull(f"The disk holding {the_db} is full: nothing was "
                            "changed. Free some space and try again.")
