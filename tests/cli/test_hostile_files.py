@@ -249,3 +249,36 @@ def test_init_and_demo_leave_a_file_that_is_not_theirs_alone(env, tmp_path, caps
         assert code in (2, 4) and "Traceback" not in text, (command, text)
         assert (db.stat().st_size > 0) == (kind == "foreign")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((kind, "."))) == [db.name]
+
+
+def test_an_import_that_cannot_get_the_write_lock_is_a_plain_busy_error_with_the_report_written(
+        env, good_book, tmp_path, capsys, monkeypatch):
+    """Another program takes the database just before the import writes, and keeps it past the
+    busy timeout: the import stops with the plain busy error (exit 4 on the command line), its
+    report says so, and nothing is imported."""
+    from db import connection
+    from db.errors import DatabaseBusy
+    from db.store import CaseStore
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT_MS", 300)
+    book = tmp_path / "in.xlsx"
+    book.write_bytes(good_book.read_bytes())
+    store = CaseStore.open(env)
+    store.sign_in("admin", "pass")
+    holder = sqlite3.connect(env, isolation_level=None)
+
+    def take_the_lock(done, total, label):
+        if label == "Looking up postcodes" and not holder.in_transaction:
+            holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseBusy, match="in use by another program"):
+            store.transfer.import_workbook(book, on_progress=take_the_lock)
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    report = (tmp_path / "in-import-report.txt").read_text(encoding="utf-8")
+    assert "in use by another program" in report
+    assert store.db.conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 0
+    store.close()
+    from desktop.cli import EXIT_DATABASE
+    assert issubclass(DatabaseBusy, connection.DatabaseUnusable) and EXIT_DATABASE == 4
