@@ -38,6 +38,9 @@ _NAMES = {
     "licence_lines": ("db.deprivation", "licence_lines"),
     "LETTER_KINDS": ("db.documents", "LETTER_KINDS"),
     "check_output_path": ("db.outputs", "check_output_path"),
+    # an SQLite or disk error that escaped as one plain db.errors error (issue 16)
+    "plain_error": ("db.connection", "translate"),
+    "plain_disk_error": ("db.connection", "translate_os_error"),
     "SDC_POLICIES": ("db.returns", "POLICIES"),
     # the return's breakdown labels and quarters, for the return page and the dashboard
     "return_code_label": ("db.returns", "code_label"),

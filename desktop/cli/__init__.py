@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_DATABASE
     except sqlite3.Error as exc:
         # The store translates its own; this catches any that escaped it (never a raw message).
-        from db.connection import translate
+        from db.public import plain_error as translate
         plain = translate(exc, getattr(args, "db", None))
         if isinstance(plain, DatabaseUnusable):
             logging.warning("database error: %s", exc)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:
         # A file the command was writing: the disk is full, the folder read-only, the file in use.
-        from db.connection import translate_os_error
+        from db.public import plain_disk_error as translate_os_error
         plain = translate_os_error(exc, f"the file {exc.filename}" if exc.filename else "the file", output=True)
         if plain is None:
             return _unexpected(exc)

@@ -50,7 +50,7 @@ def cmd_template(args) -> int:
     try:
         transfer_workbook.write_template(path)
     except OSError as exc:        # a full disk or read-only folder: one sentence naming the file
-        from db.connection import translate_os_error
+        from db.public import plain_disk_error as translate_os_error
         raise translate_os_error(exc, f"the template {path}", output=True) or exc
     common.out(f"Wrote a blank import workbook to {path}. Fill it in (the grey EXAMPLE rows are skipped), "
                f"then run: htdesk import {path} --dry-run")
