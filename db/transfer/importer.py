@@ -1210,13 +1210,20 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
             rows_read = {sheet: list(rows) for sheet, rows in importer.rows.items()}
             present = dict(importer.present)
             after_read = _copy_report(report)
-            with connection.snapshot(db):
-                importer.check()
+            recorder = _ReadRecorder(db)
+            importer.db = recorder             # every read the check makes is kept with its answer
+            try:
+                with connection.snapshot(db):
+                    importer.check()
+            finally:
+                importer.db = db
             if _writable(report, dry_run):
                 deprivation = importer.look_up_postcodes()
                 with connection.transaction(db):
-                    if db.conn.execute("PRAGMA data_version").fetchone()[0] != data_version:
-                        # Someone committed meanwhile: check again, now that nobody else can write.
+                    if db.conn.execute("PRAGMA data_version").fetchone()[0] != data_version \
+                            and not recorder.same_answers(db):
+                        # Someone committed meanwhile, and it changed something the check read (an
+                        # edit elsewhere does not): check again, now that nobody else can write.
                         report = _copy_report(after_read)
                         importer = new_importer(report)
                         importer.rows = {sheet: list(rows) for sheet, rows in rows_read.items()}
@@ -1242,6 +1249,68 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
         raise plain from exc
     _finish(report, path, started, write_report)
     return report
+
+
+class _ReadRecorder:
+    """The database as the check sees it: each query it runs is kept with a digest of its
+    answer, so that under the write lock the same queries can be asked again. The same answers
+    mean the check, a function of the workbook and those answers, would decide the same: the
+    rows it will write were checked against exactly the data they join. Anything the recorder
+    does not know how to keep makes it give up (a full check again, always correct)."""
+
+    def __init__(self, db: Database):
+        self._db = db
+        self.asked: list[tuple[str, tuple, str]] = []
+        self.complete = True
+        self.conn = _RecordingConnection(self)
+
+    def query(self, sql: str, params=None):
+        rows = list(self._db.query(sql, params or []))
+        self.asked.append(("query", sql, tuple(params or ()), _digest(rows)))
+        return iter(rows)
+
+    def _execute(self, sql: str, params=()):
+        rows = self._db.conn.execute(sql, params).fetchall()
+        self.asked.append(("execute", sql, tuple(params), _digest(rows)))
+        return _Rows(rows)
+
+    def __getattr__(self, name):
+        self.complete = False             # a way of reading that is not kept: check again to be sure
+        return getattr(self._db, name)
+
+    def same_answers(self, db: Database) -> bool:
+        if not self.complete:
+            return False
+        for how, sql, params, digest in self.asked:
+            rows = list(db.query(sql, list(params))) if how == "query" else db.conn.execute(sql, params).fetchall()
+            if _digest(rows) != digest:
+                return False
+        return True
+
+
+class _RecordingConnection:
+    def __init__(self, recorder: _ReadRecorder):
+        self._recorder = recorder
+
+    def execute(self, sql: str, params=()):
+        return self._recorder._execute(sql, params)
+
+    def __getattr__(self, name):
+        self._recorder.complete = False
+        return getattr(self._recorder._db.conn, name)
+
+
+class _Rows(list):
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self):
+        return list(self)
+
+
+def _digest(rows) -> str:
+    return hashlib.sha256(repr([tuple(r.items()) if isinstance(r, dict) else tuple(r) for r in rows])
+                          .encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _writable(report: ImportReport, dry_run: bool) -> bool:

@@ -543,7 +543,11 @@ def test_an_unrelated_write_between_checking_and_writing_does_not_stop_the_impor
     other = sqlite3.connect(store.path)
     poked = []
 
+    checked = []
+
     def meddle(done, total, label):
+        if label == "Checking Clients" and done == 0:
+            checked.append(label)
         if label == "Looking up postcodes" and not poked:
             other.execute("INSERT INTO meta (key, value) VALUES ('poke', '1')")
             other.commit()
@@ -551,6 +555,8 @@ def test_an_unrelated_write_between_checking_and_writing_does_not_stop_the_impor
     report = run(store, path, on_progress=meddle)
     other.close()
     assert poked and report.committed, report.text()
+    # Nothing the check read had changed: it was not run again (the lock was held only to write).
+    assert checked == ["Checking Clients"]
     assert store.db.conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 3
     assert store.db.conn.execute("SELECT value FROM meta WHERE key = 'poke'").fetchone()[0] == "1"
 
@@ -563,13 +569,18 @@ def test_a_conflicting_write_between_checking_and_writing_is_caught_by_the_secon
     other.sign_in("admin", "pass")
     done = []
 
+    checked = []
+
     def meddle(_done, _total, label):
+        if label == "Checking Clients" and _done == 0:
+            checked.append(label)
         if label == "Looking up postcodes" and not done:
             other.service.add_venue("CC1", "Elm Street Centre (theirs)", "COMMUNITY")
             done.append(1)
     report = run(store, path, on_progress=meddle)
     other.close()
     assert report.committed, report.text()
+    assert len(checked) == 2          # what the check read had changed: checked again under the lock
     assert store.db.conn.execute("SELECT COUNT(*) FROM venues WHERE code = 'CC1'").fetchone()[0] == 1
     assert store.db.conn.execute("SELECT name FROM venues WHERE code = 'CC1'").fetchone()[0] == "Elm Street Centre (theirs)"
     assert report.counts["Venues"].created == 0 and report.counts["Venues"].conflicts == 1
