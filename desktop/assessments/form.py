@@ -12,10 +12,11 @@ There is no screen code per instrument: a new instrument in db/instruments appea
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from PySide6.QtCore import QLocale, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QIntValidator
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QScrollArea, QVBoxLayout, QWidget)
 
@@ -26,14 +27,32 @@ from ..widgets.common import button, show_error
 from ..widgets.date_field import DateField
 
 
+class RangeValidator(QValidator):
+    """Refuses, as it is typed, a number above the item's maximum or with more decimals than it allows
+    (typing more digits could never make it valid); a number still below the minimum may be on its way
+    to a valid one ("2" before "25"), so it is held as unfinished and the score line says what is wrong."""
+
+    def __init__(self, item, parent=None):
+        super().__init__(parent)
+        self.low, self.high = float(item.min), float(item.max)
+        self.decimals = item.decimals if item.kind == "decimal" else 0
+        self.pattern = re.compile(r"\d*" + (rf"(\.\d{{0,{self.decimals}}})?" if self.decimals else "") + "$")
+
+    def validate(self, text: str, pos: int):
+        if text == "":
+            return QValidator.Intermediate, text, pos
+        if not self.pattern.match(text) or text == ".":
+            return QValidator.Invalid, text, pos
+        value = float(text)
+        if value > self.high:
+            return QValidator.Invalid, text, pos
+        if value < self.low:
+            return QValidator.Intermediate, text, pos
+        return QValidator.Acceptable, text, pos
+
+
 def _validator(item, parent):
-    if item.kind == "integer":
-        v = QIntValidator(int(item.min), int(item.max), parent)
-    else:
-        v = QDoubleValidator(float(item.min), float(item.max), item.decimals, parent)
-        v.setNotation(QDoubleValidator.StandardNotation)
-    v.setLocale(QLocale.c())     # a full stop for decimals, as the store reads them
-    return v
+    return RangeValidator(item, parent)
 
 
 class SafeguardingDialog(QDialog):

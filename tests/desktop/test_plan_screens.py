@@ -117,8 +117,14 @@ def test_assessment_forms_score_live_and_say_what_is_missing(qtbot, trainer_wind
     _choose(form.instrument, "BODY")
     weight, height = form.fields["weight_kg"], form.fields["height_cm"]
     assert isinstance(weight, QLineEdit)
-    _type(qtbot, weight, "400")              # refused at the field: the validator takes no third 0
-    assert weight.text() == "40" or not weight.hasAcceptableInput()
+    _type(qtbot, weight, "400")              # refused at the field: no third 0 above 350 kg
+    assert weight.text() == "40"
+    weight.clear()
+    _type(qtbot, weight, "82.55")            # nor a second decimal
+    assert weight.text() == "82.5"
+    weight.clear()
+    _type(qtbot, weight, "12")               # below 25 kg: held, and the score line says why
+    assert not weight.hasAcceptableInput() and form.score.text().startswith("Check:")
     weight.clear()
     _type(qtbot, weight, "82.5")
     _type(qtbot, height, "165")
