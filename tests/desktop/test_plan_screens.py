@@ -304,3 +304,22 @@ def test_charts_mark_the_meaningful_change_threshold(qtbot, trainer_window):
     words = [label.text() for label in charts["SWEMWBS"].findChildren(QLabel)]
     assert any("meaningful improvement" in w for w in words)
     assert "90 on 2026-02-01" in charts["Weight"].accessibleDescription()
+
+
+def test_large_print_from_the_preview_is_kept_as_large_print(qtbot, trainer_window, tmp_path):
+    store = trainer_window.store
+    client = next(c for c in store.clients.search("siob"))
+    referral_id = store.clients.record(client.id).referrals[0].id
+    store.plans.add(referral_id, {"agreed_date": date.today().isoformat()},
+                    goals=[{"area": "SOCIAL", "goal_text": "Go to the lunch club on Tuesdays"}])
+    record = _open(qtbot, trainer_window, "Documents")
+    tab = record.documents_tab
+    qtbot.waitUntil(lambda: tab.plan_button.isEnabled())
+    tab.large_print.setChecked(True)
+    qtbot.mouseClick(tab.plan_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tab.preview is not None and tab.preview.isVisible(), timeout=10000)
+    assert tab.preview.save_to(tmp_path / "large.pdf")
+    tab.preview.accept()
+    qtbot.waitUntil(lambda: tab.kept.rowCount() == 1, timeout=5000)
+    assert tab.kept.rows[0].template_version == "plan-v1-large-print"
+    assert "(large print)" in tab.kept.data(tab.kept.index(0, 1))
