@@ -55,6 +55,8 @@ _NAMES = {
     "band_label": ("db.instruments", "band_label"),
     "REVIEW_OUTCOMES": ("db.plans", "REVIEW_OUTCOMES"),
     "needs_safeguarding_prompt": ("db.safeguarding", "needs_prompt"),
+    "check_measurement": ("db.validation", "check_measurement"),
+    "MEASUREMENTS": ("db.validation", "MEASUREMENTS"),
     "MEANINGFUL_POINTS": ("db.instruments", "DEFAULT_MEANINGFUL_POINTS"),
     "WEIGHT_LOSS_PCT": ("db.instruments", "DEFAULT_WEIGHT_LOSS_PCT"),
 }

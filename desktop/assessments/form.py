@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QScrollArea, QVBoxLayout, QWidget)
 
 from db.errors import ValidationError
-from db.public import INSTRUMENTS, band_label, codes, needs_safeguarding_prompt
+from db.public import MEASUREMENTS, INSTRUMENTS, band_label, check_measurement, codes, needs_safeguarding_prompt
 
 from ..widgets.common import button, show_error
 from ..widgets.date_field import DateField
@@ -92,6 +92,7 @@ class AssessmentForm(QWidget):
         self.referral_id: int | None = None
         self.fields: dict[str, QWidget] = {}
         self.acknowledged = False
+        self._confirmed = None
         self.safeguarding: SafeguardingDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -216,6 +217,9 @@ class AssessmentForm(QWidget):
     # --- live score ------------------------------------------------------------------------------
 
     def _changed(self, key: str) -> None:
+        if self._confirmed is not None:
+            self._confirmed = None
+            self.save_button.setText("Save assessment")
         if needs_safeguarding_prompt(self.code, self.answers()) and not self.acknowledged:
             self._stop_for_safeguarding()
         self._rescore()
@@ -275,11 +279,31 @@ class AssessmentForm(QWidget):
 
     # --- saving -------------------------------------------------------------------------------------
 
+    def unusual(self) -> list[str]:
+        """DATA.md's confirmation band: a measurement possible but outside the usual range."""
+        out = []
+        for key, value in self.answers().items():
+            if key in MEASUREMENTS:
+                try:
+                    check = check_measurement(key, value)
+                except ValidationError:
+                    continue          # refused: the score line already says so, and the store refuses it
+                if check.needs_confirmation:
+                    out.append(check.message)
+        return out
+
     def save(self) -> None:
         if self.referral_id is None or not self.save_button.isEnabled():
             return
         if needs_safeguarding_prompt(self.code, self.answers()) and not self.acknowledged:
             self._stop_for_safeguarding()
+            return
+        unusual = self.unusual()
+        if unusual and self._confirmed != (self.code, tuple(sorted(self.answers().items()))):
+            # Asked in place, not in a box: the second press of Save (now "Save anyway") confirms.
+            self._confirmed = (self.code, tuple(sorted(self.answers().items())))
+            self.score.setText(" ".join(unusual) + " Press Save anyway if it is right.")
+            self.save_button.setText("Save anyway")
             return
         self.worker.submit(self.store.assessments.add, self.referral_id, self.date.text(),
                            self.timepoint.currentData(), self.code, self.answers(),
@@ -287,6 +311,8 @@ class AssessmentForm(QWidget):
 
     def _saved(self, result) -> None:
         changes, _assessment = result
+        self._confirmed = None
+        self.save_button.setText("Save assessment")
         self._build()
         self.saved.emit(changes)
 

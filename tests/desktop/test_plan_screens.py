@@ -323,3 +323,17 @@ def test_large_print_from_the_preview_is_kept_as_large_print(qtbot, trainer_wind
     qtbot.waitUntil(lambda: tab.kept.rowCount() == 1, timeout=5000)
     assert tab.kept.rows[0].template_version == "plan-v1-large-print"
     assert "(large print)" in tab.kept.data(tab.kept.index(0, 1))
+
+
+def test_an_unusual_measurement_is_confirmed_before_it_is_saved(qtbot, trainer_window):
+    record = _open(qtbot, trainer_window, "Assessments")
+    form = record.assessments_tab.form
+    _choose(form.instrument, "BODY")
+    _type(qtbot, form.fields["weight_kg"], "260")          # possible, but outside 35-250 kg
+    _type(qtbot, form.fields["height_cm"], "170")
+    qtbot.mouseClick(form.save_button, Qt.LeftButton)
+    assert "outside the usual range" in form.score.text() and form.save_button.text() == "Save anyway"
+    assert record.assessments_tab.done.rowCount() == 0
+    qtbot.mouseClick(form.save_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: record.assessments_tab.done.rowCount() == 1, timeout=5000)
+    assert form.save_button.text() == "Save assessment"
