@@ -162,6 +162,7 @@ def test_a_missing_folder_is_a_clear_bad_path(svc, tmp_path, capsys):
 
 @pytest.mark.parametrize("kind, who, words", [
     ("no-contact", "consents", "has already had a successful contact with the client"),
+    ("no-contact", "unseen", "has no unsuccessful contact attempts recorded"),
     ("gp-outcome", "unreached", "has no GP practice recorded"),
     ("gp-outcome", "unseen", "has no attended session yet"),
     ("gp-outcome", "declines", "has not agreed to share information with their GP"),
