@@ -190,6 +190,7 @@ class _Generator:
         self._clients_and_referrals()
         _towns_from_postcodes(self)    # after any change of postcode (issue 12)
         self._diary_plan_groups()      # the diary (issue 11): believable weeks around today
+        self._diary_champion_load()
         self._diary_tidy()
         self._write()
         _plans_first_versions(self)    # each plan's agreed version 1 (issue 12)
@@ -605,20 +606,47 @@ class _Generator:
         for code, days in self._VENUE_DAYS.items():
             self.conn.execute("UPDATE venues SET open_days = ? WHERE id = ?", (days, self.venues[codes_at[code]]))
 
+    def _diary_champion_load(self) -> None:
+        """A volunteer champion keeps a small caseload (the most recent 15 open referrals); the rest of
+        those open referrals, with their sessions, belong to trainers."""
+        if self.champion is None or not self.trainers:
+            return
+        open_ids = [r["id"] for r in self.referral_rows
+                    if r["allocated_staff_id"] == self.champion and r["closed_date"] is None]
+        moved = {rid: self.rng.choice(self.trainers) for rid in open_ids[:-15]}
+        if not moved:
+            return
+        for r in self.referral_rows:
+            if r["id"] in moved:
+                r["allocated_staff_id"] = moved[r["id"]]
+        self.session_rows = [(row[0], row[1], moved[row[0]], *row[3:]) if row[0] in moved else row
+                             for row in self.session_rows]
+
     def _diary_tidy(self) -> None:
         rng, today = self.rng, self.today
-        lo, hi = today - timedelta(days=self._DIARY_WINDOW), today + timedelta(days=self._DIARY_WINDOW)
-        kept, by_day = [], {}
+        lo, hi = today - timedelta(days=self._DIARY_WINDOW), today + timedelta(days=90)
+        kept, by_day, ahead = [], {}, {}
         for row in self.session_rows:
             day = date.fromisoformat(row[4])
             if not lo <= day <= hi:
                 kept.append(row)
-                continue
-            if day.weekday() == 5:
-                day -= timedelta(days=1)
-            elif day.weekday() == 6:
-                day += timedelta(days=1)
-            by_day.setdefault((row[2], day), []).append(row)
+            elif day >= today:
+                ahead.setdefault(row[2], []).append(row)
+            else:
+                if day.weekday() == 5:
+                    day -= timedelta(days=1)
+                elif day.weekday() == 6:
+                    day += timedelta(days=1)
+                by_day.setdefault((row[2], day), []).append(row)
+        # Bookings still to come: a full day passes its bookings on to the trainer's next day with room,
+        # so a busy trainer's clients wait longer for their next session rather than being double-booked.
+        for staff, rows in ahead.items():
+            cap = 4 if staff == self.champion else 7
+            for row in sorted(rows, key=lambda r: (r[4], r[5] or "")):
+                day = max(date.fromisoformat(row[4]), today)
+                while day.weekday() >= 5 or len(by_day.get((staff, day), ())) >= cap:
+                    day += timedelta(days=1)
+                by_day.setdefault((staff, day), []).append(row)
         for (staff, day), rows in sorted(by_day.items()):
             cap = 4 if staff == self.champion else 7
             group = self.diary_group_plan.get(staff)
