@@ -130,18 +130,21 @@ from datetime import date, timedelta
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from db.store import CaseStore
-from desktop.diary.page import WeekModel
+from desktop.diary.page import TrainersWeekModel, WeekModel
 path, who, password = sys.argv[1:4]
 store = CaseStore.open(path); store.sign_in(who, password)
-model = WeekModel()
+staff = store.actor.staff_id if who != "coordinator" else None
+model = WeekModel() if staff is not None else TrainersWeekModel()   # everyone's week: trainers by days
 monday = date.today() - timedelta(days=date.today().weekday())
 times = []
-staff = store.actor.staff_id if who != "coordinator" else None
 for k in (-1, 0, 1) * 3:
     first = monday + timedelta(weeks=k)
     t = time.perf_counter()
     entries = store.diary.week(first, 7, staff_id=staff)
-    model.set_week(first, entries, with_trainer=staff is None)
+    if staff is None:
+        model.set_week(first, entries)
+    else:
+        model.set_week(first, entries, with_trainer=False)
     for c in range(model.columnCount()):
         for r in range(model.rowCount()):
             model.data(model.index(r, c))
@@ -153,7 +156,7 @@ print(json.dumps([statistics.median(times), max(times)]))
 def bench_window(path: Path, password: str = "demo") -> list[Row]:
     rows: list[Row] = []
     for who, label, target in (("trainer1", "a trainer's week in the diary grid", 0.150),
-                               ("coordinator", "all trainers' week in the diary grid", 0.300)):
+                               ("coordinator", "all trainers' week in the overview grid", 0.300)):
         done = subprocess.run([sys.executable, "-c", WINDOW, str(path), who, password], cwd=ROOT,
                               capture_output=True, text=True, env={**__import__("os").environ,
                                                                    "QT_QPA_PLATFORM": "offscreen"})
