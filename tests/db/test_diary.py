@@ -291,3 +291,45 @@ def test_my_day_lists_todays_sessions_in_time_order_and_the_caseload_with_what_i
     assert "Book the next session" in item.due and "Book the next session" not in item.overdue   # a week ago
     later = {c.client_ref: c for c in case_store.diary.my_day(today=date(2026, 11, 20)).caseload}["HT-000003"]
     assert "Book the next session" in later.overdue                                              # 3 weeks on
+
+
+def test_the_demo_diaries_are_believable_weeks(tmp_path):
+    from datetime import timedelta
+
+    from db.demo import create_demo
+    from db.store import CaseStore
+    today = date(2026, 11, 30)
+    create_demo(tmp_path / "demo.sqlite3", clients=300, seed=5, today=today)
+    store = CaseStore.open(tmp_path / "demo.sqlite3")
+    store.sign_in("coordinator", "demo")
+    first = today - timedelta(days=21)
+    entries = store.diary.week(first, 21 + 60, today=today)
+    live = [e for e in entries if e.attendance not in ("2", "4")]
+    assert live
+    # In working hours, and never two sessions of one trainer at once (a group's members share theirs).
+    assert all("09:00" <= e.start_time and e.end_time <= "17:00" for e in live)
+    by_trainer_day: dict = {}
+    for e in live:
+        by_trainer_day.setdefault((e.staff_id, e.session_date), {})[e.group_id or -e.session_id] = e
+    for sessions in by_trainer_day.values():
+        held = sorted(sessions.values(), key=lambda e: e.start_time)
+        assert all(a.end_time <= b.start_time for a, b in zip(held, held[1:]))
+    # One-to-one sessions on weekdays; each trainer's weekly group at a community venue, four or more people.
+    assert all(date.fromisoformat(e.session_date).weekday() < 5 for e in live if e.group_id is None)
+    groups = {e.group_id: e for e in live if e.group_id is not None}
+    assert len({e.staff_id for e in groups.values()}) == len(store.service.trainers()) - 1   # not the champion
+    assert {e.venue_type for e in groups.values()} <= {"COMMUNITY", "FAITH", "LIBRARY"}
+    members = {}
+    for e in live:
+        if e.group_id is not None:
+            members.setdefault((e.group_id, e.session_date), set()).add(e.client_id)
+    future = [m for (_g, day), m in members.items() if day >= today.isoformat()]
+    assert future and min(len(m) for m in future) >= 4
+    # A realistic DNA rate in the weeks just gone.
+    past = [e for e in live if e.session_date < today.isoformat()]
+    dna = sum(e.attendance == "3" for e in past) / sum(e.attendance in ("5", "6", "7", "3") for e in past)
+    assert 0.05 <= dna <= 0.25
+    # A volunteer champion keeps a small caseload.
+    champion = store.diary.staff_id_for("champion1")
+    assert 0 < len(store.diary.caseload(champion, today=today)) <= 15
+    store.close()
