@@ -438,7 +438,7 @@ class _Generator:
                                    rng.randint(5, 10), rng.randint(3, 10), agreed.isoformat(),
                                    (agreed + timedelta(days=42)).isoformat(), status, status_date, pos, "demo"))
         if rng.random() < 0.6:
-            for d in rng.sample(self.directory, k=rng.randint(1, 2)):
+            for d in _directory_for(self, goal_areas, rng.randint(1, 2)):
                 self.plan_contact_rows.append((pid, d))
 
     def _smoking_status(self, client: dict | None, areas) -> str:
@@ -525,7 +525,7 @@ class _Generator:
         rng = self.rng
         if day >= self.today:
             return
-        d = rng.randrange(len(DIRECTORY))
+        d = _directory_index_for(self, sorted(self.reasons_by_referral.get(referral["id"], ())))
         name, category, _ = DIRECTORY[d]
         self.sign_rows.append((client["id"], referral["id"], day.isoformat(), category, name, self.directory[d],
                                rng.choice(["signposted", "signposted", "referred"]),
@@ -936,3 +936,25 @@ def _client_weight(gen, client: dict, height: float) -> float:
         known = known * gen.rng.uniform(0.96, 1.04)
     gen.weights[client["id"]] = known
     return known
+
+
+# Where a trainer would point someone for each area (DIRECTORY's categories).
+_AREA_CATEGORIES = {"DIET": ("FOOD", "WEIGHTMGMT"), "ACTIVITY": ("EXERCISE",), "WEIGHT": ("WEIGHTMGMT", "EXERCISE"),
+                    "SMOKING": ("STOPSMOKING",), "ALCOHOL": ("ALCOHOLSVC",), "WELLBEING": ("TALKING",),
+                    "SLEEP": ("GPPRACTICE",), "SEXUAL": ("SEXHEALTH",), "SOCIAL": ("SOCIALGRP", "OTHER"),
+                    "MONEY": ("DEBT",), "HOUSING": ("HOUSINGSVC",), "WORK": ("EMPLOYMENT",), "CARING": ("CARERS",),
+                    "OTHER": ("PHARMACY",)}
+
+
+def _directory_index_for(gen, areas) -> int:
+    """A DIRECTORY entry that fits one of the areas (signposting for debt goes to debt advice)."""
+    wanted = [c for a in areas for c in _AREA_CATEGORIES.get(a, ())]
+    fitting = [i for i, (_, category, _) in enumerate(DIRECTORY) if category in wanted]
+    return gen.rng.choice(fitting) if fitting else gen.rng.randrange(len(DIRECTORY))
+
+
+def _directory_for(gen, areas, k: int) -> list[int]:
+    """Directory ids for a plan's useful contacts, fitting its goals' areas."""
+    wanted = [c for a in areas for c in _AREA_CATEGORIES.get(a, ())]
+    fitting = [gen.directory[i] for i, (_, category, _) in enumerate(DIRECTORY) if category in wanted]
+    return gen.rng.sample(fitting, k=min(k, len(fitting))) if fitting else []

@@ -175,7 +175,7 @@ class SignpostingTab(QWidget):
         follow = QGroupBox("Follow-ups: signposting whose outcome is not known yet (my clients)")
         fv = QVBoxLayout(follow)
         self.follow_ups = RowTableModel(FOLLOW_UPS, self)
-        self.follow_view = table_view("Signposting follow-ups", self.follow_ups)
+        self.follow_view = table_view("Signposting follow-ups", self.follow_ups, sortable=False)   # oldest due first
         self.follow_view.setMinimumHeight(self.fontMetrics().height() * 6)
         fv.addWidget(self.follow_view)
         self.open_follow_button = button("Open this client", "Open the client of the chosen follow-up")

@@ -101,3 +101,20 @@ def test_a_second_referral_starts_near_the_weight_the_person_had(demo):
         by_client.setdefault(client, []).append(weight)
     jumps = [max(w) / min(w) for w in by_client.values() if len(w) > 1]
     assert jumps and max(jumps) < 1.25, max(jumps)
+
+
+def test_contacts_and_signposting_fit_the_areas(demo):
+    from db.demo import _AREA_CATEGORIES
+    rows = demo.execute("SELECT p.id, d.category FROM plan_contacts c JOIN plans p ON p.id = c.plan_id "
+                        "JOIN directory d ON d.id = c.directory_id").fetchall()
+    assert rows
+    for plan_id, category in rows:
+        areas = {a for (a,) in demo.execute("SELECT area FROM goals WHERE plan_id = ?", (plan_id,))}
+        assert any(category in _AREA_CATEGORIES[a] for a in areas), (plan_id, category, areas)
+    signs = demo.execute("SELECT referral_id, category FROM signposting").fetchall()
+    assert signs
+    fits = 0
+    for referral_id, category in signs:
+        areas = {a for (a,) in demo.execute("SELECT area FROM referral_reasons WHERE referral_id = ?", (referral_id,))}
+        fits += any(category in _AREA_CATEGORIES[a] for a in areas)
+    assert fits == len(signs)
