@@ -530,7 +530,7 @@ class _Generator:
         self.sign_rows.append((client["id"], referral["id"], day.isoformat(), category, name, self.directory[d],
                                rng.choice(["signposted", "signposted", "referred"]),
                                rng.choices(["attended", "not_attended", "unknown"], weights=[45, 20, 35])[0],
-                               None, "demo"))
+                               (day + timedelta(days=28)).isoformat(), "demo"))    # followed up four weeks on
 
     # --- writing ---------------------------------------------------------------------------
 
