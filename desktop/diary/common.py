@@ -96,8 +96,9 @@ def session_label(e) -> str:
             f"{where(e)}{group}")
 
 
-def today_sessions(today: str) -> tuple:
-    return (Column("start_time", "Time", lambda e: when(e, today), lambda e: (e.session_date, e.start_time or "")),
+def today_sessions(today) -> tuple:
+    """My day's columns; today() gives the ISO date shown as today (read at each paint: past midnight too)."""
+    return (Column("start_time", "Time", lambda e: when(e, today()), lambda e: (e.session_date, e.start_time or "")),
             *TODAY_SESSIONS[1:])
 
 

@@ -47,7 +47,8 @@ class MyDayPage(QWidget):
         upper_box = QVBoxLayout(upper)
         upper_box.setContentsMargins(0, 0, 0, 0)
         upper_box.addWidget(heading("Today's sessions", 2))
-        self.sessions = RowTableModel(today_sessions(self.today().isoformat()), self, highlight=attention)
+        self.sessions = RowTableModel(today_sessions(lambda: self.data.day if self.data else self.today().isoformat()),
+                                      self, highlight=attention)
         self.sessions_view = table_view("Today's sessions", self.sessions, sortable=False)
         upper_box.addWidget(self.sessions_view)
         self.empty_day = QLabel("No sessions booked today.")
