@@ -351,7 +351,9 @@ def _write_zip(path: Path, items, extra_writer=None) -> None:
 
 
 def _stream_part(out: zipfile.ZipFile, name: str, head: bytes, unit: bytes, repeat: int, tail: bytes) -> None:
-    with out.open(zipfile.ZipInfo(name), "w", force_zip64=True) as f:
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with out.open(info, "w", force_zip64=True) as f:
         f.write(head)
         block = unit * max(1, (1 << 20) // len(unit))
         per = len(block) // len(unit)

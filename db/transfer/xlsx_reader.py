@@ -299,10 +299,10 @@ class Workbook:
                     parser.Parse(block, not block)
                     if not block:
                         break
-        except expat.ExpatError as exc:
-            raise _corrupt(path, f"shared strings: {exc}") from exc
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error) as exc:
-            raise _corrupt(path, f"shared strings: {exc}") from exc
+        except WorkbookUnreadable:
+            raise
+        except Exception as exc:   # expat, zipfile and zlib errors of a damaged part
+            raise _corrupt(path, f"shared strings: {exc.__class__.__name__}: {exc}") from exc
         return strings
 
     def close(self) -> None:
@@ -335,8 +335,8 @@ class Workbook:
                 src._src.close()
         except WorkbookUnreadable:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error, ValueError) as exc:
-            raise _corrupt(self.path, exc) from exc
+        except Exception as exc:   # zipfile, zlib and the XML parser raise many kinds for a damaged part
+            raise _corrupt(self.path, f"sheet {name}: {exc.__class__.__name__}: {exc}") from exc
 
     def rows(self, name: str, last_row: int) -> Iterator[tuple[int, dict[int, object]]]:
         """(row number, {column number: value or CellProblem}) for rows up to last_row that have values."""
@@ -350,11 +350,12 @@ class Workbook:
                 src._src.close()
         except WorkbookUnreadable:
             raise
-        except (zipfile.BadZipFile, EOFError, ParseError, KeyError, zlib.error, OSError) as exc:
+        except (zipfile.BadZipFile, EOFError, ParseError, KeyError, zlib.error, OSError, NotImplementedError) as exc:
             raise _corrupt(self.path, f"sheet {name}: {exc}") from exc
-        except (ValueError, TypeError, IndexError, OverflowError) as exc:   # a part no writer would make
-            raise WorkbookUnreadable(f"Sheet {name} of {self.path.name} cannot be read ({exc}). Open the workbook in "
-                                     "Excel, save it as a new .xlsx file and import that.") from exc
+        except Exception as exc:   # a part no writer would make
+            raise WorkbookUnreadable(f"Sheet {name} of {self.path.name} cannot be read ({exc.__class__.__name__}: "
+                                     f"{exc}). Open the workbook in Excel, save it as a new .xlsx file and import "
+                                     "that.") from exc
 
     def _parse(self, src, last_row: int, name: str) -> Iterator[tuple[int, dict[int, object]]]:
         strings, dates, durations, epoch = self._strings, self._date_styles, self._timedelta_styles, self._epoch
