@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
                 page.open_referral.connect(self.open_referral)
             if hasattr(page, "open_client_record"):
                 page.open_client_record.connect(self.open_client)
+            if hasattr(page, "open_client_section"):
+                page.open_client_section.connect(self.open_client_section)
         body.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -258,6 +260,28 @@ class MainWindow(QMainWindow):
             record.referrals_view.setFocus()
 
         # Once, on the next record shown (another client's, if the user kept editing: then nothing).
+        record.loaded.connect(arrived)
+        self.open_client(client_id)
+
+    def open_client_section(self, client_id: int, referral_id: int, section: str) -> None:
+        """Open the record where the next thing due is done (My day): the plan, the assessments, or the
+        referral itself."""
+        record = self.clients.record
+        tab = {"plan": getattr(record, "plan_tab", None), "assessments": getattr(record, "assessments_tab", None)
+               }.get(section)
+        if tab is None:
+            self.open_referral(client_id, referral_id)
+            return
+
+        def arrived(got) -> None:
+            record.loaded.disconnect(arrived)
+            if got is None or got.client.id != client_id:
+                return
+            page = next((p for p in record.section_pages if p.widget() is tab), None)
+            if page is not None:
+                record.tabs.setCurrentWidget(page)
+                page.setFocus()
+
         record.loaded.connect(arrived)
         self.open_client(client_id)
 

@@ -16,6 +16,16 @@ from .actions import SessionActions
 from .common import CASELOAD, attention, caseload_attention, long_day, one_line_per_group, today_sessions
 
 
+def section_for(item) -> str:
+    """Where in the record the first thing due is done."""
+    first = (item.overdue or item.due or ("",))[0]
+    if "assessment" in first:
+        return "assessments"
+    if first.startswith(("Plan", "Review")):
+        return "plan"
+    return "referral"
+
+
 def _holds_sessions(store) -> bool:
     actor = store.actor
     return actor is not None and actor.has("TRAINER", "CHAMPION") and store.may("own_diary")
@@ -24,6 +34,7 @@ def _holds_sessions(store) -> bool:
 class MyDayPage(QWidget):
     NAV = Nav("My &day", QStyle.SP_DialogYesButton, _holds_sessions)   # first for trainers and champions
     open_referral = Signal(int, int)     # client id, referral id
+    open_client_section = Signal(int, int, str)   # client id, referral id, where: plan, assessments, referral
 
     def __init__(self, store, worker, parent=None, *, today: date | None = None):
         super().__init__(parent)
@@ -154,9 +165,10 @@ class MyDayPage(QWidget):
         self.book_for_button.setEnabled(self.current_case() is not None)
 
     def _open(self, row: int) -> None:
+        """Open the client at the right place: where the first thing due (overdue first) is done."""
         item = self.caseload.row_at(row) if row >= 0 else None
         if item is not None:
-            self.open_referral.emit(item.client_id, item.referral_id)
+            self.open_client_section.emit(item.client_id, item.referral_id, section_for(item))
 
     def _book_for(self) -> None:
         item = self.current_case()

@@ -119,13 +119,24 @@ def test_a_trainer_signs_in_to_my_day_first(qtbot, diary_db):
     shown = [(page.sessions.index(r, 0).data(), page.sessions.index(r, 1).data()) for r in range(2)]
     assert shown == [("09:30\u201310:30", "Siobhán O'Neill (HT-000001)"), ("14:00\u201315:00", "Zoë Ali-Khan (HT-000002)")]
     assert page.caseload.rowCount() == 5
-    # Enter on a caseload row opens the client's record at that referral.
+    # Enter on a caseload row opens the client's record where the next thing due is done.
     page.caseload_view.setFocus()
-    page.caseload_view.setCurrentIndex(page.caseload.index(0, 0))
+    row = next(r for r in range(5) if page.caseload.rows[r].client_ref == "HT-000001")
+    page.caseload_view.setCurrentIndex(page.caseload.index(row, 0))
     chosen = page.current_case()
+    assert chosen.due == ("Baseline assessment missing",)          # a first session booked today
     qtbot.keyClick(page.caseload_view, Qt.Key_Return)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.clients and w.clients.record.client is not None
-                    and w.clients.record.client.id == chosen.client_id)
+    record = w.clients.record
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.clients and record.client is not None
+                    and record.client.id == chosen.client_id
+                    and record.tabs.currentWidget().widget() is record.assessments_tab)
+    # A client with nothing booked opens at the referral.
+    w.go_to(page)
+    row = next(r for r in range(5) if page.caseload.rows[r].client_ref == "HT-000003")
+    page.caseload_view.setCurrentIndex(page.caseload.index(row, 0))
+    assert page.current_case().due == ("Book the next session",)
+    qtbot.keyClick(page.caseload_view, Qt.Key_Return)
+    qtbot.waitUntil(lambda: record.client.client_ref == "HT-000003" and record.tabs.currentIndex() == 1)
     w.confirm_unsaved = False
     w.close()
 
