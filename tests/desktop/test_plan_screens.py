@@ -337,3 +337,40 @@ def test_an_unusual_measurement_is_confirmed_before_it_is_saved(qtbot, trainer_w
     qtbot.mouseClick(form.save_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: record.assessments_tab.done.rowCount() == 1, timeout=5000)
     assert form.save_button.text() == "Save assessment"
+
+
+def test_a_coordinator_previews_and_prints_the_could_not_reach_you_letter(qtbot, db_path, tmp_path):
+    from desktop.main_window import MainWindow, SessionInfo
+    store = CaseStore.open(db_path)
+    store.sign_in("cal", "pass")
+    client = next(c for c in store.clients.search("") if c.last_name == "Smith")
+    referral = store.referrals.add(client.id, {"received_date": "2026-01-05", "source": "GP",
+                                               "reasons": ["DIET"]}).ids[0]
+    for day in ("2026-01-06", "2026-01-08", "2026-01-12"):
+        store.referrals.add_contact_attempt(referral, day, "PHONE", "NOANSWER")
+    w = MainWindow(store, SessionInfo("Test Health Trainers", False, db_path))
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.clients.results.rowCount() >= 1)
+        record = open_by_typing(qtbot, w, "smith")
+        record.tabs.setCurrentIndex(next(i for i in range(record.tabs.count())
+                                         if record.tabs.tabText(i) == "Documents"))
+        tab = record.documents_tab
+        assert tab.letter_buttons["no-contact"].isEnabled()
+        assert not tab.letter_buttons["gp-outcome"].isEnabled()
+        assert "no attended session yet" in tab.letter_buttons["gp-outcome"].toolTip() or \
+            "has not agreed" in tab.letter_buttons["gp-outcome"].toolTip()
+        assert "no session booked after today" in tab.letter_buttons["appointment"].toolTip()
+        assert "no session booked after today" in tab.why.text()
+        qtbot.mouseClick(tab.letter_buttons["no-contact"], Qt.LeftButton)
+        qtbot.waitUntil(lambda: tab.preview is not None and tab.preview.isVisible(), timeout=10000)
+        out = tmp_path / "no-contact.pdf"
+        assert tab.preview.save_to(out)
+        tab.preview.accept()
+        qtbot.waitUntil(lambda: tab.kept.rowCount() == 1, timeout=5000)
+        kept = tab.kept.rows[0]
+        assert kept.kind == "letter-no-contact" and kept.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    finally:
+        w.confirm_unsaved = False
+        w.close()
+        w.deleteLater()
