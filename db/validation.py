@@ -383,9 +383,6 @@ def check_closure(received: object, closed: object, reason: object, today: date 
 
 ATTENDANCE_CODES = ("5", "6", "7", "2", "3", "4", "0")
 BOOKED = "0"
-# A booking cancelled by the client (2) or by the service (4) is known before its day: the
-# only outcomes a future session may carry besides booked (the diary's cancel, issue 11).
-CANCELLED_IN_ADVANCE = ("2", "4")
 
 
 def _attendance_code(value: object) -> str:
@@ -413,7 +410,7 @@ def check_session_date(session_date: object, received_date: object, attendance: 
     elif code not in ATTENDANCE_CODES:
         errors.add("attendance", f"Attendance \"{code}\" is not a known code: choose one from the list "
                                  "(5, 6, 7, 2, 3, 4 or 0 for booked).")
-    elif code not in (BOOKED, *CANCELLED_IN_ADVANCE) and day and day > today:
+    elif code != BOOKED and day and day > today:
         errors.add("attendance", f"Attendance can only be recorded for sessions up to today, and this "
                                  f"session is on {format_date(day)}: leave it as Booked until it has happened.")
     errors.raise_if_any()
