@@ -72,8 +72,9 @@ def prepare_plan(store, client_id: int, *, large_print: bool = False, today: dat
                     f"plan-{data.client.client_ref}-{data.printed_on}.pdf", pdf, plan_template(large_print))
 
 
-def prepare_letter(store, kind: str, referral_id: int, *, today: date | None = None) -> Prepared:
-    data = store.documents.letter_data(kind, referral_id, today=today)
+def prepare_letter(store, kind: str, referral_id: int, *, today: date | None = None,
+                   session_id: int | None = None) -> Prepared:
+    data = store.documents.letter_data(kind, referral_id, today=today, session_id=session_id)
     pdf = build_letter(kind, data, None)
     return Prepared(data.client.id, referral_id, letter_kind(kind), f"{kind} letter",
                     f"{kind}-{data.referral.referral_ref}-{data.printed_on}.pdf", pdf, letter_template(kind))
@@ -96,8 +97,9 @@ def print_plan(store, client_id: int, out: str | Path | BinaryIO | None, *, larg
 
 
 def print_letter(store, kind: str, referral_id: int, out: str | Path | BinaryIO | None, *,
-                 today: date | None = None) -> tuple[KeptDocument, bytes]:
-    """A letter of db.documents.LETTER_KINDS for one referral, kept with the record. Returns (kept record, bytes)."""
+                 today: date | None = None, session_id: int | None = None) -> tuple[KeptDocument, bytes]:
+    """A letter of db.documents.LETTER_KINDS for one referral, kept with the record (an appointment letter for
+    the session chosen, else the next booked). Returns (kept record, bytes)."""
     _check_target(out)
-    prepared = prepare_letter(store, kind, referral_id, today=today)
+    prepared = prepare_letter(store, kind, referral_id, today=today, session_id=session_id)
     return keep_prepared(store, prepared, out), prepared.pdf

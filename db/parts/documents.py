@@ -106,8 +106,10 @@ class DocumentsPart(Part):
             printed_by=self._printed_by(), is_demo=self._store.is_demo)
 
     @read(_letter, client=("referral_id", referral_client))
-    def letter_data(self, kind: str, referral_id: int, *, today: date | None = None) -> LetterData:
-        """What a letter of LETTER_KINDS prints for one referral (consent checked here)."""
+    def letter_data(self, kind: str, referral_id: int, *, today: date | None = None,
+                    session_id: int | None = None) -> LetterData:
+        """What a letter of LETTER_KINDS prints for one referral (consent checked here). An appointment
+        letter gives the session chosen (session_id, from the diary) or else the next one booked."""
         today = today or date.today()
         referral = referrals.get(self.db, referral_id)
         refused, client, held = self._refusal(kind, referral, today)
@@ -116,6 +118,12 @@ class DocumentsPart(Part):
         extra: dict = {}
         if kind == "appointment":
             booked = documents.future_booked(held, today)
+            if session_id is not None:
+                booked = [s for s in booked if s.id == session_id]
+                if not booked:
+                    raise ValidationError(FieldError(
+                        "session", f"That session is not a booking of {referral.referral_ref} still to come "
+                                   f"after {today.isoformat()}: an appointment letter is only for a future session."))
             extra = {"session": booked[0], "venue": documents.venue(self.db, booked[0].venue_id)}
         elif kind == "gp-outcome":
             held = sorted(held, key=lambda s: (s.session_date, s.start_time or ""))

@@ -90,7 +90,7 @@ class SessionActions:
 
     def letter(self, kind: str = "appointment", entry=None, path: str | None = None) -> None:
         """Print a letter for the session's referral and keep it with the record. An appointment letter is
-        only for a session still in the future (it gives the referral's next booked session)."""
+        only for a session still in the future, and gives the session chosen."""
         entry = entry or self.current()
         if entry is None:
             return
@@ -108,8 +108,9 @@ class SessionActions:
             if not path:
                 return
         from reports.printing import print_letter
+        session_id = entry.session_id if kind == "appointment" else None
         self.worker.submit(print_letter, self.store, kind, entry.referral_id, path, today=self.today(),
-                           on_done=lambda got: self._letter_done(path, got),
+                           session_id=session_id, on_done=lambda got: self._letter_done(path, got),
                            on_error=lambda exc: show_error(self.page, exc))
 
     def _letter_done(self, path: str, got) -> None:

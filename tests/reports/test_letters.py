@@ -222,3 +222,23 @@ def test_the_screens_are_told_who_may_not_print_before_the_rules(case):
     case.as_user("trainer1")
     assert "trainer1 may not print letters" in case.store.documents.letter_refusal("no-contact", case.referral_id)
     assert case.store.documents.letter_refusal("gp-outcome", case.referral_id, today=TODAY) is None
+
+
+def test_the_appointment_letter_gives_the_session_chosen_in_the_diary(case):
+    sessions = {s.session_date: s.id for s in case.store.diary.next_booked(case.client_id, today=TODAY)}
+    later = sessions["2025-07-07"]
+    data = case.store.documents.letter_data("appointment", case.referral_id, today=TODAY, session_id=later)
+    assert (data.session.id, data.session.session_date) == (later, "2025-07-07")
+    assert case.store.documents.letter_data("appointment", case.referral_id,
+                                            today=TODAY).session.session_date == "2025-06-23"
+    err = refused_with(case.store, "appointment", case.referral_id, today=date(2025, 6, 30),
+                       session_id=sessions["2025-06-23"])      # chosen, but already past on the 30th
+    assert err.fields == ["session"]
+    assert str(err) == ("That session is not a booking of " + case.store.referrals.get(case.referral_id).referral_ref
+                        + " still to come after 2025-06-30: an appointment letter is only for a future session.")
+
+
+def refused_with(store, kind, referral_id, **kw) -> ValidationError:
+    with pytest.raises(ValidationError) as exc:
+        store.documents.letter_data(kind, referral_id, **kw)
+    return exc.value
