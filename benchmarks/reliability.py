@@ -929,7 +929,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--fuzz", type=int, default=400)
-    p.add_argument("--kills", type=int, default=220)
+    p.add_argument("--kills", type=int, default=260)
     p.add_argument("--only", default="load,import,fuzz,kills,formulas,files")
     p.add_argument("--keep", action="store_true", help="keep the working folder")
     args = p.parse_args(argv)
