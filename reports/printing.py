@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
+from db.connection import sweep_folder, temp_beside, translate_os_error as plain_disk_error
 from db.documents import PLAN, KeptDocument, letter_kind
 from db.errors import BadPath
 from db.outputs import check_output_path
@@ -33,11 +34,14 @@ def _write_then_keep(pdf: bytes, out, keep) -> KeptDocument:
         write_out(pdf, out)
         return kept
     path = Path(out)
-    aside = path.with_name(path.name + ".part")
+    sweep_folder(path.parent)                  # what a killed run left here
+    aside = temp_beside(path, ".pdf")          # names this process, so a later run can tell a leftover
     try:
         aside.write_bytes(pdf)
     except OSError as exc:
-        raise BadPath(f"Cannot write {out}: {exc.strerror or exc}. Choose another place to save.") from exc
+        aside.unlink(missing_ok=True)          # a full disk leaves no half-written file
+        raise plain_disk_error(exc, f"the PDF {out}", output=True) or BadPath(
+            f"Cannot write {out}: {exc.strerror or exc}. Choose another place to save.") from exc
     try:
         kept = keep()
     except BaseException:
