@@ -121,8 +121,8 @@ def check_file(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise _corrupt(path, exc) from exc
+    except Exception as exc:   # zipfile raises many kinds for a damaged directory (even NotImplementedError)
+        raise _corrupt(path, f"{exc.__class__.__name__}: {exc}") from exc
     check_sizes(path)
     if any(n.endswith("workbook.bin") for n in names):
         raise WorkbookUnreadable(
@@ -143,8 +143,8 @@ def check_sizes(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise _corrupt(path, exc) from exc
+    except Exception as exc:   # zipfile raises many kinds for a damaged directory (even NotImplementedError)
+        raise _corrupt(path, f"{exc.__class__.__name__}: {exc}") from exc
     if len(infos) > MAX_PARTS:
         raise WorkbookTooLarge(f"{path.name} holds {len(infos):,} parts (the limit is {MAX_PARTS:,}): it is not an "
                                "ordinary workbook. Save the data from Excel as a new .xlsx file.")

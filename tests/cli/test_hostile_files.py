@@ -282,3 +282,14 @@ def test_an_import_that_cannot_get_the_write_lock_is_a_plain_busy_error_with_the
     store.close()
     from desktop.cli import EXIT_DATABASE
     assert issubclass(DatabaseBusy, connection.DatabaseUnusable) and EXIT_DATABASE == 4
+
+
+def test_a_zip_directory_asking_for_an_unknown_zip_version_is_damaged_not_exit_1(env, good_book, tmp_path, capsys):
+    """Found by the fuzzer: one changed byte made zipfile raise NotImplementedError."""
+    data = bytearray(good_book.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 6:at + 8] = (136).to_bytes(2, "little")      # "version 13.6 needed to extract"
+    bad = tmp_path / "v136.xlsx"
+    bad.write_bytes(bytes(data))
+    code, text = cli(capsys, "import", bad, "--db", env, "--user", "admin")
+    assert code == 2 and "is damaged" in text and "Something went wrong" not in text, text
