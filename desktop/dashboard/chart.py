@@ -39,31 +39,32 @@ def make_chart(title: str, parent=None):
     return plot
 
 
-def draw(plot, quarter_labels: list[str], series: list[tuple[str, list]], local: tuple[str, float] | None) -> None:
-    """series: (name, values per quarter, None where there is no figure)."""
+SYMBOL_TEXT = {"o": "\u25cf", "s": "\u25a0", "t": "\u25bc", "d": "\u25c6", "+": "+", "x": "\u00d7"}
+
+
+def draw(plot, quarter_labels: list[str], series: list[tuple[str, list]], local: tuple[str, float] | None) -> str:
+    """series: (name, values per quarter, None where there is no figure). Returns the legend as rich
+    text for a label under the chart (a legend inside the plot would cover the lines)."""
     import pyqtgraph as pg
     plot.clear()
-    if plot.plotItem.legend is None:
-        plot.addLegend(offset=(8, 8), labelTextSize="9pt")
-    legend = plot.plotItem.legend
-    legend.clear()
     xs = list(range(len(quarter_labels)))
+    legend = []
     for i, (name, values) in enumerate(series):
-        colour = COLOURS[i % len(COLOURS)]
+        colour, symbol = COLOURS[i % len(COLOURS)], SYMBOLS[i % len(SYMBOLS)]
         points = [(x, float(v)) for x, v in zip(xs, values) if v is not None]
         if not points:
             continue
         plot.plot([p[0] for p in points], [p[1] for p in points], name=name,
-                  pen=pg.mkPen(colour, width=2.5), symbol=SYMBOLS[i % len(SYMBOLS)], symbolSize=8,
+                  pen=pg.mkPen(colour, width=2.5), symbol=symbol, symbolSize=9,
                   symbolBrush=colour, symbolPen=colour)
+        legend.append(f"<span style='color:{colour}; font-size:large'>\u2501{SYMBOL_TEXT[symbol]}\u2501</span> {name}")
     if local is not None:
         label, value = local
-        pen = QPen(QColor("#444444"))
-        pen.setStyle(Qt.DashLine)
-        pen.setWidthF(1.5)
-        line = pg.InfiniteLine(pos=float(value), angle=0, pen=pen, label=label,
-                               labelOpts={"position": 0.02, "color": "#333333", "anchors": [(0, 1), (0, 1)]})
+        line = pg.InfiniteLine(pos=float(value), angle=0, pen=pg.mkPen("#555555", width=2, style=Qt.DashLine))
         plot.addItem(line)
+        legend.append(f"<span style='color:#555555; font-size:large'>\u2505\u2505\u2505</span> {label}")
     plot.getAxis("bottom").setTicks([[(x, label.replace(" ", "\n")) for x, label in zip(xs, quarter_labels)]])
+    plot.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])
     plot.setXRange(-0.3, len(xs) - 0.7, padding=0)
-    plot.setYRange(0, 100, padding=0.02)
+    plot.setYRange(-2, 104, padding=0)
+    return "&nbsp;&nbsp;&nbsp; ".join(legend)

@@ -94,6 +94,7 @@ class DashboardPage(QWidget):
         self.stale = False
         self.chart = None
         self.job = None
+        self.quality_shown_once = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -158,6 +159,11 @@ class DashboardPage(QWidget):
         dl.addWidget(self.sentences)
         self.chart_box = QVBoxLayout()
         dl.addLayout(self.chart_box, 3)
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setAccessibleName("Key to the chart's lines")
+        dl.addWidget(self.legend)
         self.drift_model = RowTableModel(figure_columns([""] * 8), self)
         self.drift_view = table_view("The drift chart's numbers", self.drift_model, sortable=False)
         self.drift_view.setSelectionBehavior(self.drift_view.SelectionBehavior.SelectItems)
@@ -180,11 +186,17 @@ class DashboardPage(QWidget):
         kinds.addWidget(self.kind, 1)
         self.open_button = button("&Open record", "Open the record", tip="Open the client's record (Enter)")
         kinds.addWidget(self.open_button)
+        self.quality_summary = QLabel("")
+        self.quality_summary.setTextFormat(Qt.RichText)
+        self.quality_summary.setAccessibleName("How many records need attention, by kind")
+        ql.addWidget(self.quality_summary)
         ql.addLayout(kinds)
         self.quality_model = RowTableModel(QUALITY_COLUMNS, self)
         self.quality_proxy = RowFilterProxy(self)
         self.quality_proxy.setSourceModel(self.quality_model)
         self.quality_view = table_view("Records that need attention", self.quality_proxy)
+        self.quality_view.horizontalHeader().setStretchLastSection(False)
+        self.quality_view.horizontalHeader().setSectionResizeMode(3, self.quality_view.horizontalHeader().ResizeMode.Stretch)
         ql.addWidget(self.quality_view, 1)
         self.tabs.addTab(quality, "Data q&uality")
 
@@ -249,12 +261,12 @@ class DashboardPage(QWidget):
         drift = [FigureLine(_title(i), i, tuple(q.get(i) for q in dash.quarters)) for i in REACH_ITEMS
                  if i.drift and dash.current(i) is not None]
         self.drift_model = self._reset(self.drift_view, labels, drift, None)
-        text = " ".join(dash.sentences) if dash.sentences else \
+        text = "\n".join(f"\u2022 {line}" for line in dash.sentences) if dash.sentences else \
             "No share moved by 5 percentage points or more over these eight quarters."
         if dash.local is not None and dash.local.share is not None:
             imd = next((i for i in REACH_ITEMS if i.key == "imd_q12"), None)
             now = show_figure(dash.current(imd), "%") if imd else "–"
-            text += (f"\nLocal population in the two most deprived fifths: {dash.local.share:.0f}% "
+            text += (f"\n\nLocal population in the two most deprived fifths: {dash.local.share:.0f}% "
                      f"({_places(dash.local.authorities)}); the service's starts this quarter: {now}.")
         self.sentences.setText(text)
         self._ensure_chart()
@@ -265,6 +277,17 @@ class DashboardPage(QWidget):
         for i in range(self.kind.count()):
             key = self.kind.itemData(i)
             self.kind.setItemText(i, f"{QUALITY_KINDS[key]} ({counts.get(key, 0):,})")
+        cells = [f"<td>{text}</td><td align='right'><b>{counts.get(key, 0):,}</b></td>"
+                 for key, text in QUALITY_KINDS.items()]
+        half = (len(cells) + 1) // 2
+        rows = "".join(f"<tr>{a}<td width='40'></td>{b}</tr>" for a, b in
+                       zip(cells[:half], cells[half:] + [""] * (2 * half - len(cells))))
+        self.quality_summary.setText(f"<table cellspacing='2'>{rows}</table>")
+        if not self.quality_shown_once and counts:
+            # The first list with something to do, the first time the lists come.
+            first = next(i for i in range(self.kind.count()) if counts.get(self.kind.itemData(i)))
+            self.kind.setCurrentIndex(first)
+            self.quality_shown_once = True
         self._filter_quality()
         self.quality_view.resizeColumnsToContents()
         self.status.setText(f"{dash.period.label} and the seven quarters before it, counted as the quarterly "
@@ -278,7 +301,10 @@ class DashboardPage(QWidget):
         if old is not None:
             old.deleteLater()
         view.resizeColumnsToContents()
-        view.setColumnWidth(0, min(view.columnWidth(0), 380))
+        # The figures' names take the spare width; each quarter keeps its own narrow column.
+        header = view.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
         return model
 
     def _ensure_chart(self) -> None:
@@ -294,7 +320,7 @@ class DashboardPage(QWidget):
         local = None
         if dash.local is not None and dash.local.share is not None:
             local = (f"Local population in the two most deprived fifths ({dash.local.share:.0f}%)", dash.local.share)
-        draw(self.chart, labels, series, local)
+        self.legend.setText(draw(self.chart, labels, series, local))
 
     # --- explain and open ---------------------------------------------------------------------------
 

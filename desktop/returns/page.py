@@ -328,7 +328,7 @@ class ReturnsPage(QWidget):
         def load(as_submitted: bool):
             return self.store.returns.explain(period, row.measure, row.breakdown, as_submitted=as_submitted)
 
-        value = _show(row.value, row.kind)
+        value = _show(row.value, row.kind) + ("%" if row.kind == "percent" and isinstance(row.value, Decimal) else "")
         about = (f"{row.title} — {row.breakdown_label}, {period.label}: {value or 'empty'}. "
                  "For a count, the referral behind each thing counted; for a percentage, its numerator; "
                  "for a mean or median, the referrals it is taken over.")
