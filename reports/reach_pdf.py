@@ -110,6 +110,7 @@ def drift_chart(dash: Dashboard, width: float) -> Drawing:
         y = bottom + plot_h * float(dash.local.share) / 100
         d.add(Line(left, y, left + plot_w, y, strokeColor=GREY, strokeWidth=1.2, strokeDashArray=[4, 3]))
         legend.append(("dash", GREY, f"Local population in the two most deprived fifths ({dash.local.share:.0f}%)"))
+    ends = []
     for k, item in enumerate(items):
         colour, marker = LINE_COLOURS[k % len(LINE_COLOURS)], MARKERS[k % len(MARKERS)]
         pts = [(left + i * step, bottom + plot_h * float(v) / 100) for i, v in enumerate(dash.series(item))
@@ -118,12 +119,17 @@ def drift_chart(dash: Dashboard, width: float) -> Drawing:
             d.add(PolyLine([c for p in pts for c in p], strokeColor=colour, strokeWidth=1.8))
         for x, y in pts:
             d.add(_marker(marker, x, y, colour))
-        if pts:
-            last = dash.series(item)[-1]
-            if isinstance(last, Decimal):
-                d.add(String(pts[-1][0] + 4, pts[-1][1] - 3, f"{last:.0f}%", fontName=bold, fontSize=8,
-                             fillColor=colour))
+        last = dash.series(item)[-1]
+        if pts and isinstance(last, Decimal):
+            ends.append([pts[-1][1] - 3, pts[-1][0] + 4, f"{last:.0f}%", colour])
         legend.append((marker, colour, item.drift))
+    # Each line's last value beside its end, moved apart where two ends meet.
+    ends.sort()
+    for a, b in zip(ends, ends[1:]):
+        if b[0] - a[0] < 9:
+            b[0] = a[0] + 9
+    for y, x, text, colour in ends:
+        d.add(String(x, y, text, fontName=bold, fontSize=8, fillColor=colour))
     col_w = width / 2
     for k, (marker, colour, text) in enumerate(legend):
         x = (k % 2) * col_w
