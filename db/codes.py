@@ -93,7 +93,40 @@ def _folded(list_name: str) -> tuple[dict[str, str], dict[int, str]]:
     numeric: dict[int, str] = {}
     for c, lab in _data()["lists"][list_name]:
         exact.setdefault(c.casefold(), c)
+    for c, lab in _data()["lists"][list_name]:
         exact.setdefault(_fold(lab), c)
+        exact.setdefault(_fold(f"{c} – {lab}"), c)     # the template's drop-down shows "code – label"
         if c.isdigit():
             numeric.setdefault(int(c), c)
     return exact, numeric
+
+
+@lru_cache(maxsize=1)
+def _synonym_data() -> dict[str, dict[str, str]]:
+    with open(resources.path("codes", "synonyms.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    return {name: {_fold(form): code for form, code in forms.items()}
+            for name, forms in data.items() if not name.startswith("_")}
+
+
+def synonyms(list_name: str) -> dict[str, str]:
+    """Common forms people type for a label (resources/codes/synonyms.json), folded -> code."""
+    return dict(_synonym_data().get(list_name, {}))
+
+
+def synonym(list_name: str, value) -> str | None:
+    """The code a common form stands for ("Male" is gender 1, "DNA" attendance 3), when value is
+    not already a code or label of the list; None otherwise. The import accepts these and notes each."""
+    if value is None or isinstance(value, (int, float)) or match(list_name, value) is not None:
+        return None
+    return _synonym_data().get(list_name, {}).get(_fold(value))
+
+
+def choices(list_name: str) -> str:
+    """Every choice of a list as people read it in a refusal: 'A White – British; B White – Irish; ...'."""
+    return "; ".join(f"{c} {lab}" for c, lab in _data()["lists"][list_name])
+
+
+def code_and_label(list_name: str, code: str) -> str:
+    """'1 – Male (including trans man)': how the template's drop-downs show a choice."""
+    return f"{code} – {label(list_name, code)}"

@@ -219,6 +219,8 @@ class Importer:
                 except WorkbookUnreadable as exc:
                     report.fail(s.name, None, None, None, str(exc))
                     return False
+        if structure_ok:
+            self._accept_common_forms()
         return structure_ok and not report.failures
 
     def _read_sheet(self, wb: Workbook, s: spec.Sheet, actual: str) -> bool:
@@ -336,6 +338,40 @@ class Importer:
         self._check_goals()
         self._check_signposting()
 
+    def _accept_common_forms(self) -> None:
+        """Common forms of a label (resources/codes/synonyms.json: "Male", "DNA", "Self referral") are
+        read as their code, and each form is noted once in the report with the rows that used it."""
+        for s in spec.sheets():
+            coded = [c for c in s.columns if c.code_list and c.kind in (spec.CODE, spec.CODES, spec.ANSWER)
+                     and codes.synonyms(c.code_list)]
+            if not coded:
+                continue
+            noted: dict[tuple[str, str, str], list[int]] = {}
+            for row in self.rows.get(s.name, []):
+                for c in coded:
+                    value = row.values.get(c.name)
+                    if not isinstance(value, str) or not value.strip():
+                        continue
+                    if c.kind == spec.CODES:
+                        parts = [p.strip() for p in value.split(";")]
+                        mapped = [codes.synonym(c.code_list, p) or p for p in parts]
+                        if mapped != parts:
+                            for p, m in zip(parts, mapped):
+                                if p != m:
+                                    noted.setdefault((c.name, p, m), []).append(row.number)
+                            row.values[c.name] = ";".join(mapped)
+                        continue
+                    code = codes.synonym(c.code_list, value)
+                    if code is not None:
+                        noted.setdefault((c.name, value.strip(), code), []).append(row.number)
+                        row.values[c.name] = code
+            for (column, form, code), numbers in noted.items():
+                list_name = s.column(column).code_list
+                shown_rows = ", ".join(str(n) for n in numbers[:10]) + (", …" if len(numbers) > 10 else "")
+                self.report.warn(s.name, numbers[0], column, form,
+                                 f"Read '{form}' as {codes.code_and_label(list_name, code)} "
+                                 f"(a common form of the label) in {len(numbers)} row(s): {shown_rows}.")
+
     def _load_known(self) -> None:
         """What the database already holds that the workbook may refer to."""
         for r in self.db.query(
@@ -436,6 +472,13 @@ class Importer:
                                            ("full_name", "role", "email", "phone", "start_date", "end_date")],
                               f"Staff member {username}")
                 continue
+            if clean["role"] == "ADMIN":
+                # Accounts made by an import are never administrators (issue 14): an administrator
+                # gives that role in Staff and accounts, where the last-administrator rules hold.
+                self.report.fail(sheet, row.number, "role", row.get("role"),
+                                 f"Role: the Staff sheet cannot make {username} an administrator. Give the role of "
+                                 "the work they do; an administrator adds the administrator role in the app.")
+                continue
             if key in self._taken_usernames:
                 self.report.fail(sheet, row.number, "username", username,
                                  f"Username {username} is already an account with no staff member: choose another.")
@@ -444,6 +487,7 @@ class Importer:
             self.staff[key] = entry
             self.new_staff.append(entry)
             self.report.sheet_counts(sheet).created += 1
+            self.report.needs_password.append(username)
 
     def _staff_for(self, sheet: str, row: Row, column: str, required: bool = True) -> Entry | None:
         username = _text(row.get(column))
@@ -541,6 +585,46 @@ class Importer:
             if clean.get("postcode"):
                 entry.data["_needs_lookup"] = True
         self._nhs_warnings(nhs_seen)
+        self._same_person_warnings()
+
+    @staticmethod
+    def _person_key(data: dict) -> tuple | None:
+        first, last, dob = data.get("first_name"), data.get("last_name"), data.get("date_of_birth")
+        if not (first and last and dob):
+            return None
+        dob = dob.isoformat() if isinstance(dob, date) else str(dob)
+        postcode = (data.get("postcode") or "").replace(" ", "").upper()
+        return (" ".join(str(first).split()).casefold(), " ".join(str(last).split()).casefold(), dob, postcode)
+
+    def _same_person_warnings(self) -> None:
+        """A second copy of a client (same name, date of birth and postcode), in the workbook or
+        already in the database: a warning naming both references, never a refusal."""
+        new_by_key: dict[tuple, list[Entry]] = defaultdict(list)
+        for entry in self.new_clients:
+            key = self._person_key(entry.data)
+            if key is not None:
+                new_by_key[key].append(entry)
+        if not new_by_key:
+            return
+        known: dict[tuple, list[str]] = defaultdict(list)
+        births = sorted({k[2] for k in new_by_key})
+        for chunk in _chunks(births):
+            for r in self.db.query(
+                    f"SELECT client_ref, first_name, last_name, date_of_birth, postcode FROM clients "
+                    f"WHERE service_id = ? AND date_of_birth IN ({_marks(chunk)})", [self.service.id, *chunk]):
+                key = self._person_key(dict(r))
+                if key in new_by_key:
+                    known[key].append(r["client_ref"])
+        for key, entries in new_by_key.items():
+            refs = [e.data["client_ref"] for e in entries]
+            for entry in entries:
+                ref = entry.data["client_ref"]
+                others = [r for r in refs if r != ref] + [r for r in known[key] if r != ref]
+                if others:
+                    self.report.warn("Clients", entry.row, "client_ref", ref,
+                                     f"{ref} has the same name, date of birth and postcode as "
+                                     f"{', '.join(others)}: check they are not two copies of one person "
+                                     "(both were kept).")
 
     def _nhs_warnings(self, nhs_seen: dict[str, list[str]]) -> None:
         """Same NHS number on two clients: a warning (a possible duplicate), not a refusal (DATA.md)."""
@@ -659,6 +743,37 @@ class Importer:
             self.referrals[ref] = entry
             self.new_referrals.append(entry)
             self.report.sheet_counts(sheet).created += 1
+        self._second_open_referral_warnings()
+
+    def _second_open_referral_warnings(self) -> None:
+        """A client with two open referrals (one new from this workbook): a warning naming both."""
+        open_new: dict[int, list[Entry]] = defaultdict(list)     # by id() of the client entry
+        clients_of: dict[int, Entry] = {}
+        for entry in self.new_referrals:
+            if entry.data.get("closed_date") is None and entry.data.get("client") is not None:
+                client = entry.data["client"]
+                open_new[id(client)].append(entry)
+                clients_of[id(client)] = client
+        known: dict[int, list[str]] = defaultdict(list)
+        by_client_id = {c.id: key for key, c in clients_of.items() if not c.new}
+        ids = sorted(by_client_id)
+        for chunk in _chunks(ids):
+            for client_id, ref in self.db.conn.execute(
+                    f"SELECT client_id, referral_ref FROM referrals WHERE closed_date IS NULL "
+                    f"AND client_id IN ({_marks(chunk)}) ORDER BY referral_ref", chunk):
+                known[by_client_id[client_id]].append(ref)
+        mine = {e.data["referral_ref"] for entries in open_new.values() for e in entries}
+        for key, entries in open_new.items():
+            refs = [e.data["referral_ref"] for e in entries]
+            in_db = [r for r in known[key] if r not in mine]
+            client_ref = clients_of[key].data.get("client_ref")
+            for entry in entries:
+                ref = entry.data["referral_ref"]
+                others = [r for r in refs if r != ref] + in_db
+                if others:
+                    self.report.warn("Referrals", entry.row, "referral_ref", ref,
+                                     f"Client {client_ref} would have {ref} and {', '.join(others)} open at once: "
+                                     "check one is not a copy of the other (both were kept).")
 
     def _referral_for(self, sheet: str, row: Row) -> Entry | None:
         ref = _ref(row.get("referral_ref"))
@@ -1320,11 +1435,28 @@ def _writable(report: ImportReport, dry_run: bool) -> bool:
 def _copy_report(report: ImportReport) -> ImportReport:
     copy = dataclasses.replace(report, failures=list(report.failures), warnings=list(report.warnings),
                                conflicts=list(report.conflicts), records=dict(report.records),
-                               counts={k: dataclasses.replace(v) for k, v in report.counts.items()})
+                               counts={k: dataclasses.replace(v) for k, v in report.counts.items()},
+                               needs_password=list(report.needs_password))
     return copy
 
 
+def _list_choices(report: ImportReport) -> None:
+    """Every refusal of a coded cell ends with the list's choices, code and label."""
+    columns = {(s.name, c.name): c.code_list for s in spec.sheets() for c in s.columns
+               if c.code_list and c.kind in (spec.CODE, spec.CODES, spec.ANSWER)}
+    for i, issue in enumerate(report.failures):
+        list_name = columns.get((issue.sheet, issue.column))
+        if list_name is None or issue.value in (None, "") or "Choices:" in issue.reason:
+            continue
+        parts = issue.value.split(";") if list_name == "area" else [issue.value]
+        if all(codes.match(list_name, p.strip()) is not None for p in parts if p.strip()):
+            continue
+        report.failures[i] = dataclasses.replace(
+            issue, reason=f"{issue.reason.rstrip()} Choices (code or label): {codes.choices(list_name)}.")
+
+
 def _finish(report: ImportReport, path: Path, started: float, write_report: bool) -> None:
+    _list_choices(report)
     report.sort([s.name for s in spec.sheets()])
     report.seconds = time.perf_counter() - started
     if write_report and path.parent.is_dir():

@@ -68,6 +68,7 @@ class ImportReport:
     cancelled: bool = False
     report_path: str | None = None
     seconds: float = 0.0
+    needs_password: list[str] = field(default_factory=list)   # usernames of staff accounts this import makes
 
     @property
     def ok(self) -> bool:
@@ -142,6 +143,17 @@ class ImportReport:
             if len(shown_issues) < len(issues):
                 more = f"  ... and {len(issues) - len(shown_issues)} more"
                 out.append(more + (f" (all in {self.report_path})" if self.report_path else ""))
+        if self.needs_password and not self.failures:
+            out.append("")
+            verb = "would need" if self.dry_run or not self.committed else "need"
+            out.append(f"Accounts that {verb} a password before anyone can sign in with them: "
+                       f"{len(self.needs_password)}")
+            out.append("Imported staff get a locked account with no password (a workbook never carries "
+                       "passwords). An administrator sets one and unlocks it, for each:")
+            out.append("  htdesk user passwd USERNAME   then   htdesk user unlock USERNAME")
+            names = self.needs_password if limit is None else self.needs_password[:limit]
+            out.append("  " + ", ".join(names) + (f" … and {len(self.needs_password) - len(names)} more"
+                                                  if len(names) < len(self.needs_password) else ""))
         return "\n".join(out) + "\n"
 
     def write(self, path: Path) -> Path:
