@@ -9,8 +9,15 @@ a client-scoped decision against the client the arguments name; the transaction
 hands back in its `Changes`; and, after the commit, the change notice that the main
 window broadcasts to every open screen.
 
-- `read`: a check, then the body. `audit_view=` records a "view" event (opening a
-  client record is audited) in a short transaction of its own.
+- `read`: a check, then the body. `audit_view=` records a "view" event in a short
+  transaction of its own. For reads of a person's record, plan, assessments, documents or
+  outcomes, `audit_view=client_view("what")` audits against the client the rule names, once
+  per opening rather than per query: the store remembers, per account and client, when it
+  last audited a view, and a further read of the same person within VIEW_WINDOW seconds of
+  the last read (a screen's tabs, charts and refreshes) adds no row. A read that opens the
+  record (`opening=` names the argument saying so; store.clients.record by default) is always
+  audited and starts a new window. The window is kept in memory by one open store, so every
+  command-line run and every sign-in audits its first read of each person.
 - `write`: the body runs inside the transaction and returns `Changes` (whose audit
   notes are written before the commit) or `Done(value, changes)` to hand back a value.
 - `job`: long work (import, the return, backups) that reports progress, honours a
@@ -45,6 +52,22 @@ class Rule:
         elif self.client:
             about = f" [{self.client[0]} via {self.client[1].__name__}]"
         return f"{self.kind} {decision}{about}"
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """A read of one person's data, audited once per opening (see the module's notes)."""
+    what: str                         # "client record", "assessment series", ... (the audit's detail)
+    opening: str | None = None        # the argument that says this read opens the record (default True)
+
+
+def client_view(what: str, *, opening: str | None = None) -> ClientView:
+    return ClientView(what, opening)
+
+
+# A person's data read again by the same account within this many seconds of its last read is the
+# same opening (the screens' tabs, charts and refreshes after a save).
+VIEW_WINDOW = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -85,7 +108,7 @@ class Part:
         return self.actor.username
 
 
-def _decide(part: Part, rule: Rule, fn, args, kwargs) -> dict:
+def _decide(part: Part, rule: Rule, fn, args, kwargs) -> tuple[dict, int | None]:
     bound = _signature(fn).bind(part, *args, **kwargs)
     bound.apply_defaults()
     values = bound.arguments
@@ -97,7 +120,24 @@ def _decide(part: Part, rule: Rule, fn, args, kwargs) -> dict:
         name, resolve = rule.client
         client_id = resolve(part.db, values[name])
     policy.require(part.db, part.actor, decision, client_id)
-    return values
+    return values, client_id
+
+
+def _audit_client_view(part: Part, view: ClientView, values: dict, client_id) -> None:
+    """One "view" event per opening: see the module's notes."""
+    if client_id is None or part.actor is None:
+        return
+    import time
+    now = time.monotonic()
+    key = (part.actor.username.casefold(), int(client_id))
+    seen = part._store._views
+    opening = bool(values.get(view.opening, True)) if view.opening else False
+    last = seen.get(key)
+    seen[key] = now
+    if not opening and last is not None and now - last <= VIEW_WINDOW:
+        return
+    with connection.transaction(part.db):
+        audit.record(part.db, part.actor, "view", "client", client_id, detail=view.what)
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,11 +156,13 @@ def _declare(kind: str, decision, client, audit_view=None):
                 return _run(part, *args, **kwargs)
 
         def _run(part: Part, *args, **kwargs):
-            values = _decide(part, rule, fn, args, kwargs)
+            values, client_id = _decide(part, rule, fn, args, kwargs)
             store = part._store
             if kind == "read":
                 result = fn(part, *args, **kwargs)
-                if audit_view is not None:
+                if isinstance(audit_view, ClientView):
+                    _audit_client_view(part, audit_view, values, client_id)
+                elif audit_view is not None:
                     entity, entity_id, detail = audit_view(result, values)
                     with connection.transaction(part.db):
                         audit.record(part.db, part.actor, "view", entity, entity_id, detail=detail)

@@ -51,7 +51,17 @@ def check(db: Database) -> list[CheckResult]:
     for name, sql, what in consistency:
         n = _count(db, sql)
         results.append(CheckResult(name, n == 0, f"{n} {what}" if n else "consistent"))
+    results.append(audit_chain(db))
     return results
+
+
+def audit_chain(db: Database) -> CheckResult:
+    """The audit trail's hash chain (db/audit.py), naming the first row that breaks it."""
+    checked, broken = audit.verify(db)
+    if broken is None:
+        return CheckResult("audit chain", True, f"{checked} audit rows, each chained to the one before")
+    return CheckResult("audit chain", False, f"audit row {broken.row_id} is the first that does not verify: "
+                                             f"{broken.reason}")
 
 
 def backup(db: Database, path: Path | None, actor, out: Path | None = None) -> Path:

@@ -525,3 +525,35 @@ CREATE TABLE safeguarding_prompts (
 );
 CREATE INDEX safeguarding_prompts_client ON safeguarding_prompts(client_id)
 """)
+
+
+@migrations(name="0011_audit_chain_and_rights")
+def audit_chain_and_rights(db: Database) -> None:
+    # Issue 14. The audit trail names the client each row is about (client_id) and is
+    # tamper-evident: each row's hash chains it to the row before (db/audit.py, computed at
+    # insert); what a row says about a person enters the chain through payload_sha, so erasure can
+    # blank it (redacted_at) and the chain still verifies. Existing rows are chained now. Triggers
+    # refuse any DELETE, and any UPDATE but that redaction of rows about an anonymised person.
+    from . import audit
+    _script(db, """
+ALTER TABLE audit ADD COLUMN client_id INTEGER;
+ALTER TABLE audit ADD COLUMN payload_sha TEXT;
+ALTER TABLE audit ADD COLUMN hash TEXT;
+ALTER TABLE audit ADD COLUMN redacted_at TEXT;
+CREATE INDEX audit_client ON audit(client_id, id);
+CREATE INDEX audit_user ON audit(username COLLATE NOCASE, id)
+""")
+    audit.chain_all(db.conn)
+    # Trigger bodies hold ';' so each goes whole (not through _script).
+    db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN "
+               "SELECT RAISE(ABORT, 'The audit trail cannot be changed: rows are never deleted.'); END")
+    db.execute(f"""CREATE TRIGGER audit_only_redaction BEFORE UPDATE ON audit
+WHEN NOT (OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL
+          AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.username IS OLD.username AND NEW.action = OLD.action
+          AND NEW.entity IS OLD.entity AND NEW.entity_id IS OLD.entity_id AND NEW.client_id IS OLD.client_id
+          AND NEW.payload_sha IS OLD.payload_sha AND NEW.hash IS OLD.hash
+          AND NEW.before IS NULL AND NEW.after IS NULL AND NEW.detail = '{audit.REDACTED}'
+          AND EXISTS (SELECT 1 FROM clients c WHERE c.id = OLD.client_id AND c.anonymised_at IS NOT NULL))
+BEGIN
+    SELECT RAISE(ABORT, 'The audit trail cannot be changed.');
+END""")

@@ -59,6 +59,7 @@ class CaseStore:
         self.path = Path(path) if path else None
         self.actor = actor
         self._listeners: list[Callable[[Changes], None]] = []
+        self._views: dict[tuple[str, int], float] = {}    # (account, client) -> last read (db/api.py)
         self.clients = ClientsPart(self)
         self.referrals = ReferralsPart(self)
         self.diary = DiaryPart(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from .. import assessments, referrals, safeguarding
-from ..api import Done, Part, changed, read, write
+from ..api import Done, Part, changed, client_view, read, write
 from ..records import Assessment, Changes
 from .owners import referral_client
 
@@ -24,12 +24,12 @@ class AssessmentsPart(Part):
                                  "flags": list(saved.flags)})
         return Done((changes, saved), changes)
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("assessment results"))
     def series(self, client_id: int, instrument: str) -> list[Assessment]:
         """A client's results of one instrument over time, oldest first (for charts)."""
         return assessments.series(self.db, client_id, instrument)
 
-    @read("view_client", client=("referral_id", referral_client))
+    @read("view_client", client=("referral_id", referral_client), audit_view=client_view("outcomes"))
     def outcome_pairs(self, referral_id: int):
         """The BASELINE/EXIT pairs of one referral (INSTRUMENTS.md "Pairing")."""
         return assessments.pairs_for_referral(self.db, referral_id)

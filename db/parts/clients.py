@@ -4,15 +4,11 @@ from __future__ import annotations
 from datetime import date
 
 from .. import assessments, audit, clients, plans, referrals, sessions, signposting
-from ..api import Part, changed, read, write
+from ..api import Part, changed, client_view, read, write
 from ..errors import ValidationError
 from ..records import Changes, Client, ClientRecord, ClientSummary
 from ..timeline import build_timeline
 from ..validation import normalise_nhs_number, normalise_postcode, parse_date
-
-
-def _viewed_record(record: ClientRecord, _args) -> tuple:
-    return "client", record.client.id, record.client.client_ref
 
 
 def _duplicate_check_seen(found, _args) -> tuple:
@@ -34,7 +30,7 @@ class ClientsPart(Part):
         return clients.search(self.db, typed, limit=limit, include_archived=include_archived,
                               only_staff_id=self._staff_filter())
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("client details"))
     def get(self, client_id: int) -> Client:
         return clients.get(self.db, client_id)
 
@@ -42,9 +38,10 @@ class ClientsPart(Part):
     def id_for_ref(self, client_ref: str) -> int:
         return clients.id_for_ref(self.db, client_ref)
 
-    @read("view_client", client="client_id", audit_view=_viewed_record)
-    def record(self, client_id: int) -> ClientRecord:
-        """Everything about one client, for the record screen. Audited as a view."""
+    @read("view_client", client="client_id", audit_view=client_view("client record opened", opening="opening"))
+    def record(self, client_id: int, *, opening: bool = True) -> ClientRecord:
+        """Everything about one client, for the record screen. Opening the record is always audited as a
+        view; a screen reading it again while it stays open (opening=False) is the same opening."""
         client = clients.get(self.db, client_id)
         refs = referrals.for_client(self.db, client_id)
         sess = sessions.for_client(self.db, client_id)

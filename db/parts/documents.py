@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import date
 
 from .. import assessments, policy, rules, clients, documents, plans, referrals, services, sessions, signposting
-from ..api import Done, Part, changed, read, write
+from ..api import Done, Part, changed, client_view, read, write
 from .owners import document_client, referral_client
 from ..documents import (LETTER_KINDS, PLAN, KeptDocument, Letterhead, LetterData, MeasurePair, PlanPrintData,
                         letter_kind)
@@ -83,7 +83,7 @@ class DocumentsPart(Part):
     def _printed_by(self) -> str:
         return self.actor.full_name or self.actor.username
 
-    @read("print_plan", client="client_id")
+    @read("print_plan", client="client_id", audit_view=client_view("plan read for printing"))
     def plan_data(self, client_id: int, *, today: date | None = None) -> PlanPrintData:
         """Everything the client's current plan prints, in one read (the print itself is audited by keep)."""
         today = today or date.today()
@@ -182,7 +182,7 @@ class DocumentsPart(Part):
                    "sha256": kept.sha256, "bytes": kept.size},
             detail=f"{documents.KIND_LABELS[kind]} for {client.client_ref}"))
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("documents kept"))
     def for_client(self, client_id: int) -> list[KeptDocument]:
         """The documents kept with a client's record, newest first (without their bytes)."""
         return documents.for_client(self.db, client_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from .. import audit, plans, referrals
-from ..api import Done, Part, changed, read, write
+from ..api import Done, Part, changed, client_view, read, write
 from ..errors import FieldError, ValidationError
 from ..records import Changes, GoalReview, Plan, PlanVersion
 from .owners import goal_client, plan_client, referral_client
@@ -34,11 +34,11 @@ class PlansPart(Part):
         before, after = audit.diff(*plans.update_goal(self.db, goal_id, clean, expected_version, self.by()))
         return changed("goal", goal_id, "update", before=before, after=after)
 
-    @read("view_client", client=("plan_id", plan_client))
+    @read("view_client", client=("plan_id", plan_client), audit_view=client_view("personal health plan"))
     def get(self, plan_id: int) -> Plan:
         return plans.get_plan(self.db, plan_id)
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("personal health plan"))
     def current(self, client_id: int) -> Plan | None:
         found = plans.for_client(self.db, client_id)
         return found[0] if found else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from .. import clients, referrals
-from ..api import Part, changed, read, write
+from ..api import Part, changed, client_view, read, write
 from ..records import Changes, Referral, WaitingItem
 from .owners import referral_client
 
@@ -16,7 +16,7 @@ def _adding(values: dict, _actor) -> str:
 
 class ReferralsPart(Part):
 
-    @read("view_client", client=("referral_id", referral_client))
+    @read("view_client", client=("referral_id", referral_client), audit_view=client_view("referral"))
     def get(self, referral_id: int) -> Referral:
         return referrals.get(self.db, referral_id)
 

@@ -24,9 +24,11 @@ def _age(dob: str | None) -> str:
     return f"{years} years"
 
 
-def read_record(store, client_id: int) -> tuple[ClientRecord, str | None]:
-    """Runs on the worker: the record, and the LSOA's name when the lookup is already on this PC."""
-    record = store.clients.record(client_id)
+def read_record(store, client_id: int, opening: bool = True) -> tuple[ClientRecord, str | None]:
+    """Runs on the worker: the record, and the LSOA's name when the lookup is already on this PC.
+    Opening the record is audited; reading it again while it stays open (opening=False) is not a
+    new opening (the store audits it only if the record was left unread for a while)."""
+    record = store.clients.record(client_id, opening=opening)
     area = None
     code = record.client.lsoa_code
     if code and store.reference.ready():
@@ -184,8 +186,8 @@ class ClientRecordView(QWidget):
         self.loaded.emit(None)
         self.form.fields.fields["first_name"].widget.setFocus()
 
-    def load_client(self, client_id: int, keep_tab: bool = False) -> None:
-        self.worker.submit(read_record, self.store, client_id, key="client-record",
+    def load_client(self, client_id: int, keep_tab: bool = False, opening: bool = True) -> None:
+        self.worker.submit(read_record, self.store, client_id, opening, key="client-record",
                            on_done=lambda got: self.show_record(*got, keep_tab=keep_tab))
 
     def show_record(self, record: ClientRecord, area: str | None = None, keep_tab: bool = False) -> None:
@@ -290,7 +292,7 @@ class ClientRecordView(QWidget):
         self._saved(changes)
 
     def _saved(self, changes) -> None:
-        self.load_client(changes.ids[0])
+        self.load_client(changes.ids[0], opening=changes.ids[0] != (self.client.id if self.client else None))
         self.saved.emit(changes)
 
     def _conflict_resolved(self, current: Client) -> None:
@@ -298,7 +300,7 @@ class ClientRecordView(QWidget):
         self.record = ClientRecord(client=current, referrals=self.record.referrals if self.record else (),
                                    timeline=self.record.timeline if self.record else ())
         self._show_header(current)
-        self.worker.submit(read_record, self.store, current.id, key="client-record",
+        self.worker.submit(read_record, self.store, current.id, False, key="client-record",
                            on_done=lambda got: self._refresh_lists(got[0]))
 
     def on_store_changed(self, changes) -> None:
@@ -310,7 +312,7 @@ class ClientRecordView(QWidget):
     def refresh_lists(self) -> None:
         """Read the referrals and timeline again, leaving any typing in the form alone."""
         if self.client is not None:
-            self.worker.submit(read_record, self.store, self.client.id, key="client-record-lists",
+            self.worker.submit(read_record, self.store, self.client.id, False, key="client-record-lists",
                                on_done=lambda got: self._refresh_lists(got[0]))
 
     def _refresh_lists(self, record: ClientRecord) -> None:
@@ -358,7 +360,8 @@ class ClientRecordView(QWidget):
                     self.referrals_view.selectRow(row)
                     self.panel.show_referral(self.referrals.rows[row])
             # Same key as the broadcast's refresh: the later read (this one, which also selects) wins.
-            self.worker.submit(read_record, self.store, self.client.id, key="client-record-lists", on_done=pick)
+            self.worker.submit(read_record, self.store, self.client.id, False, key="client-record-lists",
+                               on_done=pick)
 
     def archive(self) -> None:
         c = self.client

@@ -266,10 +266,9 @@ class TransferPage(QWidget):
             from db.public import check_output_path
             from reports import transfer_workbook
             out = check_output_path(path, (".xlsx",), "the workbook", overwrite=True)
-            counts = self.store.transfer.export_counts()
-            rows = self.store.transfer.export_rows(target=str(out))
-            transfer_workbook.write_export(out, rows, counts=counts, on_progress=job.progress,
-                                           cancelled=job.cancelled)
+            # Audited as an export only once the whole file is written (a cancelled or failed export is not).
+            counts = self.store.transfer.export_workbook(out, write_workbook=transfer_workbook.write_export,
+                                                         on_progress=job.progress, cancelled=job.cancelled)
             return str(out), counts
 
         job = self.worker.submit(run, with_job=True, on_done=self._exported, on_error=self._export_failed)
