@@ -557,3 +557,11 @@ WHEN NOT (OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL
 BEGIN
     SELECT RAISE(ABORT, 'The audit trail cannot be changed.');
 END""")
+
+
+@migrations(name="0009_reach_indexes")
+def reach_indexes(db: Database) -> None:
+    # Issue 13: the dashboard counts eight quarters in one read of their sessions, grouped by day,
+    # attendance, mode and venue, and each referral's attended sessions with who held them; this
+    # index answers both without reading the table (a quarter's session queries took half the time).
+    db.execute("CREATE INDEX sessions_span ON sessions(session_date, attendance, mode, venue_id, referral_id, staff_id)")

@@ -12,21 +12,23 @@ sources, and are explained the same way: the referrals behind any figure.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlite_utils import Database
 
 from . import codes
 from .errors import FieldError, ValidationError
 from .periods import Period, parse_period
-from .returns import (_SQL_SOURCES, AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent,
+from .returns import (_SQL_SOURCES, AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _ScorePercent,
+                      _Values,
                       _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
-from .rules import attended_sql
+from .rules import ATTENDED, attended_sql
 
 QUARTERS = 8
 
@@ -266,22 +268,24 @@ def _needed_return_measures() -> set[str]:
 # quarter's view holds its own rows (a test checks each quarter against the return's own figures).
 
 _BETWEEN = re.compile(r"(\w+\.\w+) BETWEEN :start AND :end")
-_SPAN_ACTIVE_SQL = """
-WITH att AS (SELECT s.referral_id, {bucket} AS b, MIN(s.session_date) AS first_in_period FROM sessions s
-             WHERE s.session_date BETWEEN :start AND :end AND {s_attended} GROUP BY s.referral_id, b)
-SELECT att.b, r.referral_ref, r.received_date, r.source, att.first_in_period,
-       EXISTS (SELECT 1 FROM sessions p WHERE p.referral_id = att.referral_id AND p.session_date < att.first_in_period
-               AND {p_attended}) AS started_before,
+# The span's sessions by day, attendance, mode and venue (a covering index, 0009_reach_indexes, serves it).
+_SPAN_SESSIONS_SQL = ("SELECT s.session_date, s.attendance, s.mode, s.venue_id, COUNT(*) FROM sessions s "
+                      "WHERE s.session_date BETWEEN :start AND :end")
+# Attended sessions of the span: each referral's first in each quarter, and who held them.
+_SPAN_ATTENDED_SQL = ("SELECT s.referral_id, s.staff_id, s.session_date FROM sessions s "
+                      "WHERE s.session_date BETWEEN :start AND :end AND " + attended_sql("s.attendance"))
+# Referrals with an attended session before the span (so not starts in their first quarter of it).
+_SPAN_BEFORE_SQL = ("SELECT DISTINCT s.referral_id FROM sessions s WHERE s.session_date < :start AND "
+                    + attended_sql("s.attendance"))
+# The service's referrals with an attended session in the span, with what active_row needs of them.
+_SPAN_PEOPLE_SQL = """
+SELECT r.id, r.referral_ref, r.received_date, r.source,
        c.date_of_birth, c.gender, c.ethnicity, c.imd_quintile, c.gp_registered, c.employment, c.disability,
        c.nhs_number, c.postcode_status
-FROM att JOIN referrals r ON r.id = att.referral_id JOIN clients c ON c.id = r.client_id
-WHERE r.service_id = :service
-"""
-_SPAN_TRAINERS_SQL = """
-SELECT t.b, t.staff_id, COUNT(*) FROM (SELECT DISTINCT s.staff_id, s.referral_id, {bucket} AS b FROM sessions s
-    WHERE s.session_date BETWEEN :start AND :end AND {s_attended}) t
-JOIN referrals r ON r.id = t.referral_id WHERE r.service_id = :service GROUP BY t.b, t.staff_id
-"""
+FROM referrals r JOIN clients c ON c.id = r.client_id
+WHERE r.service_id = :service AND r.id IN (SELECT s.referral_id FROM sessions s
+    WHERE s.session_date BETWEEN :start AND :end AND {attended})
+""".format(attended=attended_sql("s.attendance"))
 
 
 def _bucket(column: str, n: int) -> str:
@@ -299,39 +303,117 @@ class _Span:
                        "end": periods[-1].end.isoformat(), **{f"e{i}": p.end.isoformat() for i, p in enumerate(periods)}}
         self.views = [_QuarterView(self, i, db, service_id, p, self.instruments_on) for i, p in enumerate(periods)]
         self.loaded: set[str] = set()
+        self._only_service: bool | None = None
 
     def load(self, name: str) -> None:
-        n = len(self.periods)
-        buckets: list[list] = [[] for _ in range(n)]
-        conn = self.db.conn
-        if name == "active":
-            sql = _SPAN_ACTIVE_SQL.format(bucket=_bucket("s.session_date", n), s_attended=attended_sql("s.attendance"),
-                                          p_attended=attended_sql("p.attendance"))
-            for row in conn.execute(sql, self.params):
-                buckets[row[0]].append((active_row(*row[1:]), 1, row[1]))
-        elif name == "trainers":
-            sql = _SPAN_TRAINERS_SQL.format(bucket=_bucket("s.session_date", n), s_attended=attended_sql("s.attendance"))
-            for b, staff, count in conn.execute(sql, self.params):
-                buckets[b].append(((staff,), count, None))
+        if name in ("sessions", "venue_sessions"):
+            self._load_session_counts()
+        elif name in ("active", "trainers"):
+            self._load_attended()
         elif name == "closed":
-            # db.returns' own closed rows (with their outcome pairs) for the whole span, then by quarter.
-            whole = _Data(self.db, self.params["service"], self.periods[0], self.instruments_on)
-            whole.params = {"service": self.params["service"], "start": self.params["start"], "end": self.params["end"]}
-            quarter_of = dict(conn.execute(
-                f"SELECT referral_ref, {_bucket('closed_date', n)} FROM referrals WHERE service_id = :service "
-                "AND closed_date BETWEEN :start AND :end", self.params).fetchall())
-            for row in whole.rows("closed"):
-                buckets[quarter_of[row[2]]].append(row)
+            self._load_closed()
         else:
-            where, cols = _REACH_SOURCES[name] if name in _REACH_SOURCES else _SQL_SOURCES[name]
-            column = _BETWEEN.search(where).group(1)
-            listed = ", ".join(("b",) + cols)
-            sql = f"SELECT {_bucket(column, n)} AS b{''.join(', ' + c for c in cols)}, COUNT(*) {where} GROUP BY {listed}"
-            for row in conn.execute(sql, self.params):
-                buckets[row[0]].append((tuple(row[1:-1]), row[-1], None))
+            self._load_grouped(name)
+
+    def _fill(self, name: str, buckets: list[list]) -> None:
         for view, rows in zip(self.views, buckets):
             view._cache[name] = rows
         self.loaded.add(name)
+
+    def _quarter_of(self) -> Callable[[str], int]:
+        """The quarter (0 = the earliest) an ISO date of the span falls in, remembered per date."""
+        ends, memo = [p.end.isoformat() for p in self.periods], {}
+
+        def quarter(day: str) -> int:
+            q = memo.get(day)
+            if q is None:
+                q = memo[day] = bisect_left(ends, day)
+            return q
+        return quarter
+
+    def _service_filter(self, column: str) -> str:
+        """SQL keeping rows of the service's referrals; empty when every referral is the service's
+        (one service in the file), which spares a look-up of the referral for each session."""
+        if self._only_service is None:
+            self._only_service = self.db.conn.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM referrals WHERE service_id IS NOT :service)", self.params
+            ).fetchone()[0] == 1
+        return "" if self._only_service else f" AND {column} IN (SELECT id FROM referrals WHERE service_id = :service)"
+
+    def _load_session_counts(self) -> None:
+        """db.returns' "sessions" (mode, attendance) and the dashboard's "venue_sessions" (attended
+        sessions by venue type), from one grouped read of the span's sessions."""
+        n, quarter = len(self.periods), self._quarter_of()
+        venue_type = dict(self.db.conn.execute("SELECT id, type FROM venues"))
+        sessions: list[Counter] = [Counter() for _ in range(n)]
+        venues: list[Counter] = [Counter() for _ in range(n)]
+        sql = (_SPAN_SESSIONS_SQL + self._service_filter("s.referral_id")
+               + " GROUP BY s.session_date, s.attendance, s.mode, s.venue_id")
+        for day, attendance, mode, venue, count in self.db.conn.execute(sql, self.params):
+            q = quarter(day)
+            sessions[q][(mode, attendance)] += count
+            if attendance in ATTENDED:
+                venues[q][(venue_type.get(venue),)] += count
+        self._fill("sessions", [[(key, w, None) for key, w in c.items()] for c in sessions])
+        self._fill("venue_sessions", [[(key, w, None) for key, w in c.items()] for c in venues])
+
+    def _load_attended(self) -> None:
+        """db.returns' "active" (with db.returns.active_row, the return's own start rule) and the
+        dashboard's "trainers", from one read of the span's attended sessions."""
+        n, quarter, conn = len(self.periods), self._quarter_of(), self.db.conn
+        first: dict = {}                       # (referral id, quarter) -> first attended date in it
+        staff: list[dict] = [{} for _ in range(n)]     # quarter -> staff id -> referral ids
+        for rid, staff_id, day in conn.execute(_SPAN_ATTENDED_SQL, self.params):
+            q = quarter(day)
+            key = (rid, q)
+            if day < first.get(key, "9"):
+                first[key] = day
+            staff[q].setdefault(staff_id, set()).add(rid)
+        # Attended before the span: for a referral's first quarter in the span, that alone makes it
+        # not a start; in any later quarter its own earlier quarter already does.
+        before = {rid for (rid,) in conn.execute(_SPAN_BEFORE_SQL, self.params)}
+        people = {row[0]: row[1:] for row in conn.execute(_SPAN_PEOPLE_SQL, self.params)}
+        earliest: dict = {}
+        for rid, q in first:
+            if q < earliest.get(rid, n):
+                earliest[rid] = q
+        active: list[list] = [[] for _ in range(n)]
+        for (rid, q), day in first.items():
+            person = people.get(rid)
+            if person is None:                 # another service's referral
+                continue
+            ref, received, source = person[0], person[1], person[2]
+            started_before = q > earliest[rid] or rid in before
+            active[q].append((active_row(ref, received, source, day, started_before, *person[3:]), 1, ref))
+        trainers = [[((s,), len(refs & people.keys()), None) for s, refs in by_staff.items()
+                     if not refs.isdisjoint(people.keys())] for by_staff in staff]
+        self._fill("active", active)
+        self._fill("trainers", trainers)
+
+    def _load_closed(self) -> None:
+        """db.returns' own closed rows (with their outcome pairs, paired once) for the whole span,
+        then by the quarter each referral closed in."""
+        n, quarter = len(self.periods), self._quarter_of()
+        whole = _Data(self.db, self.params["service"], self.periods[0], self.instruments_on)
+        whole.params = {"service": self.params["service"], "start": self.params["start"], "end": self.params["end"]}
+        closed_on = dict(self.db.conn.execute(
+            "SELECT referral_ref, closed_date FROM referrals WHERE service_id = :service "
+            "AND closed_date BETWEEN :start AND :end", self.params).fetchall())
+        buckets: list[list] = [[] for _ in range(n)]
+        for row in whole.rows("closed"):
+            buckets[quarter(closed_on[row[2]])].append(row)
+        self._fill("closed", buckets)
+
+    def _load_grouped(self, name: str) -> None:
+        n = len(self.periods)
+        buckets: list[list] = [[] for _ in range(n)]
+        where, cols = _REACH_SOURCES[name] if name in _REACH_SOURCES else _SQL_SOURCES[name]
+        column = _BETWEEN.search(where).group(1)
+        listed = ", ".join(("b",) + cols)
+        sql = f"SELECT {_bucket(column, n)} AS b{''.join(', ' + c for c in cols)}, COUNT(*) {where} GROUP BY {listed}"
+        for row in self.db.conn.execute(sql, self.params):
+            buckets[row[0]].append((tuple(row[1:-1]), row[-1], None))
+        self._fill(name, buckets)
 
 
 class _QuarterView(_ReachData):
@@ -360,6 +442,8 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     instruments_on = tuple(c for c in instruments_on if c in OUTCOME_INSTRUMENTS)
     span = _Span(db, service_id, list(periods), instruments_on)
     specs = [spec for spec in _specs(span.instruments_on) + _reach_specs() if spec.measure in wanted]
+    for view in span.views:
+        view.score_keys = _scores_read(specs)
     out = []
     with _bulk():
         for i, view in enumerate(span.views):
@@ -376,6 +460,17 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     return out
 
 
+def _scores_read(specs) -> frozenset[str]:
+    """The outcome scores these specs read from a pair row's values (the rest need not be worked out)."""
+    keys: set[str] = set()
+    for spec in specs:
+        if isinstance(spec, _ScorePercent):
+            keys.update(spec.scores)
+        elif isinstance(spec, _Values):
+            keys.update(b.split("=", 1)[1] for b, source, _, _ in spec.parts if source.startswith("pairs/"))
+    return frozenset(keys)
+
+
 def view_label(period: Period) -> str:
     return period.label
 
@@ -386,12 +481,13 @@ def quarter_figures(db: Database, service_id: int, period: Period, instruments_o
     dashboard's own for the rest, over one set of sources."""
     wanted = {i.measure for i in ITEMS if i.section in set(sections)}
     data = _ReachData(db, service_id, period, instruments_on)
+    specs = [spec for spec in _specs(data.instruments_on) + _reach_specs() if spec.measure in wanted]
+    data.score_keys = _scores_read(specs)
     out: dict = {}
     with _bulk():
-        for spec in _specs(data.instruments_on) + _reach_specs():
-            if spec.measure in wanted:
-                for f in spec.figures(data):
-                    out[f.key] = f
+        for spec in specs:
+            for f in spec.figures(data):
+                out[f.key] = f
     return QuarterFigures(period, out)
 
 

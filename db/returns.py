@@ -272,9 +272,9 @@ def _mean(values: list) -> Decimal | None:
 def _median(values: list) -> Decimal | None:
     if not values:
         return None
-    ordered = sorted(Fraction(_exact(v)) for v in values)
+    ordered = sorted(_exact(v) for v in values)      # ints and Decimals compare exactly
     mid = len(ordered) // 2
-    middle = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    middle = Fraction(ordered[mid]) if len(ordered) % 2 else (Fraction(ordered[mid - 1]) + Fraction(ordered[mid])) / 2
     return round_half_away(middle, 1)
 
 
@@ -424,6 +424,9 @@ class _Data:
         self.instruments_on = tuple(instruments_on)
         self.params = {"service": service_id, "start": period.start.isoformat(), "end": period.end.isoformat()}
         self._cache: dict[str, list] = {}
+        # The scores whose (baseline, exit, change) a pair row carries: None for all of them; a
+        # caller counting only some measures (the dashboard) names the scores they read.
+        self.score_keys: frozenset[str] | None = None
 
     def rows(self, name: str) -> list:
         if name not in self._cache:
@@ -472,7 +475,8 @@ class _Data:
         return [(_Closed(ref, reason, pairs.get(rid, {})), 1, ref) for rid, ref, reason in closed]
 
     def _pairs(self, instrument: str) -> list:
-        keys = [k for k in OUTCOME_SCORE_KEYS if _INSTRUMENT_OF_SCORE.get(k) == instrument]
+        keys = [k for k in OUTCOME_SCORE_KEYS if _INSTRUMENT_OF_SCORE.get(k) == instrument
+                and (self.score_keys is None or k in self.score_keys)]
         out = []
         for closed, _, ref in self.rows("closed"):
             pair = closed.pairs.get(instrument)

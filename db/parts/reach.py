@@ -75,7 +75,9 @@ class ReachPart(Part):
         on = tuple(assessments.enabled_instruments(self.db, service.code))
         periods = reach.quarters_ending(period, quarters)
         progress = on_progress or (lambda done, total, label: None)
-        with connection.transaction(self.db):       # every quarter sees the same moment of the data
+        if cancelled is not None and cancelled():
+            raise Cancelled("Stopped: the dashboard was not brought up to date.")
+        with connection.snapshot(self.db):       # every quarter sees the same moment of the data (writers go on)
             counted = self._fresh()
             key = (service.id, shown, on)
             missing = [i for i, p in enumerate(periods) if (key, p.code) not in counted]

@@ -112,6 +112,10 @@ class DashboardPage(QWidget):
         top.addWidget(self.quarter)
         self.refresh_button = button("&Recount", "Count the figures again", tip="Count the figures again (F5 reads the lists)")
         top.addWidget(self.refresh_button)
+        self.cancel_button = button("Cance&l counting", "Cancel the count",
+                                    tip="Stop counting; the figures shown are left as they were")
+        self.cancel_button.setVisible(False)
+        top.addWidget(self.cancel_button)
         self.report_button = button("Reach re&port (PDF)\u2026", "Save the reach report as a PDF",
                                     tip="Two or three A4 pages for a commissioner or board")
         self.report_button.setVisible(self.full)
@@ -202,6 +206,7 @@ class DashboardPage(QWidget):
 
         self.quarter.currentIndexChanged.connect(lambda _: self.refresh())
         self.refresh_button.clicked.connect(self.refresh)
+        self.cancel_button.clicked.connect(self.cancel)
         self.figures_view.activated.connect(lambda index: self.explain(self.figures_model, index))
         self.drift_view.activated.connect(lambda index: self.explain(self.drift_model, index))
         self.explain_button.clicked.connect(lambda: self.explain(self.figures_model, self.figures_view.currentIndex()))
@@ -236,17 +241,42 @@ class DashboardPage(QWidget):
             dash = self.store.reach.dashboard(period, on_progress=job.progress, cancelled=job.cancelled)
             return dash, self.store.reach.data_quality(today=self.today)
 
-        self.job = self.worker.submit(load, with_job=True, key="dashboard", on_done=self._show, on_error=self._failed)
+        job = self.worker.submit(load, with_job=True, key="dashboard", on_done=lambda got: self._show(got, job),
+                                 on_error=lambda exc: self._failed(exc, job))
+        self.job = job
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
 
-    def _failed(self, exc) -> None:
+    def cancel(self) -> None:
+        """Cancel the count on the worker; what was shown stays until Recount."""
+        if self.job is None:
+            return
+        self.job.cancel()
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Cancelling the count…")
+
+    def _counting_over(self, job) -> bool:
+        """True when job is the page's current count (an older, replaced one is ignored)."""
+        if job is not self.job:
+            return False
         self.job = None
+        self.cancel_button.setVisible(False)
+        return True
+
+    def _failed(self, exc, job=None) -> None:
+        if not self._counting_over(job):
+            return
         if isinstance(exc, Cancelled):
+            self.stale = True
+            self.status.setText("Counting was cancelled: the figures were not brought up to date. "
+                                "Press Recount to count them.")
             return
         self.status.setText("The figures could not be counted.")
         show_error(self, exc)
 
-    def _show(self, got) -> None:
-        self.job = None
+    def _show(self, got, job=None) -> None:
+        if not self._counting_over(job):
+            return
         dash, quality = got
         self.dashboard, self.quality = dash, quality
         labels = [q.period.label for q in dash.quarters]

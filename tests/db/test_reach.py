@@ -212,3 +212,37 @@ def test_counted_quarters_are_kept_until_the_data_changes(store, tmp_path):
     # Another chosen quarter counts only the quarter it adds.
     moved = store.reach.dashboard("2026-27-Q3")
     assert moved.quarters[-2] is latest.quarters[-1]
+
+
+def test_a_cancelled_count_stops_even_with_quarters_kept(store):
+    from db.errors import Cancelled
+    with pytest.raises(Cancelled):
+        store.reach.dashboard(PERIOD, cancelled=lambda: True)
+    store.reach.dashboard(PERIOD)                                   # counted and kept
+    with pytest.raises(Cancelled):
+        store.reach.dashboard(PERIOD, cancelled=lambda: True)
+
+
+def test_another_services_sessions_are_not_counted(store):
+    """One service in the file lets the dashboard skip the service look-up per session; with a
+    second service's referral in the file its sessions must still be left out, and each quarter
+    still equals the return's."""
+    before = store.reach.dashboard(PERIOD)
+    db = store.db
+    other = db.conn.execute("INSERT INTO services (code, name) VALUES ('OTHER', 'Other service')").lastrowid
+    client = db.conn.execute("SELECT client_id FROM referrals LIMIT 1").fetchone()[0]
+    rid = db.conn.execute("INSERT INTO referrals (service_id, referral_ref, client_id, received_date, source) "
+                          "VALUES (?, 'RF-OTHER1', ?, '2026-07-01', 'GP')", (other, client)).lastrowid
+    venue = db.conn.execute("SELECT venue_id FROM sessions WHERE venue_id IS NOT NULL LIMIT 1").fetchone()[0]
+    their_trainer = db.conn.execute("INSERT INTO staff (service_id, full_name, role) VALUES (?, 'Other Trainer', "
+                                    "'TRAINER')", (other,)).lastrowid
+    db.conn.execute("INSERT INTO sessions (referral_id, client_id, staff_id, venue_id, session_date, mode, attendance) "
+                    "VALUES (?, ?, ?, ?, '2026-08-03', 'F2F', '5')", (rid, client, their_trainer, venue))
+    db.conn.commit()
+    from db import assessments
+    periods = [q.period for q in before.quarters]
+    after = reach.span_figures(db, 1, periods, assessments.enabled_instruments(db, "TEST"))
+    for q0, q1 in zip(before.quarters, after):
+        assert q0.figures == q1.figures, q0.period.label
+        ret = {f.key: f for f in store.returns.figures(q1.period, "TEST").figures}
+        assert all(ret[k] == f for k, f in q1.figures.items() if k in ret)

@@ -165,3 +165,39 @@ def test_the_reach_report_from_the_dashboard(qtbot, built, tmp_path, monkeypatch
         assert "Starts from the two most deprived fifths: 1 of 1 (100.0%)" in " ".join(text.split())
     finally:
         close_window(window)
+
+
+def _hold_worker(window):
+    """Keep the worker busy until the returned event is set, so a job can be cancelled before it runs."""
+    import threading
+    release = threading.Event()
+    window.worker.submit(lambda: release.wait(10))
+    return release
+
+
+def test_cancel_stops_the_count_on_the_worker_and_the_page_says_so(qtbot, built, tmp_path):
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        shown = page.dashboard
+        assert not page.cancel_button.isVisible()               # nothing counting: no Cancel
+        release = _hold_worker(window)
+
+        qtbot.mouseClick(page.refresh_button, Qt.LeftButton)
+        job = page.job
+        assert page.cancel_button.isVisible() and page.cancel_button.isEnabled()
+        assert page.cancel_button.accessibleName() == "Cancel the count"
+        qtbot.mouseClick(page.cancel_button, Qt.LeftButton)
+        assert job.cancelled() and "Cancelling" in page.status.text()
+        release.set()
+        qtbot.waitUntil(lambda: page.job is None, timeout=10000)
+        assert "Counting was cancelled" in page.status.text()
+        assert not page.cancel_button.isVisible()
+        assert page.dashboard is shown                            # the figures shown are left as they were
+        # Recount counts again and shows the figures.
+        qtbot.mouseClick(page.refresh_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: page.job is None and page.dashboard is not shown, timeout=10000)
+        assert "cancelled" not in page.status.text() and not page.cancel_button.isVisible()
+    finally:
+        close_window(window)
+
