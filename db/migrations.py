@@ -541,7 +541,14 @@ ALTER TABLE audit ADD COLUMN payload_sha TEXT;
 ALTER TABLE audit ADD COLUMN hash TEXT;
 ALTER TABLE audit ADD COLUMN redacted_at TEXT;
 CREATE INDEX audit_client ON audit(client_id, id);
-CREATE INDEX audit_user ON audit(username COLLATE NOCASE, id)
+CREATE INDEX audit_user ON audit(username COLLATE NOCASE, id);
+-- What the returns need of an erased person's referral (db/rights.py): a date giving the same
+-- age on the start date, and whether the NHS number was valid.
+CREATE TABLE erased_referrals (
+    referral_id INTEGER PRIMARY KEY REFERENCES referrals(id),
+    figures_dob TEXT,
+    nhs_valid INTEGER NOT NULL
+)
 """)
     audit.chain_all(db.conn)
     # Trigger bodies hold ';' so each goes whole (not through _script).

@@ -94,7 +94,10 @@ _ALL = (
     Decision("backup", frozenset({ADMIN}), "back up the database"),
     Decision("restore", frozenset({ADMIN}), "restore a backup"),
     Decision("check", frozenset({ADMIN, MANAGER}), "run the integrity checks"),
-    Decision("erase", frozenset({MANAGER}), "erase records"),
+    # People's rights (issue 14, CLI.md v2): a subject access bundle for managers and administrators;
+    # erasure (anonymising in place) and the retention list for administrators.
+    Decision("sar", frozenset({MANAGER, ADMIN}), "produce a subject access bundle"),
+    Decision("erase", frozenset({ADMIN}), "erase records"),
 )
 DECISIONS: dict[str, Decision] = {d.name: d for d in _ALL}
 

@@ -25,7 +25,7 @@ from sqlite_utils import Database
 from . import codes
 from .errors import FieldError, ValidationError
 from .periods import Period, parse_period
-from .returns import (_SQL_SOURCES, AGE_BANDS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _ScorePercent,
+from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _ScorePercent,
                       _Values,
                       _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
 from .rules import ATTENDED, attended_sql
@@ -280,12 +280,12 @@ _SPAN_BEFORE_SQL = ("SELECT DISTINCT s.referral_id FROM sessions s WHERE s.sessi
 # The service's referrals with an attended session in the span, with what active_row needs of them.
 _SPAN_PEOPLE_SQL = """
 SELECT r.id, r.referral_ref, r.received_date, r.source,
-       c.date_of_birth, c.gender, c.ethnicity, c.imd_quintile, c.gp_registered, c.employment, c.disability,
-       c.nhs_number, c.postcode_status
+       {erased_columns}
 FROM referrals r JOIN clients c ON c.id = r.client_id
+LEFT JOIN erased_referrals er ON er.referral_id = r.id
 WHERE r.service_id = :service AND r.id IN (SELECT s.referral_id FROM sessions s
     WHERE s.session_date BETWEEN :start AND :end AND {attended})
-""".format(attended=attended_sql("s.attendance"))
+""".format(attended=attended_sql("s.attendance"), erased_columns=ERASED_COLUMNS)
 
 
 def _bucket(column: str, n: int) -> str:

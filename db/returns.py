@@ -40,6 +40,8 @@ from .instruments import (INSTRUMENTS, MEANINGFUL_SCORE_KEYS, OUTCOME_SCORE_KEYS
 from .periods import Period
 from .validation import age_on, nhs_number_valid
 
+NHS_VALID_KEPT = "valid-before-erasure"   # db/rights.py: an erased person's NHS number was valid
+
 SPEC_VERSION = "1"
 POLICY_NONE, POLICY_NHSE = "none", "nhs-england"
 POLICIES = (POLICY_NONE, POLICY_NHSE)
@@ -336,7 +338,7 @@ class _Active:
 
     @property
     def nhs_valid(self) -> bool:
-        return bool(self.nhs_number) and nhs_number_valid(self.nhs_number)
+        return self.nhs_number == NHS_VALID_KEPT or (bool(self.nhs_number) and nhs_number_valid(self.nhs_number))
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,21 +375,31 @@ _SQL_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
                     ("x.category", "x.type")),
 }
 
+# The client's columns active_row reads. For a person erased on request (db/rights.py, joined as
+# `er`) the figures read what was kept of the referral: a date giving the same age on the start date,
+# and whether the NHS number was valid, so past returns keep their counts.
+ERASED_COLUMNS = (
+    "COALESCE(er.figures_dob, c.date_of_birth) AS date_of_birth, c.gender, c.ethnicity, c.imd_quintile, "
+    "c.gp_registered, c.employment, c.disability, "
+    f"CASE WHEN er.referral_id IS NULL THEN c.nhs_number WHEN er.nhs_valid = 1 THEN '{NHS_VALID_KEPT}' END "
+    "AS nhs_number, c.postcode_status")
+
 # Referrals with an attended session in the period, each with its first such date and
 # whether an attended session came before the period (then it is not a start).
 _ACTIVE_SQL = """
 SELECT r.referral_ref, r.received_date, r.source, f.first_in_period,
        EXISTS (SELECT 1 FROM sessions p WHERE p.referral_id = f.referral_id AND p.session_date < :start
                AND {p_attended}) AS started_before,
-       c.date_of_birth, c.gender, c.ethnicity, c.imd_quintile, c.gp_registered, c.employment, c.disability,
-       c.nhs_number, c.postcode_status
+       {erased_columns}
 FROM (SELECT s.referral_id, MIN(s.session_date) AS first_in_period FROM sessions s
       WHERE s.session_date BETWEEN :start AND :end AND {s_attended}
       GROUP BY s.referral_id) f
 JOIN referrals r ON r.id = f.referral_id
 JOIN clients c ON c.id = r.client_id
+LEFT JOIN erased_referrals er ON er.referral_id = r.id
 WHERE r.service_id = :service
-""".format(p_attended=attended_sql("p.attendance"), s_attended=attended_sql("s.attendance"))
+""".format(p_attended=attended_sql("p.attendance"), s_attended=attended_sql("s.attendance"),
+           erased_columns=ERASED_COLUMNS)
 
 _CLOSED_WHERE = "service_id = :service AND closed_date BETWEEN :start AND :end"
 

@@ -36,6 +36,7 @@ from .parts.diary import DiaryPart
 from .parts.documents import DocumentsPart
 from .parts.drafts import DraftsPart
 from .parts.plans import PlansPart
+from .parts.privacy import PrivacyPart
 from .parts.reach import ReachPart
 from .parts.reference import ReferencePart
 from .parts.referrals import ReferralsPart
@@ -49,7 +50,7 @@ from .records import Actor, Changes
 SYSTEM = Actor(username="system", roles=frozenset({"ADMIN", "MANAGER", "COORD"}))
 
 PART_NAMES = ("clients", "referrals", "diary", "plans", "assessments", "signposting", "documents", "returns",
-              "reach", "transfer", "service", "admin", "reference", "drafts")
+              "reach", "transfer", "service", "admin", "reference", "drafts", "privacy")
 
 
 class CaseStore:
@@ -74,6 +75,7 @@ class CaseStore:
         self.admin = AdminPart(self)
         self.reference = ReferencePart(self, reference_source)
         self.drafts = DraftsPart(self)
+        self.privacy = PrivacyPart(self)
 
     # --- opening -----------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _command_modules():
     import importlib
     names = ["setup_commands", "return_commands", "transfer_commands", "document_commands", "diary_commands",
-             "report_commands"]
+             "report_commands", "privacy_commands"]
     found = []
     for name in names:
         try:
