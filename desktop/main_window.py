@@ -17,6 +17,7 @@ from .diary.my_day import MyDayPage
 from .diary.page import DiaryPage
 from .referrals.waiting import WaitingListPage
 from .returns.page import ReturnsPage
+from .admin.audit_page import AuditPage
 from .transfer.page import TransferPage
 from .signin import demo_banner
 from .widgets.common import show_error
@@ -55,7 +56,8 @@ class SessionInfo:
 # The screens, in navigation order (Ctrl+1, Ctrl+2, ...). Each page class carries its NAV
 # (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
 # My day is shown to trainers and champions only, so it is first (Ctrl+1) for them alone.
-PAGE_TYPES = (MyDayPage, ClientsPage, WaitingListPage, DiaryPage, ReturnsPage, DashboardPage, TransferPage)
+PAGE_TYPES = (MyDayPage, ClientsPage, WaitingListPage, DiaryPage, ReturnsPage, DashboardPage, TransferPage,
+              AuditPage)
 
 
 class MainWindow(QMainWindow):
@@ -169,6 +171,11 @@ class MainWindow(QMainWindow):
         self._action(client, "New &referral\u2026", self._new_referral, "Ctrl+R")
         self._action(client, "Log contact &attempt\u2026", self._log_attempt, "Ctrl+L")
         self._action(client, "Arc&hive\u2026", self.clients.record.archive)
+        # People's rights (issue 14): shown to those the policy lets do them.
+        self.sar_action = self._action(client, "Subject access &bundle\u2026", self.subject_access)
+        self.sar_action.setVisible(self.store.may("sar"))
+        self.erase_action = self._action(client, "Erase on re&quest\u2026", self.erase_client)
+        self.erase_action.setVisible(self.store.may("erase"))
         client.addSeparator()
         # Alt+digit and Ctrl+PgUp/PgDn: no character comes of them, so a text field with the focus never
         # takes the key (Alt+Shift+digit typed "@" or "#" there). Window-wide, like every menu shortcut.
@@ -242,6 +249,23 @@ class MainWindow(QMainWindow):
     def open_client(self, client_id: int) -> None:
         self.go_to(self.clients)
         self.clients.open_client(client_id)
+
+    def _open_record_client(self):
+        client = self.clients.record.client
+        if client is None or self.stack.currentWidget() is not self.clients:
+            self.statusBar().showMessage("Open a client's record first.", 10_000)
+            return None
+        return client
+
+    def subject_access(self, path: str | None = None) -> None:
+        from .admin.rights import subject_access
+        subject_access(self, self.store, self.worker, self._open_record_client(), path)
+
+    def erase_client(self, dialog_hook=None) -> None:
+        from .admin.rights import erase_client
+        client = self._open_record_client()
+        erase_client(self, self.store, self.worker, client, dialog_hook=dialog_hook,
+                     on_done=lambda _: self.clients.record.load_client(client.id, keep_tab=True, opening=False))
 
     def open_referral(self, client_id: int, referral_id: int) -> None:
         """Open the client's record at this referral (from the waiting list)."""
