@@ -125,8 +125,8 @@ def bench_import(work_dir: Path, clients: int = 10_000, repeat: int = 3) -> list
     for i in range(repeat):
         db_path = work_dir / f"import-bench-{i}.sqlite3"
         store = CaseStore.create_new(db_path, service_name="Import benchmark", service_code="BENCH",
-                                     admin_username="admin", admin_password="bench")
-        store.sign_in("admin", "bench")
+                                     admin_username="admin", admin_password="copper-thistle-29")
+        store.sign_in("admin", "copper-thistle-29")
         store.reference.prepare()          # once per PC, not part of an import
         started = time.perf_counter()
         report = store.transfer.import_workbook(workbook, write_report=False)

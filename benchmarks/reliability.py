@@ -44,7 +44,7 @@ from db import connection, services  # noqa: E402
 from db.errors import ConflictError, DatabaseBusy, HTDeskError  # noqa: E402
 from db.store import CaseStore  # noqa: E402
 
-PASSWORD = "longpassword1"
+PASSWORD = "strong-fennel-19"
 PERIOD = "2025-26-Q4"
 TEMP_NAMES = (connection.TEMP_MARK, ".partial", ".htdesk-return-")
 RESULTS: list[tuple[str, str, str, bool]] = []

@@ -527,6 +527,17 @@ CREATE INDEX safeguarding_prompts_client ON safeguarding_prompts(client_id)
 """)
 
 
+@migrations(name="0010_accounts_and_settings")
+def accounts_and_settings(db: Database) -> None:
+    # Issue 14: an administrator's lockout after wrong passwords lasts a fixed time (locked_until),
+    # so five wrong tries can never shut every administrator out for good; an account is ended
+    # (ended_on) when its holder leaves, and an ended account cannot sign in.
+    _script(db, """
+ALTER TABLE accounts ADD COLUMN locked_until TEXT;
+ALTER TABLE accounts ADD COLUMN ended_on TEXT
+""")
+
+
 @migrations(name="0011_audit_chain_and_rights")
 def audit_chain_and_rights(db: Database) -> None:
     # Issue 14. The audit trail names the client each row is about (client_id) and is

@@ -83,7 +83,8 @@ _ALL = (
     Decision("reach", frozenset({MANAGER}), "see the reach, equity and outcome figures"),
     Decision("activity", frozenset({COORD, MANAGER}), "see the service's activity figures and data-quality lists"),
     Decision("export", frozenset({MANAGER}), "export data"),
-    Decision("import", frozenset({MANAGER, ADMIN}), "import workbooks"),
+    # Importing writes client records, which an administrator (view-only on clients) may not change.
+    Decision("import", frozenset({MANAGER}), "import workbooks"),
     Decision("audit_view", frozenset({MANAGER, ADMIN}), "see the audit log"),
     Decision("manage_directory", frozenset({COORD, MANAGER, ADMIN}), "change the signposting directory"),
     # The diary (issue 11): everyone who holds sessions keeps their own; coordinators and managers run

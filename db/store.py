@@ -88,13 +88,15 @@ class CaseStore:
     @classmethod
     def create_new(cls, path: Path | str, *, service_name: str, service_code: str, admin_username: str,
                    admin_password: str, admin_full_name: str | None = None, demo: bool = False,
-                   **kw) -> "CaseStore":
+                   contact: dict | None = None, **kw) -> "CaseStore":
         """A new database for one service with its first account (administrator and manager).
         Made under a temporary name beside the target and renamed into place when complete, so a
         failure (a full disk) or a kill leaves no half-made database behind."""
         path = Path(path)
         services.validate_service(service_name, service_code)
-        accounts.check_new_password(admin_password)
+        if not demo:   # a demo database's accounts keep the documented password 'demo'
+            accounts.check_new_password(admin_password, username=admin_username,
+                                        service_names=(service_name, service_code))
         connection.check_new_target(path)
         if path.exists() and path.stat().st_size > 0:
             raise ValidationError(FieldError("db", f"{path} already exists: choose a new file name, or open it instead."))
@@ -104,11 +106,13 @@ class CaseStore:
                 store = cls.open(tmp, create=True, **kw)
                 try:
                     with connection.transaction(store.db):
-                        service_id = services.create_service(store.db, service_name, service_code, SYSTEM.username)
+                        service_id = services.create_service(store.db, service_name, service_code, SYSTEM.username,
+                                                             **services.check_contact(contact or {}))
                         staff_id = services.add_staff(store.db, service_id, admin_full_name or admin_username,
                                                       "MANAGER", SYSTEM.username)
                         accounts.create(store.db, admin_username, admin_password, ["ADMIN", "MANAGER"], staff_id,
-                                        SYSTEM.username)
+                                        SYSTEM.username,
+                                        password_hash=accounts.hash_password(admin_password) if demo else None)
                         services.set_meta(store.db, "demo", "1" if demo else "0")
                         audit.record(store.db, SYSTEM, "create", "service", service_id,
                                      after={"name": service_name, "code": service_code, "admin": admin_username})
@@ -139,14 +143,14 @@ class CaseStore:
         with connection.plain_errors(path):
             maintenance.restore(path, Path(source), None)
 
-    def _restore_from(self, source: Path):
+    def _restore_from(self, source: Path, confirm_code: str | None = None):
         from . import maintenance
         if self.path is None:
             from .errors import BadPath
             raise BadPath("This database has no file to restore into.")
         self.db.conn.close()
         try:
-            return maintenance.restore(self.path, source, self.actor)
+            return maintenance.restore(self.path, source, self.actor, confirm_code)
         finally:
             self.db = connection.open_database(self.path)
 
@@ -175,6 +179,15 @@ class CaseStore:
         with connection.plain_errors(self.path):
             self.actor = accounts.authenticate(self.db, username, password)
         return self.actor
+
+    @property
+    def must_change_password(self) -> bool:
+        """The signed-in account holds a one-time password: it must choose its own before anything else."""
+        return bool(self.actor and self.actor.account_id and
+                    accounts.must_change_password(self.db, self.actor.account_id))
+
+    def sign_out(self) -> None:
+        self.actor = None
 
     def act_as_system(self) -> None:
         """For set-up commands that run before any account exists (demo, init)."""

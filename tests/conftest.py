@@ -35,14 +35,14 @@ def _case_store_template(tmp_path_factory):
     from db.store import CaseStore
     path = tmp_path_factory.mktemp("template") / "t.sqlite3"
     store = CaseStore.create_new(path, service_name="Test Health Trainers", service_code="TEST",
-                                 admin_username="admin", admin_password="pass")
-    store.sign_in("admin", "pass")
+                                 admin_username="admin", admin_password="amber-kettle-42")
+    store.sign_in("admin", "amber-kettle-42")
     staff_ids = {
-        "trainer": store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password="pass"),
-        "trainer2": store.service.add_staff("Ben Trainer", "TRAINER", username="trainer2", password="pass"),
-        "champion": store.service.add_staff("Cath Champion", "CHAMPION", username="champion", password="pass"),
-        "coord": store.service.add_staff("Colin Coordinator", "COORD", username="coord", password="pass"),
-        "manager": store.service.add_staff("Mo Manager", "MANAGER", username="manager", password="pass"),
+        "trainer": store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password="amber-kettle-42"),
+        "trainer2": store.service.add_staff("Ben Trainer", "TRAINER", username="trainer2", password="amber-kettle-42"),
+        "champion": store.service.add_staff("Cath Champion", "CHAMPION", username="champion", password="amber-kettle-42"),
+        "coord": store.service.add_staff("Colin Coordinator", "COORD", username="coord", password="amber-kettle-42"),
+        "manager": store.service.add_staff("Mo Manager", "MANAGER", username="manager", password="amber-kettle-42"),
     }
     store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
@@ -58,7 +58,7 @@ def case_store(tmp_path, _case_store_template):
     path = tmp_path / "t.sqlite3"
     shutil.copy(template, path)
     store = CaseStore.open(path)
-    store.sign_in("admin", "pass")
+    store.sign_in("admin", "amber-kettle-42")
     store.staff_ids = dict(staff_ids)
     yield store
     store.close()

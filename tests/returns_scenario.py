@@ -26,8 +26,8 @@ from db.store import CaseStore
 
 TODAY = date(2026, 11, 1)
 PERIOD = "2026-27-Q2"
-ADMIN, ADMIN_PASSWORD = "boss", "boss-pass"
-TRAINER, TRAINER_PASSWORD = "tina", "tina-pass"
+ADMIN, ADMIN_PASSWORD = "boss", "granite-violet-64"
+TRAINER, TRAINER_PASSWORD = "tina", "pebble-saffron-72"
 
 # postcode -> (quintile, match status)
 DEPRIVATION = {"NE1 1AA": (1, "found"), "NE2 2BB": (2, "terminated"), "ZZ1 1ZZ": (None, "not_found")}
@@ -49,6 +49,7 @@ def stub_deprivation(store: CaseStore) -> None:
 
 def new_store(path: Path) -> CaseStore:
     store = CaseStore.create_new(path, service_name="Test & Co Health Trainers", service_code="TEST",
+                                 contact={"phone": "0191 496 0000"},
                                  admin_username=ADMIN, admin_password=ADMIN_PASSWORD, admin_full_name="Bea Boss")
     store.sign_in(ADMIN, ADMIN_PASSWORD)
     stub_deprivation(store)

@@ -479,6 +479,13 @@ class Importer:
                                  f"Role: the Staff sheet cannot make {username} an administrator. Give the role of "
                                  "the work they do; an administrator adds the administrator role in the app.")
                 continue
+            if clean["role"] == "ADMIN":
+                # Accounts made by an import are never administrators (issue 14): an administrator
+                # gives that role in Staff and accounts, where the last-administrator rules hold.
+                self.report.fail(sheet, row.number, "role", row.get("role"),
+                                 f"Role: the Staff sheet cannot make {username} an administrator. Give the role of "
+                                 "the work they do; an administrator adds the administrator role in the app.")
+                continue
             if key in self._taken_usernames:
                 self.report.fail(sheet, row.number, "username", username,
                                  f"Username {username} is already an account with no staff member: choose another.")

@@ -20,6 +20,7 @@ MONDAY = TODAY - timedelta(days=TODAY.weekday()) + timedelta(days=7)      # next
 def template(tmp_path_factory):
     path = tmp_path_factory.mktemp("diary-cli") / "svc.sqlite3"
     with CaseStore.create_new(path, service_name="Tyneside Health Trainers", service_code="TYNEHT",
+                              contact={"phone": "0191 496 0123"},
                               admin_username="admin", admin_password=PASSWORD) as store:
         store.sign_in("admin", PASSWORD)
         amy = store.service.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD)

@@ -20,6 +20,7 @@ def template(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "svc.sqlite3"
     today = date.today()
     with CaseStore.create_new(path, service_name="Tyneside Health Trainers", service_code="TYNEHT",
+                              contact={"phone": "0191 496 0123"},
                               admin_username="admin", admin_password=PASSWORD) as store:
         store.sign_in("admin", PASSWORD)
         trainer = store.service.add_staff("Aisha Rahman", "TRAINER", username="trainer1", password=PASSWORD)

@@ -19,7 +19,7 @@ from reports import transfer_workbook
 @pytest.fixture
 def env(monkeypatch, tmp_path, case_store):
     monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HTDESK_PASSWORD", "pass")
+    monkeypatch.setenv("HTDESK_PASSWORD", "amber-kettle-42")
     path = case_store.path
     case_store.close()
     return path
@@ -263,7 +263,7 @@ def test_an_import_that_cannot_get_the_write_lock_is_a_plain_busy_error_with_the
     book = tmp_path / "in.xlsx"
     book.write_bytes(good_book.read_bytes())
     store = CaseStore.open(env)
-    store.sign_in("admin", "pass")
+    store.sign_in("admin", "amber-kettle-42")
     holder = sqlite3.connect(env, isolation_level=None)
 
     def take_the_lock(done, total, label):

@@ -9,7 +9,7 @@ import pytest
 from desktop.cli import main
 
 
-def run(*args, password="secret1", env_extra=None, cwd=None):
+def run(*args, password="cobalt-lantern-18", env_extra=None, cwd=None):
     env = {**os.environ, "HTDESK_PASSWORD": password, **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "desktop.cli", *args], capture_output=True, text=True, env=env,
                           timeout=120, cwd=cwd)
@@ -18,7 +18,7 @@ def run(*args, password="secret1", env_extra=None, cwd=None):
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HTDESK_PASSWORD", "secret1")
+    monkeypatch.setenv("HTDESK_PASSWORD", "cobalt-lantern-18")
     return tmp_path
 
 
@@ -120,16 +120,16 @@ def test_demo_makes_a_believable_service(isolated):
 def test_user_commands_backup_and_restore(isolated, capsys):
     db = str(isolated / "s.sqlite3")
     assert main(["init", "--db", db, "--service-name", "S", "--service-code", "S", "--admin", "boss"]) == 0
-    os.environ["HTDESK_NEW_PASSWORD"] = "trainerpw"
+    os.environ["HTDESK_NEW_PASSWORD"] = "willow-harbour-33"
     try:
         assert main(["user", "add", "amy", "--db", db, "--user", "boss", "--roles", "TRAINER", "--full-name", "Amy T"]) == 0
     finally:
         del os.environ["HTDESK_NEW_PASSWORD"]
-    os.environ["HTDESK_PASSWORD"] = "trainerpw"
+    os.environ["HTDESK_PASSWORD"] = "willow-harbour-33"
     assert main(["user", "lock", "boss", "--db", db, "--user", "amy"]) == 3          # trainers cannot
     os.environ["HTDESK_PASSWORD"] = "wrong"
     assert main(["backup", "--db", db, "--user", "boss"]) == 3                        # wrong password
-    os.environ["HTDESK_PASSWORD"] = "secret1"
+    os.environ["HTDESK_PASSWORD"] = "cobalt-lantern-18"
     out = isolated / "b.sqlite3"
     assert main(["backup", "--db", db, "--user", "boss", "--out", str(out)]) == 0
     assert "verified" in capsys.readouterr().out

@@ -46,7 +46,7 @@ def fill(template, target, rows: dict):
 def service(env, capsys, monkeypatch):
     db = env / "svc.sqlite3"
     code, out, err = cli(capsys, monkeypatch, "init", "--db", db, "--service-name", "Gateshead Health Trainers",
-                         "--service-code", "GATES", "--admin", "boss", password="secret1")
+                         "--service-code", "GATES", "--admin", "boss", password="cobalt-lantern-18")
     assert code == 0, err
     return db
 
@@ -74,7 +74,7 @@ def test_import_dry_run_then_import_then_exit_2_for_a_bad_workbook(service, env,
                        "source": "SELF", "allocated_trainer": "amy"}],
     })
     code, out, err = cli(capsys, monkeypatch, "import", good, "--dry-run", "--db", service, "--user", "boss",
-                         password="secret1")
+                         password="cobalt-lantern-18")
     assert code == 0, err
     assert "Dry run" in out and "Clients: 1 row(s) read; 1 would be created" in out
     code, out, err = cli(capsys, monkeypatch, "import", good, "--db", service, "--user", "boss")
@@ -95,12 +95,12 @@ def test_import_dry_run_then_import_then_exit_2_for_a_bad_workbook(service, env,
 
 
 def test_import_and_export_are_refused_to_roles_without_the_right(service, env, capsys, monkeypatch):
-    monkeypatch.setenv("HTDESK_NEW_PASSWORD", "pass1")
+    monkeypatch.setenv("HTDESK_NEW_PASSWORD", "amber-kettle-43")
     assert cli(capsys, monkeypatch, "user", "add", "cathy", "--roles", "COORD", "--db", service, "--user", "boss",
-               password="secret1")[0] == 0
+               password="cobalt-lantern-18")[0] == 0
     template = env / "blank.xlsx"
     cli(capsys, monkeypatch, "template", template)
-    code, out, err = cli(capsys, monkeypatch, "import", template, "--db", service, "--user", "cathy", password="pass1")
+    code, out, err = cli(capsys, monkeypatch, "import", template, "--db", service, "--user", "cathy", password="amber-kettle-43")
     assert code == 3 and "may not import workbooks" in err
     code, out, err = cli(capsys, monkeypatch, "export", env / "out.xlsx", "--db", service, "--user", "cathy")
     assert code == 3 and "export data" in err and not (env / "out.xlsx").exists()
@@ -118,7 +118,7 @@ def test_a_demo_database_exported_and_imported_into_a_fresh_one_exports_the_same
     def into_fresh(workbook, name):
         db = env / f"{name}.sqlite3"
         assert cli(capsys, monkeypatch, "init", "--db", db, "--service-name", "Fresh", "--service-code", "FRESH",
-                   "--admin", "importer", password="secret1")[0] == 0
+                   "--admin", "importer", password="cobalt-lantern-18")[0] == 0
         code, out, err = cli(capsys, monkeypatch, "import", workbook, "--db", db, "--user", "importer")
         assert code == 0 and "Imported." in out, out + err
         assert "conflict" not in out.split("Warnings")[0].replace("0 conflict(s)", "")
@@ -143,7 +143,7 @@ def test_a_demo_database_exported_and_imported_into_a_fresh_one_exports_the_same
     from db.store import CaseStore
     stores = [CaseStore.open(demo), CaseStore.open(env / "fresh1.sqlite3")]
     stores[0].sign_in("manager", "demo")
-    stores[1].sign_in("importer", "secret1")
+    stores[1].sign_in("importer", "cobalt-lantern-18")
     this_year = period_containing(date.today()).code[:7]
     last_year = f"{int(this_year[:4]) - 1}-{int(this_year[5:7]) - 1:02d}"
     for period in (this_year, last_year, period_containing(date.today()).code):

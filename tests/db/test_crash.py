@@ -14,7 +14,7 @@ WRITER = textwrap.dedent("""
     from datetime import date
     from db.store import CaseStore
     store = CaseStore.open(sys.argv[1])
-    store.sign_in("admin", "pass")
+    store.sign_in("admin", "amber-kettle-42")
     n = 0
     while True:
         n += 1

@@ -11,7 +11,7 @@ TODAY = date(2026, 11, 2)        # a Monday
 
 
 def _client(store, n, received="2026-10-01", trainer="trainer"):
-    store.sign_in("coord", "pass")
+    store.sign_in("coord", "amber-kettle-42")
     cid = store.clients.add({"first_name": f"Zoë{n}", "last_name": f"Okafor{n}", "date_of_birth": "02/02/1980",
                              "gender": "2", "ethnicity": "A"}, today=TODAY).ids[0]
     rid = store.referrals.add(cid, {"received_date": received, "source": "SELF", "reasons": ["DIET"]},
@@ -22,7 +22,7 @@ def _client(store, n, received="2026-10-01", trainer="trainer"):
 
 
 def _venue(store, days=None):
-    store.sign_in("admin", "pass")
+    store.sign_in("admin", "amber-kettle-42")
     store.service.add_venue("CC1", "Byker Community Centre", "COMMUNITY")
     venue = next(v for v in store.service.venues() if v.code == "CC1")
     if days:
@@ -36,7 +36,7 @@ def _at(date_, start="10:00", minutes=60, **more):
 
 def test_a_trainer_books_a_block_of_six_weekly_sessions_in_one_step(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     ids = case_store.diary.book(rid, _at("2026-11-03"), weeks=6, today=TODAY)
     week = case_store.diary.week(date(2026, 11, 3), 42, staff_id=case_store.staff_ids["trainer"], today=TODAY)
     assert [e.session_id for e in week] == ids
@@ -50,7 +50,7 @@ def test_a_trainer_books_a_block_of_six_weekly_sessions_in_one_step(case_store):
 def test_a_clash_names_what_it_meets_and_offers_the_next_free_slot_which_can_be_booked(case_store):
     _, r1 = _client(case_store, 1)
     _, r2 = _client(case_store, 2)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     case_store.diary.book(r1, _at("2026-11-03", "10:00", 60), today=TODAY)
     with pytest.raises(Clash) as caught:
         case_store.diary.book(r2, _at("2026-11-03", "10:30", 45), today=TODAY)
@@ -65,7 +65,7 @@ def test_a_clash_names_what_it_meets_and_offers_the_next_free_slot_which_can_be_
 
 def test_the_client_already_booked_with_another_trainer_is_a_clash(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     case_store.diary.book(rid, _at("2026-11-03", "14:00", staff_id=case_store.staff_ids["trainer"]), today=TODAY)
     with pytest.raises(Clash, match="HT-000001 is already booked with Amy Trainer from 14:00 to 15:00") as caught:
         case_store.diary.book(rid, _at("2026-11-03", "14:30", staff_id=case_store.staff_ids["trainer2"]),
@@ -76,7 +76,7 @@ def test_the_client_already_booked_with_another_trainer_is_a_clash(case_store):
 def test_a_block_clashing_in_a_later_week_is_offered_a_slot_free_in_every_week(case_store):
     _, r1 = _client(case_store, 1)
     _, r2 = _client(case_store, 2)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     case_store.diary.book(r1, _at("2026-11-17", "10:00"), today=TODAY)      # week 3 of the block below
     with pytest.raises(Clash, match="17 November 2026") as caught:
         case_store.diary.book(r2, _at("2026-11-03", "10:00"), weeks=6, today=TODAY)
@@ -87,7 +87,7 @@ def test_a_block_clashing_in_a_later_week_is_offered_a_slot_free_in_every_week(c
 def test_a_venue_closed_that_day_is_a_clash_and_the_offer_is_an_open_day(case_store):
     venue = _venue(case_store, "24")     # Tuesdays and Thursdays
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(Clash) as caught:
         case_store.diary.book(rid, _at("2026-11-04", mode="F2F", venue_id=venue), today=TODAY)   # a Wednesday
     assert caught.value.fields == ["session_date"]
@@ -106,7 +106,7 @@ def test_a_venue_closed_that_day_is_a_clash_and_the_offer_is_an_open_day(case_st
 ])
 def test_bad_bookings_are_refused_naming_the_field_and_change_nothing(case_store, values, weeks, field, words):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(ValidationError) as caught:
         case_store.diary.book(rid, values, weeks=weeks, today=TODAY)
     assert field in caught.value.fields
@@ -116,7 +116,7 @@ def test_bad_bookings_are_refused_naming_the_field_and_change_nothing(case_store
 
 def test_a_past_date_asks_for_confirmation_then_books(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(NeedsConfirmation, match="in the past"):
         case_store.diary.book(rid, _at("2026-10-20"), today=TODAY)
     assert case_store.diary.book(rid, _at("2026-10-20"), confirm_past=True, today=TODAY)
@@ -124,13 +124,13 @@ def test_a_past_date_asks_for_confirmation_then_books(case_store):
 
 def test_after_closing_only_a_follow_up_and_a_block_may_not_run_past_closing(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     case_store.diary.book(rid, _at("2026-10-20", staff_id=case_store.staff_ids["trainer"]), confirm_past=True,
                           today=TODAY)
     s = case_store.diary.week(date(2026, 10, 20), 1, staff_id=case_store.staff_ids["trainer"], today=TODAY)[0]
     case_store.diary.record(s.session_id, "5", expected_version=s.row_version, today=TODAY)
     case_store.referrals.close(rid, "2026-11-01", "COMPLETED", today=TODAY)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(ValidationError, match="only a follow-up session") as caught:
         case_store.diary.book(rid, _at("2026-11-10"), today=TODAY)
     assert caught.value.fields == ["session_date"]
@@ -142,7 +142,7 @@ def test_after_closing_only_a_follow_up_and_a_block_may_not_run_past_closing(cas
 
 def test_recording_keeps_notes_and_goals_and_books_the_next_session_in_the_same_step(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     case_store.plans.add(rid, {"agreed_date": "2026-10-05"}, goals=[
         {"area": "DIET", "goal_text": "Eat breakfast", "status": "INPROGRESS"},
         {"area": "ACTIVITY", "goal_text": "Walk to work", "status": "INPROGRESS"}], today=TODAY)
@@ -165,22 +165,22 @@ def test_recording_keeps_notes_and_goals_and_books_the_next_session_in_the_same_
 
 def test_two_dnas_in_a_row_put_the_referral_on_the_follow_up_list(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     ids = case_store.diary.book(rid, _at("2026-10-12"), weeks=3, confirm_past=True, today=TODAY)
     v = lambda i: case_store.diary.entry(i).row_version  # noqa: E731
     case_store.diary.record(ids[0], "3", expected_version=v(ids[0]), today=TODAY)
     assert case_store.diary.record(ids[1], "5", expected_version=v(ids[1]), today=TODAY).follow_up == ()
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     assert case_store.diary.follow_up() == []
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     more = case_store.diary.book(rid, _at("2026-11-02", "15:00"), today=TODAY)
     case_store.diary.record(ids[2], "3", expected_version=v(ids[2]), today=TODAY)
     assert case_store.diary.record(more[0], "3", expected_version=v(more[0]), today=TODAY).follow_up == (rid,)
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     [item] = case_store.diary.follow_up()
     assert (item.referral_id, item.client_ref, item.staff_name, item.last_dna) == (
         rid, "HT-000001", "Amy Trainer", "2026-11-02")
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(PermissionDenied):
         case_store.diary.follow_up()
 
@@ -188,7 +188,7 @@ def test_two_dnas_in_a_row_put_the_referral_on_the_follow_up_list(case_store):
 def test_a_group_of_four_is_one_booking_with_a_session_per_client_counted_as_one_to_one(case_store):
     venue = _venue(case_store)
     rids = [_client(case_store, n)[1] for n in range(4)]
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     ids = case_store.diary.book_group(rids, _at("2026-10-28", "13:00", 90, mode="GROUP", venue_id=venue),
                                       title="Walking group", confirm_past=True, today=TODAY)
     members = case_store.diary.week(date(2026, 10, 28), 1, staff_id=case_store.staff_ids["trainer"], today=TODAY)
@@ -204,7 +204,7 @@ def test_a_group_of_four_is_one_booking_with_a_session_per_client_counted_as_one
         "ACTIVE", "ACTIVE", "WAITING", "WAITING"]
     # Another booking at that time meets the whole group.
     _, other = _client(case_store, 9)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(Clash, match="group session: Walking group at Byker Community Centre"):
         case_store.diary.book_group([other, rids[0]], _at("2026-10-28", "14:00", mode="GROUP", venue_id=venue),
                                     title="Cooking", confirm_past=True, today=TODAY)
@@ -212,7 +212,7 @@ def test_a_group_of_four_is_one_booking_with_a_session_per_client_counted_as_one
 
 def test_moving_and_cancelling_keep_the_history_with_the_reason(case_store):
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     [sid] = case_store.diary.book(rid, _at("2026-11-05", "10:00"), today=TODAY)
     e = case_store.diary.entry(sid)
     case_store.diary.move(sid, {"session_date": "2026-11-06", "start_time": "11:00"}, "Client asked for Friday",
@@ -233,11 +233,11 @@ def test_moving_and_cancelling_keep_the_history_with_the_reason(case_store):
 def test_a_change_saved_by_someone_else_in_between_is_detected_not_overwritten(case_store):
     from db.store import CaseStore
     _, rid = _client(case_store, 1)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     [sid] = case_store.diary.book(rid, _at("2026-10-30"), confirm_past=True, today=TODAY)
     opened = case_store.diary.entry(sid)
     other = CaseStore.open(case_store.path)
-    other.sign_in("coord", "pass")
+    other.sign_in("coord", "amber-kettle-42")
     other.diary.record(sid, "3", expected_version=opened.row_version, today=TODAY)
     other.close()
     with pytest.raises(ConflictError, match=r"Someone else \(coord\) changed this session"):
@@ -248,9 +248,9 @@ def test_a_change_saved_by_someone_else_in_between_is_detected_not_overwritten(c
 def test_a_champion_sees_and_books_only_their_own_clients_and_a_trainer_only_their_own_diary(case_store):
     _, mine = _client(case_store, 1, trainer="champion")
     _, theirs = _client(case_store, 2, trainer="trainer")
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     case_store.diary.book(theirs, _at("2026-11-03", staff_id=case_store.staff_ids["champion"]), today=TODAY)
-    case_store.sign_in("champion", "pass")
+    case_store.sign_in("champion", "amber-kettle-42")
     champion = case_store.staff_ids["champion"]
     case_store.diary.book(mine, _at("2026-11-03", "14:00"), today=TODAY)
     week = case_store.diary.week(TODAY, 7, staff_id=champion, today=TODAY)
@@ -261,10 +261,10 @@ def test_a_champion_sees_and_books_only_their_own_clients_and_a_trainer_only_the
         case_store.diary.week(TODAY, 7, staff_id=case_store.staff_ids["trainer"])
     with pytest.raises(PermissionDenied):
         case_store.diary.week(TODAY, 7)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     with pytest.raises(PermissionDenied):
         case_store.diary.book(theirs, _at("2026-11-05", staff_id=case_store.staff_ids["trainer2"]), today=TODAY)
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     assert len(case_store.diary.week(TODAY, 7, today=TODAY)) == 2
 
 
@@ -272,7 +272,7 @@ def test_my_day_lists_todays_sessions_in_time_order_and_the_caseload_with_what_i
     _, r1 = _client(case_store, 1)
     _, r2 = _client(case_store, 2)
     _, r3 = _client(case_store, 3)
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     case_store.diary.book(r1, _at("2026-11-02", "14:00"), today=TODAY)
     case_store.diary.book(r2, _at("2026-11-02", "09:30"), today=TODAY)
     [old] = case_store.diary.book(r3, _at("2026-10-26"), confirm_past=True, today=TODAY)

@@ -16,13 +16,13 @@ def test_a_draft_is_saved_listed_for_its_owner_only_and_discarded(case_store):
 
     # Read back through a second connection, as the next start of the app would.
     with CaseStore.open(case_store.path) as later:
-        later.sign_in("admin", "pass")
+        later.sign_in("admin", "amber-kettle-42")
         found = {d.form_key: d for d in later.drafts.mine()}
         assert set(found) == {"client:new", "client:7"}
         assert found["client:new"].values == TYPED
         assert found["client:new"].saved_at[:4].isdigit() and "T" in found["client:new"].saved_at
 
-        later.sign_in("coord", "pass")
+        later.sign_in("coord", "amber-kettle-42")
         assert later.drafts.mine() == []          # someone else's typing is never offered
         later.drafts.discard("client:new")    # and they cannot remove it
     assert {d.form_key for d in case_store.drafts.mine()} == {"client:new", "client:7"}

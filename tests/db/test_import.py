@@ -138,7 +138,7 @@ def store(case_store):
     path = case_store.path
     case_store.close()
     s = CaseStore.open(path, reference_source=NE)
-    s.sign_in("admin", "pass")
+    s.sign_in("admin", "amber-kettle-42")
     yield s
     s.close()
 
@@ -525,12 +525,12 @@ def test_cancel_changes_nothing_and_progress_is_reported(store, tmp_path):
 def test_only_managers_and_administrators_import_and_only_managers_export(case_store, tmp_path):
     path = book(tmp_path / "in.xlsx")
     for user in ("trainer", "coord", "champion"):
-        case_store.sign_in(user, "pass")
+        case_store.sign_in(user, "amber-kettle-42")
         with pytest.raises(PermissionDenied):
             case_store.transfer.import_workbook(path, today=TODAY)
         with pytest.raises(PermissionDenied):
             case_store.transfer.export_rows()
-    case_store.sign_in("manager", "pass")
+    case_store.sign_in("manager", "amber-kettle-42")
     assert case_store.transfer.import_workbook(path, today=TODAY, dry_run=True).ok
     case_store.transfer.export_rows()
     assert case_store.admin.audit_events(limit=1)[0]["action"] == "export"
@@ -566,7 +566,7 @@ def test_a_conflicting_write_between_checking_and_writing_is_caught_by_the_secon
     sees it (compared, not written twice), and the rest of the workbook is imported."""
     path = book(tmp_path / "in.xlsx")
     other = CaseStore.open(store.path)
-    other.sign_in("admin", "pass")
+    other.sign_in("admin", "amber-kettle-42")
     done = []
 
     checked = []
@@ -605,8 +605,8 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_workbook(store,
     first = tmp_path / "first.xlsx"
     transfer_workbook.write_export(first, store.transfer.export_rows(target=str(first)))
     fresh = CaseStore.create_new(tmp_path / "fresh.sqlite3", service_name="Fresh", service_code="FRESH",
-                                 admin_username="admin", admin_password="pass", reference_source=NE)
-    fresh.sign_in("admin", "pass")
+                                 admin_username="admin", admin_password="amber-kettle-42", reference_source=NE)
+    fresh.sign_in("admin", "amber-kettle-42")
     report = fresh.transfer.import_workbook(first, today=TODAY)
     assert report.committed and not report.conflicts, report.text()
     second = tmp_path / "second.xlsx"
@@ -685,8 +685,8 @@ def test_staff_without_an_account_round_trip_under_a_stand_in_username(store, tm
     again = run(store, path)
     assert again.ok and again.counts["Staff"].created == 0 and again.counts["Staff"].unchanged == len(rows["Staff"])
     fresh = CaseStore.create_new(tmp_path / "fresh.sqlite3", service_name="Fresh", service_code="FRESH",
-                                 admin_username="admin", admin_password="pass", reference_source=NE)
-    fresh.sign_in("admin", "pass")
+                                 admin_username="admin", admin_password="amber-kettle-42", reference_source=NE)
+    fresh.sign_in("admin", "amber-kettle-42")
     assert fresh.transfer.import_workbook(path, today=TODAY).committed
     assert fresh.db.conn.execute("SELECT s.full_name FROM accounts a JOIN staff s ON s.id = a.staff_id "
                                  "WHERE a.username = ?", (f"staff-{staff_id}",)).fetchone() == ("Pat Volunteer",)

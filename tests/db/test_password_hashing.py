@@ -16,7 +16,7 @@ def _init(db, env):
     r = subprocess.run([sys.executable, "-m", "desktop.cli", "init", "--db", str(db), "--service-name",
                         "Hash Health Trainers", "--service-code", "HASH", "--admin", "boss"],
                        capture_output=True, text=True, timeout=120,
-                       env={**env, "HTDESK_PASSWORD": "secret1", "HTDESK_DATA_DIR": str(db.parent / "data")})
+                       env={**env, "HTDESK_PASSWORD": "cobalt-lantern-18", "HTDESK_DATA_DIR": str(db.parent / "data")})
     assert r.returncode == 0, r.stderr
     return _stored_hash(db, "boss")
 
@@ -68,14 +68,14 @@ def test_a_production_hash_signs_in_during_a_cheap_run_and_is_kept(case_store):
 
 
 def test_a_hash_with_old_parameters_is_rehashed_once_then_left_alone(case_store):
-    old = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=2).hash("pass")
+    old = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=2).hash("amber-kettle-42")
     _set_hash(case_store.path, "trainer", old)
     from db.store import CaseStore
     seen = []
     for _ in range(3):
         other = CaseStore.open(case_store.path)
-        assert other.sign_in("trainer", "pass").username == "trainer"
+        assert other.sign_in("trainer", "amber-kettle-42").username == "trainer"
         other.close()
         seen.append(_stored_hash(case_store.path, "trainer"))
     assert seen[0] != old and seen[0] == seen[1] == seen[2]
-    assert PasswordHasher().verify(seen[0], "pass")
+    assert PasswordHasher().verify(seen[0], "amber-kettle-42")

@@ -12,13 +12,13 @@ TODAY = date(2026, 11, 1)
 
 @pytest.fixture
 def referral(case_store):
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     client_id = case_store.clients.add({"first_name": "Siobhán", "last_name": "Nguyễn", "date_of_birth": "1975-05-05",
                                        "gender": "2", "ethnicity": "A"}, today=TODAY).ids[0]
     referral_id = case_store.referrals.add(client_id, {"received_date": "2026-06-01", "source": "GP"},
                                            today=TODAY).ids[0]
     case_store.referrals.allocate(referral_id, case_store.staff_ids["trainer"])
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     return referral_id
 
 
@@ -79,15 +79,15 @@ def test_reviewing_a_goal_keeps_the_review_and_sets_the_goal(case_store, referra
         case_store.plans.review_goal(walk.id, {"review_date": "2026-08-01", "outcome": "CHANGED"},
                                      expected_version=walk.row_version, today=TODAY)
     assert exc.value.fields == ["goal_text"]
-    case_store.sign_in("admin", "pass")
+    case_store.sign_in("admin", "amber-kettle-42")
     assert any("Goal reviewed 2026-07-10: Achieved" in (e["detail"] or "")
                for e in case_store.admin.audit_events("goal", money.id))
 
 
 def test_signposting_outcome_and_the_follow_up_list(case_store, referral):
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     debt = case_store.signposting.add_directory_entry("Citizens Advice Gateshead", "DEBT", phone="0808 278 7842")
-    case_store.sign_in("trainer", "pass")
+    case_store.sign_in("trainer", "amber-kettle-42")
     case_store.signposting.add(referral, {"signpost_date": "2026-06-10", "category": "DEBT", "type": "referred",
                                           "directory_id": debt, "follow_up_date": "2026-07-01"}, today=TODAY)
     case_store.signposting.add(referral, {"signpost_date": "2026-06-12", "category": "FOOD", "type": "signposted",
@@ -107,20 +107,20 @@ def test_signposting_outcome_and_the_follow_up_list(case_store, referral):
                                               expected_version=kept.row_version, today=TODAY)
     assert exc.value.fields == ["outcome_date"]
     # Another trainer's follow-up list holds none of this client's.
-    case_store.sign_in("trainer2", "pass")
+    case_store.sign_in("trainer2", "amber-kettle-42")
     assert case_store.signposting.follow_up(mine=True) == []
-    case_store.sign_in("champion", "pass")
+    case_store.sign_in("champion", "amber-kettle-42")
     assert case_store.signposting.follow_up() == []
 
 
 def test_directory_is_searchable_and_only_coordinators_and_managers_edit_it(case_store):
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     entry = case_store.signposting.add_directory_entry("Gateshead Housing Advice", "HOUSINGSVC",
                                                        notes="Drop-in Thursdays")
     case_store.signposting.add_directory_entry("Walking for Health", "EXERCISE")
     assert [e.name for e in case_store.signposting.find_in_directory("housing thursdays")] == ["Gateshead Housing Advice"]
     assert [e.name for e in case_store.signposting.find_in_directory(category="EXERCISE")] == ["Walking for Health"]
-    case_store.sign_in("manager", "pass")
+    case_store.sign_in("manager", "amber-kettle-42")
     case_store.signposting.update_directory_entry(entry, {"phone": "0191 433 3000"}, expected_version=1)
     assert case_store.signposting.find_in_directory("housing")[0].phone == "0191 433 3000"
     with pytest.raises(ConflictError):
@@ -129,7 +129,7 @@ def test_directory_is_searchable_and_only_coordinators_and_managers_edit_it(case
         case_store.signposting.update_directory_entry(entry, {"name": " "}, expected_version=2)
     assert exc.value.fields == ["name"]
     for user in ("trainer", "champion"):
-        case_store.sign_in(user, "pass")
+        case_store.sign_in(user, "amber-kettle-42")
         assert case_store.may("manage_directory") is False
         with pytest.raises(PermissionDenied):
             case_store.signposting.update_directory_entry(entry, {"phone": "1"}, expected_version=2)
@@ -141,7 +141,7 @@ def test_phq9_item_9_acknowledgement_is_kept_and_audited(case_store, referral):
     client_id = case_store.referrals.get(referral).client_id
     kept = case_store.assessments.safeguarding_prompts(client_id)
     assert [(p["id"], p["answer"], p["acknowledged_by"], p["steps"]) for p in kept] == [(prompt, 2, "trainer", steps)]
-    case_store.sign_in("admin", "pass")
+    case_store.sign_in("admin", "amber-kettle-42")
     events = case_store.admin.audit_events("safeguarding", prompt)
     assert [e["action"] for e in events] == ["create"] and "acknowledged" in events[0]["detail"]
     assert '"answer": 2' in events[0]["after"]
@@ -170,7 +170,7 @@ def test_migrating_gives_existing_plans_their_first_version(case_store, referral
             case_store.db.conn.execute(statement)
     case_store.close()
     with CaseStore.open(path) as store:
-        store.sign_in("trainer", "pass")
+        store.sign_in("trainer", "amber-kettle-42")
         versions = store.plans.versions(plan.id)
         assert [(v.version, v.agreed_date, [g["area"] for g in v.goals]) for v in versions] == [
             (1, "2026-06-10", ["MONEY", "ACTIVITY"])]

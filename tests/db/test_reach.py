@@ -21,7 +21,7 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reach")
     scenario = Scenario(folder / "service.sqlite3")
     store = scenario.store
-    store.service.add_staff("Cath Coordinator", "COORD", username="cath", password="cath-pass-1")
+    store.service.add_staff("Cath Coordinator", "COORD", username="cath", password="maple-orbit-51")
     # Venues: two attended Q2 sessions in a community centre, one at a GP surgery, one by phone (left out).
     cc = store.service.add_venue("CC1", "Elm Street Centre", "COMMUNITY")
     gp = store.service.add_venue("GP1", "Park Surgery", "GP")
@@ -119,7 +119,7 @@ def test_coordinators_see_the_operational_half_trainers_nothing(built, tmp_path)
     path = tmp_path / "service.sqlite3"
     shutil.copy(built, path)
     s = CaseStore.open(path)
-    s.sign_in("cath", "cath-pass-1")
+    s.sign_in("cath", "maple-orbit-51")
     dash = s.reach.dashboard(PERIOD)
     measures = {m for q in dash.quarters for (m, _) in q.figures}
     assert "STARTS" in measures and "DNA_RATE" in measures

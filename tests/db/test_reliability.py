@@ -33,7 +33,7 @@ def test_a_write_waiting_past_the_busy_timeout_is_a_plain_busy_error_and_changes
     path = case_store.path
     case_store.close()
     store = CaseStore.open(path)
-    store.sign_in("admin", "pass")
+    store.sign_in("admin", "amber-kettle-42")
     audit_before = _count(store, "audit")
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -125,7 +125,7 @@ def test_a_fifo_is_refused_at_once_not_opened(tmp_path):
     with pytest.raises(DatabaseUnusable, match="not a regular file"):
         CaseStore.open(fifo)
     with pytest.raises(DatabaseUnusable, match="not a regular file"):
-        CaseStore.create_new(fifo, service_name="S", service_code="S1", admin_username="a", admin_password="longpassword1")
+        CaseStore.create_new(fifo, service_name="S", service_code="S1", admin_username="a", admin_password="strong-fennel-19")
     assert time.perf_counter() - started < 2
 
 
@@ -140,7 +140,7 @@ def test_a_failed_init_leaves_nothing_behind(tmp_path, monkeypatch):
     target = tmp_path / "new.sqlite3"
     with pytest.raises(StorageFull):
         CaseStore.create_new(target, service_name="S", service_code="S1", admin_username="admin",
-                             admin_password="longpassword1")
+                             admin_password="strong-fennel-19")
     assert os.listdir(tmp_path) == []
 
 

@@ -30,10 +30,11 @@ def _restore_logging():
 def db_path(tmp_path):
     path = tmp_path / "service.sqlite3"
     store = CaseStore.create_new(path, service_name="Test Health Trainers", service_code="TESTHT",
-                                 admin_username="boss", admin_password="secret", admin_full_name="Bo Boss")
-    store.sign_in("boss", "secret")
-    store.service.add_staff("Amy Trainer", "TRAINER", username="amy", password="pass")
-    store.service.add_staff("Cal Coordinator", "COORD", username="cal", password="pass")
+                                 contact={"phone": "0191 496 0000"},
+                                 admin_username="boss", admin_password="cobalt-lantern-17", admin_full_name="Bo Boss")
+    store.sign_in("boss", "cobalt-lantern-17")
+    store.service.add_staff("Amy Trainer", "TRAINER", username="amy", password="amber-kettle-42")
+    store.service.add_staff("Cal Coordinator", "COORD", username="cal", password="amber-kettle-42")
     for values in CLIENTS:
         store.clients.add(values)
     store.close()
@@ -52,7 +53,7 @@ CLIENTS = [
 @pytest.fixture
 def store(db_path):
     s = CaseStore.open(db_path)
-    s.sign_in("cal", "pass")
+    s.sign_in("cal", "amber-kettle-42")
     yield s
     s.close()
 

@@ -46,7 +46,7 @@ def test_sign_in(qtbot, db_path):
         qtbot.mouseClick(dialog.sign_in_button, Qt.LeftButton)
         assert dialog.message.isVisible() and "Wrong username or password" in dialog.message.text()
         assert store.actor is None and dialog.result() == 0
-        dialog.password.setText("pass")
+        dialog.password.setText("amber-kettle-42")
         qtbot.keyClick(dialog.password, Qt.Key_Return)
         assert dialog.result() == SignInDialog.Accepted
         assert store.actor.username == "cal" and "COORD" in store.actor.roles
@@ -91,11 +91,11 @@ def test_first_run_wizard_creates_the_database_and_signs_in(qtbot, tmp_path):
     assert wizard.currentPage() is wizard.account_page
     qtbot.keyClicks(wizard.full_name, "Pat Manager")
     qtbot.keyClicks(wizard.username, "pat")
-    qtbot.keyClicks(wizard.password, "longpass")
+    qtbot.keyClicks(wizard.password, "quartz-meadow-88")
     qtbot.keyClicks(wizard.password2, "different")
     wizard.next()
     assert wizard.account_page.fields.fields["password2"].error.isVisible()
-    wizard.password2.setText("longpass")
+    wizard.password2.setText("quartz-meadow-88")
     wizard.next()
     assert wizard.currentPage() is wizard.place_page
     wizard.button(wizard.WizardButton.FinishButton).click()
@@ -191,7 +191,7 @@ def test_status_bar_menus_and_about(qtbot, window, db_path):
 def test_trainer_sees_no_waiting_list(qtbot, db_path):
     from desktop.main_window import MainWindow, SessionInfo
     store = CaseStore.open(db_path)
-    store.sign_in("amy", "pass")
+    store.sign_in("amy", "amber-kettle-42")
     window = MainWindow(store, SessionInfo("Test", False, db_path))
     try:
         # My day first, the clients and the trainer's own diary: no waiting list.

@@ -38,5 +38,5 @@ def test_a_save_meeting_a_busy_database_keeps_the_typing_and_tries_again(quick_t
     again.click()
     qtbot.waitUntil(lambda: record.client.town == "Jarrow" and not record.form.dirty)
     with CaseStore.open(db_path) as other:
-        other.sign_in("cal", "pass")
+        other.sign_in("cal", "amber-kettle-42")
         assert other.clients.get(record.client.id).town == "Jarrow"

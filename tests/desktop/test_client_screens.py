@@ -41,7 +41,7 @@ def window_as(qtbot, db_path):
 
 def client_count(db_path) -> int:
     with CaseStore.open(db_path) as other:
-        other.sign_in("cal", "pass")
+        other.sign_in("cal", "amber-kettle-42")
         return len(other.clients.search("", limit=1000, include_archived=True))
 
 
@@ -139,7 +139,7 @@ def test_a_changed_form_says_so_until_saved_then_says_when_it_was_saved(qtbot, w
     assert re.fullmatch(r"\u2713 Saved at \d\d:\d\d", record.state_label.text())
     assert record.state_label.isVisible()
     with CaseStore.open(db_path) as other:
-        other.sign_in("cal", "pass")
+        other.sign_in("cal", "amber-kettle-42")
         assert other.clients.get(record.client.id).town == "Gateshead"
     # Opening someone else: the news is about the other record, so it goes.
     open_by_typing(qtbot, window, "smith")
@@ -177,9 +177,9 @@ def assert_read_only(record) -> None:
 def test_an_administrator_sees_a_read_only_record_with_a_reason_that_does_not_say_ask_an_administrator(
         qtbot, window_as, db_path):
     with CaseStore.open(db_path) as other:   # an administrator only (the first account is a manager too)
-        other.sign_in("boss", "secret")
-        other.service.add_staff("Ada Admin", "ADMIN", username="ada", password="pass")
-    window = window_as("ada", "pass")
+        other.sign_in("boss", "cobalt-lantern-17")
+        other.service.add_staff("Ada Admin", "ADMIN", username="ada", password="amber-kettle-42")
+    window = window_as("ada", "amber-kettle-42")
     record = open_by_typing(qtbot, window, "nguy")
     assert_read_only(record)
     note = record.form.read_only_note.text()
@@ -200,7 +200,7 @@ def test_an_administrator_sees_a_read_only_record_with_a_reason_that_does_not_sa
 
 def test_a_trainer_sees_clients_not_allocated_to_them_read_only_and_a_coordinator_can_edit(
         qtbot, window_as, window):
-    trainer = window_as("amy", "pass")
+    trainer = window_as("amy", "amber-kettle-42")
     record = open_by_typing(qtbot, trainer, "smith")
     assert_read_only(record)
     assert "amy may only change clients allocated to them" in record.form.read_only_note.text()
@@ -217,7 +217,7 @@ def test_a_trainer_sees_clients_not_allocated_to_them_read_only_and_a_coordinato
 
 def test_an_archived_record_is_read_only_and_says_why(qtbot, window, db_path):
     with CaseStore.open(db_path) as other:
-        other.sign_in("cal", "pass")
+        other.sign_in("cal", "amber-kettle-42")
         smith = next(c for c in other.clients.search("smith") if c.last_name == "Smith")
         other.clients.archive(smith.id, expected_version=other.clients.get(smith.id).row_version)
     window.clients.include_archived.setChecked(True)
@@ -233,7 +233,7 @@ def test_an_archived_record_is_read_only_and_says_why(qtbot, window, db_path):
 
 def test_archived_clients_are_marked_in_search_results(qtbot, window, db_path):
     with CaseStore.open(db_path) as other:
-        other.sign_in("cal", "pass")
+        other.sign_in("cal", "amber-kettle-42")
         smith = next(c for c in other.clients.search("smith") if c.last_name == "Smith")
         other.clients.archive(smith.id, expected_version=other.clients.get(smith.id).row_version)
     page = window.clients

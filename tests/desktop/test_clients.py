@@ -61,7 +61,7 @@ def test_bad_value_shows_message_next_to_the_field_then_a_good_one_saves(qtbot, 
     qtbot.waitUntil(lambda: record.client.nhs_number == "4010232137" and record.client.row_version == 2)
     assert nhs.error.isHidden()
     with CaseStore.open(db_path) as other:
-        other.sign_in("boss", "secret")
+        other.sign_in("boss", "cobalt-lantern-17")
         assert other.clients.get(record.client.id).nhs_number == "4010232137"
 
 
@@ -105,7 +105,7 @@ def test_new_client_needs_the_required_fields(qtbot, window):
 def test_edit_conflict_says_who_and_offers_to_reload(qtbot, window, db_path):
     record = open_by_typing(qtbot, window, "smith")
     with CaseStore.open(db_path) as other:
-        other.sign_in("boss", "secret")
+        other.sign_in("boss", "cobalt-lantern-17")
         client = other.clients.get(record.client.id)
         other.clients.update(client.id, {"town": "Gateshead"}, expected_version=client.row_version)
         theirs = other.clients.get(client.id)
@@ -136,7 +136,7 @@ def test_edit_conflict_says_who_and_offers_to_reload(qtbot, window, db_path):
 def test_conflict_reload_takes_their_version(qtbot, window, db_path):
     record = open_by_typing(qtbot, window, "smith")
     with CaseStore.open(db_path) as other:
-        other.sign_in("boss", "secret")
+        other.sign_in("boss", "cobalt-lantern-17")
         client = other.clients.get(record.client.id)
         other.clients.update(client.id, {"first_name": "Peggy"}, expected_version=client.row_version)
     record.form.fields.fields["first_name"].widget.setText("Meg")
@@ -166,7 +166,7 @@ def test_postcode_gives_deprivation_after_preparing_the_lookup(qtbot, tmp_path, 
     from desktop.main_window import MainWindow, SessionInfo
     monkeypatch.setenv("HTDESK_CACHE_DIR", str(tmp_path / "cache"))
     store = CaseStore.open(db_path, reference_source=NORTH_EAST_SOURCE)
-    store.sign_in("cal", "pass")
+    store.sign_in("cal", "amber-kettle-42")
     window = MainWindow(store, SessionInfo("Test", False, db_path))
     window.show()
     window.confirm_unsaved = False

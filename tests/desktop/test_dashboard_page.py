@@ -19,7 +19,7 @@ QUARTER_TODAY = date(2026, 11, 1)       # the scenario's today: 2026-27 Q3 in pr
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dashboard")
     scenario = Scenario(folder / "service.sqlite3")
-    scenario.store.service.add_staff("Cath Coordinator", "COORD", username="cath", password="cath-pass-1")
+    scenario.store.service.add_staff("Cath Coordinator", "COORD", username="cath", password="maple-orbit-51")
     scenario.store.close()
     return folder / "service.sqlite3"
 
@@ -126,7 +126,7 @@ def test_data_quality_rows_open_the_record(qtbot, built, tmp_path):
 
 
 def test_coordinators_see_activity_and_data_quality_only(qtbot, built, tmp_path):
-    window = open_window(qtbot, built, tmp_path, "cath", "cath-pass-1")
+    window = open_window(qtbot, built, tmp_path, "cath", "maple-orbit-51")
     try:
         page = dashboard_of(qtbot, window)
         titles = [page.figures_model.index(r, 0).data() for r in range(page.figures_model.rowCount())]

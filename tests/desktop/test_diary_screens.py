@@ -31,13 +31,14 @@ def dmy(d: date) -> str:
 def _diary_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("diary") / "diary.sqlite3"
     store = CaseStore.create_new(path, service_name="Test Health Trainers", service_code="TESTHT",
-                                 admin_username="boss", admin_password="secret")
-    store.sign_in("boss", "secret")
-    staff = {name: store.service.add_staff(full, role, username=name, password="pass") for name, full, role in (
+                                 contact={"phone": "0191 496 0000"},
+                                 admin_username="boss", admin_password="cobalt-lantern-17")
+    store.sign_in("boss", "cobalt-lantern-17")
+    staff = {name: store.service.add_staff(full, role, username=name, password="amber-kettle-42") for name, full, role in (
         ("amy", "Amy Trainer", "TRAINER"), ("ben", "Ben Trainer", "TRAINER"), ("cath", "Cath Champion", "CHAMPION"),
         ("cal", "Cal Coordinator", "COORD"))}
     store.service.add_venue("CC1", "Byker Community Centre", "COMMUNITY")
-    store.sign_in("cal", "pass")
+    store.sign_in("cal", "amber-kettle-42")
     owners = ["amy"] * 5 + ["ben", "cath"]
     names = ["Siobhán O'Neill", "Zoë Ali-Khan", "Peter Nguyen", "Margaret Smith", "Tom Bell", "Ben's Client",
              "Cath's Client"]
@@ -64,7 +65,7 @@ def diary_db(tmp_path, _diary_template):
 
 def _store(path: Path, who: str) -> CaseStore:
     store = CaseStore.open(path)
-    store.sign_in(who, "pass")
+    store.sign_in(who, "amber-kettle-42")
     return store
 
 

@@ -10,7 +10,7 @@ from desktop.main_window import MainWindow, SessionInfo
 from desktop_helpers import fill_new_client, open_by_typing
 
 
-def _drafts_on_file(db_path, username="cal", password="pass"):
+def _drafts_on_file(db_path, username="cal", password="amber-kettle-42"):
     with CaseStore.open(db_path) as other:   # a second connection: what the next start would read
         other.sign_in(username, password)
         return {d.form_key: d.values for d in other.drafts.mine()}
@@ -21,7 +21,7 @@ def next_start(qtbot, db_path):
     """Windows opened 'after the crash': a new store on the same file, signed in afresh."""
     opened = []
 
-    def start(username="cal", password="pass"):
+    def start(username="cal", password="amber-kettle-42"):
         store = CaseStore.open(db_path)
         store.sign_in(username, password)
         w = MainWindow(store, SessionInfo("Test Health Trainers", False, db_path))
@@ -50,7 +50,7 @@ def test_typing_is_kept_after_a_pause_and_restored_unsaved_in_the_next_window(qt
     assert kept["phone"] == "0191 496 0123" and kept["first_name"] == "Peter"
 
     # The app "crashed": nothing was saved. Someone else signing in is offered nothing.
-    other = next_start("boss", "secret")
+    other = next_start("boss", "cobalt-lantern-17")
     assert other.draft_offer.isHidden()
 
     again = next_start()
@@ -65,7 +65,7 @@ def test_typing_is_kept_after_a_pause_and_restored_unsaved_in_the_next_window(qt
     assert form.is_dirty()                                    # offered back, not saved: the user still saves
     assert offer.isHidden()
     with CaseStore.open(db_path) as check:
-        check.sign_in("cal", "pass")
+        check.sign_in("cal", "amber-kettle-42")
         assert check.clients.get(client_id).phone in (None, "")
 
     qtbot.mouseClick(again.clients.record.save_button, Qt.LeftButton)

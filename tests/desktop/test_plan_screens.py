@@ -20,9 +20,9 @@ def trainer_window(qtbot, db_path):
     """Siobhán O'Neill has an open referral allocated to the trainer amy; PHQ-9 is switched on; the
     directory has a debt advice service. The window is signed in as amy."""
     with CaseStore.open(db_path) as s:
-        s.sign_in("boss", "secret")
+        s.sign_in("boss", "cobalt-lantern-17")
         s.service.set_enabled_instruments(s.service.enabled_instruments() + ["PHQ9"])
-        s.sign_in("cal", "pass")
+        s.sign_in("cal", "amber-kettle-42")
         client = next(c for c in s.clients.search("") if c.last_name == "O'Neill")
         referral = s.referrals.add(client.id, {"received_date": "2026-01-05", "source": "SELF",
                                               "reasons": ["MONEY", "ACTIVITY"]}).ids[0]
@@ -33,7 +33,7 @@ def trainer_window(qtbot, db_path):
         s.signposting.add_directory_entry("Saltwell Walking Group", "EXERCISE")
     from desktop.main_window import MainWindow, SessionInfo
     store = CaseStore.open(db_path)
-    store.sign_in("amy", "pass")
+    store.sign_in("amy", "amber-kettle-42")
     w = MainWindow(store, SessionInfo("Test Health Trainers", False, db_path))
     w.resize(1366, 768)
     w.show()
@@ -342,7 +342,7 @@ def test_an_unusual_measurement_is_confirmed_before_it_is_saved(qtbot, trainer_w
 def test_a_coordinator_previews_and_prints_the_could_not_reach_you_letter(qtbot, db_path, tmp_path):
     from desktop.main_window import MainWindow, SessionInfo
     store = CaseStore.open(db_path)
-    store.sign_in("cal", "pass")
+    store.sign_in("cal", "amber-kettle-42")
     client = next(c for c in store.clients.search("") if c.last_name == "Smith")
     referral = store.referrals.add(client.id, {"received_date": "2026-01-05", "source": "GP",
                                                "reasons": ["DIET"]}).ids[0]

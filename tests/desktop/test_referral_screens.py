@@ -91,8 +91,8 @@ def _fourteen_year_old(db_path) -> None:
     """A client who is 14 today, and a manager's account (as the administrator)."""
     today = date.today()
     boss = CaseStore.open(db_path)
-    boss.sign_in("boss", "secret")
-    boss.service.add_staff("Meg Manager", "MANAGER", username="meg", password="pass")
+    boss.sign_in("boss", "cobalt-lantern-17")
+    boss.service.add_staff("Meg Manager", "MANAGER", username="meg", password="amber-kettle-42")
     boss.clients.add(dict(first_name="Tia", last_name="Young", date_of_birth=f"{today.year - 14}-01-01",
                          gender="2", ethnicity="A"))
     boss.close()
@@ -103,7 +103,7 @@ def manager_window(qtbot, db_path):
     from desktop.main_window import MainWindow, SessionInfo
     _fourteen_year_old(db_path)
     store = CaseStore.open(db_path)
-    store.sign_in("meg", "pass")
+    store.sign_in("meg", "amber-kettle-42")
     w = MainWindow(store, SessionInfo("Test Health Trainers", False, db_path))
     w.show()
     qtbot.waitUntil(lambda: w.clients.results.rowCount() == 5)

@@ -183,7 +183,7 @@ def test_coordinators_and_trainers_do_not_see_the_return(qtbot, built, tmp_path)
     path = tmp_path / "service.sqlite3"
     shutil.copy(built, path)
     store = CaseStore.open(path)
-    store.sign_in("tina", "tina-pass")
+    store.sign_in("tina", "pebble-saffron-72")
     w = MainWindow(store, SessionInfo("Test", False, path))
     assert not any(isinstance(p, ReturnsPage) for p in w.pages)
     w.confirm_unsaved = False

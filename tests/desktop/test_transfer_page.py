@@ -40,7 +40,7 @@ def manager_window(qtbot, case_store):
     path = case_store.path
     case_store.close()
     store = CaseStore.open(path)
-    store.sign_in("manager", "pass")
+    store.sign_in("manager", "amber-kettle-42")
     w = MainWindow(store, SessionInfo("Test Health Trainers", False, path))
     w.show()
     yield w
@@ -131,7 +131,7 @@ def test_trainers_do_not_see_import_and_export(qtbot, case_store):
     path = case_store.path
     case_store.close()
     store = CaseStore.open(path)
-    store.sign_in("trainer", "pass")
+    store.sign_in("trainer", "amber-kettle-42")
     w = MainWindow(store, SessionInfo("Test", False, path))
     assert not any(isinstance(p, TransferPage) for p in w.pages)
     w.confirm_unsaved = False

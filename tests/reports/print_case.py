@@ -88,6 +88,7 @@ def _build(tmp_path, *, goals=(goal(1), goal(2)), consent_share_gp="Y", demo=Fal
                **client_extra) -> Case:
     path = tmp_path / "case.sqlite3"
     store = CaseStore.create_new(path, service_name="Tyneside Health Trainers", service_code="TYNEHT",
+                                 contact={"phone": "0191 496 0123"},
                                  admin_username="admin", admin_password=PASSWORD, demo=demo)
     if letterhead:
         # There is no store call for the service's contact details yet (a settings screen will add it):

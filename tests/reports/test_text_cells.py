@@ -39,7 +39,7 @@ def hostile_store(case_store):
     store = case_store
     service = store.service.get()
     store.service.update({"name": HOSTILE[0]}, expected_version=service.row_version)
-    manager_id = store.service.add_staff(HOSTILE[3], "MANAGER", username="boss", password="longpassword1")
+    manager_id = store.service.add_staff(HOSTILE[3], "MANAGER", username="boss", password="strong-fennel-19")
     assert manager_id
     for i, name in enumerate(HOSTILE):
         store.clients.add({"first_name": name, "last_name": HOSTILE[-1 - i], "date_of_birth": "1980-01-01",
@@ -47,7 +47,7 @@ def hostile_store(case_store):
     path = store.path
     store.close()
     boss = CaseStore.open(path)
-    boss.sign_in("boss", "longpassword1")
+    boss.sign_in("boss", "strong-fennel-19")
     yield boss
     boss.close()
 
@@ -65,7 +65,7 @@ def test_the_return_holds_names_beginning_with_formula_signs_as_text(hostile_sto
 def test_the_export_and_the_template_hold_no_formula_at_all(hostile_store, tmp_path):
     out = tmp_path / "export.xlsx"
     admin = CaseStore.open(hostile_store.path)
-    admin.sign_in("admin", "pass")
+    admin.sign_in("admin", "amber-kettle-42")
     admin.transfer.export_workbook(out, write_workbook=transfer_workbook.write_export)
     admin.close()
     assert formula_cells(out) == []
