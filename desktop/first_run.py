@@ -53,6 +53,13 @@ class FirstRunWizard(QWizard):
                                   line_edit("Service name", 120, "e.g. Tyneside Health Trainers")).widget
         self.service_code = f.add(self.service_page.form, "service_code", "Service &code",
                                   line_edit("Service code", 12, "e.g. TYNEHT")).widget
+        # How clients reach the service: printed on every letter and plan (at least one is needed to print).
+        self.service_phone = f.add(self.service_page.form, "phone", "P&hone",
+                                   line_edit("Service phone", 40, "e.g. 0191 496 0123")).widget
+        self.service_email = f.add(self.service_page.form, "email", "&Email",
+                                   line_edit("Service email", 120, "e.g. healthtrainers@example.org")).widget
+        self.service_address = f.add(self.service_page.form, "address", "A&ddress",
+                                     line_edit("Service address", 300, "e.g. Riverside House, Newcastle NE1 3DX")).widget
         self.addPage(self.service_page)
 
         self.account_page = _Page("The first account",
@@ -108,18 +115,23 @@ class FirstRunWizard(QWizard):
         from db.public import check_new_password, validate_service
         page = self.currentPage()
         if page is self.service_page:
+            errors = []
             try:
                 validate_service(self.service_name.text(), self.service_code.text())
             except ValidationError as exc:
-                return page.show_errors(exc.errors)
-            return page.show_errors([])
+                errors += exc.errors
+            if not any(w.text().strip() for w in (self.service_phone, self.service_email, self.service_address)):
+                errors.append(FieldError("phone", "Phone, email or address: give at least one, so clients can get "
+                                                  "in touch (they are printed on every letter and plan)."))
+            return page.show_errors(errors)
         if page is self.account_page:
             errors = []
             username = self.username.text().strip()
             if not username or any(ch.isspace() for ch in username):
                 errors.append(FieldError("username", "Username: give a name with no spaces, e.g. jsmith."))
             try:
-                check_new_password(self.password.text())
+                check_new_password(self.password.text(), username=username,
+                                   service_names=(self.service_name.text(), self.service_code.text()))
             except ValidationError as exc:
                 errors += exc.errors
             if not errors and self.password.text() != self.password2.text():
@@ -145,7 +157,10 @@ class FirstRunWizard(QWizard):
                                          service_code=self.service_code.text(),
                                          admin_username=self.username.text().strip(),
                                          admin_password=self.password.text(),
-                                         admin_full_name=self.full_name.text().strip() or None)
+                                         admin_full_name=self.full_name.text().strip() or None,
+                                         contact={"phone": self.service_phone.text(),
+                                                  "email": self.service_email.text(),
+                                                  "address": self.service_address.text()})
             store.sign_in(self.username.text().strip(), self.password.text())
         except ValidationError as exc:
             return page.show_errors(exc.errors if all(e.field == "db" for e in exc.errors)

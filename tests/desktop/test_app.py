@@ -88,9 +88,22 @@ def test_first_run_wizard_creates_the_database_and_signs_in(qtbot, tmp_path):
     assert wizard.service_page.fields.fields["service_code"].error.isVisible()
     qtbot.keyClicks(wizard.service_code, "TYNEHT")
     wizard.next()
+    assert wizard.currentPage() is wizard.service_page          # no way for clients to get in touch
+    assert "at least one" in wizard.service_page.fields.fields["phone"].error.text()
+    qtbot.keyClicks(wizard.service_phone, "0191 496 0123")
+    qtbot.keyClicks(wizard.service_email, "ht@example.org")
+    wizard.next()
     assert wizard.currentPage() is wizard.account_page
     qtbot.keyClicks(wizard.full_name, "Pat Manager")
     qtbot.keyClicks(wizard.username, "pat")
+    for weak, why in (("demo", "at least 10"), ("password123", "too common"), ("tyneside-rocks-1", "service")):
+        wizard.password.setText(weak)
+        wizard.password2.setText(weak)
+        wizard.next()
+        assert wizard.currentPage() is wizard.account_page
+        assert why in wizard.account_page.fields.fields["password"].error.text()
+    wizard.password.clear()
+    wizard.password2.clear()
     qtbot.keyClicks(wizard.password, "quartz-meadow-88")
     qtbot.keyClicks(wizard.password2, "different")
     wizard.next()
@@ -102,6 +115,7 @@ def test_first_run_wizard_creates_the_database_and_signs_in(qtbot, tmp_path):
     assert wizard.store is not None and path.exists()
     assert wizard.store.actor.username == "pat"
     assert wizard.store.service.get().code == "TYNEHT"
+    assert (wizard.store.service.get().phone, wizard.store.service.get().email) == ("0191 496 0123", "ht@example.org")
     wizard.store.close()
 
 
