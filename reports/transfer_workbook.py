@@ -110,10 +110,68 @@ def _discard(wb: Workbook) -> None:
                 pass
 
 
+def instructions() -> list[str]:
+    """The Instructions sheet, one line a row: how to fill the workbook, and what each sheet holds
+    (the sheets and columns added after IMPORT.md v1 are named as such)."""
+    lines = [
+        f"Health Trainer Desk import workbook (format version {spec.FORMAT_VERSION})",
+        "",
+        "How to fill it in",
+        "- One row per record. Column headers must stay as they are (case and spaces do not matter; order is free).",
+        "- Grey rows starting EXAMPLE are skipped. Blank rows are skipped.",
+        "- Dates: real dates, or text YYYY-MM-DD or D/M/YYYY (two-digit years are refused). Times HH:MM.",
+        "- Coded columns take the code, its label, or the drop-down's 'code – label' (Codes sheet). Common forms "
+        "such as Male, Female, Pakistani, DNA, Did not attend or Self referral are accepted and noted in the report.",
+        "- Several codes in one cell (reasons, other_roles) are separated by ;",
+        "- Rows refer to each other by client_ref, referral_ref, username, venue_code and directory name.",
+        "- Check first with: htdesk import FILE.xlsx --dry-run. The import is all or nothing; the report lists "
+        "every problem by sheet, row and column, with the choices for a coded column.",
+        "- Importing the same workbook twice changes nothing: rows already there are compared, never overwritten.",
+        "- Imported staff get a locked account with no password: an administrator sets one "
+        "(htdesk user passwd USERNAME, then htdesk user unlock USERNAME).",
+        "- BMI, scores, deprivation and referral status are worked out by the app, never read from here.",
+        "",
+        "Sheets (* = required column)",
+    ]
+    for s in spec.sheets():
+        added = [c.name for c in s.columns if c.since > 1]
+        cols = ", ".join(c.name + ("*" if c.required else "") for c in s.columns if c.since == 1)
+        head = f"{s.name}" + (" (optional sheet, added after v1)" if s.optional else "")
+        lines.append(f"{head}: {s.about}" if s.about else head)
+        lines.append(f"    Columns: {cols}")
+        if added:
+            lines.append(f"    Optional columns added after v1: {', '.join(added)}")
+        lines.append(f"    A row is recognised again by: {s.identity}")
+    lines += [
+        "",
+        "Added after v1 (a v1 workbook without them imports exactly as before)",
+        "- Staff other_roles (more roles of one person) and account_ended; no password ever leaves or enters.",
+        "- Venues open_days (Mon;Wed;Fri) and active (Y/N).",
+        "- Clients: consent_version, gp_practice_name, contact_phone/text/letter/email and may_leave_message (Y/N), "
+        "asian_thresholds (Y: the lower BMI thresholds), archived_date.",
+        "- Referrals age_override_by: the manager who agreed to support a client under 16.",
+        "- Signposting outcome_date, follow_up_date and directory_name.",
+        "- Directory, Plans (what matters to me, contacts chosen, plans with no goals) and Contact attempts sheets. "
+        "A referral with contact attempts and no trainer shows as 'Trying to contact'.",
+    ]
+    return lines
+
+
+def _write_instructions(wb: Workbook) -> None:
+    ws = wb.create_sheet(spec.INSTRUCTIONS_SHEET)
+    ws.column_dimensions["A"].width = 130
+    for i, line in enumerate(instructions()):
+        cell = WriteOnlyCell(ws, value=line)
+        if i == 0 or line in ("How to fill it in", "Sheets (* = required column)") or line.startswith("Added after"):
+            cell.font = _HEADER_FONT
+        ws.append([cell])
+
+
 def _fill(wb: Workbook, rows, examples, counts, on_progress, cancelled) -> None:
     code_ranges = _codes_sheet_ranges()
     total = sum((counts or {}).values())
     done = 0
+    _write_instructions(wb)
     for s in spec.sheets():
         ws = wb.create_sheet(s.name)
         _lay_out(ws, s, code_ranges)
@@ -143,8 +201,8 @@ def _lay_out(ws, s: spec.Sheet, code_ranges: dict[str, str]) -> None:
             # so Excel may not refuse them outright.
             dv = DataValidation(type="list", formula1=code_ranges[c.code_list], allow_blank=True,
                                 errorStyle="warning", showErrorMessage=True,
-                                errorTitle=c.name, error=f"Choose a code from the list (Codes sheet, {c.code_list}); "
-                                                         "its label is accepted too.")
+                                errorTitle=c.name, error=f"Choose from the list (Codes sheet, {c.code_list}): "
+                                                         "the code, its label or 'code – label' are all accepted.")
         elif c.kind == spec.ANSWER and c.minimum is not None and c.maximum is not None:
             dv = DataValidation(type="whole" if c.whole else "decimal", operator="between",
                                 formula1=str(c.minimum), formula2=str(c.maximum), allow_blank=True,
@@ -204,10 +262,12 @@ def _cell(ws, value, force: bool = False):
 
 
 def _codes_sheet_ranges() -> dict[str, str]:
-    """Code list -> the Codes sheet range a drop-down refers to (its code column)."""
+    """Code list -> the Codes sheet range a drop-down refers to: its "code – label" column, after
+    the code and label pairs (so a drop-down shows "2 – Female (including trans woman)")."""
     ranges = {}
-    for i, (name, items) in enumerate(spec.code_lists().items()):
-        letter = get_column_letter(2 * i + 1)
+    lists = spec.code_lists()
+    for i, (name, items) in enumerate(lists.items()):
+        letter = get_column_letter(2 * len(lists) + i + 1)
         ranges[name] = f"{spec.CODES_SHEET}!${letter}$2:${letter}${len(items) + 1}"
     return ranges
 
@@ -219,12 +279,19 @@ def _write_codes_sheet(wb: Workbook) -> None:
         ws.column_dimensions[get_column_letter(2 * i + 1)].width = max(12, len(name) + 2)
         ws.column_dimensions[get_column_letter(2 * i + 2)].width = min(45, max(14, *(len(lab) for _, lab in items)))
     ws.freeze_panes = "A2"
+    for i, (name, items) in enumerate(lists):
+        ws.column_dimensions[get_column_letter(2 * len(lists) + i + 1)].width = min(
+            50, max(16, *(len(f"{c} – {lab}") for c, lab in items)))
     header = []
     for name, _ in lists:
         for text in (name, f"{name} label"):
             cell = WriteOnlyCell(ws, value=text)
             cell.font = _HEADER_FONT
             header.append(cell)
+    for name, _ in lists:                 # the drop-downs' own columns: "code – label"
+        cell = WriteOnlyCell(ws, value=f"{name} choice")
+        cell.font = _HEADER_FONT
+        header.append(cell)
     ws.append(header)
     depth = max(len(items) for _, items in lists)
     for r in range(depth):
@@ -235,4 +302,6 @@ def _write_codes_sheet(wb: Workbook) -> None:
                 row += [_cell(ws, str(code), force=True), lab]
             else:
                 row += [None, None]
+        for _, items in lists:
+            row.append(_cell(ws, f"{items[r][0]} – {items[r][1]}", force=True) if r < len(items) else None)
         ws.append(row)

@@ -49,36 +49,66 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Assessments": _assessments(db, service_id, sheets["Assessments"]),
         "Goals": _goals(db, service_id),
         "Signposting": _signposting(db, service_id),
+        "Directory": _directory(db, service_id),
+        "Plans": _plans(db, service_id),
+        "Contact attempts": _contact_attempts(db, service_id),
     }
 
 
+def _yn(flag) -> str | None:
+    return None if flag is None else ("Y" if flag else "N")
+
+
+def _has_column(db, table: str, column: str) -> bool:
+    return any(r[1] == column for r in db.conn.execute(f'PRAGMA table_info("{table}")'))
+
+
 def _staff(db, service_id, usernames, sheet) -> Iterator[tuple]:
+    order = {c: i for i, c in enumerate(codes.codes("staff_role"))}
+    ended_sql = "a.ended_on" if _has_column(db, "accounts", "ended_on") else "NULL"
+    accounts = {}
+    for staff_id, account_id, ended in db.conn.execute(
+            f"SELECT a.staff_id, a.id, {ended_sql} FROM accounts a WHERE a.staff_id IS NOT NULL ORDER BY a.id"):
+        accounts.setdefault(staff_id, (account_id, ended))
+    roles: dict[int, list[str]] = {}
+    for account_id, role in db.conn.execute("SELECT account_id, role FROM account_roles"):
+        roles.setdefault(account_id, []).append(role)
     rows = []
     for r in db.query("SELECT * FROM staff WHERE service_id = ? ORDER BY id", [service_id]):
+        account_id, ended = accounts.get(r["id"], (None, None))
+        others = sorted((x for x in roles.get(account_id, []) if x != r["role"]), key=lambda x: order.get(x, 99))
         rows.append((usernames[r["id"]], r["full_name"], r["role"], r["email"], r["phone"],
-                     _day(r["start_date"]), _day(r["end_date"])))
+                     _day(r["start_date"]), _day(r["end_date"]), ";".join(others) or None, _day(ended)))
     rows.sort(key=lambda r: r[0].casefold())
     yield from rows
 
 
 def _venues(db, service_id) -> Iterator[tuple]:
-    for r in db.conn.execute("SELECT code, name, type, postcode FROM venues WHERE service_id = ? "
-                             "ORDER BY code, id", (service_id,)):
-        yield tuple(r)
+    from .importer import open_days_text
+    for code, name, vtype, postcode, open_days, active in db.conn.execute(
+            "SELECT code, name, type, postcode, open_days, active FROM venues WHERE service_id = ? "
+            "ORDER BY code, id", (service_id,)):
+        yield (code, name, vtype, postcode, open_days_text(open_days), _yn(active))
 
 
-_DATE_COLUMNS = {"date_of_birth", "consent_date"}
+_DATE_COLUMNS = {"date_of_birth", "consent_date", "archived_date"}
+_FLAG_COLUMNS = {"contact_phone", "contact_text", "contact_letter", "contact_email", "may_leave_message",
+                 "asian_thresholds"}
 
 
 def _clients(db, service_id, sheet) -> Iterator[tuple]:
     columns = sheet.column_names
-    cur = db.conn.execute(f"SELECT {', '.join(columns)} FROM clients WHERE service_id = ? ORDER BY client_ref, id",
+    selected = ["substr(archived_at, 1, 10)" if c == "archived_date" else c for c in columns]
+    cur = db.conn.execute(f"SELECT {', '.join(selected)} FROM clients WHERE service_id = ? ORDER BY client_ref, id",
                           (service_id,))
     date_at = [i for i, c in enumerate(columns) if c in _DATE_COLUMNS]
+    flag_at = [i for i, c in enumerate(columns) if c in _FLAG_COLUMNS]
     for r in cur:
         r = list(r)
         for i in date_at:
             r[i] = _day(r[i])
+        for i in flag_at:
+            r[i] = _yn(r[i])
         yield tuple(r)
 
 
@@ -90,13 +120,15 @@ def _referrals(db, service_id, usernames) -> Iterator[tuple]:
         reasons.setdefault(rid, []).append(area)
     cur = db.conn.execute(
         "SELECT r.id, r.referral_ref, c.client_ref, r.received_date, r.source, r.referrer_name, "
-        "r.referrer_organisation, r.priority, r.allocated_staff_id, r.closed_date, r.closure_reason, r.notes "
+        "r.referrer_organisation, r.priority, r.allocated_staff_id, r.closed_date, r.closure_reason, r.notes, "
+        "r.age_override_by "
         "FROM referrals r JOIN clients c ON c.id = r.client_id WHERE r.service_id = ? ORDER BY r.referral_ref, r.id",
         (service_id,))
-    for (rid, ref, client_ref, received, source, rname, rorg, priority, staff_id, closed, reason, notes) in cur:
+    for (rid, ref, client_ref, received, source, rname, rorg, priority, staff_id, closed, reason, notes,
+         override_by) in cur:
         areas = sorted(reasons.get(rid, []), key=lambda a: order.get(a, 99))
         yield (ref, client_ref, _day(received), source, rname, rorg, ";".join(areas) or None, priority,
-               usernames.get(staff_id) if staff_id else None, _day(closed), reason, notes)
+               usernames.get(staff_id) if staff_id else None, _day(closed), reason, notes, override_by)
 
 
 def _hhmm(text: str | None) -> str | None:
@@ -110,15 +142,16 @@ def _hhmm(text: str | None) -> str | None:
 def _sessions(db, service_id, usernames, venue_codes) -> Iterator[tuple]:
     cur = db.conn.execute(
         "SELECT r.referral_ref, x.session_date, x.start_time, x.duration_minutes, x.staff_id, x.venue_id, x.mode, "
-        "x.type, x.attendance, x.notes, x.id FROM sessions x JOIN referrals r ON r.id = x.referral_id "
+        "x.type, x.attendance, x.notes, x.id, x.next_steps, g.title FROM sessions x "
+        "JOIN referrals r ON r.id = x.referral_id LEFT JOIN session_groups g ON g.id = x.group_id "
         "WHERE r.service_id = ? ORDER BY r.referral_ref, x.session_date, x.id", (service_id,))
 
     def rows_of(group):
         # Ordered here, not in SQL, so 9:00 and 09:00 sort alike; blank times first as SQLite would.
         group.sort(key=lambda g: (g[1], g[2] is not None, _hhmm(g[2]) or "", g[10]))
-        for ref, day, start, duration, staff_id, venue_id, mode, stype, attendance, notes, _ in group:
+        for ref, day, start, duration, staff_id, venue_id, mode, stype, attendance, notes, _, steps, title in group:
             yield (ref, _day(day), _hhmm(start), duration, usernames.get(staff_id),
-                   venue_codes.get(venue_id) if venue_id else None, mode, stype, attendance, notes)
+                   venue_codes.get(venue_id) if venue_id else None, mode, stype, attendance, notes, steps, title)
 
     group: list = []
     for record in cur:
@@ -175,21 +208,51 @@ def _assessments(db, service_id, sheet) -> Iterator[tuple]:
 def _goals(db, service_id) -> Iterator[tuple]:
     cur = db.conn.execute(
         "SELECT r.referral_ref, p.agreed_date, g.area, g.goal_text, g.steps, g.barriers, g.who_can_help, "
-        "g.importance, g.confidence, g.review_date, g.status, g.status_date FROM goals g "
+        "g.importance, g.confidence, g.review_date, g.status, g.status_date, g.start_date FROM goals g "
         "JOIN plans p ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ? "
         "ORDER BY r.referral_ref, p.agreed_date, p.id, g.position, g.id", (service_id,))
-    for (ref, agreed, area, text, steps, barriers, who, importance, confidence, review, status, status_date) in cur:
+    for (ref, agreed, area, text, steps, barriers, who, importance, confidence, review, status, status_date,
+         start) in cur:
         yield (ref, _day(agreed), area, text, steps, barriers, who, importance, confidence, _day(review), status,
-               _day(status_date))
+               _day(status_date), _day(start))
 
 
 def _signposting(db, service_id) -> Iterator[tuple]:
     cur = db.conn.execute(
-        "SELECT r.referral_ref, s.signpost_date, s.category, s.destination, s.type, s.outcome FROM signposting s "
-        "JOIN referrals r ON r.id = s.referral_id WHERE r.service_id = ? "
+        "SELECT r.referral_ref, s.signpost_date, s.category, s.destination, s.type, s.outcome, s.outcome_date, "
+        "s.follow_up_date, d.name FROM signposting s "
+        "JOIN referrals r ON r.id = s.referral_id LEFT JOIN directory d ON d.id = s.directory_id WHERE r.service_id = ? "
         "ORDER BY r.referral_ref, s.signpost_date, s.id", (service_id,))
-    for ref, day, category, destination, stype, outcome in cur:
-        yield (ref, _day(day), category, destination, stype, outcome)
+    for ref, day, category, destination, stype, outcome, outcome_day, follow_up, directory in cur:
+        yield (ref, _day(day), category, destination, stype, outcome, _day(outcome_day), _day(follow_up), directory)
+
+
+def _directory(db, service_id) -> Iterator[tuple]:
+    for name, category, phone, address, web, notes, active in db.conn.execute(
+            "SELECT name, category, phone, address, web, notes, active FROM directory WHERE service_id = ? "
+            "ORDER BY name COLLATE NOCASE, id", (service_id,)):
+        yield (name, category, phone, address, web, notes, _yn(active))
+
+
+def _plans(db, service_id) -> Iterator[tuple]:
+    contacts: dict[int, list[str]] = {}
+    for plan_id, name in db.conn.execute(
+            "SELECT pc.plan_id, d.name FROM plan_contacts pc JOIN directory d ON d.id = pc.directory_id "
+            "WHERE d.service_id = ? ORDER BY d.name COLLATE NOCASE, d.id", (service_id,)):
+        contacts.setdefault(plan_id, []).append(name)
+    for plan_id, ref, agreed, matters in db.conn.execute(
+            "SELECT p.id, r.referral_ref, p.agreed_date, p.what_matters FROM plans p "
+            "JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ? "
+            "ORDER BY r.referral_ref, p.agreed_date, p.id", (service_id,)):
+        yield (ref, _day(agreed), matters, ";".join(contacts.get(plan_id, [])) or None)
+
+
+def _contact_attempts(db, service_id) -> Iterator[tuple]:
+    for ref, day, method, outcome, note in db.conn.execute(
+            "SELECT r.referral_ref, a.attempt_date, a.method, a.outcome, a.note FROM contact_attempts a "
+            "JOIN referrals r ON r.id = a.referral_id WHERE r.service_id = ? "
+            "ORDER BY r.referral_ref, a.attempt_date, a.id", (service_id,)):
+        yield (ref, _day(day), method, outcome, note)
 
 
 def counts(db: Database, service_id: int) -> dict[str, int]:
@@ -207,4 +270,8 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
                    "ON r.id = p.referral_id WHERE r.service_id = ?"),
         "Signposting": q("SELECT COUNT(*) FROM signposting s JOIN referrals r ON r.id = s.referral_id "
                          "WHERE r.service_id = ?"),
+        "Directory": q("SELECT COUNT(*) FROM directory WHERE service_id = ?"),
+        "Plans": q("SELECT COUNT(*) FROM plans p JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
+        "Contact attempts": q("SELECT COUNT(*) FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id "
+                              "WHERE r.service_id = ?"),
     }

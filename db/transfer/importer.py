@@ -134,6 +134,10 @@ class Importer:
         self.venues: dict[str, Entry] = {}
         self.clients: dict[str, Entry] = {}
         self.referrals: dict[str, Entry] = {}
+        self.directory: dict[str, Entry] = {}
+        self.new_directory: list[Entry] = []
+        self.new_plans: list[tuple] = []        # (referral entry, agreed date, what matters, [directory entries])
+        self.new_attempts: list[tuple] = []     # (referral entry, date, method, outcome, note)
         # new records to write, in workbook order
         self.new_staff: list[Entry] = []
         self.new_venues: list[Entry] = []
@@ -202,12 +206,16 @@ class Importer:
                 names[spec.sheet_key(n)] = n
             wanted = {spec.sheet_key(s.name) for s in spec.sheets()}
             for key, actual in names.items():
-                if key not in wanted and key != spec.sheet_key(spec.CODES_SHEET):
+                if key not in wanted and key not in (spec.sheet_key(spec.CODES_SHEET),
+                                                     spec.sheet_key(spec.INSTRUCTIONS_SHEET)):
                     report.warn(actual, None, None, None,
                                 "This sheet is not part of the import workbook: it was ignored.")
             structure_ok = True
             for s in spec.sheets():
                 actual = names.get(spec.sheet_key(s.name))
+                if actual is None and s.optional:      # added after v1: a v1 workbook has no such sheet
+                    self.present[s.name] = set()
+                    continue
                 if actual is None or not wb.is_worksheet(actual):
                     report.fail(s.name, None, None, None,
                                 f"The workbook has no sheet called {s.name}. Add it (it may stay empty), or "
@@ -331,12 +339,15 @@ class Importer:
         self._load_known()
         self._check_staff()
         self._check_venues()
+        self._check_directory()
         self._check_clients()
         self._check_referrals()
         self._check_sessions()
         self._check_assessments()
+        self._check_plans()
         self._check_goals()
         self._check_signposting()
+        self._check_contact_attempts()
 
     def _accept_common_forms(self) -> None:
         """Common forms of a label (resources/codes/synonyms.json: "Male", "DNA", "Self referral") are
@@ -383,11 +394,14 @@ class Importer:
         self._taken_usernames = {r[0].casefold() for r in self.db.conn.execute("SELECT username FROM accounts")}
         for r in self.db.query("SELECT * FROM venues WHERE service_id = ? ORDER BY id", [self.service.id]):
             self.venues.setdefault(r["code"].casefold(), Entry(r["id"], False, data=dict(r)))
+        for r in self.db.query("SELECT * FROM directory WHERE service_id = ? ORDER BY id", [self.service.id]):
+            self.directory.setdefault(" ".join(r["name"].split()).casefold(), Entry(r["id"], False, data=dict(r)))
         client_refs = {_ref(r.get("client_ref")) for s in ("Clients", "Referrals") for r in self.rows.get(s, [])}
         for r in self._by_refs("clients", "client_ref", client_refs):
             self.clients[r["client_ref"].upper()] = Entry(r["id"], False, data=dict(r))
         referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
-                                                                "Signposting") for r in self.rows.get(s, [])}
+                                                                "Signposting", "Plans", "Contact attempts")
+                         for r in self.rows.get(s, [])}
         found = list(self._by_refs("referrals", "referral_ref", referral_refs))
         reasons = defaultdict(set)
         ids = [r["id"] for r in found]
@@ -456,6 +470,24 @@ class Importer:
                 clean[f] = day.isoformat() if day else None
             if clean["start_date"] and clean["end_date"] and clean["end_date"] < clean["start_date"]:
                 errors.append(FieldError("end_date", "End date is before the start date: check both dates."))
+            others = _text(row.get("other_roles"))
+            clean["other_roles"] = []
+            for part in (others.split(";") if others else []):
+                if part.strip():
+                    code = codes.match("staff_role", part.strip())
+                    if code is None:
+                        errors.append(FieldError("other_roles", f"Other roles: '{part.strip()}' is not a staff role."))
+                    elif code == "ADMIN":
+                        # Never given by an import (issue 14): an administrator adds it in the app.
+                        self.report.warn(sheet, row.number, "other_roles", part.strip(),
+                                         "The administrator role is not given by an import: an administrator "
+                                         "adds it in the app. The other roles were kept.")
+                    elif code != clean["role"] and code not in clean["other_roles"]:
+                        clean["other_roles"].append(code)
+            ended = _collect(errors, parse_date, row.get("account_ended"), "account_ended")
+            if ended is not None:
+                _collect(errors, check_not_future, ended, "account_ended", self.today)
+            clean["account_ended"] = ended.isoformat() if ended else None
             if errors:
                 for e in errors:
                     self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
@@ -471,13 +503,6 @@ class Importer:
                 self._compare(sheet, row, [(c, clean[c], theirs.get(c)) for c in
                                            ("full_name", "role", "email", "phone", "start_date", "end_date")],
                               f"Staff member {username}")
-                continue
-            if clean["role"] == "ADMIN":
-                # Accounts made by an import are never administrators (issue 14): an administrator
-                # gives that role in Staff and accounts, where the last-administrator rules hold.
-                self.report.fail(sheet, row.number, "role", row.get("role"),
-                                 f"Role: the Staff sheet cannot make {username} an administrator. Give the role of "
-                                 "the work they do; an administrator adds the administrator role in the app.")
                 continue
             if clean["role"] == "ADMIN":
                 # Accounts made by an import are never administrators (issue 14): an administrator
@@ -523,6 +548,10 @@ class Importer:
                 errors.append(FieldError("type", f"Venue type: '{_text(row.get('type')) or ''}' is not on the list; "
                                                  "choose one from the Codes sheet."))
             postcode = _collect(errors, normalise_postcode, _text(row.get("postcode")), "postcode") or None
+            open_days = _collect(errors, parse_open_days, row.get("open_days"), "open_days")
+            active = _flag(row.get("active"), default=1)
+            if active is None:
+                errors.append(FieldError("active", "Active: Y or N (blank means Y)."))
             if errors:
                 for e in errors:
                     self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
@@ -532,10 +561,13 @@ class Importer:
             key = code.casefold()
             if self._dup(sheet, row, "venue_code", seen, key, f"Venue code {code}"):
                 continue
-            clean = {"code": code, "name": name, "type": vtype, "postcode": postcode}
+            clean = {"code": code, "name": name, "type": vtype, "postcode": postcode, "open_days": open_days,
+                     "active": active}
             existing = self.venues.get(key)
             if existing is not None and not existing.new:
-                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in ("name", "type", "postcode")],
+                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in ("name", "type", "postcode")]
+                              + [("open_days", open_days, existing.data.get("open_days")),
+                                 ("active", active, existing.data.get("active"))],
                               f"Venue {code}")
                 continue
             entry = Entry(None, True, row=row.number, data=clean)
@@ -562,8 +594,17 @@ class Importer:
             for c in self._CLIENT_COLUMNS:
                 raw = row.get(c)
                 values[c] = _text(raw) if kinds[c] == spec.TEXT else (_code_value(raw) if kinds[c] == spec.CODE else raw)
+            for c in clients.FLAG_FIELDS:
+                if c in values and values[c] is not None and codes.match("yes_no", values[c]) is None:
+                    ref_errors.append(FieldError(c, f"{c}: Y or N."))
+                elif c in values and values[c] is not None:
+                    values[c] = codes.match("yes_no", values[c])
+            archived = _collect(ref_errors, parse_date, row.get("archived_date"), "archived_date")
+            if archived is not None:
+                _collect(ref_errors, check_not_future, archived, "archived_date", self.today)
             try:
                 clean = clients.validate(values, self.today)
+                clean["archived_at"] = archived.isoformat() if archived else None
                 errors = ref_errors
             except ValidationError as exc:
                 clean = None
@@ -580,8 +621,9 @@ class Importer:
             if existing is not None and not existing.new:
                 if self._foreign(sheet, row, "client_ref", existing, f"Client {ref}"):
                     continue
-                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in self._CLIENT_COLUMNS],
-                              f"Client {ref}")
+                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in self._CLIENT_COLUMNS]
+                              + [("archived_date", clean["archived_at"], (existing.data.get("archived_at") or "")[:10]
+                                  or None)], f"Client {ref}")
                 continue
             entry = Entry(None, True, row=row.number, data={**clean, "client_ref": ref})
             self.clients[ref] = entry
@@ -695,9 +737,14 @@ class Importer:
             except ValidationError as exc:
                 clean = None
                 self._field_errors(sheet, row, exc, self._REFERRAL_FIELDS)
+            override_by = _text(row.get("age_override_by"))
+            if override_by is not None:
+                override_by = override_by.strip()
+                if self._staff_for(sheet, row, "age_override_by") is None:
+                    override_by = None
             if clean is not None and dob:
                 try:
-                    check_age_for_referral(dob, clean["received_date"], False)
+                    check_age_for_referral(dob, clean["received_date"], override_by is not None)
                 except ValidationError as exc:
                     self._field_errors(sheet, row, exc, self._REFERRAL_FIELDS)
             trainer = self._staff_for(sheet, row, "allocated_trainer")
@@ -726,7 +773,7 @@ class Importer:
             if self._dup(sheet, row, "referral_ref", seen, ref, f"Referral reference {ref}"):
                 continue
             clean.update(closed_date=closed_day.isoformat() if closed_day else None, closure_reason=reason,
-                         referral_ref=ref, client=client, trainer=trainer)
+                         referral_ref=ref, client=client, trainer=trainer, age_override_by=override_by)
             existing = self.referrals.get(ref)
             if existing is not None and not existing.new:
                 if self._foreign(sheet, row, "referral_ref", existing, f"Referral {ref}"):
@@ -744,6 +791,7 @@ class Importer:
                     ("closed_date", clean["closed_date"], theirs["closed_date"]),
                     ("closure_reason", clean["closure_reason"], theirs["closure_reason"]),
                     ("notes", clean["notes"], theirs["notes"]),
+                    ("age_override_by", override_by, theirs.get("age_override_by")),
                 ], f"Referral {ref}")
                 continue
             entry = Entry(None, True, row=row.number, data=clean)
@@ -873,11 +921,21 @@ class Importer:
                         ("mode", clean["mode"], theirs["mode"]), ("type", clean["type"], theirs["type"]),
                         ("attendance", clean["attendance"], theirs["attendance"]),
                         ("notes", clean["notes"], theirs["notes"]),
+                        ("next_steps", _text(row.get("next_steps")), theirs.get("next_steps")),
                     ], f"The session on {clean['session_date']}")
                     continue
+            errors: list[FieldError] = []
+            next_steps = _collect(errors, clean_text, _text(row.get("next_steps")), "next_steps", 2000) or None
+            title = _collect(errors, clean_text, _text(row.get("group_title")), "group_title", 120,
+                             multiline=False) or None
+            for e in errors:
+                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            if errors:
+                continue
+            group = (title, trainer, venue) if title else None
             self.new_sessions.append((referral, trainer, venue, clean["session_date"], clean["start_time"],
                                       clean["duration_minutes"], clean["mode"], clean["type"], clean["attendance"],
-                                      clean["notes"]))
+                                      clean["notes"], next_steps, group))
             self.report.sheet_counts(sheet).created += 1
 
     # Assessments ----------------------------------------------------------------------------
@@ -1018,11 +1076,154 @@ class Importer:
 
     _GOAL_FIELDS = {"agreed_date": "plan_agreed_date", "goal_text": "goal"}
 
+    # Plans (v2) ---------------------------------------------------------------------------------
+
+    def _check_plans(self) -> None:
+        """One row per plan: what matters to the client and the directory entries chosen. A plan
+        may have no goals; goals of the Goals sheet join the plan of the same referral and date."""
+        sheet = "Plans"
+        self._existing_plans: dict[tuple, int] = {}
+        self._plan_rows: dict[tuple, tuple] = {}
+        known = self._known_referrals(sheet) + self._known_referrals("Goals")
+        existing = {}
+        for r in self._children_of_known("SELECT * FROM plans WHERE referral_id IN ({marks}) ORDER BY id", known):
+            self._existing_plans.setdefault((r["referral_id"], r["agreed_date"]), r["id"])
+            existing.setdefault((r["referral_id"], r["agreed_date"]), r)
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            clean = None
+            try:
+                clean = plans.validate_plan({"agreed_date": row.get("plan_agreed_date"),
+                                             "what_matters": _text(row.get("what_matters_to_me"))},
+                                            self._received(referral), self.today)
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, {"agreed_date": "plan_agreed_date",
+                                                     "what_matters": "what_matters_to_me"})
+            contacts = []
+            names = _text(row.get("contacts"))
+            for name in (names.split(";") if names else []):
+                if name.strip():
+                    entry = self._directory_for(sheet, row, name, "contacts")
+                    if entry is not None and entry not in contacts:
+                        contacts.append(entry)
+            if len(self.report.failures) > before or referral is None or not referral.valid:
+                continue
+            agreed = clean["agreed_date"]
+            if self._dup(sheet, row, "plan_agreed_date", seen, (id(referral), agreed),
+                         f"The plan of referral {_ref(row.get('referral_ref'))} agreed on {agreed}"):
+                continue
+            if not referral.new:
+                theirs = existing.get((referral.id, agreed))
+                if theirs is not None:
+                    self._compare(sheet, row, [("what_matters_to_me", clean.get("what_matters"),
+                                                theirs["what_matters"])], "This plan")
+                    continue
+            self._plan_rows[(id(referral), agreed)] = (referral, agreed, clean.get("what_matters"), contacts)
+            self.report.sheet_counts(sheet).created += 1
+
+    # Directory (v2) -----------------------------------------------------------------------------
+
+    def _directory_for(self, sheet: str, row: Row, name: str | None, column: str) -> Entry | None:
+        if not name or not name.strip():
+            return None
+        entry = self.directory.get(" ".join(name.split()).casefold())
+        if entry is None:
+            self.report.fail(sheet, row.number, column, name.strip(),
+                             f"No directory entry is called {name.strip()}: add it to the Directory sheet or "
+                             "correct the name.")
+        elif not entry.valid:
+            return None
+        return entry
+
+    def _check_directory(self) -> None:
+        sheet = "Directory"
+        seen: dict = {}
+        for row in self._rows(sheet):
+            errors: list[FieldError] = []
+            clean = {"name": _collect(errors, clean_text, _text(row.get("name")), "name", 120, required=True,
+                                      multiline=False),
+                     "category": codes.match("signposting_category", _code_value(row.get("category")))}
+            if clean["category"] is None:
+                errors.append(FieldError("category", "Category: choose the kind of service."))
+            for f, limit in (("phone", 40), ("address", 200), ("web", 200), ("notes", 1000)):
+                clean[f] = _collect(errors, clean_text, _text(row.get(f)), f, limit, multiline=f == "notes") or None
+            clean["active"] = _flag(row.get("active"), default=1)
+            if clean["active"] is None:
+                errors.append(FieldError("active", "Active: Y or N (blank means Y)."))
+            key = " ".join((clean["name"] or "").split()).casefold()
+            if errors:
+                for e in errors:
+                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+                if key:
+                    self.directory.setdefault(key, Entry(None, True, valid=False, row=row.number))
+                continue
+            if self._dup(sheet, row, "name", seen, key, f"The directory entry {clean['name']}"):
+                continue
+            existing = self.directory.get(key)
+            if existing is not None and not existing.new:
+                self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in
+                                           ("category", "phone", "address", "web", "notes", "active")],
+                              f"Directory entry {clean['name']}")
+                continue
+            entry = Entry(None, True, row=row.number, data=clean)
+            self.directory[key] = entry
+            self.new_directory.append(entry)
+            self.report.sheet_counts(sheet).created += 1
+
+    # Contact attempts (v2) ----------------------------------------------------------------------
+
+    def _check_contact_attempts(self) -> None:
+        sheet = "Contact attempts"
+        existing = set()
+        for r in self._children_of_known("SELECT * FROM contact_attempts WHERE referral_id IN ({marks})",
+                                         self._known_referrals(sheet)):
+            existing.add((r["referral_id"], r["attempt_date"], r["method"], r["outcome"], r["note"] or ""))
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            day = None
+            try:
+                day = parse_date(row.get("date"), "date", required=True)
+                check_not_future(day, "date", self.today)
+                if day.isoformat() < self._received(referral):
+                    self.report.fail(sheet, row.number, "date", row.get("date"),
+                                     f"Attempt date {day.isoformat()} is before the referral was received "
+                                     f"({self._received(referral)}): check the date.")
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, {})
+            method = codes.match("contact_method", _code_value(row.get("method")))
+            if method is None:
+                self.report.fail(sheet, row.number, "method", row.get("method"),
+                                 "Method: choose how the client was tried." if not _blank(row.get("method"))
+                                 else "Method is required.")
+            outcome = codes.match("contact_outcome", _code_value(row.get("outcome")))
+            if outcome is None:
+                self.report.fail(sheet, row.number, "outcome", row.get("outcome"),
+                                 "Outcome: choose what happened." if not _blank(row.get("outcome"))
+                                 else "Outcome is required.")
+            errors: list[FieldError] = []
+            note = _collect(errors, clean_text, _text(row.get("note")), "note", 1000) or None
+            for e in errors:
+                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            if len(self.report.failures) > before or referral is None or not referral.valid:
+                continue
+            key = (id(referral), day.isoformat(), method, outcome, note or "")
+            if self._dup(sheet, row, "date", seen, key,
+                         f"The contact attempt of referral {_ref(row.get('referral_ref'))} on {day.isoformat()}"):
+                continue
+            if not referral.new and (referral.id, *key[1:]) in existing:
+                self.report.sheet_counts(sheet).unchanged += 1
+                continue
+            self.new_attempts.append((referral, day.isoformat(), method, outcome, note))
+            self.report.sheet_counts(sheet).created += 1
+
     def _check_goals(self) -> None:
         sheet = "Goals"
         known = self._known_referrals(sheet)
         existing = {}
-        self._existing_plans: dict[tuple, int] = {}
         for r in self._children_of_known(
                 "SELECT p.id AS plan_id, p.referral_id, p.agreed_date, g.* FROM plans p LEFT JOIN goals g "
                 "ON g.plan_id = p.id WHERE p.referral_id IN ({marks}) ORDER BY p.id, g.position, g.id", known):
@@ -1044,7 +1245,8 @@ class Importer:
                       "steps": _text(row.get("steps")), "barriers": _text(row.get("barriers")),
                       "who_can_help": _text(row.get("who_can_help")), "importance": _num(row.get("importance")),
                       "confidence": _num(row.get("confidence")), "review_date": row.get("review_date"),
-                      "status": _code_value(row.get("status")), "status_date": row.get("status_date")}
+                      "status": _code_value(row.get("status")), "status_date": row.get("status_date"),
+                      "start_date": row.get("start_date")}
             if values["status"] is None:
                 self.report.fail(sheet, row.number, "status", None,
                                  "Status is required: choose one from the list on the Codes sheet.")
@@ -1064,7 +1266,7 @@ class Importer:
                 if theirs is not None:
                     self._compare(sheet, row, [(c, clean[c], theirs[c]) for c in
                                                ("steps", "barriers", "who_can_help", "importance", "confidence",
-                                                "review_date", "status", "status_date")],
+                                                "review_date", "status", "status_date", "start_date")],
                                   "This goal")
                     continue
             self.new_goals.append((referral, agreed, *[clean.get(c) for c in plans.GOAL_COLUMNS]))
@@ -1086,12 +1288,23 @@ class Importer:
             referral = self._referral_for(sheet, row)
             values = {"signpost_date": row.get("date"), "category": _code_value(row.get("category")),
                       "destination": _text(row.get("destination")), "type": _code_value(row.get("type")),
-                      "outcome": _code_value(row.get("outcome"))}
+                      "outcome": _code_value(row.get("outcome")), "follow_up_date": row.get("follow_up_date")}
             try:
                 clean = signposting.validate(values, self._received(referral), self.today)
             except ValidationError as exc:
                 self._field_errors(sheet, row, exc, self._SIGNPOST_FIELDS)
                 clean = None
+            outcome_day = None
+            try:
+                outcome_day = parse_date(row.get("outcome_date"), "outcome_date")
+                if outcome_day is not None:
+                    check_not_future(outcome_day, "outcome_date", self.today)
+                    if clean is not None and outcome_day.isoformat() < clean["signpost_date"]:
+                        self.report.fail(sheet, row.number, "outcome_date", row.get("outcome_date"),
+                                         "Outcome date is before the date the client was signposted.")
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, {})
+            directory = self._directory_for(sheet, row, _text(row.get("directory_name")), "directory_name")
             if len(self.report.failures) > before or referral is None or not referral.valid:
                 continue
             key = (id(referral), clean["signpost_date"], clean["category"], clean["destination"] or "")
@@ -1104,12 +1317,15 @@ class Importer:
                                        clean["destination"] or ""))
                 if theirs is not None:
                     self._compare(sheet, row, [("type", clean["type"], theirs["type"]),
-                                               ("outcome", clean["outcome"], theirs["outcome"])],
+                                               ("outcome", clean["outcome"], theirs["outcome"]),
+                                               ("outcome_date", outcome_day.isoformat() if outcome_day else None,
+                                                theirs.get("outcome_date")),
+                                               ("follow_up_date", clean["follow_up_date"], theirs["follow_up_date"])],
                                   "This signposting")
                     continue
             self.new_signposts.append((referral, clean["signpost_date"], clean["category"], clean["destination"],
-                                       clean["directory_id"], clean["type"], clean["outcome"],
-                                       clean["follow_up_date"]))
+                                       directory, clean["type"], clean["outcome"],
+                                       clean["follow_up_date"], outcome_day.isoformat() if outcome_day else None))
             self.report.sheet_counts(sheet).created += 1
 
     # --- phase 3: write ---------------------------------------------------------------------
@@ -1142,6 +1358,7 @@ class Importer:
 
         self._write_staff(by)
         self._write_venues(by)
+        self._write_directory(by)
         tick(len(self.new_staff) + len(self.new_venues), "Writing staff and venues")
         self._write_clients(by, deprivation, tick)
         self._write_referrals(by, tick)
@@ -1149,6 +1366,7 @@ class Importer:
         self._write_goals(by, tick)
         self._write_assessments(by, tick)
         self._write_signposting(by, tick)
+        self._write_contact_attempts(by)
         for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
             if i % _PROGRESS_EVERY == 0:
                 self.progress(i, len(self.touched_referrals), "Working out referral status")
@@ -1187,25 +1405,32 @@ class Importer:
             e.id = services.add_staff(self.db, self.service.id, d["full_name"], d["role"], by, email=d["email"],
                                       phone=d["phone"], start_date=d["start_date"], end_date=d["end_date"],
                                       active=active)
-            accounts.create(self.db, d["username"], None, [d["role"]], e.id, by,
-                            password_hash=UNUSABLE_PASSWORD_HASH, must_change=True)
+            account_id = accounts.create(self.db, d["username"], None, [d["role"], *d.get("other_roles", [])], e.id,
+                                         by, password_hash=UNUSABLE_PASSWORD_HASH, must_change=True)
             accounts.set_locked(self.db, d["username"], True, by)
+            if d.get("account_ended") and _has_column(self.db, "accounts", "ended_on"):
+                self.db.conn.execute("UPDATE accounts SET ended_on = ? WHERE id = ?", (d["account_ended"], account_id))
 
     def _write_venues(self, by: str) -> None:
         for e in self.new_venues:
             d = e.data
             e.id = services.add_venue(self.db, self.service.id, d["code"], d["name"], d["type"], d["postcode"], by)
+            if d.get("open_days") is not None or d.get("active", 1) != 1:
+                self.db.conn.execute("UPDATE venues SET open_days = ?, active = ? WHERE id = ?",
+                                     (d.get("open_days"), d.get("active", 1), e.id))
 
     _DEPRIVATION = ("lsoa_code", "imd_decile", "imd_quintile", "imd_edition", "postcode_status")
 
     def _write_clients(self, by: str, deprivation: dict, tick) -> None:
-        columns = ["service_id", "client_ref", *CLIENT_FIELDS, *self._DEPRIVATION, "created_by"]
+        columns = ["service_id", "client_ref", *CLIENT_FIELDS, *self._DEPRIVATION, "archived_at", "archived_by",
+                   "created_by"]
         rows = []
         for e in self.new_clients:
             d = e.data
             dep = deprivation[d.get("postcode")]
             rows.append((self.service.id, d["client_ref"], *[d.get(f) for f in CLIENT_FIELDS],
-                         *[dep[k] for k in self._DEPRIVATION], by))
+                         *[dep[k] for k in self._DEPRIVATION], d.get("archived_at"),
+                         by if d.get("archived_at") else None, by))
         ids = self._insert_many("clients", columns, len(rows), rows)
         search = []
         for e, new_id in zip(self.new_clients, ids):
@@ -1217,14 +1442,14 @@ class Importer:
     def _write_referrals(self, by: str, tick) -> None:
         columns = ["service_id", "referral_ref", "client_id", "received_date", "source", "referrer_name",
                    "referrer_organisation", "priority", "allocated_staff_id", "closed_date", "closure_reason",
-                   "notes", "created_by"]
+                   "notes", "age_override_by", "created_by"]
         rows = []
         for e in self.new_referrals:
             d = e.data
             rows.append((self.service.id, d["referral_ref"], d["client"].id, d["received_date"], d["source"],
                          d["referrer_name"], d["referrer_organisation"], d["priority"] or "routine",
                          d["trainer"].id if d["trainer"] else None, d["closed_date"], d["closure_reason"],
-                         d["notes"], by))
+                         d["notes"], d.get("age_override_by"), by))
         ids = self._insert_many("referrals", columns, len(rows), rows)
         reasons = []
         for e, new_id in zip(self.new_referrals, ids):
@@ -1236,17 +1461,53 @@ class Importer:
 
     def _write_sessions(self, by: str, tick) -> None:
         columns = ["referral_id", "client_id", "staff_id", "venue_id", "session_date", "start_time",
-                   "duration_minutes", "mode", "type", "attendance", "notes", "created_by"]
+                   "duration_minutes", "mode", "type", "attendance", "notes", "next_steps", "group_id", "created_by"]
         self.touched_referrals += [s[0] for s in self.new_sessions]
+        # Group bookings (v2 group_title): one group per title, trainer and venue.
+        groups: dict[tuple, int] = {}
+        for *_, group in self.new_sessions:
+            if group is not None:
+                title, trainer, venue = group
+                key = (title, id(trainer), id(venue) if venue else None)
+                if key not in groups:
+                    groups[key] = self.db.conn.execute(
+                        "INSERT INTO session_groups (service_id, title, staff_id, venue_id, created_by) "
+                        "VALUES (?, ?, ?, ?, ?)", (self.service.id, title, trainer.id, venue.id if venue else None,
+                                                   by)).lastrowid
+
+        def group_id(group):
+            if group is None:
+                return None
+            title, trainer, venue = group
+            return groups[(title, id(trainer), id(venue) if venue else None)]
         self._insert_many("sessions", columns, len(self.new_sessions), (
-            (referral.id, _client_id(referral), trainer.id, venue.id if venue else None, *values, by)
-            for referral, trainer, venue, *values in self.new_sessions), want_ids=False)
+            (referral.id, _client_id(referral), trainer.id, venue.id if venue else None, *values, group_id(group), by)
+            for referral, trainer, venue, *values, group in self.new_sessions), want_ids=False)
         tick(len(self.new_sessions), "Writing sessions")
+
+    def _write_directory(self, by: str) -> None:
+        columns = ["service_id", "name", "category", "phone", "address", "web", "notes", "active", "created_by"]
+        ids = self._insert_many("directory", columns, len(self.new_directory), [
+            (self.service.id, *[e.data[c] for c in columns[1:-1]], by) for e in self.new_directory])
+        for e, new_id in zip(self.new_directory, ids):
+            e.id = new_id
+
+    def _write_contact_attempts(self, by: str) -> None:
+        self._insert_many("contact_attempts", ["referral_id", "attempt_date", "method", "outcome", "note", "created_by"],
+                          len(self.new_attempts),
+                          [(referral.id, *values, by) for referral, *values in self.new_attempts], want_ids=False)
+        self.touched_referrals += [a[0] for a in self.new_attempts]
 
     def _write_goals(self, by: str, tick) -> None:
         plan_ids: dict[tuple, int] = {}
         new_plans = []
-        for referral, agreed, *_ in self.new_goals:
+        what_matters: dict[tuple, str | None] = {}
+        contacts: dict[tuple, list[Entry]] = {}
+        plan_keys = [(referral, agreed) for referral, agreed, *_ in self._plan_rows.values()]
+        for referral, agreed, matters, chosen in self._plan_rows.values():
+            what_matters[(referral.id, agreed)] = matters
+            contacts[(referral.id, agreed)] = chosen
+        for referral, agreed in plan_keys + [(g[0], g[1]) for g in self.new_goals]:
             key = (referral.id, agreed)
             if key in plan_ids:
                 continue
@@ -1256,9 +1517,11 @@ class Importer:
             else:
                 plan_ids[key] = -1
                 new_plans.append(key)
-        ids = self._insert_many("plans", ["referral_id", "agreed_date", "created_by"], len(new_plans),
-                                [(rid, day, by) for rid, day in new_plans])
+        ids = self._insert_many("plans", ["referral_id", "agreed_date", "what_matters", "created_by"],
+                                len(new_plans), [(rid, day, what_matters.get((rid, day)), by) for rid, day in new_plans])
         plan_ids.update(zip(new_plans, ids))
+        self.db.conn.executemany("INSERT OR IGNORE INTO plan_contacts (plan_id, directory_id) VALUES (?, ?)",
+                                 [(plan_ids[key], e.id) for key, chosen in contacts.items() for e in chosen])
         positions: dict[int, int] = {}
         fresh = set(new_plans)
         for known_id in {v for k, v in plan_ids.items() if k not in fresh}:
@@ -1271,6 +1534,8 @@ class Importer:
                 positions[plan_id] = positions.get(plan_id, 0) + 1
                 yield (plan_id, *values, positions[plan_id], by)
         self._insert_many("goals", columns, len(self.new_goals), rows(), want_ids=False)
+        if new_plans:
+            plans.first_versions(self.db)     # version 1 of each new plan, as agreeing one in the app keeps
         tick(len(self.new_goals), "Writing plans and goals")
 
     def _write_assessments(self, by: str, tick) -> None:
@@ -1283,9 +1548,10 @@ class Importer:
 
     def _write_signposting(self, by: str, tick) -> None:
         columns = ["client_id", "referral_id", "signpost_date", "category", "destination", "directory_id", "type",
-                   "outcome", "follow_up_date", "created_by"]
+                   "outcome", "follow_up_date", "outcome_date", "created_by"]
         self._insert_many("signposting", columns, len(self.new_signposts), (
-            (_client_id(referral), referral.id, *values, by) for referral, *values in self.new_signposts),
+            (_client_id(referral), referral.id, day, category, destination, directory.id if directory else None,
+             *values, by) for referral, day, category, destination, directory, *values in self.new_signposts),
             want_ids=False)
         tick(len(self.new_signposts), "Writing signposting")
 
@@ -1475,6 +1741,46 @@ def _finish(report: ImportReport, path: Path, started: float, write_report: bool
 
 
 # --- small helpers ------------------------------------------------------------------------------
+
+def _flag(value, default: int) -> int | None:
+    """A Y/N cell as 1/0 (blank: default); None when it is neither."""
+    if _blank(value):
+        return default
+    code = codes.match("yes_no", _code_value(value)) or codes.synonym("yes_no", _text(value))
+    return None if code is None else int(code == "Y")
+
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_open_days(value, field: str = "open_days") -> str | None:
+    """'Mon;Wed;Fri' (or Monday, or the ISO day numbers 1-7) -> the stored '135'; blank -> None (every day)."""
+    text = _text(value)
+    if not text or not text.strip():
+        return None
+    days = set()
+    for part in re.split(r"[;,\s]+", text.strip()):
+        if not part:
+            continue
+        p = part.casefold()[:3]
+        if p in _DAY_NAMES:
+            days.add(_DAY_NAMES.index(p) + 1)
+        elif part.isdigit() and all(ch in "1234567" for ch in part):
+            days.update(int(ch) for ch in part)
+        else:
+            raise ValidationError(FieldError(field, f"Open days: '{part}' is not a day; write e.g. Mon;Wed;Fri."))
+    return "".join(str(d) for d in sorted(days))
+
+
+def open_days_text(stored: str | None) -> str | None:
+    if not stored:
+        return None
+    return ";".join(_DAY_NAMES[int(ch) - 1].capitalize() for ch in sorted(stored) if ch in "1234567")
+
+
+def _has_column(db, table: str, column: str) -> bool:
+    return any(r[1] == column for r in db.conn.execute(f'PRAGMA table_info("{table}")'))
+
 
 def _client_id(referral: Entry) -> int:
     return referral.data["client"].id if referral.new else referral.data["client_id"]

@@ -14,6 +14,8 @@ from .. import codes, instruments
 
 EXAMPLE_MARK = "EXAMPLE"
 CODES_SHEET = "Codes"
+INSTRUCTIONS_SHEET = "Instructions"
+FORMAT_VERSION = 2     # v1 is IMPORT.md; v2 adds optional sheets and columns only (docs/IMPORT_V2.md)
 
 # Column kinds: how a cell is read and written.
 TEXT, DATE, TIME, INT, CODE, CODES, ANSWER = "text", "date", "time", "int", "code", "codes", "answer"
@@ -31,6 +33,7 @@ class Column:
     minimum: float | None = None      # number validation (answers)
     maximum: float | None = None
     whole: bool = True
+    since: int = 1                    # the workbook version that added the column (2: optional, after IMPORT.md v1)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Sheet:
     name: str
     columns: tuple[Column, ...]
     identity: str                     # how a row is recognised on re-import (IMPORT.md), for people
+    optional: bool = False            # added after v1: a workbook without this sheet imports as before
+    about: str = ""                   # one line for the Instructions sheet
     column_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
@@ -103,6 +108,11 @@ def _c(name, required=False, kind=TEXT, code_list=None, example=None, width=14, 
     return Column(name, required, kind, code_list, example, width, hint)
 
 
+def _v2(*columns: Column) -> tuple[Column, ...]:
+    import dataclasses
+    return tuple(dataclasses.replace(c, since=2) for c in columns)
+
+
 def sheets() -> tuple[Sheet, ...]:
     """Every sheet of IMPORT.md in its order, with its columns in their order."""
     answers = []
@@ -120,12 +130,21 @@ def sheets() -> tuple[Sheet, ...]:
             _c("phone", example="0191 000 0000"),
             _c("start_date", kind=DATE, example="2023-04-01"),
             _c("end_date", kind=DATE),
+            *_v2(  # added after v1 (optional)
+                _c("other_roles", kind=CODES, code_list="staff_role", example="COORD",
+                   hint="More roles of the same person, separated by ; (a manager who is also administrator)"),
+                _c("account_ended", kind=DATE, hint="The day their sign-in was ended (they can no longer sign in)"),
+            ),
         ), "username"),
         Sheet("Venues", (
             _c("venue_code", True, example="CC1", hint="Short code; sessions refer to it"),
             _c("name", True, example="Elm Street Community Centre", width=28),
             _c("type", True, CODE, "venue_type", "COMMUNITY"),
             _c("postcode", example="NE1 7RU"),
+            *_v2(  # added after v1 (optional)
+                _c("open_days", example="Mon;Wed;Fri", hint="Days it is open, e.g. Mon;Tue;Wed (blank: every day)"),
+                _c("active", kind=CODE, code_list="yes_no", example="Y", hint="N for a venue no longer used"),
+            ),
         ), "venue_code"),
         Sheet("Clients", (
             _c("client_ref", True, example="HT-000001", hint="The client's reference, kept as given"),
@@ -153,6 +172,19 @@ def sheets() -> tuple[Sheet, ...]:
             _c("carer", kind=CODE, code_list="yes_no", example="N"),
             _c("consent_date", kind=DATE, example="2024-01-10"),
             _c("consent_share_gp", kind=CODE, code_list="yes_no", example="Y"),
+            *_v2(  # added after v1 (optional)
+                _c("consent_version", example="v2", hint="The consent wording version the client agreed to"),
+                _c("gp_practice_name", example="Elm Street Surgery", width=22),
+                _c("contact_phone", kind=CODE, code_list="yes_no", example="Y", hint="Contact by phone (Y/N)"),
+                _c("contact_text", kind=CODE, code_list="yes_no", example="Y", hint="Contact by text (Y/N)"),
+                _c("contact_letter", kind=CODE, code_list="yes_no", example="N", hint="Contact by letter (Y/N)"),
+                _c("contact_email", kind=CODE, code_list="yes_no", example="N", hint="Contact by email (Y/N)"),
+                _c("may_leave_message", kind=CODE, code_list="yes_no", example="Y",
+                   hint="A message may be left (Y/N)"),
+                _c("asian_thresholds", kind=CODE, code_list="yes_no", example="N",
+                   hint="Y: the lower BMI thresholds for South Asian, Chinese, Black and other minority backgrounds"),
+                _c("archived_date", kind=DATE, hint="The day the record was archived (blank: current)"),
+            ),
         ), "client_ref"),
         Sheet("Referrals", (
             _c("referral_ref", True, example="RF-000001", hint="The referral's reference, kept as given"),
@@ -168,6 +200,9 @@ def sheets() -> tuple[Sheet, ...]:
             _c("closed_date", kind=DATE),
             _c("closure_reason", kind=CODE, code_list="closure_reason", hint="Required with closed_date"),
             _c("notes", width=30),
+            *_v2(  # added after v1 (optional)
+                _c("age_override_by", hint="Username of the manager who agreed to support a client under 16"),
+            ),
         ), "referral_ref"),
         Sheet("Sessions", (
             _c("referral_ref", True, example="RF-000001"),
@@ -180,6 +215,11 @@ def sheets() -> tuple[Sheet, ...]:
             _c("type", kind=CODE, code_list="session_type", example="INITIAL"),
             _c("attendance", True, CODE, "attendance", "5", hint="0 = booked (future)"),
             _c("notes", width=30),
+            *_v2(  # added after v1 (optional)
+                _c("next_steps", width=30),
+                _c("group_title", example="Walking group", width=20,
+                   hint="Sessions with the same group title, trainer and venue are one group booking"),
+            ),
         ), "referral_ref, date, start_time and trainer"),
         Sheet("Assessments", (
             _c("referral_ref", True, example="RF-000001"),
@@ -201,6 +241,9 @@ def sheets() -> tuple[Sheet, ...]:
             _c("review_date", kind=DATE, example="2024-02-15"),
             _c("status", True, CODE, "goal_status", "INPROGRESS"),
             _c("status_date", kind=DATE, hint="Required for FULL, PARTLY, NOT and DROPPED"),
+            *_v2(  # added after v1 (optional)
+                _c("start_date", kind=DATE, example="2024-01-15"),
+            ),
         ), "referral_ref, plan_agreed_date, area and goal"),
         Sheet("Signposting", (
             _c("referral_ref", True, example="RF-000001"),
@@ -209,7 +252,39 @@ def sheets() -> tuple[Sheet, ...]:
             _c("destination", example="Citizens Advice", width=24),
             _c("type", True, CODE, "signposting_type", "signposted"),
             _c("outcome", kind=CODE, code_list="signposting_outcome", example="unknown"),
+            *_v2(  # added after v1 (optional)
+                _c("outcome_date", kind=DATE, hint="When the outcome was known"),
+                _c("follow_up_date", kind=DATE, example="2024-02-12", hint="When to ask how it went"),
+                _c("directory_name", example="Citizens Advice",
+                   hint="The entry of the Directory sheet the destination was chosen from"),
+            ),
         ), "referral_ref, date, category and destination"),
+        # --- v2: optional sheets (all their columns are v2) ---
+        Sheet("Directory", (
+            _c("name", True, example="Citizens Advice", width=26, hint="A local service; plans and signposting name it"),
+            _c("category", True, CODE, "signposting_category", "DEBT"),
+            _c("phone", example="0808 000 0000"),
+            _c("address", example="1 High Street", width=24),
+            _c("web", example="https://www.example.org", width=24),
+            _c("notes", width=30),
+            _c("active", kind=CODE, code_list="yes_no", example="Y"),
+        ), "name", optional=True, about="Local services a trainer points clients to; chosen ones print on the plan."),
+        Sheet("Plans", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("plan_agreed_date", True, DATE, example="2024-01-15"),
+            _c("what_matters_to_me", example="Being able to play with my grandchildren", width=40),
+            _c("contacts", example="Citizens Advice", width=30,
+               hint="Names of Directory entries chosen for the plan, separated by ;"),
+        ), "referral_ref and plan_agreed_date", optional=True,
+            about="One row per plan: what matters to the client and the contacts chosen; a plan may have no goals."),
+        Sheet("Contact attempts", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("date", True, DATE, example="2024-01-09"),
+            _c("method", True, CODE, "contact_method", "PHONE"),
+            _c("outcome", True, CODE, "contact_outcome", "NOANSWER"),
+            _c("note", width=30),
+        ), "referral_ref, date, method, outcome and note", optional=True,
+            about="Each try to reach a client; a referral with tries and no trainer is 'Trying to contact'."),
     )
 
 

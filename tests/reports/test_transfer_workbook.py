@@ -42,6 +42,23 @@ IMPORT_MD = {
               "importance", "confidence", "review_date", "status*", "status_date"],
     "Signposting": ["referral_ref*", "date*", "category*", "destination", "type*", "outcome"],
 }
+# Added after v1 (issue 15): optional columns at the end of v1 sheets, and optional sheets.
+V2_COLUMNS = {
+    "Staff": ["other_roles", "account_ended"],
+    "Venues": ["open_days", "active"],
+    "Clients": ["consent_version", "gp_practice_name", "contact_phone", "contact_text", "contact_letter",
+                "contact_email", "may_leave_message", "asian_thresholds", "archived_date"],
+    "Referrals": ["age_override_by"],
+    "Sessions": ["next_steps", "group_title"],
+    "Goals": ["start_date"],
+    "Signposting": ["outcome_date", "follow_up_date", "directory_name"],
+}
+V2_SHEETS = {
+    "Directory": ["name*", "category*", "phone", "address", "web", "notes", "active"],
+    "Plans": ["referral_ref*", "plan_agreed_date*", "what_matters_to_me", "contacts"],
+    "Contact attempts": ["referral_ref*", "date*", "method*", "outcome*", "note"],
+}
+SHEETS = ["Instructions", *IMPORT_MD, *V2_SHEETS, "Codes"]
 
 
 @pytest.fixture
@@ -52,9 +69,10 @@ def template(tmp_path):
 
 
 def test_template_has_every_sheet_and_header_of_the_spec_in_order(template):
-    assert template.sheetnames == [*IMPORT_MD, "Codes"]
-    for name, headers in IMPORT_MD.items():
+    assert template.sheetnames == SHEETS
+    for name, headers in {**IMPORT_MD, **V2_SHEETS}.items():
         ws = template[name]
+        headers = headers + V2_COLUMNS.get(name, [])       # v1's columns first, in v1's order
         assert [c.value for c in ws[1]] == [h.rstrip("*") for h in headers]
         assert ws.freeze_panes == "A2"
         for cell, header in zip(ws[1], headers):
@@ -110,9 +128,12 @@ def test_coded_columns_have_drop_downs_from_the_codes_sheet(template):
             dv = by_range.get(f"{letter}2:{letter}1048576")
             if column.code_list:
                 assert dv is not None and dv.type == "list", (s.name, column.name)
-                code_col = openpyxl.utils.get_column_letter(header.index(column.code_list) + 1)
+                # The drop-down shows "code – label" (issue 15); the import takes that, the code or the label.
+                code_col = openpyxl.utils.get_column_letter(header.index(f"{column.code_list} choice") + 1)
                 size = len(spec.code_lists()[column.code_list])
                 assert dv.formula1 == f"Codes!${code_col}$2:${code_col}${size + 1}"
+                shown = [template["Codes"][f"{code_col}{r}"].value for r in range(2, size + 2)]
+                assert shown == [f"{c} – {lab}" for c, lab in spec.code_lists()[column.code_list]]
                 assert dv.errorStyle == "warning"       # labels are accepted too, so never a hard stop
             elif column.kind == spec.ANSWER and column.minimum is not None:
                 # Body measurements (INSTRUMENTS.md: weight to 1 decimal, height, waist) take decimals;
@@ -137,7 +158,8 @@ def test_libreoffice_opens_the_template(tmp_path):
                         "--outdir", str(tmp_path), str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = (tmp_path / "template.csv").read_text(encoding="utf-8", errors="replace").splitlines()
-    assert lines[0].startswith("username,full_name,role") and lines[1].startswith("EXAMPLE,")
+    # The first sheet, as the user sees it on opening, is the Instructions sheet.
+    assert lines[0].startswith("Health Trainer Desk import workbook") and "How to fill it in" in lines
 
 
 def test_export_keeps_text_as_text_and_dates_as_dates(tmp_path):
@@ -147,7 +169,7 @@ def test_export_keeps_text_as_text_and_dates_as_dates(tmp_path):
                       "NE1 7RU"] + [None] * 8 + ["01"] + [None] * 6)]
     write_export(path, {"Staff": staff, "Clients": clients})
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == [*IMPORT_MD, "Codes"]
+    assert wb.sheetnames == SHEETS
     row = [c for c in wb["Staff"][2]]
     assert [c.value for c in row[:4]] == ["=cmd", "Zoë 😀 O'Neill", "TRAINER", "#N/A"]
     assert row[0].data_type == "s" and row[3].data_type == "s"
@@ -179,3 +201,14 @@ def test_template_column_widths_fit_their_headers(template):
         for i, c in enumerate(s.columns, 1):
             assert ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width >= len(c.name)
     assert transfer_workbook.MAX_ROW == 1_048_576
+
+
+def test_the_instructions_sheet_describes_every_sheet_and_what_was_added_after_v1(template):
+    lines = [r[0].value for r in template["Instructions"].iter_rows() if r[0].value]
+    text = "\n".join(lines)
+    for name in [*IMPORT_MD, *V2_SHEETS]:
+        assert any(line.startswith(name) for line in lines), name
+    for name, added in V2_COLUMNS.items():
+        assert any(line.strip() == f"Optional columns added after v1: {', '.join(added)}" for line in lines), name
+    assert "Contact attempts (optional sheet, added after v1)" in text
+    assert "htdesk user passwd USERNAME" in text and "'code – label'" in text and "Self referral" in text

@@ -1,0 +1,162 @@
+"""Everything round-trips (issue 15): a 300-client demo, with a few records of the kinds the demo
+does not make, exported, imported into a fresh database and exported again gives the same workbook
+cell by cell, and the two databases hold the same facts in every table, column by column (read from
+sqlite_master, ids mapped through the references) apart from those named below with the reason.
+A column added to the schema without a way out and back in fails this test."""
+import shutil
+import sqlite3
+
+import openpyxl
+import pytest
+
+from db import deprivation
+from db.demo import create_demo
+from db.store import CaseStore
+from db.transfer.roundtrip import differences, tables
+from reports.transfer_workbook import write_export
+
+NE = deprivation.NORTH_EAST_SOURCE       # the small postcode reference the tests build in a fraction of a second
+FIRST = "(SELECT id FROM accounts WHERE username = 'admin')"
+
+# Tables not compared, and why. "Not carried yet" are the parts of issue 15 still to build; the demo
+# makes none of those rows, so they are named here rather than passing unseen.
+SKIP_TABLES = {
+    "audit": "the trail of who did what in that database (the import is one audited event)",
+    "_sqlite_migrations": "the database's own schema history",
+    "meta": "the database's own facts (app version, demo flag)",
+    "drafts": "unsaved form text of a signed-in user, kept on their machine's database only",
+    "session_history": "NOT CARRIED YET: the diary's moves and cancellations with reasons",
+    "session_goals": "NOT CARRIED YET: goals worked on in a session",
+    "goal_reviews": "NOT CARRIED YET: goal reviews",
+    "documents": "NOT CARRIED YET: kept PDFs (the export's documents folder)",
+    "return_runs": "NOT CARRIED YET: return runs and their figures",
+    "return_submissions": "NOT CARRIED YET: submitted returns",
+    "safeguarding_prompts": "NOT CARRIED YET: safeguarding prompts raised by answers",
+    "settings": "NOT CARRIED YET: service settings (instruments switched on)",
+}
+# Accounts' secrets and sign-in state: imported accounts are locked with no password by design.
+IGNORE_COLUMNS = {"accounts": {"password_hash", "locked", "failed_attempts", "last_login", "must_change_password",
+                               "locked_until"},
+                  # who archived: like created_by, the person who wrote it in that database (the importer)
+                  "clients": {"archived_by"}}
+# The new database's own first account (the demo's administrator has the same username).
+EXCLUDE = {"accounts": "username = 'admin'", "account_roles": f"account_id IN {FIRST}",
+           "staff": "id IN (SELECT staff_id FROM accounts WHERE username = 'admin')"}
+
+
+def _enrich(path):
+    """Facts a user can enter that the demo does not make: an archived client, a client under 16 taken
+    on with a manager's override, a second role, a plan with no goals, an outcome date."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE clients SET archived_at = '2026-06-01', archived_by = 'manager', gp_practice_name = "
+                     "'Elm Street Surgery', consent_version = 'v2', asian_thresholds = 1 WHERE client_ref = 'HT-000003'")
+        conn.execute("UPDATE referrals SET age_override_by = 'manager' WHERE referral_ref = "
+                     "(SELECT MIN(referral_ref) FROM referrals)")
+        conn.execute("INSERT INTO account_roles (account_id, role) SELECT id, 'COORD' FROM accounts "
+                     "WHERE username = 'trainer1'")
+        conn.execute("INSERT INTO plans (referral_id, agreed_date, what_matters, created_by) SELECT id, received_date, "
+                     "'To feel less on my own', 'demo' FROM referrals WHERE referral_ref = "
+                     "(SELECT MAX(referral_ref) FROM referrals WHERE id NOT IN (SELECT referral_id FROM plans))")
+        conn.execute("UPDATE signposting SET outcome = 'attended', outcome_date = signpost_date WHERE id = "
+                     "(SELECT MIN(id) FROM signposting)")
+        # Being contacted: tries and no trainer yet (the demo allocates every referral it tries to reach).
+        conn.execute("INSERT INTO contact_attempts (referral_id, attempt_date, method, outcome, note, created_by) "
+                     "SELECT id, received_date, 'PHONE', 'NOANSWER', 'Rang twice', 'demo' FROM referrals "
+                     "WHERE id = (SELECT MIN(id) FROM referrals WHERE status = 'NEW')")
+        conn.execute("UPDATE referrals SET status = 'CONTACTING' WHERE id = (SELECT MIN(id) FROM referrals "
+                     "WHERE status = 'NEW')")
+        conn.execute("UPDATE sessions SET next_steps = 'Bring the food diary' WHERE id = (SELECT MIN(id) FROM sessions)")
+        conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
+                     "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "
+                     "WHERE NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.plan_id = p.id)")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def round_trip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("roundtrip")
+    demo = folder / "demo.sqlite3"
+    create_demo(demo, clients=300, seed=1)
+    _enrich(demo)
+    first, second = folder / "first.xlsx", folder / "second.xlsx"
+    store = CaseStore.open(demo, reference_source=NE)
+    store.sign_in("manager", "demo")
+    store.transfer.export_workbook(first, write_workbook=write_export)
+    store.close()
+    fresh = folder / "fresh.sqlite3"
+    store = CaseStore.create_new(fresh, service_name="Fresh", service_code="FRESH", admin_username="admin",
+                                 admin_password="cobalt-lantern-18", reference_source=NE)
+    store.sign_in("admin", "cobalt-lantern-18")
+    report = store.transfer.import_workbook(first, write_report=False)
+    store.transfer.export_workbook(second, write_workbook=write_export)
+    store.close()
+    return demo, fresh, first, second, report
+
+
+def _cells(path):
+    wb = openpyxl.load_workbook(path, read_only=True)
+    out = {ws.title: [tuple(c for c in row) for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+    wb.close()
+    return out
+
+
+def test_the_demo_exported_imported_and_exported_again_is_the_same_workbook_cell_by_cell(round_trip):
+    demo, fresh, first, second, report = round_trip
+    assert report.committed, report.text()
+    # The one difference on the way in: the fresh database's own first account is the demo's
+    # administrator's username, so that staff row is compared (a conflict), not imported.
+    assert {i.row for i in report.conflicts} == {next(n for n, r in enumerate(_cells(first)["Staff"], 1)
+                                                      if r[0] == "admin")}
+    a, b = _cells(first), _cells(second)
+    assert list(a) == list(b)
+    for sheet in a:
+        rows_a, rows_b = a[sheet], b[sheet]
+        if sheet == "Staff":                 # the first account's own row: the fresh database's
+            rows_a = [r for r in rows_a if r[0] != "admin"]
+            rows_b = [r for r in rows_b if r[0] != "admin"]
+        assert len(rows_a) == len(rows_b), sheet
+        for i, (ra, rb) in enumerate(zip(rows_a, rows_b), 1):
+            assert ra == rb, (sheet, i, ra, rb)
+    for sheet in ("Contact attempts", "Plans", "Directory"):
+        assert len(a[sheet]) > 10, sheet        # carried, not just empty on both sides
+
+
+def test_the_two_databases_hold_the_same_facts_in_every_table_and_column(round_trip):
+    demo, fresh, *_ = round_trip
+    a, b = sqlite3.connect(demo), sqlite3.connect(fresh)
+    assert differences(a, b, skip_tables=SKIP_TABLES, ignore_columns=IGNORE_COLUMNS, exclude=EXCLUDE) == []
+    # The facts the first try lost (issue 15) are there.
+    for sql in ("SELECT COUNT(*) FROM contact_attempts", "SELECT COUNT(*) FROM plans WHERE what_matters IS NOT NULL",
+                "SELECT COUNT(*) FROM directory", "SELECT COUNT(*) FROM clients WHERE may_leave_message = 1",
+                "SELECT COUNT(*) FROM clients WHERE gp_practice_name IS NOT NULL",
+                "SELECT COUNT(*) FROM referrals WHERE status = 'CONTACTING'",
+                "SELECT COUNT(*) FROM sessions WHERE group_id IS NOT NULL",
+                "SELECT COUNT(*) FROM plans WHERE id NOT IN (SELECT plan_id FROM goals)"):
+        n = a.execute(sql).fetchone()[0]
+        assert n > 0 and b.execute(sql).fetchone()[0] == n, sql
+    # Every table is either compared or named with its reason.
+    assert set(SKIP_TABLES) <= set(tables(a))
+
+
+def test_a_column_added_without_a_way_out_and_back_in_fails_the_comparison(round_trip, tmp_path):
+    demo, fresh, *_ = round_trip
+    # A later schema step adds a column to both (the export and import know nothing of it) and a user
+    # fills it in the first database: the comparison names the table and the column.
+    copies = []
+    for source, name in ((demo, "demo-plus.sqlite3"), (fresh, "fresh-plus.sqlite3")):
+        shutil.copy(source, tmp_path / name)
+        conn = sqlite3.connect(tmp_path / name)
+        with conn:
+            conn.execute("ALTER TABLE venues ADD COLUMN step_free TEXT")
+        copies.append(conn)
+    with copies[0]:
+        copies[0].execute("UPDATE venues SET step_free = 'Y' WHERE id = (SELECT MIN(id) FROM venues)")
+    found = differences(*copies, skip_tables=SKIP_TABLES, ignore_columns=IGNORE_COLUMNS, exclude=EXCLUDE)
+    assert any(line.startswith("venues: column step_free differ") for line in found), found
+    # A table added by a later step with rows in it is found too.
+    with copies[0]:
+        copies[0].execute("CREATE TABLE waiting_notes (id INTEGER PRIMARY KEY, note TEXT)")
+        copies[0].execute("INSERT INTO waiting_notes (note) VALUES ('rang twice')")
+    found = differences(*copies, skip_tables=SKIP_TABLES, ignore_columns=IGNORE_COLUMNS, exclude=EXCLUDE)
+    assert "waiting_notes: only in the first database" in found
