@@ -37,6 +37,40 @@ _LABELS = {"nhs_number": "NHS number", "imd_decile": "IMD decile", "imd_quintile
            "username": "Account", "at": "When", "entity_id": "Record number"}
 
 
+# Coded columns (db/codes.py lists) printed as their label with the code, so the PDF reads as words.
+_CODED = {"gender": "gender", "ethnicity": "ethnicity", "employment": "employment", "source": "source",
+          "area": "area", "status": None, "closure_reason": "closure_reason", "mode": "mode", "type": None,
+          "attendance": "attendance", "outcome": None, "category": "signposting_category", "priority": "priority",
+          "disability": "disability", "gp_registered": "yes_no_unknown", "interpreter_needed": "yes_no_unknown",
+          "carer": "yes_no_unknown", "consent_share_gp": "yes_no_unknown", "method": "contact_method",
+          "timepoint": "timepoint"}
+_BY_SECTION = {("Referrals", "status"): "referral_status", ("Sessions", "type"): "session_type",
+               ("Goals", "status"): "goal_status", ("Signposting", "type"): "signposting_type",
+               ("Signposting", "outcome"): "signposting_outcome", ("Contact attempts", "outcome"): "contact_outcome",
+               ("Goal reviews", "outcome"): "goal_status"}
+_FLAGS = {"contact_phone", "contact_text", "contact_letter", "contact_email", "may_leave_message", "asian_thresholds",
+          "is_result"}
+
+
+def readable(section: str, column: str, value) -> str:
+    """A stored value as words for the PDF: a code with its label, a 0/1 flag as No/Yes."""
+    text = shown(value)
+    if value is None or value == "":
+        return text
+    if column in _FLAGS and value in (0, 1):
+        return "Yes" if value else "No"
+    list_name = _BY_SECTION.get((section, column)) or _CODED.get(column)
+    if list_name:
+        from db import codes
+        try:
+            words = codes.label(list_name, str(value))
+        except Exception:
+            words = None
+        if words and words != str(value):
+            return f"{words} ({value})"
+    return text
+
+
 def label(column: str) -> str:
     return _LABELS.get(column) or column.replace("_", " ").capitalize()
 
@@ -96,7 +130,8 @@ def build_pdf(data: SubjectData) -> bytes:
             story.append(_audit_table(section, st, width))
             continue
         for n, row in enumerate(section.rows, 1):
-            pairs = [(label(c), shown(v)) for c, v in zip(section.columns, row) if v not in (None, "")]
+            pairs = [(label(c), readable(section.title, c, v)) for c, v in zip(section.columns, row)
+                     if v not in (None, "")]
             cells = [[Paragraph(escape(k), st["label"]), Paragraph(escape(v), st["small"])] for k, v in pairs]
             table = Table(cells, colWidths=[width * 0.3, width * 0.7])
             table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -32,12 +32,20 @@ class AuditRow:
     detail: str | None
 
 
+def _record(row) -> str:
+    """What kind of record the event is about, in words (internal row numbers mean nothing to people;
+    the client's reference has its own column)."""
+    if not row.entity:
+        return ""
+    return "client record" if row.entity == "client" else row.entity.replace("_", " ")
+
+
 AUDIT_COLUMNS = (
     Column("at", "When", lambda r: show_date(r.at), lambda r: r.at),
     Column("username", "Account", lambda r: r.username or "(system)"),
     Column("action", "Action"),
     Column("client_ref", "Client", lambda r: r.client_ref or ""),
-    Column("entity", "Record", lambda r: " ".join(x for x in (r.entity, r.entity_id) if x)),
+    Column("entity", "Record", lambda r: _record(r)),
     Column("detail", "Detail", lambda r: r.detail or ""),
 )
 
@@ -126,7 +134,7 @@ class AuditPage(QWidget):
         self.due_note.setAccessibleName("Retention period")
         due.addWidget(self.due_note)
         self.due_model = RowTableModel(DUE_COLUMNS, self)
-        self.due_view = table_view("People past the retention period", self.due_model)
+        self.due_view = table_view("People past the retention period", self.due_model, sortable=False)
         due.addWidget(self.due_view, 1)
         self.erase_button = button("Anon&ymise everyone listed\u2026", "Anonymise everyone listed",
                                    tip="Erase the people listed in one step: names, contact details, NHS "
@@ -268,8 +276,14 @@ class AuditPage(QWidget):
         years, rows = got
         self.due_model.set_rows(rows)
         self.due_view.resizeColumnsToContents()
-        self.due_note.setText(f"People with no contact for more than {years} years (the retention period, set in "
-                              f"the service settings): {len(rows):,}. Anonymising keeps their counts in past returns.")
+        period = f"{years} year" + ("" if years == 1 else "s")
+        if rows:
+            self.due_note.setText(f"{len(rows):,} " + ("person has" if len(rows) == 1 else "people have") +
+                                  f" had no contact for more than {period} (the retention period, set in the service "
+                                  "settings), longest ago first. Anonymising keeps their counts in past returns.")
+        else:
+            self.due_note.setText(f"No one has gone more than {period} without contact (the retention period, set "
+                                  "in the service settings): there is nobody to anonymise.")
         self.erase_button.setEnabled(bool(rows))
 
     def erase_due(self) -> None:
