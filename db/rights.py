@@ -124,7 +124,7 @@ def figures_dob(dob: date, start: date) -> str:
 
 def erase(db: Database, client_id: int, by: str, now: str) -> dict:
     """Anonymise one person in place: names, contact details, NHS number, date of birth to its year and
-    every free text about them; their documents (which print their name) are removed; what the audit
+    every free text about them; archived (hidden from lists, still in every figure); their documents (which print their name) are removed; what the audit
     says about them is blanked. Referrals, sessions, assessments and their codes stay, so past figures
     keep their counts. Returns what was done (for the audit)."""
     client = db.conn.execute("SELECT client_ref, date_of_birth, nhs_number FROM clients WHERE id = ?",
@@ -140,8 +140,9 @@ def erase(db: Database, client_id: int, by: str, now: str) -> dict:
     year = (dob or "1900")[:4]
     sets = ", ".join(f"{c} = NULL" for c in _CLIENT_BLANKED)
     db.conn.execute(f"UPDATE clients SET first_name = ?, last_name = ?, date_of_birth = ?, {sets}, "
-                    "anonymised_at = ?, updated_at = ?, updated_by = ?, row_version = row_version + 1 WHERE id = ?",
-                    (ERASED_FIRST, ERASED_LAST, f"{year}-07-01", now, now, by, client_id))
+                    "anonymised_at = ?, archived_at = COALESCE(archived_at, ?), archived_by = COALESCE(archived_by, ?), "
+                    "updated_at = ?, updated_by = ?, row_version = row_version + 1 WHERE id = ?",
+                    (ERASED_FIRST, ERASED_LAST, f"{year}-07-01", now, now, by, now, by, client_id))
     db.conn.execute("DELETE FROM clients_search WHERE rowid = ?", (client_id,))
     db.conn.execute("INSERT INTO clients_search (rowid, text) VALUES (?, ?)", (client_id, f"{ref} {ERASED_FIRST} {ERASED_LAST}"))
     refs = "SELECT id FROM referrals WHERE client_id = :c"

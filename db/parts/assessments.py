@@ -49,7 +49,7 @@ class AssessmentsPart(Part):
                    "answer": answer, "steps": steps},
             detail="Safeguarding prompt raised (PHQ-9 item 9) and acknowledged"))
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("safeguarding prompts"))
     def safeguarding_prompts(self, client_id: int) -> list[dict]:
         """The safeguarding prompts raised for a client, newest first."""
         return safeguarding.for_client(self.db, client_id)

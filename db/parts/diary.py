@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from .. import diary, policy, referrals, sessions
-from ..api import Done, Part, changed, read, write
+from ..api import Done, Part, changed, client_view, read, write
 from ..records import (AuditNote, CaseloadItem, Changes, DiaryEntry, DnaFollowUp, Goal, MyDay, Recorded, Session,
                        SessionChange, from_row)
 from ..rules import DNA
@@ -167,15 +167,15 @@ class DiaryPart(Part):
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("sessions booked"))
     def next_booked(self, client_id: int, today: date | None = None) -> list[Session]:
         return sessions.next_booked(self.db, client_id, today)
 
-    @read("view_client", client=("session_id", session_client))
+    @read("view_client", client=("session_id", session_client), audit_view=client_view("session"))
     def entry(self, session_id: int, today: date | None = None) -> DiaryEntry:
         return diary.entry(self.db, session_id, today)
 
-    @read("view_client", client=("session_id", session_client))
+    @read("view_client", client=("session_id", session_client), audit_view=client_view("session changes"))
     def history(self, session_id: int) -> list[SessionChange]:
         return diary.history(self.db, session_id)
 
@@ -183,7 +183,7 @@ class DiaryPart(Part):
     def goals_worked(self, session_id: int) -> list[int]:
         return diary.goals_worked(self.db, session_id)
 
-    @read("view_client", client=("referral_id", referral_client))
+    @read("view_client", client=("referral_id", referral_client), audit_view=client_view("plan goals"))
     def goals(self, referral_id: int) -> list[Goal]:
         """The goals of the referral's plans, for 'which goals were worked on'."""
         return [from_row(Goal, r) for r in self.db.query(

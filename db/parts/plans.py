@@ -89,12 +89,12 @@ class PlansPart(Part):
                                        detail=f"Goal reviewed {clean['review_date']}: "
                                               f"{plans.REVIEW_OUTCOMES[clean['outcome']]}"))
 
-    @read("view_client", client=("plan_id", plan_client))
+    @read("view_client", client=("plan_id", plan_client), audit_view=client_view("plan versions"))
     def versions(self, plan_id: int) -> list[PlanVersion]:
         """The plan's history: each agreed version with its date, newest first."""
         return plans.versions(self.db, plan_id)
 
-    @read("view_client", client=("plan_id", plan_client))
+    @read("view_client", client=("plan_id", plan_client), audit_view=client_view("goal reviews"))
     def reviews(self, plan_id: int) -> list[GoalReview]:
         """Every review of the plan's goals, newest first."""
         return plans.reviews(self.db, plan_id)

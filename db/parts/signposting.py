@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from .. import audit, referrals, services, signposting
-from ..api import Done, Part, changed, read, write
+from ..api import Done, Part, changed, client_view, read, write
 from ..records import Changes, DirectoryEntry, FollowUpItem, Signpost
 from .owners import referral_client
 
@@ -34,7 +34,7 @@ class SignpostingPart(Part):
 
     # --- outcomes, follow-up and the directory (issue 12) -------------------------------------------
 
-    @read("view_client", client="client_id")
+    @read("view_client", client="client_id", audit_view=client_view("signposting"))
     def for_client(self, client_id: int) -> list[Signpost]:
         """A client's signposting, newest first."""
         return signposting.for_client(self.db, client_id)

@@ -68,6 +68,8 @@ def test_erasure_anonymises_in_place_and_past_returns_keep_their_figures(scenari
                           "FROM clients WHERE id = ?", (client_id,)).fetchone()
         assert row[:3] == ("Erased", "Person", None) and row[3].endswith("-07-01") and row[4] is None and row[5]
     assert raw.execute("SELECT date_of_birth FROM clients WHERE id = ?", (s.edge,)).fetchone()[0] == "2001-07-01"
+    assert raw.execute("SELECT COUNT(*) FROM clients WHERE anonymised_at IS NOT NULL AND archived_at IS NOT NULL"
+                       ).fetchone()[0] == 4                  # hidden from lists, still in every figure
     # Nothing of their names is left anywhere in the database: records, search index, audit.
     dump = "\n".join(raw.iterdump())
     for name in ("Siobhán", "O''Neill", "Nguyễn", "Văn", "Okafor", "Edgeworth", "Five a day", "9434765919"):
