@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,7 +87,17 @@ def record(db: Database, actor: Actor | None, action: str, entity: str | None = 
         # Every caller holds a write transaction; should one not, take the write lock first so the
         # row before cannot change between reading its hash and inserting this one.
         db.conn.execute("BEGIN IMMEDIATE")
-    last = db.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    try:
+        last = db.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:
+        # A database from before the chain (a restored older backup, about to be migrated): the row
+        # goes in as before, and the schema step 0011 chains every row when it runs.
+        db.conn.execute(
+            "INSERT INTO audit (at, username, action, entity, entity_id, before, after, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (now_iso(), actor.username if actor else None, action, entity,
+             None if entity_id is None else str(entity_id), _json(before), _json(after), detail))
+        return
     row_id = (last[0] + 1) if last else 1
     previous = (last[1] or "") if last else ""
     at, username = now_iso(), actor.username if actor else None

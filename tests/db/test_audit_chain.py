@@ -135,3 +135,24 @@ def test_the_chain_survives_migration_of_a_saved_database(tmp_path):
     result = {r.name: r for r in store.admin.check()}["audit chain"]
     assert result.ok and f"{before} audit rows" in result.detail
     store.close()
+
+
+def test_an_event_written_into_an_older_schema_is_chained_when_it_is_migrated(tmp_path):
+    """A restore writes its audit row into the restored backup before migrating it (db/maintenance.py)."""
+    import shutil
+    from pathlib import Path
+    from sqlite_utils import Database
+    from db import audit
+    from db.records import Actor
+    db_file = tmp_path / "old.sqlite3"
+    shutil.copy(Path(__file__).parent.parent / "fixtures" / "schema_head_0006_0007_0008.sqlite3", db_file)
+    raw = sqlite3.connect(db_file)
+    audit.record(Database(raw), Actor("admin", frozenset({"ADMIN"})), "restore", "database", None, detail="restored")
+    raw.commit()
+    raw.close()
+    store = CaseStore.open(db_file)
+    store.act_as_system()
+    assert {r.name: r for r in store.admin.check()}["audit chain"].ok
+    last = sqlite3.connect(db_file).execute("SELECT action, username, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    assert last[:2] == ("restore", "admin") and len(last[2]) == 64
+    store.close()
