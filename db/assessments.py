@@ -1,6 +1,8 @@
 """Assessments stored with the scores the app computed (db.instruments), and their pairing."""
 from __future__ import annotations
 
+from typing import Iterable
+
 import json
 from datetime import date
 
@@ -116,17 +118,39 @@ def series(db: Database, client_id: int, instrument: str) -> list[Assessment]:
         "ORDER BY assessed_date, id", [client_id, instrument])]
 
 
-def points(db: Database, referral_ids: list[int] | None = None, where: str = "", params: tuple = ()) -> list[instruments.AssessmentPoint]:
-    """Assessment points for pairing; the id is the order recorded."""
-    sql = "SELECT id, referral_id, instrument, assessed_date, timepoint, is_result, scores FROM assessments"
+def points(db: Database, referral_ids: list[int] | None = None, where: str = "", params: tuple = (),
+           score_keys: Iterable[str] | None = None) -> list[instruments.AssessmentPoint]:
+    """Assessment points for pairing; the id is the order recorded. score_keys: only these scores
+    are read into each point (the rest of the JSON is never parsed); None for every score."""
+    keys = None if score_keys is None else sorted(score_keys)
+    if keys is None:
+        read = "scores"
+    else:
+        read = ", ".join(f"scores -> '$.\"{k}\"'" for k in keys) or "NULL"
+    sql = f"SELECT id, referral_id, instrument, assessed_date, timepoint, is_result, {read} FROM assessments"
     if referral_ids is not None:
         sql += f" WHERE referral_id IN ({','.join('?' * len(referral_ids))})"
         params = tuple(referral_ids)
     elif where:
         sql += " WHERE " + where
+    if keys is None:
+        return [instruments.AssessmentPoint(id=r[0], referral_id=r[1], instrument=r[2], date=r[3], timepoint=r[4],
+                                            order=r[0], is_result=bool(r[5]), scores=json.loads(r[6]))
+                for r in db.conn.execute(sql, params)]
     return [instruments.AssessmentPoint(id=r[0], referral_id=r[1], instrument=r[2], date=r[3], timepoint=r[4],
-                                        order=r[0], is_result=bool(r[5]), scores=json.loads(r[6]))
+                                        order=r[0], is_result=bool(r[5]),
+                                        scores={k: _json_value(v) for k, v in zip(keys, r[6:]) if v is not None})
             for r in db.conn.execute(sql, params)]
+
+
+def _json_value(text: str):
+    """One JSON value as json.loads reads it (SQLite's -> gives the value's JSON text)."""
+    first = text[0]
+    if first == "n":
+        return None                                  # null
+    if first in '"tf[{':
+        return json.loads(text)
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
 
 
 def pairs_for_referral(db: Database, referral_id: int) -> dict[str, instruments.Pair]:

@@ -11,6 +11,7 @@ sources, and are explained the same way: the referrals behind any figure.
 """
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left
 from collections import Counter
@@ -271,21 +272,22 @@ _BETWEEN = re.compile(r"(\w+\.\w+) BETWEEN :start AND :end")
 # The span's sessions by day, attendance, mode and venue (a covering index, 0009_reach_indexes, serves it).
 _SPAN_SESSIONS_SQL = ("SELECT s.session_date, s.attendance, s.mode, s.venue_id, COUNT(*) FROM sessions s "
                       "WHERE s.session_date BETWEEN :start AND :end")
-# Attended sessions of the span: each referral's first in each quarter, and who held them.
-_SPAN_ATTENDED_SQL = ("SELECT s.referral_id, s.staff_id, s.session_date FROM sessions s "
-                      "WHERE s.session_date BETWEEN :start AND :end AND " + attended_sql("s.attendance"))
+# Attended sessions of the span, each referral's first by quarter and member of staff.
+_SPAN_ATTENDED_SQL = ("SELECT s.referral_id, s.staff_id, {bucket} AS b, MIN(s.session_date) FROM sessions s "
+                      "WHERE s.session_date BETWEEN :start AND :end AND " + attended_sql("s.attendance")
+                      + " GROUP BY s.referral_id, s.staff_id, b")
 # Referrals with an attended session before the span (so not starts in their first quarter of it).
 _SPAN_BEFORE_SQL = ("SELECT DISTINCT s.referral_id FROM sessions s WHERE s.session_date < :start AND "
                     + attended_sql("s.attendance"))
-# The service's referrals with an attended session in the span, with what active_row needs of them.
+# The service's referrals among :ids (a JSON list: those with an attended session in the span), with
+# what active_row needs of them.
 _SPAN_PEOPLE_SQL = """
 SELECT r.id, r.referral_ref, r.received_date, r.source,
        {erased_columns}
 FROM referrals r JOIN clients c ON c.id = r.client_id
 LEFT JOIN erased_referrals er ON er.referral_id = r.id
-WHERE r.service_id = :service AND r.id IN (SELECT s.referral_id FROM sessions s
-    WHERE s.session_date BETWEEN :start AND :end AND {attended})
-""".format(attended=attended_sql("s.attendance"), erased_columns=ERASED_COLUMNS)
+WHERE r.service_id = :service AND r.id IN (SELECT value FROM json_each(:ids))
+""".format(erased_columns=ERASED_COLUMNS)
 
 
 def _bucket(column: str, n: int) -> str:
@@ -360,19 +362,20 @@ class _Span:
     def _load_attended(self) -> None:
         """db.returns' "active" (with db.returns.active_row, the return's own start rule) and the
         dashboard's "trainers", from one read of the span's attended sessions."""
-        n, quarter, conn = len(self.periods), self._quarter_of(), self.db.conn
+        n, conn = len(self.periods), self.db.conn
         first: dict = {}                       # (referral id, quarter) -> first attended date in it
-        staff: list[dict] = [{} for _ in range(n)]     # quarter -> staff id -> referral ids
-        for rid, staff_id, day in conn.execute(_SPAN_ATTENDED_SQL, self.params):
-            q = quarter(day)
+        held: list = []                        # (quarter, staff id, referral id)
+        sql = _SPAN_ATTENDED_SQL.format(bucket=_bucket("s.session_date", n))
+        for rid, staff_id, q, day in conn.execute(sql, self.params):
             key = (rid, q)
             if day < first.get(key, "9"):
                 first[key] = day
-            staff[q].setdefault(staff_id, set()).add(rid)
+            held.append((q, staff_id, rid))
         # Attended before the span: for a referral's first quarter in the span, that alone makes it
         # not a start; in any later quarter its own earlier quarter already does.
         before = {rid for (rid,) in conn.execute(_SPAN_BEFORE_SQL, self.params)}
-        people = {row[0]: row[1:] for row in conn.execute(_SPAN_PEOPLE_SQL, self.params)}
+        ids = json.dumps(sorted({rid for rid, _ in first}))
+        people = {row[0]: row[1:] for row in conn.execute(_SPAN_PEOPLE_SQL, {**self.params, "ids": ids})}
         earliest: dict = {}
         for rid, q in first:
             if q < earliest.get(rid, n):
@@ -385,8 +388,10 @@ class _Span:
             ref, received, source = person[0], person[1], person[2]
             started_before = q > earliest[rid] or rid in before
             active[q].append((active_row(ref, received, source, day, started_before, *person[3:]), 1, ref))
-        trainers = [[((s,), len(refs & people.keys()), None) for s, refs in by_staff.items()
-                     if not refs.isdisjoint(people.keys())] for by_staff in staff]
+        per_staff = Counter((q, staff_id) for q, staff_id, rid in held if rid in people)
+        trainers: list[list] = [[] for _ in range(n)]
+        for (q, staff_id), count in per_staff.items():
+            trainers[q].append(((staff_id,), count, None))
         self._fill("active", active)
         self._fill("trainers", trainers)
 
@@ -396,6 +401,7 @@ class _Span:
         n, quarter = len(self.periods), self._quarter_of()
         whole = _Data(self.db, self.params["service"], self.periods[0], self.instruments_on)
         whole.params = {"service": self.params["service"], "start": self.params["start"], "end": self.params["end"]}
+        whole.score_keys = self.views[0].score_keys
         closed_on = dict(self.db.conn.execute(
             "SELECT referral_ref, closed_date FROM referrals WHERE service_id = :service "
             "AND closed_date BETWEEN :start AND :end", self.params).fetchall())
@@ -442,8 +448,9 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     instruments_on = tuple(c for c in instruments_on if c in OUTCOME_INSTRUMENTS)
     span = _Span(db, service_id, list(periods), instruments_on)
     specs = [spec for spec in _specs(span.instruments_on) + _reach_specs() if spec.measure in wanted]
+    scores = _scores_read(specs)
     for view in span.views:
-        view.score_keys = _scores_read(specs)
+        view.score_keys = scores
     out = []
     with _bulk():
         for i, view in enumerate(span.views):
@@ -460,10 +467,13 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     return out
 
 
-def _scores_read(specs) -> frozenset[str]:
-    """The outcome scores these specs read from a pair row's values (the rest need not be worked out)."""
+def _scores_read(specs) -> frozenset[str] | None:
+    """The outcome scores these specs read from a pair row's values (the rest need not be read nor
+    worked out); None (every score) when a spec reads a pair itself (smoking, AUDIT-C)."""
     keys: set[str] = set()
     for spec in specs:
+        if isinstance(spec, _Percent) and spec.source.startswith("pairs"):
+            return None
         if isinstance(spec, _ScorePercent):
             keys.update(spec.scores)
         elif isinstance(spec, _Values):

@@ -483,7 +483,7 @@ class _Data:
             where = (f"referral_id IN (SELECT id FROM referrals WHERE service_id = ? AND closed_date BETWEEN ? AND ?) "
                      f"AND instrument IN ({marks}) AND timepoint IN ('BASELINE', 'REVIEW', 'EXIT') AND is_result = 1")
             params = (self.params["service"], self.params["start"], self.params["end"], *self.instruments_on)
-            pairs = pairs_by_referral(points(self.db, where=where, params=params))
+            pairs = pairs_by_referral(points(self.db, where=where, params=params, score_keys=self.score_keys))
         return [(_Closed(ref, reason, pairs.get(rid, {})), 1, ref) for rid, ref, reason in closed]
 
     def _pairs(self, instrument: str) -> list:

@@ -95,9 +95,16 @@ def _pair(points: list[AssessmentPoint], instrument: str, later: tuple[str, ...]
     return None
 
 
+_SPEC_ORDER = {code: n for n, code in enumerate(INSTRUMENTS)}
+
+
+def _in_spec_order(present) -> list[str]:
+    """The spec's instruments in its order, then any other code alphabetically."""
+    return sorted(present, key=lambda c: (0, _SPEC_ORDER[c], "") if c in _SPEC_ORDER else (1, 0, c))
+
+
 def _codes(points: list[AssessmentPoint]) -> list[str]:
-    present = {p.instrument for p in points}
-    return [c for c in INSTRUMENTS if c in present] + sorted(present - set(INSTRUMENTS))
+    return _in_spec_order({p.instrument for p in points})
 
 
 def pair_for(points: Iterable[AssessmentPoint], instrument: str) -> Pair | None:
@@ -108,9 +115,27 @@ def pair_for(points: Iterable[AssessmentPoint], instrument: str) -> Pair | None:
 
 def pairs_by_instrument(points: Iterable[AssessmentPoint]) -> dict[str, Pair]:
     """Every pair of one referral, keyed by instrument code in the spec's order."""
-    points = _one_referral(points)
-    pairs = {code: _pair(points, code, (EXIT, REVIEW)) for code in _codes(points)}
-    return {code: pair for code, pair in pairs.items() if pair}
+    return _pairs_of(_one_referral(points))
+
+
+def _pairs_of(points: list[AssessmentPoint]) -> dict[str, Pair]:
+    """_pair(points, code, (EXIT, REVIEW)) for each instrument of one referral's points, the
+    results sorted out once (a return pairs tens of thousands of referrals)."""
+    results: dict[tuple[str, str], list[AssessmentPoint]] = {}
+    for p in points:
+        if p.is_result:
+            results.setdefault((p.instrument, p.timepoint), []).append(p)
+    out = {}
+    for code in _in_spec_order({p.instrument for p in points}):
+        baselines = results.get((code, BASELINE))
+        if not baselines:
+            continue
+        for n, timepoint in enumerate((EXIT, REVIEW)):
+            candidates = results.get((code, timepoint))
+            if candidates:
+                out[code] = Pair(code, min(baselines, key=_when), max(candidates, key=_when), stood_in=n > 0)
+                break
+    return out
 
 
 def followup_pairs(points: Iterable[AssessmentPoint], timepoint: str) -> dict[str, Pair]:
@@ -127,4 +152,4 @@ def pairs_by_referral(points: Iterable[AssessmentPoint]) -> dict[Any, dict[str, 
     grouped: dict[Any, list[AssessmentPoint]] = {}
     for p in points:
         grouped.setdefault(p.referral_id, []).append(p)
-    return {ref: pairs_by_instrument(pts) for ref, pts in grouped.items()}
+    return {ref: _pairs_of(pts) for ref, pts in grouped.items()}     # grouped by referral already

@@ -81,3 +81,25 @@ def test_instruments_switch_on_and_off_per_service(case_store):
     assert case_store.service.enabled_instruments() == ["BODY", "PHQ9", "GAD7"]
     with pytest.raises(ValidationError):
         case_store.service.set_enabled_instruments(["NOPE"])
+
+
+def test_points_read_only_the_scores_asked_for_exactly_as_the_whole_json(case_store, referral):
+    """The dashboard reads only the scores it counts (SQLite's -> on the scores JSON); each value must
+    be what json.loads gives for the whole JSON: the same type and the same float."""
+    from db import assessments
+    case_store.assessments.add(referral, "2026-06-10", "BASELINE", "BODY", {"weight_kg": 72.3, "height_cm": 163.5},
+                               today=TODAY)
+    case_store.assessments.add(referral, "2026-06-10", "BASELINE", "SWEMWBS", {f"swemwbs_{i}": 3 for i in range(1, 8)},
+                               today=TODAY)
+    case_store.assessments.add(referral, "2026-06-10", "BASELINE", "SMOKING", {"smoking_status": "1"},
+                               today=TODAY)
+    keys = {"weight_kg", "bmi", "swemwbs_raw", "swemwbs_metric", "smoking_status", "bp_systolic"}
+    whole = assessments.points(case_store.db, [referral])
+    some = assessments.points(case_store.db, [referral], score_keys=keys)
+    assert [p.id for p in whole] == [p.id for p in some]
+    for w, s in zip(whole, some):
+        expected = {k: v for k, v in w.scores.items() if k in keys}
+        assert s.scores == expected and [type(v) for v in s.scores.values()] == [type(v) for v in expected.values()]
+    assert any("bp_systolic" in p.scores and p.scores["bp_systolic"] is None for p in some)   # a JSON null
+    assert {"weight_kg", "bmi", "swemwbs_raw", "smoking_status"} <= {k for p in some for k in p.scores}
+    assert all(set(p.scores) <= keys for p in some)
