@@ -162,6 +162,7 @@ class LetterData:
     printed_on: str
     signed_by: str
     is_demo: bool = False
+    signed_role: str = ""              # the signer's role (service setting), printed under the name
     session: Session | None = None     # appointment: the next booked session of the referral
     venue: Venue | None = None
     plan: Plan | None = None           # gp-outcome

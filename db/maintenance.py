@@ -1,6 +1,7 @@
 """Keeping a database well: consistency checks, verified backups, checked restores."""
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,8 +90,57 @@ def backup(db: Database, path: Path | None, actor, out: Path | None = None) -> P
     return target
 
 
-def restore(path: Path, source: Path, actor=None) -> Path | None:
-    """Replace the database at path with a checked backup, keeping the current one as a backup first."""
+def last_backup(path: Path | None) -> tuple[Path, datetime] | None:
+    """The newest backup in the backups folder beside the database, with its time, or None."""
+    if path is None:
+        return None
+    folder = paths.backups_dir(path)
+    try:
+        found = [(f.stat().st_mtime, f) for f in folder.glob("*.sqlite3") if f.is_file()]
+    except OSError:
+        return None
+    if not found:
+        return None
+    mtime, newest = max(found)
+    return newest, datetime.fromtimestamp(mtime)
+
+
+def copy_backups(path: Path, folder: Path) -> list[Path]:
+    """Copy every backup beside the database that the folder lacks (a USB stick, a network share)."""
+    import shutil
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadPath(f"The folder {folder} does not exist: plug the drive in or choose another place.")
+    copied = []
+    for f in sorted(paths.backups_dir(path).glob("*.sqlite3")):
+        target = folder / f.name
+        if target.exists() and target.stat().st_size == f.stat().st_size:
+            continue
+        partial = target.with_name(target.name + ".partial")
+        try:
+            shutil.copyfile(f, partial)
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise connection.translate_os_error(exc, f"the copy {target}", output=True) or exc
+        copied.append(target)
+    return copied
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """What a backup holds, shown before it is restored."""
+    path: Path
+    services: tuple[tuple[str, str], ...]      # (code, name) of each service in it
+    saved_at: str | None                        # its last recorded event (audit), else the file's time
+    clients: int
+
+    @property
+    def service_text(self) -> str:
+        return ", ".join(f"{name} ({code})" for code, name in self.services) or "no service"
+
+
+def _open_backup(source: Path) -> sqlite3.Connection:
     source = Path(source)
     if not source.is_file():
         raise BadPath(f"There is no backup file at {source}.")
@@ -104,9 +154,56 @@ def restore(path: Path, source: Path, actor=None) -> Path | None:
         problems = backups.integrity_errors(src)
         if problems:
             raise DatabaseUnusable(f"{source} is damaged ({problems[0]}): choose another backup.")
+    except BaseException:
+        src.close()
+        raise
+    return src
+
+
+def _info(src: sqlite3.Connection, source: Path) -> BackupInfo:
+    try:
+        found = tuple((r[0], r[1]) for r in src.execute("SELECT code, name FROM services ORDER BY code"))
+        saved = src.execute("SELECT MAX(at) FROM audit").fetchone()[0]
+        clients = src.execute("SELECT COUNT(*) FROM clients").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise DatabaseUnusable(f"{source} is not a Health Trainer Desk backup ({exc}).") from None
+    if not saved:
+        saved = datetime.fromtimestamp(Path(source).stat().st_mtime).isoformat(timespec="seconds")
+    return BackupInfo(Path(source), found, saved, clients)
+
+
+def backup_info(source: Path) -> BackupInfo:
+    """Check a backup (kind, integrity) and say which service and date it holds."""
+    src = _open_backup(Path(source))
+    try:
+        return _info(src, Path(source))
+    finally:
+        src.close()
+
+
+def restore(path: Path, source: Path, actor=None, confirm_code: str | None = None) -> Path | None:
+    """Replace the database at path with a checked backup, keeping the current one as a backup first.
+
+    A backup of another service (none of its service codes is in the current database) is refused
+    unless confirm_code is that backup's service code, typed by the administrator."""
+    source = Path(source)
+    src = _open_backup(source)
+    try:
+        info = _info(src, source)
         kept = None
         target = connection.connect(path)
         try:
+            if path.exists() and target.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                mine = {r[0] for r in target.execute("SELECT code FROM services")}
+                theirs = {code for code, _ in info.services}
+                if mine and not mine & theirs and (confirm_code or "").strip().upper() not in theirs:
+                    from .errors import FieldError, ValidationError
+                    current = ", ".join(sorted(mine))
+                    raise ValidationError(FieldError(
+                        "confirm_code", f"{source.name} is a backup of another service, {info.service_text}, saved "
+                                        f"{info.saved_at}; this database is {current}. Nothing was restored. To "
+                                        f"replace this service's records with it, confirm by typing its service code "
+                                        f"({'/'.join(sorted(theirs))})."))
             if path.exists() and target.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 kept = backups.backup_database(target, paths.backups_dir(path) / f"{path.stem}-before-restore-{stamp}.sqlite3")

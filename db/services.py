@@ -98,6 +98,87 @@ def update_service(db: Database, service_id: int, values: dict, expected_version
     return {k: before[k] for k in clean}, clean
 
 
+# The service settings an administrator keeps (issue 14): key -> (default, kind, scope, label).
+# Scope "service" is kept per service code, "global" once for the database.
+SERVICE_SETTINGS = {
+    "service.website": (None, str, "service", "Website"),
+    "letters.signer_name": (None, str, "service", "Letters are signed by"),
+    "letters.signer_role": (None, str, "service", "Signer's role"),
+    "three_tries.attempts": (3, int, "global", "Unsuccessful tries before the could-not-reach letter"),
+    "dna.follow_up_days": (7, int, "global", "Days to follow up a missed session (DNA)"),
+    "review_interval_weeks": (6, int, "global", "Weeks between assessments and plan reviews"),
+    "retention.years": (8, int, "global", "Years to keep records after last contact"),
+    "idle_lock_minutes": (10, int, "global", "Lock the window after idle minutes"),
+}
+_LIMITS = {"three_tries.attempts": (1, 10), "dna.follow_up_days": (1, 60), "review_interval_weeks": (1, 52),
+           "retention.years": (1, 30), "idle_lock_minutes": (1, 120)}
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def read_settings(db: Database, service_code: str) -> dict:
+    return {k: get_setting(db, k, default, service_code if scope == "service" else "global")
+            for k, (default, _kind, scope, _label) in SERVICE_SETTINGS.items()}
+
+
+def check_settings(values: dict) -> dict:
+    """Known keys only, each of its kind and within its limits; an empty text clears it."""
+    clean, errors = {}, []
+    for key, value in values.items():
+        if key not in SERVICE_SETTINGS:
+            errors.append(FieldError(key, f"{key} is not a service setting; choose from {', '.join(SERVICE_SETTINGS)}."))
+            continue
+        _default, kind, _scope, label = SERVICE_SETTINGS[key]
+        if kind is int:
+            low, high = _LIMITS[key]
+            try:
+                number = int(str(value).strip())
+            except (TypeError, ValueError):
+                number = None
+            if number is None or not low <= number <= high:
+                errors.append(FieldError(key, f"{label}: give a whole number from {low} to {high}."))
+                continue
+            clean[key] = number
+        else:
+            text = " ".join(str(value or "").split())
+            if len(text) > 120:
+                errors.append(FieldError(key, f"{label}: keep it to 120 characters."))
+                continue
+            clean[key] = text or None
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def check_weekdays(days) -> list[str]:
+    wanted = [str(d).strip()[:3].title() for d in days if str(d).strip()]
+    bad = [d for d in wanted if d not in WEEKDAYS]
+    if bad:
+        raise ValidationError(FieldError("opening_days", f"Opening days: {', '.join(bad)} is not a day; use "
+                                                         f"{', '.join(WEEKDAYS)}."))
+    return [d for d in WEEKDAYS if d in wanted]
+
+
+CONTACT_FIELDS = ("address", "phone", "email")
+
+
+def check_contact(values: dict) -> dict:
+    """The service's contact details as given at set-up (each optional), cleaned and checked."""
+    from .validation import ErrorCollector, clean_text
+    errors = ErrorCollector()
+    clean = {f: errors.check(clean_text, values.get(f), f, SERVICE_DETAILS[f], multiline=(f == "address")) or None
+             for f in CONTACT_FIELDS if values.get(f)}
+    errors.raise_if_any()
+    return clean
+
+
+def contact_refusal(service) -> str | None:
+    """Why nothing addressed to a client may print for this service (no way to reach it), or None."""
+    if any((getattr(service, f, None) or "").strip() for f in CONTACT_FIELDS):
+        return None
+    return (f"{service.name} has no phone number, email or address, so a client could not get in touch: an "
+            "administrator adds them in Settings (or 'htdesk service set --phone ...'), then print again.")
+
+
 def set_service_logo(db: Database, service_id: int, logo: bytes | None, by: str) -> None:
     if logo is not None and not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
         raise ValidationError(FieldError("logo", "Logo: choose a PNG or JPEG picture."))

@@ -289,5 +289,6 @@ def _sign_off(data: LetterData, st: dict, t: Theme) -> list:
         Paragraph("Yours sincerely,", st["body"]),
         Spacer(1, t.body * 2.6),
         Paragraph(f"<b>{para(data.signed_by)}</b>", st["body_tight"]),
+        *([Paragraph(para(data.signed_role), st["body_tight"])] if data.signed_role else []),
         Paragraph(f"for {para(service.name)}", st["body_tight"]),
     ])]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import accounts, audit, maintenance
-from ..api import Part, changed, job, read, write
+from ..api import Done, Part, changed, job, read, write
 from ..records import Changes
 
 _COUNTED = ("services", "staff", "accounts", "venues", "clients", "referrals", "sessions", "plans", "goals",
@@ -24,6 +24,11 @@ class AdminPart(Part):
     def accounts(self):
         return accounts.list_accounts(self.db)
 
+    @read("admin")
+    def account_states(self) -> list[tuple[str, str | None, str | None]]:
+        """(username, ended_on, locked_until) of every account, for the staff screen."""
+        return accounts.states(self.db)
+
     @write(_own_or_admin)
     def set_password(self, username: str, password: str) -> Changes:
         accounts.set_password(self.db, username, password, self.by())
@@ -31,8 +36,32 @@ class AdminPart(Part):
 
     @write("admin")
     def set_locked(self, username: str, locked: bool) -> Changes:
+        """Lock or unlock an account (the last active administrator is never locked)."""
         account_id = accounts.set_locked(self.db, username, locked, self.by())
         return changed("account", account_id, "lock" if locked else "unlock", detail=username)
+
+    @write("admin")
+    def reset_password(self, username: str) -> str:
+        """A one-time password for the account, which must choose its own at next sign-in; returned
+        once to be handed over (never stored in clear)."""
+        one_time = accounts.generate_one_time_password()
+        accounts.set_password(self.db, username, one_time, self.by(), must_change=True, checked=False)
+        accounts.set_locked(self.db, username, False, self.by())
+        return Done(one_time, changed("account", username, "update", detail="password reset (one-time)"))
+
+    @write("admin")
+    def end_account(self, username: str, on: str | None = None) -> Changes:
+        """End an account when its holder leaves: it can no longer sign in (never the last administrator)."""
+        from datetime import date
+        on = on or date.today().isoformat()
+        account_id = accounts.end_account(self.db, username, on, self.by())
+        return changed("account", account_id, "update", after={"ended_on": on}, detail=f"{username}: account ended")
+
+    @write("admin")
+    def set_roles(self, username: str, roles: list[str]) -> Changes:
+        """Change an account's roles (the last active administrator keeps the administrator role)."""
+        before, after = accounts.set_roles(self.db, username, list(roles), self.by())
+        return changed("account", username, "update", before={"roles": list(before)}, after={"roles": list(after)})
 
     @read("audit_view")
     def audit_events(self, entity: str | None = None, entity_id=None, limit: int = 500) -> list[dict]:
@@ -52,8 +81,24 @@ class AdminPart(Part):
         """A verified copy written while people work, kept only when it passes the integrity check; audited."""
         return maintenance.backup(self.db, self._store.path, self.actor, Path(out) if out else None)
 
+    @job("backup")
+    def copy_backups(self, folder: Path | str) -> list[Path]:
+        """Copy the backups to a chosen folder (a USB stick or network share); returns the files copied."""
+        return maintenance.copy_backups(self._store.path, Path(folder))
+
+    @read("restore")
+    def backup_info(self, source: Path | str):
+        """Check a backup and say which service and date it holds (maintenance.BackupInfo)."""
+        return maintenance.backup_info(Path(source))
+
+    @read("signed_in")
+    def last_backup(self):
+        """(path, time) of the newest backup in the backups folder beside the database, or None."""
+        return maintenance.last_backup(self._store.path)
+
     @job("restore")
-    def restore(self, source: Path | str) -> Path | None:
+    def restore(self, source: Path | str, confirm_code: str | None = None) -> Path | None:
         """Replace this database with a checked backup, keeping the current one as a backup first.
+        A backup of another service is refused unless confirm_code is its service code.
         The store is reopened on the restored file; the restore is audited under the administrator."""
-        return self._store._restore_from(Path(source))
+        return self._store._restore_from(Path(source), confirm_code)

@@ -83,6 +83,21 @@ class DocumentsPart(Part):
     def _printed_by(self) -> str:
         return self.actor.full_name or self.actor.username
 
+    def _signer(self, service) -> tuple[str, str]:
+        """The name and role that sign letters: the service's setting, else the signed-in person's staff
+        name (never a bare username), else the team."""
+        name = services.get_setting(self.db, "letters.signer_name", None, scope=service.code)
+        role = services.get_setting(self.db, "letters.signer_role", None, scope=service.code)
+        if not name:
+            own = self.actor.full_name
+            name = own if own and own != self.actor.username else f"The {service.name} team"
+        return name, role or ""
+
+    def _contactable(self, letterhead: Letterhead) -> None:
+        refused = services.contact_refusal(letterhead.service)
+        if refused:
+            raise ValidationError(FieldError("service", refused))
+
     @read("print_plan", client="client_id", audit_view=client_view("plan read for printing"))
     def plan_data(self, client_id: int, *, today: date | None = None) -> PlanPrintData:
         """Everything the client's current plan prints, in one read (the print itself is audited by keep)."""
@@ -94,6 +109,7 @@ class DocumentsPart(Part):
             raise NotFound(f"{client.client_ref} has no personal health plan yet: agree one at a session, "
                            "then print it.")
         referral = referrals.get(self.db, plan.referral_id)
+        self._contactable(self._letterhead(referral.service_id))
         upcoming = tuple(sessions.next_booked(self.db, client_id, today))
         results = sorted((a for a in assessments.for_client(self.db, client_id)
                           if a.referral_id == referral.id and a.is_result),
@@ -115,6 +131,8 @@ class DocumentsPart(Part):
         refused, client, held = self._refusal(kind, referral, today)
         if refused is not None:
             raise ValidationError(FieldError(refused.field, refused.message))
+        letterhead = self._letterhead(referral.service_id)
+        self._contactable(letterhead)
         extra: dict = {}
         if kind == "appointment":
             booked = documents.future_booked(held, today)
@@ -136,9 +154,10 @@ class DocumentsPart(Part):
                 "signposting": tuple(s for s in signposting.for_client(self.db, client.id)
                                      if s.referral_id == referral.id),
             }
-        return LetterData(kind=kind, client=client, letterhead=self._letterhead(referral.service_id),
+        signer, role = self._signer(letterhead.service)
+        return LetterData(kind=kind, client=client, letterhead=letterhead,
                           referral=referral, trainer=self._trainer(referral), printed_on=today.isoformat(),
-                          signed_by=self._printed_by(), is_demo=self._store.is_demo, **extra)
+                          signed_by=signer, signed_role=role, is_demo=self._store.is_demo, **extra)
 
     @read("view_client", client=("referral_id", referral_client))
     def letter_refusal(self, kind: str, referral_id: int, *, today: date | None = None) -> str | None:
@@ -151,7 +170,9 @@ class DocumentsPart(Part):
         if refused:
             return refused
         found, _, _ = self._refusal(kind, referral, today or date.today())
-        return found.message if found else None
+        if found:
+            return found.message
+        return services.contact_refusal(documents.service_by_id(self.db, referral.service_id))
 
     # --- keeping ----------------------------------------------------------------------------
 

@@ -37,6 +37,11 @@ class ServicePart(Part):
         return changed("service", service.id, "update", after={"logo": f"{len(logo)} bytes" if logo else None})
 
     @read("signed_in")
+    def logo(self, service_code: str | None = None) -> bytes | None:
+        from .. import documents
+        return documents.service_logo(self.db, self.get(service_code).id)
+
+    @read("signed_in")
     def staff(self, roles: tuple[str, ...] | None = None, service_code: str | None = None) -> list[Staff]:
         service_id = self.get(service_code).id if service_code or len(self.all()) == 1 else None
         return services.list_staff(self.db, service_id, roles)
@@ -76,6 +81,35 @@ class ServicePart(Part):
         before = services.get_setting(self.db, key, None, scope)
         services.set_setting(self.db, key, value, scope)
         return changed("setting", f"{scope}:{key}", "update", before={"value": before}, after={"value": value})
+
+    @read("signed_in")
+    def settings(self, service_code: str | None = None) -> dict:
+        """Every service setting (services.SERVICE_SETTINGS) with its value or default."""
+        return services.read_settings(self.db, self.get(service_code).code)
+
+    @write("admin")
+    def set_settings(self, values: dict, service_code: str | None = None) -> Changes:
+        """Change service settings by key (checked: known keys, numbers within their limits)."""
+        code = self.get(service_code).code
+        clean = services.check_settings(values)
+        before = services.read_settings(self.db, code)
+        for key, value in clean.items():
+            scope = code if services.SERVICE_SETTINGS[key][2] == "service" else "global"
+            services.set_setting(self.db, key, value, scope)
+        return changed("setting", f"{code}:settings", "update", before={k: before[k] for k in clean}, after=clean)
+
+    @read("signed_in")
+    def venue_days(self) -> dict[int, list[str]]:
+        """Each venue's opening days (none kept: every weekday)."""
+        return {v.id: services.get_setting(self.db, "venue.opening_days", list(services.WEEKDAYS[:5]), f"venue:{v.id}")
+                for v in services.list_venues(self.db)}
+
+    @write("admin")
+    def set_venue_days(self, venue_id: int, days: list[str]) -> Changes:
+        clean = services.check_weekdays(days)
+        before = services.get_setting(self.db, "venue.opening_days", None, f"venue:{venue_id}")
+        services.set_setting(self.db, "venue.opening_days", clean, f"venue:{venue_id}")
+        return changed("venue", venue_id, "update", before={"opening_days": before}, after={"opening_days": clean})
 
     @read("signed_in")
     def enabled_instruments(self, service_code: str | None = None) -> list[str]:

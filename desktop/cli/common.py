@@ -54,8 +54,9 @@ def password_from_env_or_prompt(prompt: str = "Password: ") -> str:
     return getpass.getpass(prompt)
 
 
-def open_store(args, *, sign_in: bool = True) -> CaseStore:
-    """Open the chosen database and sign in as --user (every command on a database with accounts acts as a user)."""
+def open_store(args, *, sign_in: bool = True, one_time_ok: bool = False) -> CaseStore:
+    """Open the chosen database and sign in as --user (every command on a database with accounts acts as a user).
+    An account holding a one-time password may only choose its own (one_time_ok)."""
     from db.store import CaseStore   # here, not at the top: `htdesk --help` must not load the data layer
     store = CaseStore.open(database_path(args))
     if sign_in and store.has_accounts():
@@ -64,6 +65,9 @@ def open_store(args, *, sign_in: bool = True) -> CaseStore:
             raise AuthenticationError("Say who you are with --user NAME (password from HTDESK_PASSWORD or asked).")
         try:
             store.sign_in(args.user, password_from_env_or_prompt(f"Password for {args.user}: "))
+            if store.must_change_password and not one_time_ok:
+                raise AuthenticationError(f"{args.user} signed in with a one-time password: choose your own first "
+                                          f"with 'htdesk user passwd {args.user} --user {args.user}'.")
         except Exception:
             store.close()
             raise

@@ -17,6 +17,20 @@ def register(sub) -> None:
     p.add_argument("--service-name", required=True, metavar="NAME")
     p.add_argument("--service-code", required=True, metavar="CODE")
     p.add_argument("--admin", required=True, metavar="USERNAME", help="first account (administrator and manager)")
+    p.add_argument("--admin-name", metavar="NAME", help="the first account holder's full name (signs letters)")
+    p.add_argument("--address", metavar="TEXT", help="the service's address, printed on letters and plans")
+    p.add_argument("--phone", metavar="TEXT", help="the service's phone number, printed on letters and plans")
+    p.add_argument("--email", metavar="TEXT", help="the service's email address, printed on letters and plans")
+
+    p = common.command(sub, "service", cmd_service, "show or change the service's details (administrators)")
+    p.add_argument("action", choices=["show", "set"])
+    for name in ("name", "address", "phone", "email", "website"):
+        p.add_argument(f"--{name}", metavar="TEXT")
+    p.add_argument("--logo", metavar="FILE", help="a PNG or JPEG picture printed at the head of letters and plans")
+    p.add_argument("--signer-name", metavar="TEXT", help="the name that signs letters")
+    p.add_argument("--signer-role", metavar="TEXT", help="the role printed under it")
+    p.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other service setting (see 'service show')")
 
     p = common.command(sub, "demo", cmd_demo, "create a demo database with synthetic clients")
     p.add_argument("--clients", type=_positive_int, default=300, metavar="N")
@@ -30,9 +44,11 @@ def register(sub) -> None:
 
     p = common.command(sub, "restore", cmd_restore, "restore a backup after checking it, keeping the current database as a backup first")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--confirm-code", metavar="CODE",
+                   help="restore a backup of another service: type that service's code to confirm")
 
     p = common.command(sub, "user", cmd_user, "manage accounts (administrators)")
-    p.add_argument("action", choices=["add", "passwd", "lock", "unlock"])
+    p.add_argument("action", choices=["add", "passwd", "lock", "unlock", "reset", "end", "roles"])
     p.add_argument("username", metavar="USERNAME")
     p.add_argument("--roles", default="TRAINER", help="comma-separated roles for 'add' (COORD, TRAINER, CHAMPION, MANAGER, ADMIN)")
     p.add_argument("--full-name", help="staff member's full name for 'add'")
@@ -52,11 +68,55 @@ def cmd_init(args) -> int:
     from db.store import CaseStore
     path = common.database_path(args)
     password = common.password_from_env_or_prompt(f"Password for {args.admin}: ")
+    contact = {"address": args.address, "phone": args.phone, "email": args.email}
     with CaseStore.create_new(path, service_name=args.service_name, service_code=args.service_code,
-                              admin_username=args.admin, admin_password=password):
+                              admin_username=args.admin, admin_password=password, admin_full_name=args.admin_name,
+                              contact=contact):
         pass
     common.out(f"Created {path} for {args.service_name} ({args.service_code.upper()}); "
                f"sign in as {args.admin}.")
+    if not any(contact.values()):
+        common.err("The service has no phone, email or address yet, so letters and plans will not print: add "
+                   "them with 'htdesk service set --phone ...'.")
+    return 0
+
+
+def cmd_service(args) -> int:
+    store = common.open_store(args)
+    with store:
+        if args.action == "set":
+            service = store.service.get()
+            details = {f: getattr(args, f) for f in ("name", "address", "phone", "email") if getattr(args, f) is not None}
+            settings = {"service.website": args.website, "letters.signer_name": args.signer_name,
+                        "letters.signer_role": args.signer_role}
+            settings = {k: v for k, v in settings.items() if v is not None}
+            for item in args.setting:
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise ValidationError(FieldError("setting", f"--setting {item}: write it as KEY=VALUE."))
+                settings[key.strip()] = value
+            logo = None
+            if args.logo:
+                try:
+                    logo = Path(args.logo).read_bytes()
+                except OSError as exc:
+                    raise ValidationError(FieldError("logo", f"Logo: {args.logo} cannot be read ({exc.strerror}).")) from None
+            if not details and not settings and logo is None:
+                raise ValidationError(FieldError("service", "Say what to change, e.g. --phone '0191 000 0000'."))
+            if details:
+                store.service.update(details, expected_version=service.row_version)
+            if settings:
+                store.service.set_settings(settings)
+            if logo is not None:
+                store.service.set_logo(logo)
+            common.out(f"Changed: {', '.join([*details, *settings, *(['logo'] if logo is not None else [])])}.")
+        service = store.service.get()
+        common.out(f"Service:  {service.name} ({service.code})")
+        for label, value in (("Address", service.address), ("Phone", service.phone), ("Email", service.email)):
+            common.out(f"{label + ':':<9} {(value or '(none)').replace(chr(10), ', ')}")
+        common.out(f"Logo:     {'yes' if store.service.logo() else '(none)'}")
+        for key, value in store.service.settings().items():
+            common.out(f"{key} = {'(none)' if value is None else value}")
     return 0
 
 
@@ -112,7 +172,9 @@ def cmd_restore(args) -> int:
     if path.exists() and path.stat().st_size > 0:
         # The store checks the administrator, records who restored, and keeps the current file first.
         with common.open_store(args) as store:
-            kept = store.admin.restore(source)
+            info = store.admin.backup_info(source)
+            common.out(f"{source} holds {info.service_text}, {info.clients} clients, saved {info.saved_at}.")
+            kept = store.admin.restore(source, confirm_code=args.confirm_code)
     else:
         CaseStore.restore_new(path, source)
     common.out(f"Restored {path} from {source}." + (f" The database as it was is kept at {kept}." if kept else ""))
@@ -120,7 +182,7 @@ def cmd_restore(args) -> int:
 
 
 def cmd_user(args) -> int:
-    store = common.open_store(args)
+    store = common.open_store(args, one_time_ok=args.action == "passwd" and args.user == args.username)
     with store:
         if args.action == "add":
             password = _new_password(args.username)
@@ -132,6 +194,17 @@ def cmd_user(args) -> int:
         elif args.action == "passwd":
             store.admin.set_password(args.username, _new_password(args.username))
             common.out(f"Password changed for {args.username}.")
+        elif args.action == "reset":
+            one_time = store.admin.reset_password(args.username)
+            common.out(f"One-time password for {args.username}: {one_time}")
+            common.out("Give it to them in person; they choose their own at the next sign-in.")
+        elif args.action == "end":
+            store.admin.end_account(args.username)
+            common.out(f"Account {args.username} ended: it can no longer sign in.")
+        elif args.action == "roles":
+            roles = [r.strip().upper() for r in args.roles.split(",") if r.strip()]
+            store.admin.set_roles(args.username, roles)
+            common.out(f"Account {args.username} now has roles {', '.join(roles)}.")
         else:
             store.admin.set_locked(args.username, args.action == "lock")
             common.out(f"Account {args.username} {args.action}ed.")

@@ -19,12 +19,19 @@ CLIENT = {"first_name": "Zoë", "last_name": "Okafor", "date_of_birth": "02/02/1
 
 EXPECTED = {
     'admin.accounts': 'read admin',
+    'admin.backup_info': 'read restore',
+    'admin.account_states': 'read admin',
     'admin.audit_events': 'read audit_view',
     'admin.backup': 'job backup',
+    'admin.copy_backups': 'job backup',
     'admin.check': 'read check',
     'admin.counts': 'read check',
+    'admin.end_account': 'write admin',
+    'admin.last_backup': 'read signed_in',
+    'admin.reset_password': 'write admin',
     'admin.restore': 'job restore',
     'admin.set_locked': 'write admin',
+    'admin.set_roles': 'write admin',
     'admin.set_password': 'write _own_or_admin(...)',
     'assessments.acknowledge_safeguarding': 'write edit_client [referral_id via referral_client]',
     'assessments.add': 'write edit_client [referral_id via referral_client]',
@@ -115,14 +122,19 @@ EXPECTED = {
     'service.all': 'read open',
     'service.enabled_instruments': 'read signed_in',
     'service.get': 'read open',
+    'service.logo': 'read signed_in',
     'service.safeguarding_steps': 'read signed_in',
+    'service.set_settings': 'write admin',
+    'service.set_venue_days': 'write admin',
     'service.set_enabled_instruments': 'write admin',
     'service.set_logo': 'write admin',
     'service.set_setting': 'write admin',
+    'service.settings': 'read signed_in',
     'service.setting': 'read signed_in',
     'service.staff': 'read signed_in',
     'service.trainers': 'read signed_in',
     'service.update': 'write admin',
+    'service.venue_days': 'read signed_in',
     'service.venues': 'read signed_in',
     'signposting.add': 'write edit_client [referral_id via referral_client]',
     'signposting.add_directory_entry': 'write manage_directory',
@@ -151,13 +163,13 @@ def test_the_declarations_are_exactly_the_reviewed_table():
 
 
 def _as(store, who):
-    store.sign_in(who, "pass")
+    store.sign_in(who, "amber-kettle-42")
     return store
 
 
 def _client_for_trainer(store):
-    store.sign_in("admin", "pass")
-    store.sign_in("coord", "pass")
+    store.sign_in("admin", "amber-kettle-42")
+    store.sign_in("coord", "amber-kettle-42")
     client_id = store.clients.add(CLIENT, today=TODAY).ids[0]
     referral_id = store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "SELF",
                                                   "reasons": ["DIET"]},
@@ -204,7 +216,7 @@ def test_a_champion_sees_and_changes_only_their_own_clients(case_store):
 
 
 def test_the_refusal_tells_an_administrator_whom_to_ask_not_to_ask_an_administrator(case_store):
-    case_store.service.add_staff("Ida IT", "ADMIN", username="ida", password="pass")
+    case_store.service.add_staff("Ida IT", "ADMIN", username="ida", password="amber-kettle-42")
     _as(case_store, "ida")
     message = case_store.refusal("add_client")
     assert message == ("ida may not add clients or referrals (roles: ADMIN). "
@@ -225,7 +237,7 @@ def test_backup_restore_and_check_are_refused_to_a_trainer_in_the_store_itself(c
 
 
 def test_an_age_override_needs_a_manager(case_store):
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     young = case_store.clients.add({**CLIENT, "date_of_birth": "01/01/2012", "nhs_number": None},
                                    today=TODAY).ids[0]
     values = {"received_date": "2026-10-01", "source": "SELF", "reasons": ["DIET"]}
@@ -245,7 +257,7 @@ def test_every_write_sends_one_change_notice_after_its_commit_and_a_refused_one_
         committed.append(sqlite3.connect(case_store.path).execute("SELECT COUNT(*) FROM clients").fetchone()[0])
 
     case_store.on_change(listener)
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     client_id = case_store.clients.add(CLIENT, today=TODAY).ids[0]
     assert [(c.entity, c.ids, c.action) for c in heard] == [("client", (client_id,), "create")]
     assert committed == [1]
@@ -258,7 +270,7 @@ def test_every_write_sends_one_change_notice_after_its_commit_and_a_refused_one_
 
 
 def test_a_write_that_fails_half_way_leaves_nothing_and_no_audit(case_store):
-    case_store.sign_in("coord", "pass")
+    case_store.sign_in("coord", "amber-kettle-42")
     audit_rows = sqlite3.connect(case_store.path).execute("SELECT COUNT(*) FROM audit").fetchone()[0]
     with pytest.raises(Exception):
         case_store.referrals.close_many([999_999], "2026-10-02", "COMPLETED", today=TODAY)
