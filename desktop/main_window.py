@@ -18,6 +18,9 @@ from .diary.page import DiaryPage
 from .referrals.waiting import WaitingListPage
 from .returns.page import ReturnsPage
 from .admin.audit_page import AuditPage
+from .admin.session import install as install_session
+from .admin.settings_page import ServiceSettingsPage
+from .admin.staff_page import StaffPage
 from .transfer.page import TransferPage
 from .signin import demo_banner
 from .widgets.common import show_error
@@ -57,7 +60,7 @@ class SessionInfo:
 # (title, icon, who sees it) and on_store_changed(changes, visible): adding a screen is one line here.
 # My day is shown to trainers and champions only, so it is first (Ctrl+1) for them alone.
 PAGE_TYPES = (MyDayPage, ClientsPage, WaitingListPage, DiaryPage, ReturnsPage, DashboardPage, TransferPage,
-              AuditPage)
+              AuditPage, StaffPage, ServiceSettingsPage)
 
 
 class MainWindow(QMainWindow):
@@ -135,6 +138,7 @@ class MainWindow(QMainWindow):
         self._restore()
         self.clients.run_search()
         self.draft_offer = keep_drafts(self)   # typing kept through a crash, offered back
+        self.session = install_session(self)   # idle lock, sign out, switch user, backups (issue 14)
 
     # --- menus and shortcuts ----------------------------------------------------------------------------
 

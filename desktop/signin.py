@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from db.errors import AuthenticationError, HTDeskError
+from db.errors import AuthenticationError, FieldError, HTDeskError
 
 from .widgets.common import heading
 from .widgets.fields import ErrorLabel, FieldSet, line_edit, new_form
@@ -54,6 +54,18 @@ class SignInDialog(QDialog):
         self.password = self.fields.add(form, "password", "&Password", line_edit("Password", 200)).widget
         self.password.setEchoMode(QLineEdit.Password)
         layout.addLayout(form)
+        # Shown after signing in with a one-time password (an administrator's reset): choose your own.
+        self.change_box = QWidget()
+        change_form = new_form()
+        self.change_box.setLayout(change_form)
+        self.new_password = self.fields.add(change_form, "new_password", "&New password",
+                                            line_edit("New password", 200, "at least 10 characters")).widget
+        self.new_password.setEchoMode(QLineEdit.Password)
+        self.new_password2 = self.fields.add(change_form, "new_password2", "&Repeat new password",
+                                             line_edit("Repeat new password", 200)).widget
+        self.new_password2.setEchoMode(QLineEdit.Password)
+        self.change_box.hide()
+        layout.addWidget(self.change_box)
         if is_demo:
             hint = QLabel("Demo accounts: admin, manager, coordinator, trainer1, champion1; password: demo")
             hint.setWordWrap(True)
@@ -77,15 +89,45 @@ class SignInDialog(QDialog):
             self.username.setFocus()
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 72)
 
+    def _real_store(self):
+        return getattr(self.store, "store", None) or self.store
+
     def try_sign_in(self) -> None:
         # Quick (one password hash) and before the main window exists, so on this thread.
         self.message.show_message(None)
+        if self.change_box.isVisible():
+            self._choose_password()
+            return
         try:
             self.actor = self.store.sign_in(self.username.text().strip(), self.password.text())
         except AuthenticationError as exc:
             self.message.show_message(str(exc))
             self.password.selectAll()
             self.password.setFocus()
+            return
+        except HTDeskError as exc:
+            self.message.show_message(str(exc))
+            return
+        if self._real_store().must_change_password:
+            for key in ("username", "password"):
+                self.fields.fields[key].widget.setEnabled(False)
+            self.change_box.show()
+            self.sign_in_button.setText("&Save password")
+            self.message.show_message("You signed in with a one-time password: choose your own now (at least 10 "
+                                      "characters; three random words make a good one).")
+            self.new_password.setFocus()
+            return
+        self.accept()
+
+    def _choose_password(self) -> None:
+        from db.errors import ValidationError
+        if self.new_password.text() != self.new_password2.text():
+            self.fields.show_errors([FieldError("new_password2", "Repeat new password: the two are not the same.")])
+            return
+        try:
+            self._real_store().admin.set_password(self.actor.username, self.new_password.text())
+        except ValidationError as exc:
+            self.fields.show_errors([FieldError("new_password", e.message) for e in exc.errors])
             return
         except HTDeskError as exc:
             self.message.show_message(str(exc))

@@ -1,0 +1,404 @@
+"""Who is at the keyboard, and the database's safety copies (issue 14).
+
+- Idle lock: after the service's idle minutes (a setting, default 10) with no key or mouse, the
+  window locks: an opaque screen covers every record, the menus and the screens. The same user's
+  password unlocks it with nothing lost (an open form keeps its typing). Another user may sign in
+  there: the first user's unsaved client form is saved or discarded first (they are asked), then
+  the window is built again for the newcomer's roles.
+- Sign out and Switch user (File menu) and Lock now (Ctrl+Shift+L).
+- Backups: Back up now, Copy backups to a folder, Restore from a backup (administrators); the last
+  backup's age in the status bar, and a reminder when it is older than 7 days.
+
+Everything here is installed on a main window by `install(window)`.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFormLayout, QInputDialog, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+from db.errors import AuthenticationError, HTDeskError
+
+from ..widgets.common import heading, show_error
+from ..widgets.fields import ErrorLabel
+
+BACKUP_REMINDER_DAYS = 7
+_INPUT = {QEvent.KeyPress, QEvent.MouseButtonPress, QEvent.MouseMove, QEvent.Wheel, QEvent.TouchBegin}
+
+
+class _IdleWatch(QObject):
+    """Notes the time of the last key or mouse input anywhere in the application."""
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.last_input = time.monotonic()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in _INPUT:
+            self.last_input = time.monotonic()
+        return False
+
+
+class LockScreen(QWidget):
+    """Covers the whole window while it is locked or nobody is signed in."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window_ = window
+        self.setObjectName("lockScreen")
+        self.setAccessibleName("Locked")
+        self.setAutoFillBackground(True)
+        self.setStyleSheet("QWidget#lockScreen { background: #eef1f5; }")
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        box = QWidget()
+        box.setMaximumWidth(self.fontMetrics().averageCharWidth() * 70)
+        col = QVBoxLayout(box)
+        self.title = heading("Locked")
+        col.addWidget(self.title)
+        self.explain = QLabel()
+        self.explain.setWordWrap(True)
+        self.explain.setAccessibleName("Why the window is locked")
+        col.addWidget(self.explain)
+        form = QFormLayout()
+        self.username = QLineEdit()
+        self.username.setAccessibleName("Username")
+        self.password = QLineEdit()
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.Password)
+        user_label, pw_label = QLabel("&Username"), QLabel("&Password")
+        user_label.setBuddy(self.username)
+        pw_label.setBuddy(self.password)
+        form.addRow(user_label, self.username)
+        form.addRow(pw_label, self.password)
+        col.addLayout(form)
+        self.message = ErrorLabel()
+        col.addWidget(self.message)
+        self.unlock_button = QPushButton("&Sign in")
+        self.unlock_button.setAccessibleName("Sign in to unlock")
+        self.unlock_button.setDefault(True)
+        col.addWidget(self.unlock_button, 0, Qt.AlignLeft)
+        row = QVBoxLayout()
+        row.addWidget(box, 0, Qt.AlignHCenter)
+        outer.addLayout(row)
+        outer.addStretch(2)
+        self.unlock_button.clicked.connect(self._try)
+        self.password.returnPressed.connect(self._try)
+        self.username.returnPressed.connect(self.password.setFocus)
+        self.hide()
+
+    def show_for(self, username: str | None, why: str) -> None:
+        self.title.setText("Locked" if username else "Signed out")
+        self.explain.setText(why)
+        self.username.setText(username or "")
+        self.password.clear()
+        self.message.show_message(None)
+        self.setGeometry(self.window_.rect())
+        self.show()
+        self.raise_()
+        (self.password if username else self.username).setFocus()
+
+    def _try(self) -> None:
+        self.window_.session.unlock(self.username.text().strip(), self.password.text())
+
+
+class Session(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.store = window.store
+        self.watch = _IdleWatch(self)
+        app = QApplication.instance()
+        app.installEventFilter(self.watch)
+        self.lock_screen = LockScreen(window)
+        window.installEventFilter(self)
+        self.locked = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(15_000)
+        self.timer.timeout.connect(self.check_idle)
+        self.timer.start()
+        self.replacement = None          # the window built for another user, when one signs in
+        self.ask_settle = None           # tests: who -> "save" | "discard" | None instead of asking
+        self.reminded = False
+
+    # --- idle lock ------------------------------------------------------------------------------
+
+    def idle_minutes(self) -> int:
+        try:
+            return int(self.store.service.setting("idle_lock_minutes", 10))
+        except (HTDeskError, ValueError, TypeError):
+            return 10
+
+    def check_idle(self) -> None:
+        if not self.window.isVisible():
+            return
+        if not self.locked and time.monotonic() - self.watch.last_input >= self.idle_minutes() * 60:
+            self.lock(f"The window locked itself after {self.idle_minutes()} minutes with no one using it, so "
+                      "nobody passing can read the records. Sign in to carry on: anything you were typing is "
+                      "kept. Someone else may sign in here too.")
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Resize and self.lock_screen.isVisible():
+            self.lock_screen.setGeometry(self.window.rect())
+        elif obj is self.window and event.type() == QEvent.Close:
+            self.stop()
+        return False
+
+    def stop(self) -> None:
+        """The window closes: no more idle checks (its store may close next)."""
+        self.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.watch)
+
+    def _set_window_enabled(self, enabled: bool) -> None:
+        w = self.window
+        for part in (w.centralWidget(), w.menuBar(), w.nav, w.statusBar()):
+            part.setVisible(enabled)
+        for action in w.actions():
+            action.setEnabled(enabled and action.property("htdesk_enabled") is not False)
+
+    def lock(self, why: str | None = None) -> None:
+        actor = self.store.actor
+        self.locked = True
+        for action in self.window.actions():
+            action.setProperty("htdesk_enabled", action.isEnabled())
+        self._set_window_enabled(False)
+        self.lock_screen.show_for(actor.username if actor else None,
+                                  why or "Locked. Sign in to carry on, or someone else may sign in here.")
+
+    def unlock(self, username: str, password: str) -> None:
+        screen = self.lock_screen
+        actor = self.store.actor
+        if not username:
+            screen.message.show_message("Username: type your username.")
+            return
+        if actor is not None and username.casefold() == actor.username.casefold():
+            try:
+                self.store.sign_in(username, password)
+            except (AuthenticationError, HTDeskError) as exc:
+                screen.message.show_message(str(exc))
+                screen.password.selectAll()
+                return
+            self._unlocked()
+            return
+        # Someone else: check their password without touching the first user's session, then save or
+        # discard the first user's open form, then build the window for the newcomer.
+        from db.store import CaseStore
+        try:
+            with CaseStore.open(self.store.path) as check:
+                check.sign_in(username, password)
+        except (AuthenticationError, HTDeskError) as exc:
+            screen.message.show_message(str(exc))
+            screen.password.selectAll()
+            return
+        if actor is not None and not self._settle_open_form(actor):
+            return
+        try:
+            self.store.sign_in(username, password)
+        except (AuthenticationError, HTDeskError) as exc:
+            screen.message.show_message(str(exc))
+            return
+        self._rebuild()
+
+    def _unlocked(self) -> None:
+        self.locked = False
+        self.lock_screen.hide()
+        self._set_window_enabled(True)
+        self.watch.last_input = time.monotonic()
+
+    def _settle_open_form(self, actor) -> bool:
+        """Save (as the first user) or discard their unsaved client form; False if they chose neither."""
+        w = self.window
+        form = w.clients.record.form
+        if not form.is_dirty():
+            return True
+        who = actor.full_name or actor.username
+        choice = (self.ask_settle or self._ask_settle)(who)
+        if choice == "discard":
+            w.clients.record.revert()
+            return True
+        if choice != "save":
+            return False
+        if not form.save(check_duplicates=False):
+            self.lock_screen.message.show_message(f"{who}'s changes could not be saved: sign in as {who} to "
+                                                  "correct them, or choose Discard.")
+            return False
+        loop = QEventLoop()
+        waited = QTimer(self)
+        waited.setInterval(50)
+        started = time.monotonic()
+        waited.timeout.connect(lambda: loop.quit() if not form._saving or time.monotonic() - started > 15 else None)
+        waited.start()
+        loop.exec()
+        waited.stop()
+        return not form.is_dirty()
+
+    def _ask_settle(self, who: str) -> str | None:
+        w = self.window
+        box = QMessageBox(QMessageBox.Question, "Unsaved changes",
+                          f"{who} left changes to a client's details that are not saved. Save them (as {who}) or "
+                          "discard them before the window changes hands?", QMessageBox.NoButton, w)
+        save = box.addButton(f"&Save {who}'s changes", QMessageBox.AcceptRole)
+        discard = box.addButton("&Discard them", QMessageBox.DestructiveRole)
+        box.addButton("Cancel", QMessageBox.RejectRole)
+        self.settle_box = box
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else None
+
+    def _rebuild(self) -> None:
+        from ..main_window import MainWindow
+        old = self.window
+        new = MainWindow(self.store, old.info)
+        new.setGeometry(old.geometry())
+        new.show()
+        self.replacement = new
+        old.confirm_unsaved = False
+        self.stop()
+        old.close()
+        keep_alive.append(new)
+
+    # --- sign out, switch user --------------------------------------------------------------------
+
+    def sign_out(self) -> None:
+        actor = self.store.actor
+        if actor is not None and not self._settle_open_form(actor):
+            return
+        self.window.clients.record.revert()
+        self.store.sign_out()
+        self.lock("Signed out. The next person signs in here.")
+
+    def switch_user(self) -> None:
+        self.lock("Someone else may sign in here: their window opens once the unsaved work of the person "
+                  "signed in now is saved or discarded. Or sign in as yourself to carry on.")
+        self.lock_screen.username.clear()
+        self.lock_screen.username.setFocus()
+
+    # --- backups ----------------------------------------------------------------------------------
+
+    def backup_age_text(self) -> tuple[str, bool]:
+        try:
+            found = self.store.admin.last_backup()
+        except HTDeskError:
+            return "", False
+        if found is None:
+            return "No backup yet", True
+        age = datetime.now() - found[1]
+        days = age.days
+        when = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+        return f"Last backup {when}", days > BACKUP_REMINDER_DAYS
+
+    def show_backup_age(self) -> None:
+        text, old = self.backup_age_text()
+        label = self.window.backup_label
+        label.setText(text)
+        label.setStyleSheet("color: #b00020; font-weight: bold;" if old else "")
+        label.setAccessibleName(text or "Last backup")
+        if old and not self.reminded and self.store.may("backup"):
+            self.reminded = True
+            self.window.statusBar().showMessage(
+                f"{text}: back up now (File \u2192 Back up now) and copy the backups somewhere safe.", 30_000)
+
+    def back_up_now(self) -> None:
+        self.window.statusBar().showMessage("Backing up\u2026")
+        self.window.worker.submit(self.store.admin.backup, on_done=self._backed_up)
+
+    def _backed_up(self, target) -> None:
+        self.last_backup_path = target
+        self.show_backup_age()
+        self.window.statusBar().showMessage(f"Backup written and checked: {target}", 15_000)
+
+    def copy_backups(self, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self.window, "Copy backups to (a USB stick or a shared "
+                                                                         "folder)")
+        if not folder:
+            return
+        self.window.worker.submit(self.store.admin.copy_backups, folder, on_done=lambda copied: (
+            self.window.statusBar().showMessage(f"Copied {len(copied)} backup(s) to {folder}.", 15_000)))
+
+    def restore(self, source: str | None = None, confirm_code: str | None = None) -> None:
+        source = source or QFileDialog.getOpenFileName(self.window, "Restore from a backup",
+                                                       str(Path(self.store.path).parent / "backups"),
+                                                       "Backups (*.sqlite3)")[0]
+        if not source:
+            return
+        try:
+            info = self.store.admin.backup_info(source)
+            here = self.store.service.all()
+        except HTDeskError as exc:
+            show_error(self.window, exc)
+            return
+        theirs = {code for code, _ in info.services}
+        other = bool(here) and not theirs & {s.code for s in here}
+        text = (f"<p>{Path(source).name} holds <b>{info.service_text}</b>, {info.clients} clients, saved "
+                f"<b>{info.saved_at.replace('T', ' ')}</b>.</p><p>Restoring replaces every record here with the "
+                "backup's (the database as it is now is kept as a backup first). Everyone is signed out.</p>")
+        if other:
+            text += (f"<p><b>This is a backup of another service.</b> This database is "
+                     f"{', '.join(s.name + ' (' + s.code + ')' for s in here)}. To restore it anyway, type the "
+                     f"backup's service code.</p>")
+            code, ok = (confirm_code, True) if confirm_code is not None else QInputDialog.getText(
+                self.window, "Restore another service's backup", text + "Service code:")
+            if not ok:
+                return
+        else:
+            box = QMessageBox(QMessageBox.Question, "Restore from a backup", text, QMessageBox.NoButton, self.window)
+            box.setTextFormat(Qt.RichText)
+            yes = box.addButton("&Restore", QMessageBox.AcceptRole)
+            box.addButton("Cancel", QMessageBox.RejectRole)
+            self.restore_box = box
+            if confirm_code is None:
+                box.exec()
+                if box.clickedButton() is not yes:
+                    return
+            code = None
+        self.window.worker.submit(self.store.admin.restore, source, code, on_done=self._restored)
+
+    def _restored(self, kept) -> None:
+        self.store.sign_out()
+        self.window.clients.record.revert()
+        self.lock(f"Restored. The database as it was is kept at {kept}. Sign in again." if kept else
+                  "Restored. Sign in again.")
+
+
+keep_alive: list = []
+
+
+def install(window) -> Session:
+    """Add the session and backup actions to the File menu and the backup age to the status bar."""
+    session = Session(window)
+    window.session = session
+    file_menu = window.menuBar().actions()[0].menu()
+    first = file_menu.actions()[-1]        # Exit stays last
+    actions = []
+
+    def add(text, slot, shortcut=None, visible=True):
+        from PySide6.QtGui import QAction, QKeySequence
+        action = QAction(text, window)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        action.setVisible(visible)
+        file_menu.insertAction(first, action)
+        window.addAction(action)
+        actions.append(action)
+        return action
+
+    admin = window.store.may("backup")
+    window.backup_action = add("&Back up now", session.back_up_now, visible=admin)
+    window.copy_backups_action = add("&Copy backups to\u2026", session.copy_backups, visible=admin)
+    window.restore_action = add("&Restore from a backup\u2026", session.restore, visible=window.store.may("restore"))
+    file_menu.insertSeparator(first)
+    window.lock_action = add("&Lock now", session.lock, "Ctrl+Shift+L")
+    window.switch_action = add("S&witch user\u2026", session.switch_user)
+    window.sign_out_action = add("Sign &out", session.sign_out)
+    file_menu.insertSeparator(first)
+    window.backup_label = QLabel()
+    window.statusBar().addPermanentWidget(window.backup_label)
+    session.show_backup_age()
+    return session
