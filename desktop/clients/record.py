@@ -220,6 +220,16 @@ class ClientRecordView(QWidget):
 
     def _show_header(self, c: Client) -> None:
         self._set_title(c.display_name, f"Client {c.display_name}")
+        if c.anonymised_at:
+            # Erased on request (issue 14): only the year of birth is kept; the date shown is not a birthday.
+            bits = [c.client_ref, f"born {(c.date_of_birth or '')[:4]}", f"erased on {show_date(c.anonymised_at)[:10]}"]
+            self.subtitle.setText(" \u00b7 ".join(bits))
+            self.archived_badge.setText("ERASED")
+            self.archived_badge.setAccessibleName("This person was erased on request")
+            self.archived_badge.setVisible(True)
+            return
+        self.archived_badge.setText("ARCHIVED")
+        self.archived_badge.setAccessibleName("This record is archived")
         bits = [c.client_ref, f"born {show_date(c.date_of_birth)} ({_age(c.date_of_birth)})"]
         if c.nhs_number:
             bits.append(f"NHS {c.nhs_number[:3]} {c.nhs_number[3:6]} {c.nhs_number[6:]}")
