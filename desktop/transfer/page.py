@@ -265,6 +265,8 @@ class TransferPage(QWidget):
         def run(job):
             from db.public import check_output_path
             from reports import transfer_workbook
+            if job.cancelled():         # cancelled before it began (the writer looks every 1,000 rows)
+                raise Cancelled("The export was cancelled: no file was written.")
             out = check_output_path(path, (".xlsx",), "the workbook", overwrite=True)
             # Audited as an export only once the whole file is written (a cancelled or failed export is not).
             counts = self.store.transfer.export_workbook(out, write_workbook=transfer_workbook.write_export,

@@ -150,3 +150,57 @@ def test_no_alt_key_answers_twice_on_the_managers_pages(qtbot, manager_window):
         found[type(page).__name__] = _window_clashes(manager_window)
     assert any(isinstance(p, ReturnsPage) for p in manager_window.pages)
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def _hold_worker(window):
+    """Keep the worker busy until the returned event is set, so Cancel is pressed before the job runs."""
+    import threading
+    release = threading.Event()
+    window.worker.submit(lambda: release.wait(10))
+    return release
+
+
+def _press_cancel(qtbot, progress):
+    from PySide6.QtWidgets import QPushButton
+    buttons = [b for b in progress.findChildren(QPushButton) if b.text() == "&Cancel"]
+    assert len(buttons) == 1 and buttons[0].isVisible()
+    qtbot.mouseClick(buttons[0], Qt.LeftButton)
+
+
+def test_cancel_stops_an_import_on_the_worker_and_nothing_is_imported(qtbot, manager_window, tmp_path, monkeypatch):
+    page = page_of(manager_window)
+    good = clients_book(tmp_path / "good.xlsx", GOOD)
+    choose(qtbot, page, monkeypatch, good)
+    check(qtbot, page)
+    assert page.import_button.isEnabled()
+    release = _hold_worker(manager_window)
+    qtbot.mouseClick(page.import_button, Qt.LeftButton)
+    progress = page.progress
+    assert progress is not None and progress.isVisible()
+    _press_cancel(qtbot, progress)
+    assert progress.job.cancelled()                          # the job itself is cancelled, not just the dialog
+    release.set()
+    qtbot.waitUntil(lambda: page.progress is None, timeout=10000)
+    assert "cancelled" in page.outcome.text().lower() and "nothing was" in page.outcome.text()
+    assert not manager_window.store.clients.search("Nowak")     # nothing imported
+    assert not page.import_button.isEnabled()                   # check it again before importing
+
+
+def test_cancel_stops_an_export_on_the_worker_and_no_file_is_written(qtbot, manager_window, tmp_path, monkeypatch):
+    page = page_of(manager_window)
+    out = tmp_path / "export.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Excel workbook (*.xlsx)"))
+    release = _hold_worker(manager_window)
+    qtbot.mouseClick(page.export_button, Qt.LeftButton)
+    progress = page.progress
+    assert progress is not None and progress.isVisible()
+    _press_cancel(qtbot, progress)
+    assert progress.job.cancelled()
+    release.set()
+    qtbot.waitUntil(lambda: page.progress is None, timeout=10000)
+    assert page.export_status.text() == "The export was cancelled: no file was written."
+    assert not out.exists() and list(tmp_path.glob("*.xlsx")) == []
+    # Exporting again without Cancel writes the file.
+    qtbot.mouseClick(page.export_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: page.export_status.text().startswith("Exported to"), timeout=10000)
+    assert out.exists()
