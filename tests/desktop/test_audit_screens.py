@@ -142,3 +142,25 @@ def test_a_cancelled_export_from_the_app_is_not_audited_as_done(qtbot, boss_wind
     page.export_to(str(tmp_path / "export.xlsx"))
     qtbot.waitUntil(lambda: "cancelled" in page.export_status.text(), timeout=5000)
     assert boss_window.store.privacy.audit(action="export") == []
+
+
+def test_opening_a_record_and_visiting_every_tab_is_one_audited_view(qtbot, window):
+    """The coordinator opens a record, a referral is added (the lists read the record again) and every
+    section is shown (plan, assessments, signposting, documents each read): one view row."""
+    from desktop_helpers import open_by_typing
+    record = open_by_typing(qtbot, window, "ali-khan")
+    client_id = record.client.id
+    window.store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "SELF", "reasons": ["DIET"]})
+    qtbot.waitUntil(lambda: record.referrals.rowCount() == 1)
+    for tab in range(record.tabs.count()):
+        record.tabs.setCurrentIndex(tab)
+        qtbot.wait(150)
+    qtbot.wait(300)
+    raw = sqlite3.connect(window.store.path)
+    views = raw.execute("SELECT username, detail FROM audit WHERE action = 'view' AND client_id = ?",
+                        (client_id,)).fetchall()
+    assert views == [("cal", "client record opened")]
+    # Opening it again is a new opening.
+    window.open_client(client_id)
+    qtbot.waitUntil(lambda: raw.execute("SELECT COUNT(*) FROM audit WHERE action = 'view' AND client_id = ?",
+                                        (client_id,)).fetchone()[0] == 2, timeout=3000)
