@@ -76,6 +76,12 @@ class SignInDialog(QDialog):
         buttons = QDialogButtonBox()
         self.sign_in_button = buttons.addButton("&Sign in", QDialogButtonBox.AcceptRole)
         self.sign_in_button.setAccessibleName("Sign in")
+        self.restore_button = buttons.addButton("Res&tore a backup\u2026", QDialogButtonBox.ActionRole)
+        self.restore_button.setAccessibleName("Restore a backup")
+        self.restore_button.setToolTip("An administrator types their username and password above, then chooses "
+                                       "the backup; the service and date inside it are shown before anything "
+                                       "is replaced")
+        self.restore_button.clicked.connect(lambda: self.restore_backup())
         cancel = buttons.addButton("Cancel", QDialogButtonBox.RejectRole)
         cancel.setAccessibleName("Cancel")
         buttons.accepted.connect(self.try_sign_in)
@@ -113,6 +119,7 @@ class SignInDialog(QDialog):
                 self.fields.fields[key].widget.setEnabled(False)
             self.change_box.show()
             self.sign_in_button.setText("&Save password")
+            self.restore_button.hide()
             self.message.show_message("You signed in with a one-time password: choose your own now (at least 10 "
                                       "characters; three random words make a good one).")
             self.new_password.setFocus()
@@ -133,3 +140,67 @@ class SignInDialog(QDialog):
             self.message.show_message(str(exc))
             return
         self.accept()
+
+    # --- restore, offered before anyone is signed in ------------------------------------------------
+
+    def restore_backup(self, source: str | None = None, confirm=None) -> bool:
+        """Restore a backup as the administrator whose username and password are typed above. confirm
+        (tests) is called as confirm(info, other_service) -> (go_ahead, typed_code) instead of asking."""
+        from PySide6.QtWidgets import QFileDialog
+        self.message.show_message(None)
+        if hasattr(self.store, "load"):
+            self.store.load()
+        store = self._real_store()
+        if store is None:
+            self.message.show_message("The database could not be opened: sign in to see why.")
+            return False
+        try:
+            store.sign_in(self.username.text().strip(), self.password.text())
+        except HTDeskError as exc:
+            self.message.show_message(f"To restore, an administrator signs in first. {exc}")
+            return False
+        if not store.may("restore"):
+            store.sign_out()
+            self.message.show_message("Only an administrator may restore a backup: type an administrator's "
+                                      "username and password above.")
+            return False
+        source = source or QFileDialog.getOpenFileName(self, "Restore from a backup",
+                                                       str(store.path.parent / "backups"), "Backups (*.sqlite3)")[0]
+        if not source:
+            store.sign_out()
+            return False
+        try:
+            info = store.admin.backup_info(source)
+            here = {s.code for s in store.service.all()}
+            other = bool(here) and not here & {code for code, _ in info.services}
+            go, code = (confirm or self._confirm_restore)(info, other)
+            if go:
+                kept = store.admin.restore(source, confirm_code=code)
+        except HTDeskError as exc:
+            self.message.show_message(str(exc))
+            store.sign_out()
+            return False
+        store.sign_out()
+        if not go:
+            return False
+        self.message.show_message(f"Restored {info.service_text}, saved {info.saved_at.replace('T', ' ')}."
+                                  + (f" The database as it was is kept at {kept}." if kept else "")
+                                  + " Sign in to carry on.")
+        self.password.clear()
+        return True
+
+    def _confirm_restore(self, info, other: bool):
+        from PySide6.QtWidgets import QInputDialog, QMessageBox
+        text = (f"The backup holds {info.service_text}, {info.clients} clients, saved "
+                f"{info.saved_at.replace('T', ' ')}. Restoring replaces every record here (the database as it is "
+                "now is kept as a backup first).")
+        if other:
+            code, ok = QInputDialog.getText(self, "Restore another service's backup",
+                                            text + "\n\nThis is a backup of another service. To restore it anyway, "
+                                                   "type its service code:")
+            return ok, code
+        box = QMessageBox(QMessageBox.Question, "Restore from a backup", text, QMessageBox.NoButton, self)
+        yes = box.addButton("&Restore", QMessageBox.AcceptRole)
+        box.addButton("Cancel", QMessageBox.RejectRole)
+        box.exec()
+        return box.clickedButton() is yes, None

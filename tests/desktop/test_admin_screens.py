@@ -224,3 +224,32 @@ def test_backup_now_shows_its_age_reminds_when_old_and_restore_checks_the_servic
     w.confirm_unsaved = False
     w.close()
     store.close()
+
+
+def test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_checked(qtbot, db_path, tmp_path):
+    from desktop.signin import SignInDialog
+    other = tmp_path / "other.sqlite3"
+    with CaseStore.create_new(other, service_name="Gateshead Health Trainers", service_code="GATES",
+                              admin_username="gboss", admin_password=PW, contact={"phone": "0191 000 0000"}) as g:
+        g.sign_in("gboss", PW)
+        theirs = g.admin.backup(tmp_path / "gates-backup.sqlite3")
+    store = CaseStore.open(db_path)
+    dialog = SignInDialog(store, "Test Health Trainers", False)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.restore_button.isVisible()
+    dialog.username.setText("cal")
+    dialog.password.setText(PW)
+    assert not dialog.restore_backup(str(theirs), confirm=lambda info, other: (True, "GATES"))
+    assert "Only an administrator" in dialog.message.text() and store.actor is None
+    dialog.username.setText(BOSS)
+    dialog.password.setText(BOSS_PW)
+    seen = []
+    assert not dialog.restore_backup(str(theirs), confirm=lambda info, other: seen.append((info, other)) or (True, "X"))
+    assert seen[0][1] is True and seen[0][0].services == (("GATES", "Gateshead Health Trainers"),)
+    assert "another service" in dialog.message.text() and store.service.get().code == "TESTHT"
+    dialog.password.setText(BOSS_PW)
+    assert dialog.restore_backup(str(theirs), confirm=lambda info, other: (True, "gates"))
+    assert "Restored Gateshead Health Trainers (GATES)" in dialog.message.text() and store.actor is None
+    assert store.service.get().code == "GATES"
+    store.close()
