@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 from sqlite_utils import Database
 
 from . import codes
-from .errors import FieldError, ValidationError
+from .errors import Cancelled, FieldError, ValidationError
 from .periods import Period, parse_period
 from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _ScorePercent,
                       _Values,
@@ -32,6 +32,7 @@ from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, UNKNOWN
 from .rules import ATTENDED, attended_sql
 
 QUARTERS = 8
+_STOPPED = "Stopped: the dashboard was not brought up to date."
 
 # Venue types: community settings against clinical ones (DATA.md "Venue type"). A client's
 # home, the telephone or a video call and "other" are neither, and are left out of the share.
@@ -306,8 +307,12 @@ class _Span:
         self.views = [_QuarterView(self, i, db, service_id, p, self.instruments_on) for i, p in enumerate(periods)]
         self.loaded: set[str] = set()
         self._only_service: bool | None = None
+        self.cancelled: Callable[[], bool] | None = None
 
     def load(self, name: str) -> None:
+        # Most of a count is reading: Cancel is looked at before each source, not only between quarters.
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled(_STOPPED)
         if name in ("sessions", "venue_sessions"):
             self._load_session_counts()
         elif name in ("active", "trainers"):
@@ -447,6 +452,7 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     # instruments' assessments are most of the reading.
     instruments_on = tuple(c for c in instruments_on if c in OUTCOME_INSTRUMENTS)
     span = _Span(db, service_id, list(periods), instruments_on)
+    span.cancelled = cancelled
     specs = [spec for spec in _specs(span.instruments_on) + _reach_specs() if spec.measure in wanted]
     scores = _scores_read(specs)
     for view in span.views:
@@ -455,8 +461,7 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     with _bulk():
         for i, view in enumerate(span.views):
             if cancelled is not None and cancelled():
-                from .errors import Cancelled
-                raise Cancelled("Stopped: the dashboard was not brought up to date.")
+                raise Cancelled(_STOPPED)
             if on_progress is not None:
                 on_progress(i, len(span.views), f"Counting {view_label(periods[i])}")
             figures: dict = {}

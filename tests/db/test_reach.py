@@ -246,3 +246,17 @@ def test_another_services_sessions_are_not_counted(store):
         assert q0.figures == q1.figures, q0.period.label
         ret = {f.key: f for f in store.returns.figures(q1.period, "TEST").figures}
         assert all(ret[k] == f for k, f in q1.figures.items() if k in ret)
+
+
+def test_cancel_is_looked_at_before_each_source_is_read(store, monkeypatch):
+    """Reading the sources is most of a count (all of it happens in the first quarter): Cancel pressed
+    while the first source is read stops the count before the next one is read."""
+    from db import assessments
+    from db.errors import Cancelled
+    loads = []
+    real = reach._Span.load
+    monkeypatch.setattr(reach._Span, "load", lambda span, name: (loads.append(name), real(span, name))[1])
+    with pytest.raises(Cancelled):
+        reach.span_figures(store.db, 1, reach.quarters_ending(parse_period(PERIOD)),
+                           assessments.enabled_instruments(store.db, "TEST"), cancelled=lambda: len(loads) >= 1)
+    assert len(loads) == 1
