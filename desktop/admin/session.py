@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFormLayout, QInputDialog, QLabel, QLineEdit,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from db.errors import AuthenticationError, HTDeskError
 
@@ -56,12 +56,16 @@ class LockScreen(QWidget):
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         box = QWidget()
-        box.setMaximumWidth(self.fontMetrics().averageCharWidth() * 70)
+        box.setObjectName("lockBox")
+        box.setStyleSheet("QWidget#lockBox { background: white; border: 1px solid #c5ccd6; }")
+        box.setFixedWidth(self.fontMetrics().averageCharWidth() * 72)
         col = QVBoxLayout(box)
         self.title = heading("Locked")
         col.addWidget(self.title)
         self.explain = QLabel()
         self.explain.setWordWrap(True)
+        self.explain.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.MinimumExpanding)
+        self.explain.setMinimumHeight(self.fontMetrics().height() * 4)
         self.explain.setAccessibleName("Why the window is locked")
         col.addWidget(self.explain)
         form = QFormLayout()
@@ -130,7 +134,7 @@ class Session(QObject):
     def idle_minutes(self) -> int:
         try:
             return int(self.store.service.setting("idle_lock_minutes", 10))
-        except (HTDeskError, ValueError, TypeError):
+        except Exception:   # noqa: BLE001 - a restore reopening the database on the worker: keep the default
             return 10
 
     def check_idle(self) -> None:
@@ -284,7 +288,7 @@ class Session(QObject):
     def backup_age_text(self) -> tuple[str, bool]:
         try:
             found = self.store.admin.last_backup()
-        except HTDeskError:
+        except Exception:   # noqa: BLE001 - signed out, or the database reopening during a restore
             return "", False
         if found is None:
             return "No backup yet", True
@@ -296,22 +300,25 @@ class Session(QObject):
     def show_backup_age(self) -> None:
         text, old = self.backup_age_text()
         label = self.window.backup_label
+        # The reminder lives in the label itself: a status-bar message would be drawn over the
+        # signed-in user's name.
+        if old and self.store.may("backup"):
+            text += " \u2014 back up now (File \u2192 Back up now)"
+            self.reminded = True
         label.setText(text)
+        label.setToolTip("Back up at least weekly, and copy the backups to a USB stick or a shared folder "
+                         "(File \u2192 Copy backups to).")
         label.setStyleSheet("color: #b00020; font-weight: bold;" if old else "")
         label.setAccessibleName(text or "Last backup")
-        if old and not self.reminded and self.store.may("backup"):
-            self.reminded = True
-            self.window.statusBar().showMessage(
-                f"{text}: back up now (File \u2192 Back up now) and copy the backups somewhere safe.", 30_000)
 
     def back_up_now(self) -> None:
-        self.window.statusBar().showMessage("Backing up\u2026")
+        self.window.backup_label.setText("Backing up\u2026")
         self.window.worker.submit(self.store.admin.backup, on_done=self._backed_up)
 
     def _backed_up(self, target) -> None:
         self.last_backup_path = target
         self.show_backup_age()
-        self.window.statusBar().showMessage(f"Backup written and checked: {target}", 15_000)
+        self.window.backup_label.setToolTip(f"Backup written and checked: {target}")
 
     def copy_backups(self, folder: str | None = None) -> None:
         folder = folder or QFileDialog.getExistingDirectory(self.window, "Copy backups to (a USB stick or a shared "
@@ -319,7 +326,7 @@ class Session(QObject):
         if not folder:
             return
         self.window.worker.submit(self.store.admin.copy_backups, folder, on_done=lambda copied: (
-            self.window.statusBar().showMessage(f"Copied {len(copied)} backup(s) to {folder}.", 15_000)))
+            self.window.backup_label.setText(self.backup_age_text()[0] + f"; {len(copied)} copied to {folder}")))
 
     def restore(self, source: str | None = None, confirm_code: str | None = None) -> None:
         source = source or QFileDialog.getOpenFileName(self.window, "Restore from a backup",

@@ -144,6 +144,7 @@ class StaffPage(QWidget):
             rows.append(AccountRow(a.username, a.full_name or "", tuple(a.roles), state, a.last_login or ""))
         chosen = self.selected()
         self.model.set_rows(rows)
+        self.view.resizeColumnsToContents()
         if chosen:
             self.select(chosen.username)
         self._enable()
