@@ -199,6 +199,12 @@ def test_settings_are_checked_kept_per_service_and_audited(case_store):
                                      "letters.signer_role": "Service lead", "service.website": "example.org/ht"})
     got = case_store.service.settings()
     assert got["idle_lock_minutes"] == 5 and got["letters.signer_role"] == "Service lead"
+    # The assessment interval and the retention period set here are the ones the diary and the
+    # retention list read.
+    from db import diary
+    case_store.service.set_settings({"review_interval_weeks": 8, "retention.years": 6})
+    assert diary.review_weeks(case_store.db) == 8
+    assert case_store.privacy.retention_due()[0] == 6
     for bad in ({"idle_lock_minutes": "0"}, {"retention.years": "eight"}, {"nonsense": 1}):
         with pytest.raises(ValidationError):
             case_store.service.set_settings(bad)
