@@ -71,6 +71,17 @@ def match(list_name: str, value) -> str | None:
     """
     if value is None:
         return None
+    if type(value) in (str, int, float, bool):
+        return _match_cached(list_name, type(value), value)   # an import asks the same few values 100,000s of times
+    return _match(list_name, value)
+
+
+@lru_cache(maxsize=65536)
+def _match_cached(list_name: str, kind: type, value) -> str | None:
+    return _match(list_name, value)
+
+
+def _match(list_name: str, value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = _fold(value)
@@ -114,6 +125,7 @@ def synonyms(list_name: str) -> dict[str, str]:
     return dict(_synonym_data().get(list_name, {}))
 
 
+@lru_cache(maxsize=65536)
 def synonym(list_name: str, value) -> str | None:
     """The code a common form stands for ("Male" is gender 1, "DNA" attendance 3), when value is
     not already a code or label of the list; None otherwise. The import accepts these and notes each."""

@@ -15,6 +15,12 @@ read only as far as its data goes (those rows never become Python objects).
 openpyxl's ExcelReader steps and the workbook's date-format sets are private
 names: this module is the only place that touches them (openpyxl 3.1), and
 tests/db/test_import.py exercises every path.
+
+Fast path (issue 15): a sheet whose raw pass shows nothing unusual (no formula, no
+error cell, row numbers in order) is read by python-calamine (Rust), several times
+faster than the row parser below; everything else still goes through the row
+parser, which names each odd cell. calamine is only handed a file whose zip
+directory passed check_sizes and whose shared strings passed their limits.
 """
 from __future__ import annotations
 
@@ -24,12 +30,16 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Iterator
 from xml.etree.ElementTree import ParseError, iterparse
 from xml.parsers import expat
 
+try:
+    import python_calamine
+except ImportError:            # the fast path is optional: the row parser reads everything too
+    python_calamine = None
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
@@ -92,6 +102,7 @@ NOT_CALCULATED = CellProblem()
 class ScanResult:
     last_row: int                     # last row holding a value, formula or inline text (0: none)
     merged: list[str]
+    plain: bool = False               # no formula, no error cell, rows numbered in order: the fast path may read it
 
 
 # --- opening ---------------------------------------------------------------------
@@ -212,6 +223,8 @@ class Workbook:
     def __init__(self, path: Path):
         check_file(path)
         self.path = path
+        self._fast = None          # python_calamine's workbook, opened when a plain sheet is read
+        self._plain: dict[str, bool] = {}
         self._file = open(path, "rb")
         try:
             # A file object, so openpyxl does not judge the file by its name's extension.
@@ -239,6 +252,7 @@ class Workbook:
         except Exception as exc:
             self.close()
             raise _corrupt(path, f"shared strings: {exc.__class__.__name__}: {exc}") from exc
+
 
     def _read_strings(self, name: str) -> list[str]:
         """The shared strings, streamed through expat so every limit is checked as it goes: the
@@ -306,8 +320,16 @@ class Workbook:
         return strings
 
     def close(self) -> None:
-        self._archive.close()
+        archive = getattr(self, "_archive", None)
+        if archive is not None:
+            archive.close()
         self._file.close()
+        if self._fast is not None:
+            try:
+                self._fast.close()
+            except Exception:
+                pass
+            self._fast = None
 
     def __enter__(self):
         return self
@@ -330,7 +352,9 @@ class Workbook:
         try:
             src = self._open(name)
             try:
-                return _scan(src, name, self.path)
+                result = _scan(src, name, self.path)
+                self._plain[name] = result.plain
+                return result
             finally:
                 src._src.close()
         except WorkbookUnreadable:
@@ -341,6 +365,10 @@ class Workbook:
     def rows(self, name: str, last_row: int) -> Iterator[tuple[int, dict[int, object]]]:
         """(row number, {column number: value or CellProblem}) for rows up to last_row that have values."""
         if last_row <= 0:
+            return
+        fast = self._fast_rows(name, last_row)
+        if fast is not None:
+            yield from fast
             return
         try:
             src = self._open(name)
@@ -356,6 +384,40 @@ class Workbook:
             raise WorkbookUnreadable(f"Sheet {name} of {self.path.name} cannot be read ({exc.__class__.__name__}: "
                                      f"{exc}). Open the workbook in Excel, save it as a new .xlsx file and import "
                                      "that.") from exc
+
+    def _fast_rows(self, name: str, last_row: int):
+        """The sheet's rows read by python-calamine, when its raw pass (scan) found it plain; else None.
+        Read whole before the first row is given out, so a calamine error falls back to the row parser."""
+        if python_calamine is None or not self._plain.get(name):
+            return None
+        try:
+            if self._fast is None:
+                self._fast = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            sheet = self._fast.get_sheet_by_name(name)
+            start_row, start_col = sheet.start or (0, 0)
+            out = []
+            for i, values in enumerate(sheet.iter_rows()):
+                number = start_row + i + 1
+                if number > last_row:
+                    break
+                found = {}
+                for j, value in enumerate(values):
+                    if value == "" or value is None:
+                        continue
+                    if type(value) is date:
+                        value = datetime(value.year, value.month, value.day)   # as the row parser gives dates
+                    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+                        value = int(value)           # as the row parser gives whole numbers
+                    elif isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+                        value = CellProblem(malformed=f"its text is longer than {MAX_TEXT_CHARS:,} characters")
+                    elif isinstance(value, float) and not math.isfinite(value):
+                        value = CellProblem(malformed="it is not a usable number")
+                    found[start_col + j + 1] = value
+                if found:
+                    out.append((number, found))
+            return out
+        except Exception:          # anything calamine cannot read plainly: the row parser names the cell
+            return None
 
     def _parse(self, src, last_row: int, name: str) -> Iterator[tuple[int, dict[int, object]]]:
         strings, dates, durations, epoch = self._strings, self._date_styles, self._timedelta_styles, self._epoch
@@ -507,10 +569,22 @@ def _row_too_large(sheet: str, where: str) -> WorkbookTooLarge:
                             "is not an ordinary worksheet. Save the data from Excel as a new .xlsx file.")
 
 
+# Anything that sends a sheet to the row parser: a formula (or anything else starting <f), a
+# namespace prefix, an error cell, an ISO date cell (t="d"). Over-matching is safe (the row parser reads everything).
+_UNPLAIN = (b"<f", b":f", b't="e"', b"t='e'", b't="d"', b"t='d'", b":c ", b":row")
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_ODD_VALUE = re.compile(rb"<v>[^<]*?[^0-9.eE+\-<][^<]*?</v>")   # a stored value that is not a number or index
+MAX_FAST_CELLS = 8_000_000     # rows x columns python-calamine may lay out for one sheet (a grid in memory)
+
+
 def _scan(src, name: str = "", path: Path | None = None) -> ScanResult:
     before_first, seen_row = 0, False
     row = 0
     last = 0
+    plain = True
+    previous = 0
+    max_row = max_col = 0
+    column_of: dict[bytes, int] = {}
     merged: list[str] = []
     buf = b""
     final = False
@@ -519,11 +593,13 @@ def _scan(src, name: str = "", path: Path | None = None) -> ScanResult:
         final = not block
         buf += block
         starts = []
+        numbers: list[int | None] = []
         for m in _ROW_TAG.finditer(buf):
             n = _ROW_NUMBER.search(m.group(1))
             number = _whole(n.group(1).decode("ascii")) if n else row + 1
             row = number if number is not None else row + 1    # _parse names a bad number with its row
             starts.append((m.start(), row))
+            numbers.append(number)
         # One row (or what comes before the first) must stay small: a real row is a few KB, and
         # the parser would hold one whole.
         edges = [at for at, _ in starts] + [len(buf)]
@@ -538,24 +614,52 @@ def _scan(src, name: str = "", path: Path | None = None) -> ScanResult:
             seen_row = True
         # Every row but the last is whole; the last waits for the next block (its end may be there).
         whole = len(starts) if final else len(starts) - 1
+        for number in numbers[:max(whole, 0)]:      # the unfinished last row is matched again next time
+            if number is None or not previous < number <= MAX_ROWS:
+                plain = False
+            previous = max(previous, number or 0)
+        if plain and starts:
+            # calamine lays a sheet out as a grid, so every cell's reference must be plain and the grid
+            # small: a hostile reference (ZZZZZZZZ3, or a cell far from its row) goes to the row parser.
+            end = len(buf) if final else starts[-1][0]
+            data_end = buf.find(b"sheetData>", starts[-1][0]) if final else -1
+            if data_end >= 0:
+                end = data_end      # what follows the rows (data validations' <formula1>...) is not a cell
+            if any(buf.find(marker, 0, end) >= 0 for marker in _UNPLAIN) or _ODD_VALUE.search(buf, 0, end):
+                plain = False
+            else:
+                refs = _CELL_REF.findall(buf, 0, end)
+                if len(refs) != buf.count(b"<c ", 0, end) + buf.count(b"<c>", 0, end):
+                    plain = False
+                elif refs:
+                    for letters in {r[0] for r in refs}:
+                        if letters not in column_of:
+                            column_of[letters] = column_index_from_string(letters.decode("ascii"))
+                        max_col = max(max_col, column_of[letters])
+                    max_row = max(max_row, max(map(int, (r[1] for r in refs))))
+                    if max_row > previous or max_row * max_col > MAX_FAST_CELLS:
+                        plain = False
         if whole > 0:
             end = len(buf) if final else starts[-1][0]
             found = max(buf.rfind(marker, starts[0][0], end) for marker in _CONTENT)
             if found >= 0:
                 at = bisect.bisect_right(starts, (found, float("inf"))) - 1
                 last = max(last, starts[at][1])
+        has_merge = b"mergeCell" in buf
         if final:
-            merged += [m.group(1).decode("ascii").replace("$", "") for m in _MERGE.finditer(buf)]
+            if has_merge:
+                merged += [m.group(1).decode("ascii").replace("$", "") for m in _MERGE.finditer(buf)]
         elif starts:
             # Keep the unfinished last row; it is matched again next time, so step its number back.
             cut, number = starts[-1]
-            merged += [m.group(1).decode("ascii").replace("$", "") for m in _MERGE.finditer(buf, 0, cut)]
+            if has_merge:
+                merged += [m.group(1).decode("ascii").replace("$", "") for m in _MERGE.finditer(buf, 0, cut)]
             buf = buf[cut:]
             row = number - 1
         else:
             # Before the first row (a long header part): keep a little in case a tag is cut in two.
             buf = buf[-4096:]
-    return ScanResult(last, merged)
+    return ScanResult(last, merged, plain)
 
 
 def merged_in_rows(merged: list[str], first_row: int, last_row: int) -> list[tuple[str, int | None]]:
