@@ -23,12 +23,15 @@ from .returns import NHS_VALID_KEPT  # noqa: E402,F401  (what the returns read f
 # (title, SQL with :c for the client id). Every table that holds something about the person.
 SECTIONS = (
     ("Personal details", "SELECT * FROM clients WHERE id = :c"),
-    ("Referrals", "SELECT * FROM referrals WHERE client_id = :c ORDER BY id"),
+    ("Referrals", "SELECT r.*, st.full_name AS allocated_to FROM referrals r LEFT JOIN staff st "
+                  "ON st.id = r.allocated_staff_id WHERE r.client_id = :c ORDER BY r.id"),
     ("Referral reasons", "SELECT r.referral_ref, x.area FROM referral_reasons x JOIN referrals r "
                          "ON r.id = x.referral_id WHERE r.client_id = :c ORDER BY r.id, x.area"),
     ("Contact attempts", "SELECT r.referral_ref, a.* FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id "
                          "WHERE r.client_id = :c ORDER BY a.attempt_date, a.id"),
-    ("Sessions", "SELECT * FROM sessions WHERE client_id = :c ORDER BY session_date, start_time, id"),
+    ("Sessions", "SELECT s.*, st.full_name AS with_staff, v.name AS venue FROM sessions s "
+                 "LEFT JOIN staff st ON st.id = s.staff_id LEFT JOIN venues v ON v.id = s.venue_id "
+                 "WHERE s.client_id = :c ORDER BY s.session_date, s.start_time, s.id"),
     ("Session moves and cancellations", "SELECT h.* FROM session_history h JOIN sessions s ON s.id = h.session_id "
                                         "WHERE s.client_id = :c ORDER BY h.id"),
     ("Plans", "SELECT r.referral_ref, p.* FROM plans p JOIN referrals r ON r.id = p.referral_id "

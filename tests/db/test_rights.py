@@ -128,7 +128,8 @@ def test_the_subject_access_bundle_holds_everything(scenario, tmp_path):
         book = openpyxl.load_workbook(io.BytesIO(z.read(f"{ref}-everything-held.xlsx")))
     for expected in ("Nguyễn", "Văn", "Five a day", "Sort out the gas bill", "SWEMWBS", "Who has viewed or changed",
                      "client record opened", ADMIN,
-                     "Arrived late, was seen (6)"):                 # codes printed as words, with the code
+                     "Arrived late, was seen (6)",                  # codes printed as words, with the code
+                     "Tina Trainer"):                               # who the sessions were with, by name
         assert expected in text, expected
     assert {"Personal details", "Referrals", "Sessions", "Goals", "Assessments", "Signposting", "Documents kept",
             "Who has viewed or changed the r"} <= set(book.sheetnames)
