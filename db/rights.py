@@ -130,6 +130,9 @@ def erase(db: Database, client_id: int, by: str, now: str) -> dict:
     every free text about them; archived (hidden from lists, still in every figure); their documents (which print their name) are removed; what the audit
     says about them is blanked. Referrals, sessions, assessments and their codes stay, so past figures
     keep their counts. Returns what was done (for the audit)."""
+    # Overwrite what is freed or rewritten with zeros, so the erased words do not linger in free space
+    # of the file (the write-ahead log's older copies go at its next checkpoint).
+    db.conn.execute("PRAGMA secure_delete = ON")
     client = db.conn.execute("SELECT client_ref, date_of_birth, nhs_number FROM clients WHERE id = ?",
                              (client_id,)).fetchone()
     ref, dob, nhs = client

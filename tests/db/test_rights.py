@@ -75,6 +75,11 @@ def test_erasure_anonymises_in_place_and_past_returns_keep_their_figures(scenari
     for name in ("Siobhán", "O''Neill", "Nguyễn", "Văn", "Okafor", "Edgeworth", "Five a day", "9434765919"):
         assert name not in dump, name
     assert store.clients.search("Edgeworth") == []
+    # Nor in the file's bytes once the write-ahead log is checkpointed (freed space is zeroed).
+    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = store.path.read_bytes()
+    for name in ("Edgeworth", "O'Neill", "Okafor", "Five a day"):
+        assert name.encode() not in data, name
     assert raw.execute("SELECT COUNT(*) FROM documents WHERE client_id = ?", (c2,)).fetchone()[0] == 0
     # Audited with the reason; the audit chain still verifies.
     erased = raw.execute("SELECT username, detail FROM audit WHERE action = 'erase' ORDER BY id").fetchall()
