@@ -151,8 +151,12 @@ def instructions() -> list[str]:
         "asian_thresholds (Y: the lower BMI thresholds), archived_date.",
         "- Referrals age_override_by: the manager who agreed to support a client under 16.",
         "- Signposting outcome_date, follow_up_date and directory_name.",
-        "- Directory, Plans (what matters to me, contacts chosen, plans with no goals) and Contact attempts sheets. "
-        "A referral with contact attempts and no trainer shows as 'Trying to contact'.",
+        "- Directory, Plans (what matters to me, contacts chosen, plans with no goals), Session history (the diary's "
+        "moves and cancellations with reasons) and Contact attempts sheets. A referral with contact attempts and no "
+        "trainer shows as 'Trying to contact'.",
+        "- Sessions: next_steps and group_title (one group booking per title, trainer and venue). Goals: start_date.",
+        "- A session still to come may be cancelled (attendance 2 or 4) only with its cancellation on the Session "
+        "history sheet; any other attendance on a future date is refused, as in v1.",
     ]
     return lines
 

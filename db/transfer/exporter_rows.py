@@ -51,6 +51,7 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Signposting": _signposting(db, service_id),
         "Directory": _directory(db, service_id),
         "Plans": _plans(db, service_id),
+        "Session history": _session_history(db, service_id, usernames, venue_codes),
         "Contact attempts": _contact_attempts(db, service_id),
     }
 
@@ -247,6 +248,19 @@ def _plans(db, service_id) -> Iterator[tuple]:
         yield (ref, _day(agreed), matters, ";".join(contacts.get(plan_id, [])) or None)
 
 
+def _session_history(db, service_id, usernames, venue_codes) -> Iterator[tuple]:
+    cur = db.conn.execute(
+        "SELECT r.referral_ref, x.session_date, x.start_time, x.staff_id, h.action, h.from_date, h.from_time, "
+        "h.from_venue_id, h.to_date, h.to_time, h.to_venue_id, h.attendance, h.reason, h.at, h.by "
+        "FROM session_history h JOIN sessions x ON x.id = h.session_id JOIN referrals r ON r.id = x.referral_id "
+        "WHERE r.service_id = ? ORDER BY r.referral_ref, x.session_date, x.start_time, x.id, h.id", (service_id,))
+    venue = lambda vid: venue_codes.get(vid) if vid else None  # noqa: E731
+    for (ref, day, start, staff_id, action, from_day, from_time, from_venue, to_day, to_time, to_venue, attendance,
+         reason, at, by) in cur:
+        yield (ref, _day(day), _hhmm(start), usernames.get(staff_id), action, _day(from_day), _hhmm(from_time),
+               venue(from_venue), _day(to_day), _hhmm(to_time), venue(to_venue), attendance, reason, at, by)
+
+
 def _contact_attempts(db, service_id) -> Iterator[tuple]:
     for ref, day, method, outcome, note in db.conn.execute(
             "SELECT r.referral_ref, a.attempt_date, a.method, a.outcome, a.note FROM contact_attempts a "
@@ -272,6 +286,8 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
                          "WHERE r.service_id = ?"),
         "Directory": q("SELECT COUNT(*) FROM directory WHERE service_id = ?"),
         "Plans": q("SELECT COUNT(*) FROM plans p JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
+        "Session history": q("SELECT COUNT(*) FROM session_history h JOIN sessions x ON x.id = h.session_id "
+                             "JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
         "Contact attempts": q("SELECT COUNT(*) FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id "
                               "WHERE r.service_id = ?"),
     }

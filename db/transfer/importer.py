@@ -138,6 +138,8 @@ class Importer:
         self.new_directory: list[Entry] = []
         self.new_plans: list[tuple] = []        # (referral entry, agreed date, what matters, [directory entries])
         self.new_attempts: list[tuple] = []     # (referral entry, date, method, outcome, note)
+        self.new_history: list[tuple] = []      # (("new", index) or ("db", session id), action, values)
+        self._session_at: dict[tuple, int] = {}
         # new records to write, in workbook order
         self.new_staff: list[Entry] = []
         self.new_venues: list[Entry] = []
@@ -343,6 +345,7 @@ class Importer:
         self._check_clients()
         self._check_referrals()
         self._check_sessions()
+        self._check_session_history()
         self._check_assessments()
         self._check_plans()
         self._check_goals()
@@ -400,7 +403,8 @@ class Importer:
         for r in self._by_refs("clients", "client_ref", client_refs):
             self.clients[r["client_ref"].upper()] = Entry(r["id"], False, data=dict(r))
         referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
-                                                                "Signposting", "Plans", "Contact attempts")
+                                                                "Signposting", "Plans", "Contact attempts",
+                                                                "Session history")
                          for r in self.rows.get(s, [])}
         found = list(self._by_refs("referrals", "referral_ref", referral_refs))
         reasons = defaultdict(set)
@@ -872,12 +876,30 @@ class Importer:
     _SESSION_FIELDS = {"session_date": "date", "staff_id": "trainer", "venue_id": "venue_code",
                        "received_date": "referral_ref"}
 
+    def _advance_cancellations(self) -> set[tuple]:
+        """Sessions the Session history sheet says were cancelled (referral, date, time, trainer, code)."""
+        found = set()
+        for row in self.rows.get("Session history", []):
+            if (_text(row.get("action")) or "").strip().casefold() != "cancelled":
+                continue
+            try:
+                day = parse_date(row.get("date"), "date")
+            except ValidationError:
+                continue
+            found.add((_ref(row.get("referral_ref")), day.isoformat() if day else None,
+                       _hhmm_text(row.get("start_time")), (_text(row.get("trainer")) or "").strip().casefold(),
+                       codes.match("attendance", _code_value(row.get("attendance")))))
+        return found
+
     def _check_sessions(self) -> None:
         sheet = "Sessions"
         existing = {}
         for r in self._children_of_known("SELECT * FROM sessions WHERE referral_id IN ({marks}) ORDER BY id",
-                                         self._known_referrals(sheet)):
+                                         self._known_referrals(sheet) + self._known_referrals("Session history")):
             existing.setdefault((r["referral_id"], r["session_date"], r["start_time"], r["staff_id"]), r)
+        self._existing_sessions = existing
+        self._session_at: dict[tuple, int] = {}        # (referral, date, time, trainer) -> index in new_sessions
+        cancelled = self._advance_cancellations()
         seen: dict = {}
         for row in self._rows(sheet):
             before = len(self.report.failures)
@@ -898,8 +920,24 @@ class Importer:
                       "staff_id": 1 if trainer is not None or _text(row.get("trainer")) else None}
             if isinstance(values["duration_minutes"], str):
                 values["duration_minutes"] = values["duration_minutes"].strip() or None
+            # A booking cancelled in advance (2 or 4 on a date still to come) is the diary's own record: it
+            # is accepted only with its cancellation on the Session history sheet (DATA.md's rule stands
+            # for every other row), and checked as the booking it was.
+            code = codes.match("attendance", values["attendance"])
+            advance = None
+            if code in ("2", "4") and cancelled:
+                try:
+                    day = parse_date(values["session_date"], "date")
+                except ValidationError:
+                    day = None
+                if day is not None and day > self.today and (
+                        _ref(row.get("referral_ref")), day.isoformat(), _hhmm_text(values["start_time"]),
+                        (_text(row.get("trainer")) or "").strip().casefold(), code) in cancelled:
+                    advance, values["attendance"] = code, "0"
             try:
                 clean = sessions.validate(values, self._received(referral), self.today)
+                if advance is not None:
+                    clean["attendance"] = advance
             except ValidationError as exc:
                 self._field_errors(sheet, row, exc, self._SESSION_FIELDS)
                 clean = None
@@ -933,6 +971,7 @@ class Importer:
             if errors:
                 continue
             group = (title, trainer, venue) if title else None
+            self._session_at[key] = len(self.new_sessions)
             self.new_sessions.append((referral, trainer, venue, clean["session_date"], clean["start_time"],
                                       clean["duration_minutes"], clean["mode"], clean["type"], clean["attendance"],
                                       clean["notes"], next_steps, group))
@@ -1170,6 +1209,74 @@ class Importer:
             entry = Entry(None, True, row=row.number, data=clean)
             self.directory[key] = entry
             self.new_directory.append(entry)
+            self.report.sheet_counts(sheet).created += 1
+
+    # Session history (v2) -----------------------------------------------------------------------
+
+    def _check_session_history(self) -> None:
+        sheet = "Session history"
+        existing_sessions = getattr(self, "_existing_sessions", {})
+        known_ids = sorted({r["id"] for r in existing_sessions.values()})
+        existing = set()
+        for chunk in _chunks(known_ids):
+            for sid, action, at in self.db.conn.execute(
+                    f"SELECT session_id, action, at FROM session_history WHERE session_id IN ({_marks(chunk)})", chunk):
+                existing.add((sid, action, at))
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            trainer = self._staff_for(sheet, row, "trainer")
+            errors: list[FieldError] = []
+            day = _collect(errors, parse_date, row.get("date"), "date", required=True)
+            start = _hhmm_text(row.get("start_time"))
+            action = (_text(row.get("action")) or "").strip().casefold()
+            if action not in ("moved", "cancelled"):
+                errors.append(FieldError("action", "Action: moved or cancelled."))
+            values = {}
+            for f in ("from_date", "to_date"):
+                d = _collect(errors, parse_date, row.get(f), f)
+                values[f] = d.isoformat() if d else None
+            for f in ("from_time", "to_time"):
+                values[f] = _hhmm_text(row.get(f))
+            for f in ("from_venue", "to_venue"):
+                code = _text(row.get(f))
+                values[f] = None
+                if code:
+                    values[f] = self.venues.get(code.strip().casefold())
+                    if values[f] is None:
+                        errors.append(FieldError(f, f"Venue {code.strip()} is not on the Venues sheet nor in the "
+                                                    "database."))
+            attendance = _code_value(row.get("attendance"))
+            values["attendance"] = codes.match("attendance", attendance) if attendance is not None else None
+            if attendance is not None and values["attendance"] is None:
+                errors.append(FieldError("attendance", "Attendance: a code of the attendance list."))
+            if action == "cancelled" and values["attendance"] not in ("2", "4"):
+                errors.append(FieldError("attendance", "A cancellation is by the client (2) or the service (4)."))
+            values["reason"] = _collect(errors, clean_text, _text(row.get("reason")), "reason", 1000,
+                                        required=True) or None
+            values["at"] = (_text(row.get("at")) or "").strip() or None
+            values["by"] = (_text(row.get("by")) or "").strip() or None
+            for e in errors:
+                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            if len(self.report.failures) > before or referral is None or trainer is None or not referral.valid:
+                continue
+            day_text = day.isoformat()
+            index = self._session_at.get((id(referral), day_text, start, id(trainer)))
+            if index is not None:
+                self.new_history.append((("new", index), action, values))
+            else:
+                found = None if referral.new or trainer.new else existing_sessions.get(
+                    (referral.id, day_text, start, trainer.id))
+                if found is None:
+                    self.report.fail(sheet, row.number, "date", row.get("date"),
+                                     f"No session of referral {_ref(row.get('referral_ref'))} on {day_text} at "
+                                     f"{start or '(no time)'} with {_text(row.get('trainer'))} is on the Sessions "
+                                     "sheet or in the database.")
+                    continue
+                if (found["id"], action, values["at"]) in existing:
+                    self.report.sheet_counts(sheet).unchanged += 1
+                    continue
+                self.new_history.append((("db", found["id"]), action, values))
             self.report.sheet_counts(sheet).created += 1
 
     # Contact attempts (v2) ----------------------------------------------------------------------
@@ -1480,9 +1587,20 @@ class Importer:
                 return None
             title, trainer, venue = group
             return groups[(title, id(trainer), id(venue) if venue else None)]
-        self._insert_many("sessions", columns, len(self.new_sessions), (
+        ids = self._insert_many("sessions", columns, len(self.new_sessions), (
             (referral.id, _client_id(referral), trainer.id, venue.id if venue else None, *values, group_id(group), by)
-            for referral, trainer, venue, *values, group in self.new_sessions), want_ids=False)
+            for referral, trainer, venue, *values, group in self.new_sessions), want_ids=bool(self.new_history))
+        rows = []
+        for (kind, at), action, v in self.new_history:
+            session_id = ids[at] if kind == "new" else at
+            rows.append((session_id, action, v["from_date"], v["from_time"],
+                         v["from_venue"].id if v["from_venue"] else None, v["to_date"], v["to_time"],
+                         v["to_venue"].id if v["to_venue"] else None, v["attendance"], v["reason"], v["at"], v["by"]))
+        # "at" left blank takes the moment of the import (the column's default).
+        self.db.conn.executemany(
+            "INSERT INTO session_history (session_id, action, from_date, from_time, from_venue_id, to_date, to_time, "
+            "to_venue_id, attendance, reason, at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "COALESCE(?, strftime('%Y-%m-%dT%H:%M:%S','now','localtime')), ?)", rows)
         tick(len(self.new_sessions), "Writing sessions")
 
     def _write_directory(self, by: str) -> None:
@@ -1741,6 +1859,16 @@ def _finish(report: ImportReport, path: Path, started: float, write_report: bool
 
 
 # --- small helpers ------------------------------------------------------------------------------
+
+def _hhmm_text(value) -> str | None:
+    """A time cell as the app keeps it (HH:MM), or None."""
+    text = _text(plain(value)) if value is not None and not isinstance(value, CellProblem) else None
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    hours, _, rest = text.partition(":")
+    return f"{int(hours):02d}:{rest[:2]}" if hours.isdigit() and rest[:2].isdigit() else text
+
 
 def _flag(value, default: int) -> int | None:
     """A Y/N cell as 1/0 (blank: default); None when it is neither."""

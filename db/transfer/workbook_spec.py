@@ -277,6 +277,27 @@ def sheets() -> tuple[Sheet, ...]:
                hint="Names of Directory entries chosen for the plan, separated by ;"),
         ), "referral_ref and plan_agreed_date", optional=True,
             about="One row per plan: what matters to the client and the contacts chosen; a plan may have no goals."),
+        Sheet("Session history", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("date", True, DATE, example="2024-01-22", hint="The session's date now (as on the Sessions sheet)"),
+            _c("start_time", kind=TIME, example="10:30", hint="The session's start time now"),
+            _c("trainer", True, example="jsmith"),
+            _c("action", True, example="moved", hint="moved or cancelled"),
+            _c("from_date", kind=DATE, example="2024-01-15"),
+            _c("from_time", kind=TIME, example="10:30"),
+            _c("from_venue", example="CC1"),
+            _c("to_date", kind=DATE, example="2024-01-22"),
+            _c("to_time", kind=TIME, example="10:30"),
+            _c("to_venue", example="CC1"),
+            _c("attendance", kind=CODE, code_list="attendance", hint="For a cancellation: 2 (by the client) or 4 "
+                                                                       "(by the service)"),
+            _c("reason", True, example="Client at a hospital appointment", width=30),
+            _c("at", example="2024-01-10T09:12:00", width=20, hint="When it was changed"),
+            _c("by", example="jsmith", hint="Who changed it (a username)"),
+        ), "referral_ref, date, start_time, trainer, action and at", optional=True,
+            about="The diary's moves and cancellations with their reasons. A session cancelled in advance "
+                  "(attendance 2 or 4 on a date still to come) is accepted on the Sessions sheet only with its "
+                  "cancellation here."),
         Sheet("Contact attempts", (
             _c("referral_ref", True, example="RF-000001"),
             _c("date", True, DATE, example="2024-01-09"),

@@ -25,7 +25,6 @@ SKIP_TABLES = {
     "_sqlite_migrations": "the database's own schema history",
     "meta": "the database's own facts (app version, demo flag)",
     "drafts": "unsaved form text of a signed-in user, kept on their machine's database only",
-    "session_history": "NOT CARRIED YET: the diary's moves and cancellations with reasons",
     "session_goals": "NOT CARRIED YET: goals worked on in a session",
     "goal_reviews": "NOT CARRIED YET: goal reviews",
     "documents": "NOT CARRIED YET: kept PDFs (the export's documents folder)",
@@ -66,6 +65,18 @@ def _enrich(path):
                      "WHERE id = (SELECT MIN(id) FROM referrals WHERE status = 'NEW')")
         conn.execute("UPDATE referrals SET status = 'CONTACTING' WHERE id = (SELECT MIN(id) FROM referrals "
                      "WHERE status = 'NEW')")
+        # The diary's history: a booking moved, and one still to come cancelled in advance by the client.
+        future = conn.execute("SELECT id, session_date, start_time, venue_id FROM sessions WHERE attendance = '0' "
+                              "ORDER BY session_date DESC, id LIMIT 2").fetchall()
+        moved, cancelled = future
+        conn.execute("INSERT INTO session_history (session_id, action, from_date, from_time, from_venue_id, to_date, "
+                     "to_time, to_venue_id, reason, at, by) VALUES (?, 'moved', date(?, '-7 days'), ?, ?, ?, ?, ?, "
+                     "'Trainer on leave', '2026-10-01T09:00:00', 'coordinator')",
+                     (moved[0], moved[1], moved[2], moved[3], moved[1], moved[2], moved[3]))
+        conn.execute("UPDATE sessions SET attendance = '2' WHERE id = ?", (cancelled[0],))
+        conn.execute("INSERT INTO session_history (session_id, action, from_date, from_time, from_venue_id, attendance, "
+                     "reason, at, by) VALUES (?, 'cancelled', ?, ?, ?, '2', 'Hospital appointment', "
+                     "'2026-10-02T11:30:00', 'trainer1')", (cancelled[0], cancelled[1], cancelled[2], cancelled[3]))
         conn.execute("UPDATE sessions SET next_steps = 'Bring the food diary' WHERE id = (SELECT MIN(id) FROM sessions)")
         conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
                      "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "

@@ -56,6 +56,8 @@ V2_COLUMNS = {
 V2_SHEETS = {
     "Directory": ["name*", "category*", "phone", "address", "web", "notes", "active"],
     "Plans": ["referral_ref*", "plan_agreed_date*", "what_matters_to_me", "contacts"],
+    "Session history": ["referral_ref*", "date*", "start_time", "trainer*", "action*", "from_date", "from_time",
+                        "from_venue", "to_date", "to_time", "to_venue", "attendance", "reason*", "at", "by"],
     "Contact attempts": ["referral_ref*", "date*", "method*", "outcome*", "note"],
 }
 SHEETS = ["Instructions", *IMPORT_MD, *V2_SHEETS, "Codes"]
