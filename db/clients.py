@@ -268,6 +268,12 @@ def set_archived(db: Database, client_id: int, archived: bool, expected_version:
                      expected_version, by, conflict=lambda: _conflict(get(db, client_id)))
 
 
+def erased(db: Database, client_id: int) -> tuple[str, str] | None:
+    """(reference, when) if the person was erased on request (anonymised in place), else None."""
+    row = db.conn.execute("SELECT client_ref, anonymised_at FROM clients WHERE id = ?", (client_id,)).fetchone()
+    return (row[0], row[1]) if row and row[1] else None
+
+
 def allocated_to(db: Database, client_id: int, staff_id: int | None) -> bool:
     if staff_id is None:
         return False

@@ -51,6 +51,15 @@ def _edit_own_client_only(db, actor: Actor, client_id) -> str | None:
             "Ask a coordinator to allocate the referral.")
 
 
+def _edit_not_erased(db, actor: Actor, client_id) -> str | None:
+    """An erased person's record is never changed again (issue 14), then the own-client rule."""
+    erased = clients.erased(db, client_id) if client_id is not None else None
+    if erased is not None:
+        return (f"{erased[0]} was erased on request on {erased[1][:10]}: the record can no longer be changed. "
+                "If the person comes back, add them as a new client.")
+    return _edit_own_client_only(db, actor, client_id)
+
+
 def _gp_letter(db, actor: Actor, client_id) -> str | None:
     if actor.has(COORD, MANAGER):
         return None
@@ -68,7 +77,7 @@ _ALL = (
     Decision("view_client", frozenset({CHAMPION, TRAINER, COORD, MANAGER, ADMIN}), "see client records",
              _own_client_only),
     Decision("edit_client", frozenset({CHAMPION, TRAINER, COORD, MANAGER}), "change client records",
-             _edit_own_client_only),
+             _edit_not_erased),
     Decision("add_client", frozenset({COORD, MANAGER}), "add clients or referrals"),
     Decision("allocate", frozenset({COORD, MANAGER}),
              "allocate referrals, run the waiting list or send letters"),

@@ -197,6 +197,8 @@ class ClientForm(QWidget):
         values = {k: getattr(client, k) for k in CLIENT_FIELDS} if client else {}
         if client and client.nhs_number:
             values["nhs_number"] = public.format_nhs_number(client.nhs_number)
+        if client and client.anonymised_at:
+            values["date_of_birth"] = (client.date_of_birth or "")[:4]   # erased: only the year is kept
         self._loading = True
         try:
             self.fields.load(values)

@@ -86,6 +86,11 @@ def test_erasure_anonymises_in_place_and_past_returns_keep_their_figures(scenari
     assert len(erased) == 4 and all(u == ADMIN and "Erasure requested by the person" in d for u, d in erased)
     checks = {r.name: r for r in store.admin.check()}
     assert all(r.ok for r in checks.values()), [r for r in checks.values() if not r.ok]
+    # Never changed again, by anyone (the boss is a manager too).
+    with pytest.raises(PermissionDenied, match="erased on request"):
+        store.clients.update(c1, {"first_name": "Siobhán"}, expected_version=store.clients.get(c1).row_version)
+    with pytest.raises(PermissionDenied, match="erased on request"):
+        store.clients.archive(c1, expected_version=store.clients.get(c1).row_version, archived=False)
     # Referrals, sessions and assessments stay: counts are kept.
     assert raw.execute("SELECT COUNT(*) FROM referrals WHERE client_id = ?", (c1,)).fetchone()[0] == 2
 

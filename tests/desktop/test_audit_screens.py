@@ -100,6 +100,9 @@ def test_from_the_record_a_subject_access_bundle_then_erasure(qtbot, boss_window
     assert w.clients.record.client.nhs_number is None
     assert w.clients.record.archived_badge.text() == "ERASED" and w.clients.record.archived_badge.isVisible()
     assert w.clients.record.subtitle.text().startswith("HT-000002 \u00b7 born 1975 \u00b7 erased on ")
+    form = w.clients.record.form
+    assert not form.editable and "erased on request" in form.read_only_note.text()
+    assert form.fields.fields["date_of_birth"].widget.text() == "1975"
     erased = w.store.privacy.audit(client_id=client_id, action="erase")
     assert len(erased) == 1 and "Asked in person on 30 November" in erased[0]["detail"]
 
