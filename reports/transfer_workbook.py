@@ -154,6 +154,8 @@ def instructions() -> list[str]:
         "- Directory, Plans (what matters to me, contacts chosen, plans with no goals), Session history (the diary's "
         "moves and cancellations with reasons) and Contact attempts sheets. A referral with contact attempts and no "
         "trainer shows as 'Trying to contact'.",
+        "- Documents sheet: kept PDFs, in the folder FILE-documents beside the workbook (htdesk export writes it; "
+        "the import checks each file's SHA-256).",
         "- Sessions: next_steps and group_title (one group booking per title, trainer and venue). Goals: start_date.",
         "- A session still to come may be cancelled (attendance 2 or 4) only with its cancellation on the Session "
         "history sheet; any other attendance on a future date is refused, as in v1.",

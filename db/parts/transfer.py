@@ -13,7 +13,7 @@ from pathlib import Path
 from ..records import AuditNote
 from .. import connection
 from ..api import Done, Part, changed, job, read, write
-from ..transfer import exporter_rows, importer
+from ..transfer import exporter_rows, importer, workbook_spec
 from ..transfer.report import ImportReport
 
 
@@ -67,12 +67,19 @@ class TransferPart(Part):
         "export" event only once the file is there. Returns rows per sheet."""
         service = self._store.service.get(service_code)
         path = Path(path)
+        folder = workbook_spec.documents_folder(path)
         with connection.snapshot(self.db):
             counts = exporter_rows.counts(self.db, service.id)
             try:
                 write_workbook(path, exporter_rows.export_rows(self.db, service.id), counts=counts,
                                on_progress=on_progress, cancelled=cancelled)
+                if counts.get("Documents"):
+                    # The kept PDFs beside the workbook (FILE-documents), named as its Documents sheet names
+                    # them; a folder left by an earlier export is replaced whole, anything else is refused.
+                    _replace_documents_folder(folder, lambda target: exporter_rows.write_documents(
+                        self.db, service.id, target))
             except OSError as exc:       # a full disk or read-only folder: about the file, not the database
+                path.unlink(missing_ok=True)
                 raise connection.translate_os_error(exc, f"the export {path}", output=True) or exc
         try:
             self._exported(service.code, str(path), counts)
@@ -91,3 +98,24 @@ class TransferPart(Part):
     def export_counts(self, service_code: str | None = None) -> dict[str, int]:
         """Rows per sheet an export would write (for progress)."""
         return exporter_rows.counts(self.db, self._store.service.get(service_code).id)
+
+
+def _replace_documents_folder(folder: Path, write) -> None:
+    """Write the documents into a fresh folder beside the target, then put it in place of the old
+    one (which may hold only PDFs: an earlier export's)."""
+    import shutil
+    if folder.exists() and (not folder.is_dir() or any(not p.is_file() or p.suffix.lower() != ".pdf"
+                                                       for p in folder.iterdir())):
+        raise FileExistsError(f"{folder} already exists and holds more than an earlier export's PDFs: move it "
+                              "away or choose another name for the export.")
+    temp = folder.with_name(folder.name + ".part")
+    if temp.exists():
+        shutil.rmtree(temp)
+    try:
+        write(temp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        temp.rename(folder)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise

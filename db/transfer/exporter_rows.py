@@ -52,6 +52,7 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Directory": _directory(db, service_id),
         "Plans": _plans(db, service_id),
         "Session history": _session_history(db, service_id, usernames, venue_codes),
+        "Documents": (row for row, _ in documents(db, service_id)),
         "Contact attempts": _contact_attempts(db, service_id),
     }
 
@@ -261,6 +262,36 @@ def _session_history(db, service_id, usernames, venue_codes) -> Iterator[tuple]:
                venue(from_venue), _day(to_day), _hhmm(to_time), venue(to_venue), attendance, reason, at, by)
 
 
+def documents(db, service_id) -> Iterator[tuple[tuple, int]]:
+    """(Documents sheet row, document id) for every kept document: the PDF's file name in the
+    documents folder is the client's reference, the day it was made and its kind (numbered when one
+    client has two of a kind on one day), so two exports of the same facts name them alike."""
+    cur = db.conn.execute(
+        "SELECT d.id, c.client_ref, r.referral_ref, d.kind, d.file_name, d.template_version, d.sha256, d.created_at, "
+        "d.created_by FROM documents d JOIN clients c ON c.id = d.client_id LEFT JOIN referrals r "
+        "ON r.id = d.referral_id WHERE c.service_id = ? ORDER BY c.client_ref, d.created_at, d.kind, d.sha256, d.id",
+        (service_id,))
+    seen: dict[str, int] = {}
+    for doc_id, client_ref, referral_ref, kind, file_name, version, sha, created_at, created_by in cur:
+        stem = f"{client_ref}-{(created_at or '')[:10]}-{kind}"
+        seen[stem] = seen.get(stem, 0) + 1
+        name = f"{stem}.pdf" if seen[stem] == 1 else f"{stem}-{seen[stem]}.pdf"
+        yield (client_ref, referral_ref, kind, name, file_name, version, sha, created_at, created_by), doc_id
+
+
+def write_documents(db, service_id, folder) -> int:
+    """The kept PDFs, byte for byte, into the folder (made here; it must not hold anything else)."""
+    from pathlib import Path
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    n = 0
+    for row, doc_id in documents(db, service_id):
+        content = db.conn.execute("SELECT content FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+        (folder / row[3]).write_bytes(content)
+        n += 1
+    return n
+
+
 def _contact_attempts(db, service_id) -> Iterator[tuple]:
     for ref, day, method, outcome, note in db.conn.execute(
             "SELECT r.referral_ref, a.attempt_date, a.method, a.outcome, a.note FROM contact_attempts a "
@@ -288,6 +319,7 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
         "Plans": q("SELECT COUNT(*) FROM plans p JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
         "Session history": q("SELECT COUNT(*) FROM session_history h JOIN sessions x ON x.id = h.session_id "
                              "JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
+        "Documents": q("SELECT COUNT(*) FROM documents d JOIN clients c ON c.id = d.client_id WHERE c.service_id = ?"),
         "Contact attempts": q("SELECT COUNT(*) FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id "
                               "WHERE r.service_id = ?"),
     }

@@ -139,6 +139,8 @@ class Importer:
         self.new_plans: list[tuple] = []        # (referral entry, agreed date, what matters, [directory entries])
         self.new_attempts: list[tuple] = []     # (referral entry, date, method, outcome, note)
         self.new_history: list[tuple] = []      # (("new", index) or ("db", session id), action, values)
+        self.new_documents: list[tuple] = []    # (client entry, referral entry or None, values, file path)
+        self.path: Path | None = None
         self._session_at: dict[tuple, int] = {}
         # new records to write, in workbook order
         self.new_staff: list[Entry] = []
@@ -194,6 +196,7 @@ class Importer:
     def read(self, path: Path) -> bool:
         """Read every sheet of the spec; False when the workbook's layout stops the import."""
         report = self.report
+        self.path = Path(path)
         try:
             wb = Workbook(path)
         except WorkbookUnreadable as exc:
@@ -351,6 +354,7 @@ class Importer:
         self._check_goals()
         self._check_signposting()
         self._check_contact_attempts()
+        self._check_documents()
 
     def _accept_common_forms(self) -> None:
         """Common forms of a label (resources/codes/synonyms.json: "Male", "DNA", "Self referral") are
@@ -399,12 +403,13 @@ class Importer:
             self.venues.setdefault(r["code"].casefold(), Entry(r["id"], False, data=dict(r)))
         for r in self.db.query("SELECT * FROM directory WHERE service_id = ? ORDER BY id", [self.service.id]):
             self.directory.setdefault(" ".join(r["name"].split()).casefold(), Entry(r["id"], False, data=dict(r)))
-        client_refs = {_ref(r.get("client_ref")) for s in ("Clients", "Referrals") for r in self.rows.get(s, [])}
+        client_refs = {_ref(r.get("client_ref")) for s in ("Clients", "Referrals", "Documents")
+                       for r in self.rows.get(s, [])}
         for r in self._by_refs("clients", "client_ref", client_refs):
             self.clients[r["client_ref"].upper()] = Entry(r["id"], False, data=dict(r))
         referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
                                                                 "Signposting", "Plans", "Contact attempts",
-                                                                "Session history")
+                                                                "Session history", "Documents")
                          for r in self.rows.get(s, [])}
         found = list(self._by_refs("referrals", "referral_ref", referral_refs))
         reasons = defaultdict(set)
@@ -1279,6 +1284,70 @@ class Importer:
                 self.new_history.append((("db", found["id"]), action, values))
             self.report.sheet_counts(sheet).created += 1
 
+    # Documents (v2) ------------------------------------------------------------------------------
+
+    def _check_documents(self) -> None:
+        """Kept PDFs: each row names a file in the folder FILE-documents beside the workbook, whose
+        SHA-256 must be the one on the row (the document comes back byte for byte, or not at all)."""
+        sheet = "Documents"
+        rows = self.rows.get(sheet, [])
+        if not rows:
+            return
+        folder = spec.documents_folder(self.path)
+        known = sorted({e.id for e in self.clients.values() if not e.new and e.id is not None})
+        existing = set()
+        for chunk in _chunks(known):
+            for client_id, kind, sha in self.db.conn.execute(
+                    f"SELECT client_id, kind, sha256 FROM documents WHERE client_id IN ({_marks(chunk)})", chunk):
+                existing.add((client_id, kind, sha))
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            ref = _ref(row.get("client_ref"))
+            client = self.clients.get(ref) if ref else None
+            if client is None:
+                self.report.fail(sheet, row.number, "client_ref", row.get("client_ref"),
+                                 f"Client {ref or ''} is not on the Clients sheet nor in the database.")
+            referral = self._referral_for(sheet, row) if _text(row.get("referral_ref")) else None
+            values = {}
+            for f, limit, required in (("kind", 40, True), ("file_name", 200, False), ("template_version", 20, True),
+                                       ("created_at", 40, True), ("created_by", 60, False)):
+                errors: list[FieldError] = []
+                values[f] = _collect(errors, clean_text, _text(row.get(f)), f, limit, required=required,
+                                     multiline=False) or None
+                for e in errors:
+                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            sha = (_text(row.get("sha256")) or "").strip().lower()
+            name = (_text(row.get("file")) or "").strip()
+            file = folder / name
+            if not name or "/" in name or "\\" in name or name.startswith("."):
+                self.report.fail(sheet, row.number, "file", name, "File: the PDF's name in the folder "
+                                 f"{folder.name} beside the workbook (a name, not a path).")
+            elif not file.is_file():
+                self.report.fail(sheet, row.number, "file", name, f"There is no file {name} in the folder "
+                                 f"{folder.name} beside the workbook: copy the export's documents folder with it.")
+            elif sha256_of(file) != sha:
+                self.report.fail(sheet, row.number, "sha256", row.get("sha256"),
+                                 f"The file {name} is not the document kept (its SHA-256 differs): it was changed "
+                                 "or replaced, so it was not imported.")
+            if len(self.report.failures) > before or client is None or not client.valid:
+                continue
+            if not client.new and (client.id, values["kind"], sha) in existing:
+                self.report.sheet_counts(sheet).unchanged += 1
+                continue
+            self.new_documents.append((client, referral, {**values, "sha256": sha}, file))
+            self.report.sheet_counts(sheet).created += 1
+
+    def _write_documents(self, by: str) -> None:
+        for client, referral, v, file in self.new_documents:
+            content = file.read_bytes()
+            if hashlib.sha256(content).hexdigest() != v["sha256"]:
+                raise OSError(f"{file} changed while it was being imported")
+            self.db.conn.execute(
+                "INSERT INTO documents (client_id, referral_id, kind, file_name, content, template_version, sha256, "
+                "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (client.id, referral.id if referral else None, v["kind"], v["file_name"] or file.name, content,
+                 v["template_version"], v["sha256"], v["created_at"], v["created_by"] or by))
+
     # Contact attempts (v2) ----------------------------------------------------------------------
 
     def _check_contact_attempts(self) -> None:
@@ -1474,6 +1543,7 @@ class Importer:
         self._write_assessments(by, tick)
         self._write_signposting(by, tick)
         self._write_contact_attempts(by)
+        self._write_documents(by)
         for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
             if i % _PROGRESS_EVERY == 0:
                 self.progress(i, len(self.touched_referrals), "Working out referral status")

@@ -298,6 +298,20 @@ def sheets() -> tuple[Sheet, ...]:
             about="The diary's moves and cancellations with their reasons. A session cancelled in advance "
                   "(attendance 2 or 4 on a date still to come) is accepted on the Sessions sheet only with its "
                   "cancellation here."),
+        Sheet("Documents", (
+            _c("client_ref", True, example="HT-000001"),
+            _c("referral_ref", example="RF-000001"),
+            _c("kind", True, example="plan", hint="plan, letter-appointment, letter-no-contact or letter-gp-outcome"),
+            _c("file", True, example="HT-000001-2024-01-15-plan.pdf", width=34,
+               hint="The PDF's name in the folder FILE-documents beside this workbook"),
+            _c("file_name", example="plan-HT-000001.pdf", width=24, hint="The name it was printed under"),
+            _c("template_version", True, example="1"),
+            _c("sha256", True, width=20, hint="The PDF's SHA-256: the import checks the file is the one kept"),
+            _c("created_at", True, example="2024-01-15T10:40:00", width=20),
+            _c("created_by", example="jsmith"),
+        ), "client_ref, kind and sha256", optional=True,
+            about="Documents kept as printed. The PDFs themselves are in the folder FILE-documents beside the "
+                  "workbook (htdesk export writes it); the import brings them back byte for byte."),
         Sheet("Contact attempts", (
             _c("referral_ref", True, example="RF-000001"),
             _c("date", True, DATE, example="2024-01-09"),
@@ -307,6 +321,13 @@ def sheets() -> tuple[Sheet, ...]:
         ), "referral_ref, date, method, outcome and note", optional=True,
             about="Each try to reach a client; a referral with tries and no trainer is 'Trying to contact'."),
     )
+
+
+def documents_folder(workbook) -> "Path":
+    """The folder of kept PDFs beside a workbook: FILE.xlsx -> FILE-documents."""
+    from pathlib import Path
+    workbook = Path(workbook)
+    return workbook.with_name(f"{workbook.stem}-documents")
 
 
 def sheet(name: str) -> Sheet:

@@ -631,7 +631,7 @@ def test_export_rows_follow_the_spec_columns(store, tmp_path):
     assert list(rows) == ["Staff", "Venues", "Clients", "Referrals", "Sessions", "Assessments", "Goals",
                           "Signposting",                 # IMPORT.md's sheets, in its order
                           "Directory", "Plans", "Session history",      # then those added after v1
-                          "Contact attempts"]
+                          "Documents", "Contact attempts"]
     for s in spec.sheets():
         assert all(len(r) == len(s.columns) for r in rows[s.name])
     referral = rows["Referrals"][0]

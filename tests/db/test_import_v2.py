@@ -1,6 +1,8 @@
 """Workbook v2 (issue 15): the optional sheets and columns are read, checked like the forms check
 them, and written; DATA.md's rule on future attendance still holds for ordinary rows, while a
 booking cancelled in advance comes back with the diary's own record of it."""
+import hashlib
+
 from test_import import BASE, TODAY, book, changed, reasons, run, store  # noqa: F401  (store is a fixture)
 
 FUTURE = "2026-12-01"     # after TODAY
@@ -100,3 +102,29 @@ def test_a_future_cancellation_needs_the_diarys_record_and_comes_back_with_it(st
     report = run(store, book(tmp_path / "wrong.xlsx", _with(changed(data, "Sessions", 3, date="2026-12-02"),
                                                            Session_history=[dict(wrong[0], date="2026-12-02")])))
     assert any("Attendance can only be recorded for sessions up to today" in line for line in reasons(report))
+
+
+def test_kept_documents_come_back_byte_for_byte_and_a_changed_file_is_refused(store, tmp_path):
+    path = tmp_path / "docs.xlsx"
+    folder = tmp_path / "docs-documents"
+    folder.mkdir()
+    content = b"%PDF-1.4\n% kept plan\n" + bytes(range(256))
+    (folder / "HT-000101-2026-01-20-plan.pdf").write_bytes(content)
+    row = {"client_ref": "HT-000101", "referral_ref": "RF-000201", "kind": "plan",
+           "file": "HT-000101-2026-01-20-plan.pdf", "file_name": "plan-HT-000101.pdf", "template_version": "1",
+           "sha256": hashlib.sha256(content).hexdigest(), "created_at": "2026-01-20T11:00:00", "created_by": "jdoe"}
+    data = _with(BASE, Documents=[row])
+    # A changed file, and a name with no file, are refused.
+    (folder / "HT-000101-2026-01-20-plan.pdf").write_bytes(content + b"edited")
+    refused = run(store, book(path, _with(BASE, Documents=[row, dict(row, file="missing.pdf")])))
+    lines = reasons(refused)
+    assert any(line.startswith("Documents|2|sha256|") and "is not the document kept" in line for line in lines), lines
+    assert any(line.startswith("Documents|3|file|missing.pdf|There is no file missing.pdf in the folder "
+                               "docs-documents") for line in lines), lines
+    (folder / "HT-000101-2026-01-20-plan.pdf").write_bytes(content)
+    report = run(store, book(path, data))
+    assert report.committed, report.text()
+    kept = store.db.conn.execute("SELECT content, file_name, kind, created_at FROM documents").fetchall()
+    assert kept == [(content, "plan-HT-000101.pdf", "plan", "2026-01-20T11:00:00")]
+    again = run(store, book(path, data))
+    assert again.ok and again.counts["Documents"].unchanged == 1 and not again.committed

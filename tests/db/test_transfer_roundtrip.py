@@ -3,6 +3,7 @@ does not make, exported, imported into a fresh database and exported again gives
 cell by cell, and the two databases hold the same facts in every table, column by column (read from
 sqlite_master, ids mapped through the references) apart from those named below with the reason.
 A column added to the schema without a way out and back in fails this test."""
+import hashlib
 import shutil
 import sqlite3
 
@@ -27,7 +28,6 @@ SKIP_TABLES = {
     "drafts": "unsaved form text of a signed-in user, kept on their machine's database only",
     "session_goals": "NOT CARRIED YET: goals worked on in a session",
     "goal_reviews": "NOT CARRIED YET: goal reviews",
-    "documents": "NOT CARRIED YET: kept PDFs (the export's documents folder)",
     "return_runs": "NOT CARRIED YET: return runs and their figures",
     "return_submissions": "NOT CARRIED YET: submitted returns",
     "safeguarding_prompts": "NOT CARRIED YET: safeguarding prompts raised by answers",
@@ -77,6 +77,15 @@ def _enrich(path):
         conn.execute("INSERT INTO session_history (session_id, action, from_date, from_time, from_venue_id, attendance, "
                      "reason, at, by) VALUES (?, 'cancelled', ?, ?, ?, '2', 'Hospital appointment', "
                      "'2026-10-02T11:30:00', 'trainer1')", (cancelled[0], cancelled[1], cancelled[2], cancelled[3]))
+        # Kept documents: two of one kind for one client on one day, and one without a referral.
+        for n, (ref_sql, kind) in enumerate((("(SELECT MIN(id) FROM referrals)", "plan"),
+                                             ("(SELECT MIN(id) FROM referrals)", "plan"), ("NULL", "letter-no-contact"))):
+            content = b"%PDF-1.4\n% synthetic kept document " + bytes([n]) * (n + 1) + bytes(range(256))
+            conn.execute("INSERT INTO documents (client_id, referral_id, kind, file_name, content, template_version, "
+                         "sha256, created_at, created_by) SELECT client_id, " + ref_sql.replace("NULL", "NULL") +
+                         ", ?, ?, ?, '1', ?, '2026-09-0' || ? || 'T10:00:00', 'trainer1' FROM referrals WHERE id = "
+                         "(SELECT MIN(id) FROM referrals)",
+                         (kind, f"{kind}.pdf", content, hashlib.sha256(content).hexdigest(), 1 if n < 2 else 2))
         conn.execute("UPDATE sessions SET next_steps = 'Bring the food diary' WHERE id = (SELECT MIN(id) FROM sessions)")
         conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
                      "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "
@@ -131,6 +140,13 @@ def test_the_demo_exported_imported_and_exported_again_is_the_same_workbook_cell
             assert ra == rb, (sheet, i, ra, rb)
     for sheet in ("Contact attempts", "Plans", "Directory"):
         assert len(a[sheet]) > 10, sheet        # carried, not just empty on both sides
+    # The kept PDFs leave beside the workbook and come back byte for byte.
+    folders = [p.with_name(p.stem + "-documents") for p in (first, second)]
+    files = [{f.name: f.read_bytes() for f in folder.iterdir()} for folder in folders]
+    assert files[0] == files[1] and len(files[0]) == 3
+    client_ref = a["Documents"][1][0]
+    assert set(files[0]) == {f"{client_ref}-2026-09-01-plan.pdf", f"{client_ref}-2026-09-01-plan-2.pdf",
+                             f"{client_ref}-2026-09-02-letter-no-contact.pdf"}
 
 
 def test_the_two_databases_hold_the_same_facts_in_every_table_and_column(round_trip):

@@ -58,6 +58,8 @@ V2_SHEETS = {
     "Plans": ["referral_ref*", "plan_agreed_date*", "what_matters_to_me", "contacts"],
     "Session history": ["referral_ref*", "date*", "start_time", "trainer*", "action*", "from_date", "from_time",
                         "from_venue", "to_date", "to_time", "to_venue", "attendance", "reason*", "at", "by"],
+    "Documents": ["client_ref*", "referral_ref", "kind*", "file*", "file_name", "template_version*", "sha256*",
+                  "created_at*", "created_by"],
     "Contact attempts": ["referral_ref*", "date*", "method*", "outcome*", "note"],
 }
 SHEETS = ["Instructions", *IMPORT_MD, *V2_SHEETS, "Codes"]
