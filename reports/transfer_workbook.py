@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -165,12 +166,18 @@ def instructions() -> list[str]:
 
 def _write_instructions(wb: Workbook) -> None:
     ws = wb.create_sheet(spec.INSTRUCTIONS_SHEET)
-    ws.column_dimensions["A"].width = 130
+    ws.column_dimensions["A"].width = 100
+    sheet_names = {s.name for s in spec.sheets()}
     for i, line in enumerate(instructions()):
-        cell = WriteOnlyCell(ws, value=line)
-        if i == 0 or line in ("How to fill it in", "Sheets (* = required column)") or line.startswith("Added after"):
-            cell.font = _HEADER_FONT
-        ws.append([cell])
+        bold = (i == 0 or line in ("How to fill it in", "Sheets (* = required column)")
+                or line.startswith("Added after") or line.split(" (")[0].split(":")[0] in sheet_names)
+        # Short lines, one a row (a wrapped cell would need a row height a streamed sheet cannot set).
+        indent = " " * (len(line) - len(line.lstrip()) + (2 if line.lstrip().startswith("- ") else 4))
+        for j, part in enumerate(textwrap.wrap(line, 90, subsequent_indent=indent, break_on_hyphens=False) or [""]):
+            cell = WriteOnlyCell(ws, value=part)
+            if bold and j == 0:
+                cell.font = _HEADER_FONT
+            ws.append([cell])
 
 
 def _fill(wb: Workbook, rows, examples, counts, on_progress, cancelled) -> None:
