@@ -54,6 +54,10 @@ def _enrich(path):
                      "(SELECT MIN(referral_ref) FROM referrals)")
         conn.execute("INSERT INTO account_roles (account_id, role) SELECT id, 'COORD' FROM accounts "
                      "WHERE username = 'trainer1'")
+        # A trainer who left: their account ended and their staff record closed.
+        conn.execute("UPDATE accounts SET ended_on = '2026-05-01' WHERE username = 'trainer4'")
+        conn.execute("UPDATE staff SET end_date = '2026-05-01', active = 0 WHERE id = "
+                     "(SELECT staff_id FROM accounts WHERE username = 'trainer4')")
         conn.execute("INSERT INTO plans (referral_id, agreed_date, what_matters, created_by) SELECT id, received_date, "
                      "'To feel less on my own', 'demo' FROM referrals WHERE referral_ref = "
                      "(SELECT MAX(referral_ref) FROM referrals WHERE id NOT IN (SELECT referral_id FROM plans))")
