@@ -85,12 +85,15 @@ def _name_words(name: str) -> list[str]:
 
 
 def create(db: Database, username: str, password: str, roles: list[str], staff_id: int | None,
-           by: str | None, password_hash: str | None = None, must_change: bool = False) -> int:
+           by: str | None, password_hash: str | None = None, must_change: bool = False,
+           no_roles_ok: bool = False) -> int:
+    """A new account. no_roles_ok: an imported account may have no role yet (it can do nothing until an
+    administrator gives it one; the import never gives the administrator role)."""
     username = (username or "").strip()
     if not username or any(ch.isspace() for ch in username):
         raise ValidationError(FieldError("username", "Username: give a name with no spaces, e.g. jsmith."))
     bad = [r for r in roles if r not in ROLES]
-    if not roles or bad:
+    if (not roles and not no_roles_ok) or bad:
         raise ValidationError(FieldError("roles", f"Roles: choose from {', '.join(ROLES)}."))
     if db.conn.execute("SELECT 1 FROM accounts WHERE username = ?", (username,)).fetchone():
         raise ValidationError(FieldError("username", f"Username: {username} is already taken; choose another."))

@@ -514,12 +514,12 @@ class Importer:
                               f"Staff member {username}")
                 continue
             if clean["role"] == "ADMIN":
-                # Accounts made by an import are never administrators (issue 14): an administrator
-                # gives that role in Staff and accounts, where the last-administrator rules hold.
-                self.report.fail(sheet, row.number, "role", row.get("role"),
-                                 f"Role: the Staff sheet cannot make {username} an administrator. Give the role of "
-                                 "the work they do; an administrator adds the administrator role in the app.")
-                continue
+                # Accounts made by an import are never administrators (issue 14): the staff member is
+                # kept with their role, but their account gets no administrator role; an administrator
+                # gives it in Staff and accounts, where the last-administrator rules hold.
+                self.report.warn(sheet, row.number, "role", row.get("role"),
+                                 f"The import does not make {username} an administrator: their account is made "
+                                 "with no role; an administrator gives the administrator role in the app.")
             if key in self._taken_usernames:
                 self.report.fail(sheet, row.number, "username", username,
                                  f"Username {username} is already an account with no staff member: choose another.")
@@ -1582,8 +1582,9 @@ class Importer:
             e.id = services.add_staff(self.db, self.service.id, d["full_name"], d["role"], by, email=d["email"],
                                       phone=d["phone"], start_date=d["start_date"], end_date=d["end_date"],
                                       active=active)
-            account_id = accounts.create(self.db, d["username"], None, [d["role"], *d.get("other_roles", [])], e.id,
-                                         by, password_hash=UNUSABLE_PASSWORD_HASH, must_change=True)
+            account_id = accounts.create(self.db, d["username"], None,
+                                         [r for r in (d["role"], *d.get("other_roles", [])) if r != "ADMIN"], e.id,
+                                         by, password_hash=UNUSABLE_PASSWORD_HASH, must_change=True, no_roles_ok=True)
             accounts.set_locked(self.db, d["username"], True, by)
             if d.get("account_ended") and _has_column(self.db, "accounts", "ended_on"):
                 self.db.conn.execute("UPDATE accounts SET ended_on = ? WHERE id = ?", (d["account_ended"], account_id))

@@ -127,7 +127,11 @@ def test_the_import_staff_sheet_cannot_make_an_administrator(tmp_path, capsys, m
     ws.append([row.get(h) for h in headers])
     wb.save(book)
     code, out, err = cli(capsys, monkeypatch, "import", str(book), "--db", str(db), "--user", "boss")
-    assert code != 0 and "cannot make sneaky an administrator" in (out + err)
+    assert code == 0 and "does not make sneaky an administrator" in (out + err), out + err
     from db.store import CaseStore
     with CaseStore.open(db) as s:
-        assert s.db.conn.execute("SELECT COUNT(*) FROM accounts WHERE username = 'sneaky'").fetchone()[0] == 0
+        account = s.db.conn.execute("SELECT id, locked FROM accounts WHERE username = 'sneaky'").fetchone()
+        assert account[1] == 1
+        assert s.db.conn.execute("SELECT COUNT(*) FROM account_roles WHERE account_id = ?", (account[0],)
+                                 ).fetchone()[0] == 0
+        assert s.db.conn.execute("SELECT role FROM staff WHERE full_name = 'Sam Sneaky'").fetchone()[0] == "ADMIN"
