@@ -253,3 +253,26 @@ def test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_check
     assert "Restored Gateshead Health Trainers (GATES)" in dialog.message.text() and store.actor is None
     assert store.service.get().code == "GATES"
     store.close()
+
+
+def test_sign_out_discarding_the_open_form_then_the_next_person_gets_their_own_window(qtbot, db_path):
+    w, store = _window(qtbot, db_path, "cal", PW)
+    w.clients.open_client(store.clients.search("Smith")[0].id)
+    qtbot.waitUntil(lambda: w.clients.record.form.client is not None)
+    w.clients.record.form.fields.fields["first_name"].widget.setText("Maggie")
+    w.session.ask_settle = lambda who: "discard"
+    w.sign_out_action.trigger()
+    assert store.actor is None and w.session.locked and w.session.lock_screen.title.text() == "Signed out"
+    assert not w.centralWidget().isVisible()
+    w.session.lock_screen.username.setText("amy")
+    w.session.lock_screen.password.setText(PW)
+    qtbot.mouseClick(w.session.lock_screen.unlock_button, Qt.LeftButton)
+    new = w.session.replacement
+    assert new is not None and new.isVisible() and store.actor.username == "amy"
+    assert "Signed in as Amy Trainer" in new.user_label.text()
+    with CaseStore.open(db_path) as check:
+        check.sign_in(BOSS, BOSS_PW)
+        assert not check.clients.search("Maggie")                     # discarded, never saved
+    new.confirm_unsaved = False
+    new.close()
+    store.close()
