@@ -277,9 +277,10 @@ _SPAN_SESSIONS_SQL = ("SELECT s.session_date, s.attendance, s.mode, s.venue_id, 
 _SPAN_ATTENDED_SQL = ("SELECT s.referral_id, s.staff_id, {bucket} AS b, MIN(s.session_date) FROM sessions s "
                       "WHERE s.session_date BETWEEN :start AND :end AND " + attended_sql("s.attendance")
                       + " GROUP BY s.referral_id, s.staff_id, b")
-# Referrals with an attended session before the span (so not starts in their first quarter of it).
-_SPAN_BEFORE_SQL = ("SELECT DISTINCT s.referral_id FROM sessions s WHERE s.session_date < :start AND "
-                    + attended_sql("s.attendance"))
+# Which of :ids (a JSON list) had an attended session before the span (so are not starts in their
+# first quarter of it): looked up referral by referral, never by reading every earlier session.
+_SPAN_BEFORE_SQL = ("SELECT j.value FROM json_each(:ids) j WHERE EXISTS (SELECT 1 FROM sessions p "
+                    "WHERE p.referral_id = j.value AND p.session_date < :start AND " + attended_sql("p.attendance") + ")")
 # The service's referrals among :ids (a JSON list: those with an attended session in the span), with
 # what active_row needs of them.
 _SPAN_PEOPLE_SQL = """
@@ -321,6 +322,15 @@ class _Span:
             self._load_closed()
         else:
             self._load_grouped(name)
+
+    def close(self) -> None:
+        """Let the rows go now: a span and its views refer to each other, so without this the
+        hundreds of thousands of rows wait for the cyclic collector, whose next full pass (in
+        whatever runs next, such as the data-quality lists) then walks them all."""
+        for view in self.views:
+            view.span = None
+            view._cache.clear()
+        self.views = []
 
     def _fill(self, name: str, buckets: list[list]) -> None:
         for view, rows in zip(self.views, buckets):
@@ -378,8 +388,8 @@ class _Span:
             held.append((q, staff_id, rid))
         # Attended before the span: for a referral's first quarter in the span, that alone makes it
         # not a start; in any later quarter its own earlier quarter already does.
-        before = {rid for (rid,) in conn.execute(_SPAN_BEFORE_SQL, self.params)}
         ids = json.dumps(sorted({rid for rid, _ in first}))
+        before = {rid for (rid,) in conn.execute(_SPAN_BEFORE_SQL, {**self.params, "ids": ids})}
         people = {row[0]: row[1:] for row in conn.execute(_SPAN_PEOPLE_SQL, {**self.params, "ids": ids})}
         earliest: dict = {}
         for rid, q in first:
@@ -458,17 +468,20 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     for view in span.views:
         view.score_keys = scores
     out = []
-    with _bulk():
-        for i, view in enumerate(span.views):
-            if cancelled is not None and cancelled():
-                raise Cancelled(_STOPPED)
-            if on_progress is not None:
-                on_progress(i, len(span.views), f"Counting {view_label(periods[i])}")
-            figures: dict = {}
-            for spec in specs:
-                for f in spec.figures(view):
-                    figures[f.key] = f
-            out.append(QuarterFigures(periods[i], figures))
+    try:
+        with _bulk():
+            for i, view in enumerate(span.views):
+                if cancelled is not None and cancelled():
+                    raise Cancelled(_STOPPED)
+                if on_progress is not None:
+                    on_progress(i, len(span.views), f"Counting {view_label(periods[i])}")
+                figures: dict = {}
+                for spec in specs:
+                    for f in spec.figures(view):
+                        figures[f.key] = f
+                out.append(QuarterFigures(periods[i], figures))
+    finally:
+        span.close()
     return out
 
 

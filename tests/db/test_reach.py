@@ -260,3 +260,20 @@ def test_cancel_is_looked_at_before_each_source_is_read(store, monkeypatch):
         reach.span_figures(store.db, 1, reach.quarters_ending(parse_period(PERIOD)),
                            assessments.enabled_instruments(store.db, "TEST"), cancelled=lambda: len(loads) >= 1)
     assert len(loads) == 1
+
+
+def test_counting_leaves_no_rows_for_the_cyclic_collector(store):
+    """The rows read for a count are freed when it ends, not left in a reference cycle for the
+    collector's next full pass (which then walks them all, in whatever runs next)."""
+    import gc
+    from db import assessments
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        reach.span_figures(store.db, 1, reach.quarters_ending(parse_period(PERIOD)),
+                           assessments.enabled_instruments(store.db, "TEST"))
+        assert not any(isinstance(o, (reach._Span, reach._QuarterView)) for o in gc.get_objects())
+    finally:
+        if was:
+            gc.enable()
