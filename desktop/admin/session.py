@@ -149,8 +149,13 @@ class Session(QObject):
         if obj is self.window and event.type() == QEvent.Resize and self.lock_screen.isVisible():
             self.lock_screen.setGeometry(self.window.rect())
         elif obj is self.window and event.type() == QEvent.Close:
-            self.stop()
+            # Only once the window has really closed (a close refused for unsaved changes keeps the lock).
+            QTimer.singleShot(0, self, self._closed)
         return False
+
+    def _closed(self) -> None:
+        if not self.window.isVisible():
+            self.stop()
 
     def stop(self) -> None:
         """The window closes: no more idle checks (its store may close next)."""
