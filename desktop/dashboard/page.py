@@ -112,7 +112,7 @@ class DashboardPage(QWidget):
         top.addWidget(self.quarter)
         self.refresh_button = button("&Recount", "Count the figures again", tip="Count the figures again (F5 reads the lists)")
         top.addWidget(self.refresh_button)
-        self.cancel_button = button("Cance&l counting", "Cancel the count",
+        self.cancel_button = button("&Cancel counting", "Cancel the count",
                                     tip="Stop counting; the figures shown are left as they were")
         self.cancel_button.setVisible(False)
         top.addWidget(self.cancel_button)
