@@ -223,6 +223,7 @@ class Referral:
     age_override_by: str | None = None
     contact_attempts: tuple[ContactAttempt, ...] = ()
     row_version: int = 1
+    tries_needed: int = rules.THREE_TRIES     # the service's setting (three_tries.attempts)
 
     @property
     def unsuccessful_attempts(self) -> int:
@@ -230,7 +231,8 @@ class Referral:
 
     @property
     def three_tries_reached(self) -> bool:
-        return rules.three_tries_reached(self.unsuccessful_attempts, self.first_contact_date, self.status)
+        return rules.three_tries_reached(self.unsuccessful_attempts, self.first_contact_date, self.status,
+                                         self.tries_needed)
 
 
 @dataclass(frozen=True)
@@ -253,10 +255,12 @@ class WaitingItem:
     phone: str | None = None
     unsuccessful_attempts: int = 0
     first_contact_date: str | None = None
+    tries_needed: int = rules.THREE_TRIES     # the service's setting (three_tries.attempts)
 
     @property
     def three_tries_reached(self) -> bool:
-        return rules.three_tries_reached(self.unsuccessful_attempts, self.first_contact_date, self.status)
+        return rules.three_tries_reached(self.unsuccessful_attempts, self.first_contact_date, self.status,
+                                         self.tries_needed)
 
 
 @dataclass(frozen=True)

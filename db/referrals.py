@@ -12,6 +12,7 @@ from .validation import (ErrorCollector, check_age_for_referral, check_closure, 
                          clean_text, parse_date)
 
 REF_PREFIX = "RF-"
+from . import rules
 from .rules import attended_sql
 
 
@@ -116,7 +117,18 @@ def get(db: Database, referral_id: int) -> Referral:
     rows = list(db.query(_SELECT + " WHERE r.id = ?", [referral_id]))
     if not rows:
         raise NotFound(f"There is no referral with id {referral_id}.")
-    return from_row(Referral, rows[0], reasons=_reasons(db, referral_id), contact_attempts=_attempts(db, referral_id))
+    return from_row(Referral, rows[0], reasons=_reasons(db, referral_id), contact_attempts=_attempts(db, referral_id),
+                    tries_needed=tries_needed(db))
+
+
+def tries_needed(db: Database) -> int:
+    """Unsuccessful tries before the could-not-reach letter: the service setting, else three."""
+    row = db.conn.execute("SELECT value FROM settings WHERE scope = 'global' AND key = ?",
+                          (rules.TRIES_SETTING,)).fetchone()
+    try:
+        return max(1, int(row[0])) if row else rules.THREE_TRIES
+    except (TypeError, ValueError):
+        return rules.THREE_TRIES
 
 
 def for_client(db: Database, client_id: int) -> list[Referral]:
@@ -218,6 +230,7 @@ def waiting_list(db: Database, *, service_id: int | None = None, status: str | N
     sql = "SELECT * FROM waiting_list" + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, received_date, referral_id"
     items = []
+    needed = tries_needed(db)
     for r in db.query(sql, params):
         waited = (today - date.fromisoformat(r["received_date"])).days
         first = r["preferred_name"] or r["first_name"]
@@ -228,6 +241,6 @@ def waiting_list(db: Database, *, service_id: int | None = None, status: str | N
             attempts=r["attempts"], last_attempt=r["last_attempt"], allocated_staff_id=r["allocated_staff_id"],
             trainer_name=r["trainer_name"], reasons=tuple((r["reasons"] or "").split(";")) if r["reasons"] else (),
             phone=r["mobile"] or r["phone"], unsuccessful_attempts=r["unsuccessful_attempts"],
-            first_contact_date=r["first_contact_date"]))
+            first_contact_date=r["first_contact_date"], tries_needed=needed))
     return items
 

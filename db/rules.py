@@ -24,7 +24,11 @@ def attended_sql(column: str = "attendance") -> str:
     return f"{column} IN ({', '.join(repr(c) for c in ATTENDED)})"
 
 
-def three_tries_reached(unsuccessful: int, first_contact_date: str | None, status: str) -> bool:
-    """Three unsuccessful attempts on an open referral never reached nor allocated: time for the
-    could-not-reach letter, or to close it as unable to contact."""
-    return unsuccessful >= THREE_TRIES and first_contact_date is None and status not in ("WAITING", "CLOSED")
+def three_tries_reached(unsuccessful: int, first_contact_date: str | None, status: str,
+                        needed: int = THREE_TRIES) -> bool:
+    """Three (or the service's setting, three_tries.attempts) unsuccessful attempts on an open referral
+    never reached nor allocated: time for the could-not-reach letter, or to close it as unable to contact."""
+    return unsuccessful >= needed and first_contact_date is None and status not in ("WAITING", "CLOSED")
+
+
+TRIES_SETTING = "three_tries.attempts"

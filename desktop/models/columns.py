@@ -56,7 +56,7 @@ def three_tries_reached(row) -> bool:
 
 
 def _three_tries(row) -> str:
-    return f"{row.attempts}: 3 tries" if three_tries_reached(row) else str(row.attempts)
+    return f"{row.attempts}: {row.tries_needed} tries" if three_tries_reached(row) else str(row.attempts)
 
 
 # Sorting on Priority gives the working order: urgent first, then the longest wait.

@@ -310,3 +310,15 @@ def test_a_backup_on_a_fresh_install_makes_its_folder_and_is_found_as_the_last(t
         shutil.rmtree(stick)
         with pytest.raises(Exception, match="does not exist"):
             s.admin.copy_backups(stick)
+
+
+def test_the_three_tries_setting_is_the_count_the_waiting_list_and_referrals_use(case_store):
+    referral = _letter_case(case_store)                 # three unsuccessful tries
+    assert case_store.referrals.get(referral).three_tries_reached
+    assert [w.three_tries_reached for w in case_store.referrals.waiting_list() if w.referral_id == referral] == [True]
+    case_store.sign_in("admin", PW)
+    case_store.service.set_settings({"three_tries.attempts": 4})
+    case_store.sign_in("coord", PW)
+    got = case_store.referrals.get(referral)
+    assert got.tries_needed == 4 and not got.three_tries_reached
+    assert [w.three_tries_reached for w in case_store.referrals.waiting_list() if w.referral_id == referral] == [False]
