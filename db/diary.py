@@ -495,15 +495,48 @@ def caseload(db: Database, staff_id: int, today: date | None = None) -> list[Cas
     return items
 
 
+DNA_SETTING, DEFAULT_DNAS = "dna.in_a_row", 2
+
+
+def dnas_in_a_row(db: Database) -> int:
+    """Missed sessions (DNA) in a row before a referral is on the follow-up list: the service setting, else two."""
+    row = db.conn.execute("SELECT value FROM settings WHERE scope = 'global' AND key = ?", (DNA_SETTING,)).fetchone()
+    try:
+        return max(1, int(row[0])) if row else DEFAULT_DNAS
+    except (TypeError, ValueError):
+        return DEFAULT_DNAS
+
+
+def _follow_up_source(db: Database) -> tuple[str, list]:
+    """The view (two in a row, as step 0006 made it), or the same rule for the service's own count."""
+    n = dnas_in_a_row(db)
+    if n == DEFAULT_DNAS:
+        return "dna_follow_up", []
+    return ("""(SELECT r.id AS referral_id, r.referral_ref, r.allocated_staff_id AS staff_id, st.full_name AS staff_name,
+       c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_name, c.phone, c.mobile,
+       (SELECT MAX(x.session_date) FROM sessions x WHERE x.referral_id = r.id AND x.attendance = '3') AS last_dna
+FROM referrals r
+JOIN clients c ON c.id = r.client_id
+LEFT JOIN staff st ON st.id = r.allocated_staff_id
+WHERE r.status <> 'CLOSED' AND c.archived_at IS NULL
+  AND (SELECT COUNT(*) FROM (SELECT x.attendance FROM sessions x WHERE x.referral_id = r.id
+                             AND x.attendance NOT IN ('0', '2', '4')
+                             ORDER BY x.session_date DESC, x.start_time DESC, x.id DESC LIMIT ?) AS latest
+       WHERE latest.attendance = '3') = ?)""", [n, n])
+
+
 def follow_up(db: Database, staff_id: int | None = None) -> list[DnaFollowUp]:
-    sql, params = "SELECT * FROM dna_follow_up", []
+    source, params = _follow_up_source(db)
+    sql = f"SELECT * FROM {source}"
     if staff_id is not None:
-        sql, params = sql + " WHERE staff_id = ?", [staff_id]
+        sql, params = sql + " WHERE staff_id = ?", [*params, staff_id]
     return [from_row(DnaFollowUp, r) for r in db.query(sql + " ORDER BY last_dna DESC", params)]
 
 
 def two_dnas_in_a_row(db: Database, referral_id: int) -> bool:
-    return db.conn.execute("SELECT 1 FROM dna_follow_up WHERE referral_id = ?", (referral_id,)).fetchone() is not None
+    """Whether the referral's latest sessions are the service's count of DNAs in a row (two by default)."""
+    source, params = _follow_up_source(db)
+    return db.conn.execute(f"SELECT 1 FROM {source} WHERE referral_id = ?", [*params, referral_id]).fetchone() is not None
 
 
 def staff_for_username(db: Database, username: str) -> int:

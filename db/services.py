@@ -105,12 +105,12 @@ SERVICE_SETTINGS = {
     "letters.signer_name": (None, str, "service", "Letters are signed by"),
     "letters.signer_role": (None, str, "service", "Signer's role"),
     "three_tries.attempts": (3, int, "global", "Unsuccessful tries before the could-not-reach letter"),
-    "dna.follow_up_days": (7, int, "global", "Days to follow up a missed session (DNA)"),
+    "dna.in_a_row": (2, int, "global", "Missed sessions (DNA) in a row before the follow-up list"),
     "review_interval_weeks": (6, int, "global", "Weeks between assessments and plan reviews"),
     "retention.years": (8, int, "global", "Years to keep records after last contact"),
     "idle_lock_minutes": (10, int, "global", "Lock the window after idle minutes"),
 }
-_LIMITS = {"three_tries.attempts": (1, 10), "dna.follow_up_days": (1, 60), "review_interval_weeks": (1, 52),
+_LIMITS = {"three_tries.attempts": (1, 10), "dna.in_a_row": (1, 5), "review_interval_weeks": (1, 52),
            "retention.years": (1, 30), "idle_lock_minutes": (1, 120)}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

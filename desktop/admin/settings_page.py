@@ -19,7 +19,7 @@ from ..widgets.nav import Nav
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NUMBERS = (("three_tries.attempts", "&Tries before the could-not-reach letter", 1, 10),
-           ("dna.follow_up_days", "Days to follow up a &missed session", 1, 60),
+           ("dna.in_a_row", "&Missed sessions in a row before follow-up", 1, 5),
            ("review_interval_weeks", "&Weeks between reviews", 1, 52),
            ("retention.years", "&Years to keep records", 1, 30),
            ("idle_lock_minutes", "Lock after idle min&utes", 1, 120))

@@ -322,3 +322,29 @@ def test_the_three_tries_setting_is_the_count_the_waiting_list_and_referrals_use
     got = case_store.referrals.get(referral)
     assert got.tries_needed == 4 and not got.three_tries_reached
     assert [w.three_tries_reached for w in case_store.referrals.waiting_list() if w.referral_id == referral] == [False]
+
+
+def test_the_dna_setting_is_the_count_of_missed_sessions_the_follow_up_list_uses(case_store):
+    case_store.sign_in("coord", PW)
+    client = case_store.clients.add({"first_name": "Dee", "last_name": "Enay", "date_of_birth": "1970-01-01",
+                                     "gender": "2", "ethnicity": "A"}).ids[0]
+    referral = case_store.referrals.add(client, {"received_date": (date.today() - timedelta(days=40)).isoformat(),
+                                                 "source": "SELF", "reasons": ["ACTIVITY"]}).ids[0]
+    trainer = case_store.staff_ids["trainer"]
+    case_store.referrals.allocate(referral, trainer)
+    for days, code in ((20, "5"), (10, "3")):
+        case_store.diary.add(referral, {"session_date": (date.today() - timedelta(days=days)).isoformat(),
+                                        "start_time": "10:00", "mode": "PHONE", "attendance": code,
+                                        "staff_id": trainer})
+
+    def listed():
+        return [f.referral_id for f in case_store.diary.follow_up() if f.referral_id == referral]
+    assert listed() == []                               # one DNA: not two in a row
+    case_store.sign_in("admin", PW)
+    case_store.service.set_settings({"dna.in_a_row": 1})
+    case_store.sign_in("coord", PW)
+    assert listed() == [referral]
+    case_store.sign_in("admin", PW)
+    case_store.service.set_settings({"dna.in_a_row": 3})
+    case_store.sign_in("coord", PW)
+    assert listed() == []
