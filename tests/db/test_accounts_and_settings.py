@@ -348,3 +348,16 @@ def test_the_dna_setting_is_the_count_of_missed_sessions_the_follow_up_list_uses
     case_store.service.set_settings({"dna.in_a_row": 3})
     case_store.sign_in("coord", PW)
     assert listed() == []
+
+
+def test_a_plan_is_refused_while_the_service_has_no_way_to_be_contacted(case_store):
+    referral = _letter_case(case_store)
+    client = case_store.referrals.get(referral).client_id
+    case_store.plans.add(referral, {"agreed_date": date.today().isoformat(), "what_matters": "Walking"},
+                         goals=[{"area": "ACTIVITY", "goal_text": "Walk to the shops"}])
+    with pytest.raises(ValidationError, match="no phone number, email or address"):
+        case_store.documents.plan_data(client)
+    case_store.sign_in("admin", PW)
+    case_store.service.update({"address": "1 Quay, Newcastle"}, expected_version=case_store.service.get().row_version)
+    case_store.sign_in("coord", PW)
+    assert case_store.documents.plan_data(client).letterhead.service.address == "1 Quay, Newcastle"
