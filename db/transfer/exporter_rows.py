@@ -51,6 +51,8 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Signposting": _signposting(db, service_id),
         "Directory": _directory(db, service_id),
         "Plans": _plans(db, service_id),
+        "Goal reviews": _goal_reviews(db, service_id),
+        "Session goals": _session_goals(db, service_id, usernames),
         "Session history": _session_history(db, service_id, usernames, venue_codes),
         "Documents": (row for row, _ in documents(db, service_id)),
         "Contact attempts": _contact_attempts(db, service_id),
@@ -249,6 +251,27 @@ def _plans(db, service_id) -> Iterator[tuple]:
         yield (ref, _day(agreed), matters, ";".join(contacts.get(plan_id, [])) or None)
 
 
+def _goal_reviews(db, service_id) -> Iterator[tuple]:
+    for (ref, agreed, area, text, day, outcome, note, previous, nxt) in db.conn.execute(
+            "SELECT r.referral_ref, p.agreed_date, g.area, g.goal_text, v.review_date, v.outcome, v.note, "
+            "v.previous_text, v.next_review_date FROM goal_reviews v JOIN goals g ON g.id = v.goal_id "
+            "JOIN plans p ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ? "
+            "ORDER BY r.referral_ref, p.agreed_date, g.position, g.id, v.review_date, v.id", (service_id,)):
+        yield (ref, _day(agreed), area, text, _day(day), outcome, note, previous, _day(nxt))
+
+
+def _session_goals(db, service_id, usernames) -> Iterator[tuple]:
+    rows = []
+    for (ref, day, start, staff_id, agreed, area, text) in db.conn.execute(
+            "SELECT r.referral_ref, x.session_date, x.start_time, x.staff_id, p.agreed_date, g.area, g.goal_text "
+            "FROM session_goals sg JOIN sessions x ON x.id = sg.session_id JOIN goals g ON g.id = sg.goal_id "
+            "JOIN plans p ON p.id = g.plan_id JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?",
+            (service_id,)):
+        rows.append((ref, _day(day), _hhmm(start), usernames.get(staff_id), _day(agreed), area, text))
+    rows.sort(key=lambda r: tuple("" if v is None else str(v) for v in r))
+    yield from rows
+
+
 def _session_history(db, service_id, usernames, venue_codes) -> Iterator[tuple]:
     cur = db.conn.execute(
         "SELECT r.referral_ref, x.session_date, x.start_time, x.staff_id, h.action, h.from_date, h.from_time, "
@@ -317,6 +340,10 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
                          "WHERE r.service_id = ?"),
         "Directory": q("SELECT COUNT(*) FROM directory WHERE service_id = ?"),
         "Plans": q("SELECT COUNT(*) FROM plans p JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
+        "Goal reviews": q("SELECT COUNT(*) FROM goal_reviews v JOIN goals g ON g.id = v.goal_id JOIN plans p "
+                          "ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
+        "Session goals": q("SELECT COUNT(*) FROM session_goals sg JOIN sessions x ON x.id = sg.session_id "
+                           "JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
         "Session history": q("SELECT COUNT(*) FROM session_history h JOIN sessions x ON x.id = h.session_id "
                              "JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
         "Documents": q("SELECT COUNT(*) FROM documents d JOIN clients c ON c.id = d.client_id WHERE c.service_id = ?"),

@@ -140,6 +140,10 @@ class Importer:
         self.new_attempts: list[tuple] = []     # (referral entry, date, method, outcome, note)
         self.new_history: list[tuple] = []      # (("new", index) or ("db", session id), action, values)
         self.new_documents: list[tuple] = []    # (client entry, referral entry or None, values, file path)
+        self._goal_at: dict[tuple, int] = {}     # (referral, agreed, area, goal text) -> index in new_goals
+        self._existing_goals: dict = {}
+        self.new_reviews: list[tuple] = []      # (goal ref, values)
+        self.new_session_goals: list[tuple] = []   # (session ref, goal ref)
         self.path: Path | None = None
         self._session_at: dict[tuple, int] = {}
         # new records to write, in workbook order
@@ -352,6 +356,8 @@ class Importer:
         self._check_assessments()
         self._check_plans()
         self._check_goals()
+        self._check_goal_reviews()
+        self._check_session_goals()
         self._check_signposting()
         self._check_contact_attempts()
         self._check_documents()
@@ -409,7 +415,8 @@ class Importer:
             self.clients[r["client_ref"].upper()] = Entry(r["id"], False, data=dict(r))
         referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
                                                                 "Signposting", "Plans", "Contact attempts",
-                                                                "Session history", "Documents")
+                                                                "Session history", "Documents", "Goal reviews",
+                                                                "Session goals")
                          for r in self.rows.get(s, [])}
         found = list(self._by_refs("referrals", "referral_ref", referral_refs))
         reasons = defaultdict(set)
@@ -900,7 +907,8 @@ class Importer:
         sheet = "Sessions"
         existing = {}
         for r in self._children_of_known("SELECT * FROM sessions WHERE referral_id IN ({marks}) ORDER BY id",
-                                         self._known_referrals(sheet) + self._known_referrals("Session history")):
+                                         self._known_referrals(sheet) + self._known_referrals("Session history")
+                                         + self._known_referrals("Session goals")):
             existing.setdefault((r["referral_id"], r["session_date"], r["start_time"], r["staff_id"]), r)
         self._existing_sessions = existing
         self._session_at: dict[tuple, int] = {}        # (referral, date, time, trainer) -> index in new_sessions
@@ -1284,6 +1292,102 @@ class Importer:
                 self.new_history.append((("db", found["id"]), action, values))
             self.report.sheet_counts(sheet).created += 1
 
+    # Goal reviews and goals worked on in a session (v2) -----------------------------------------
+
+    def _goal_ref(self, sheet: str, row: Row, referral: Entry):
+        """("new", index) or ("db", id) of the goal a row names by plan date, area and goal text."""
+        errors: list[FieldError] = []
+        agreed = _collect(errors, parse_date, row.get("plan_agreed_date"), "plan_agreed_date", required=True)
+        area = codes.match("area", _code_value(row.get("area")))
+        text = (_text(row.get("goal")) or "").strip()
+        if errors or area is None or not text:
+            self.report.fail(sheet, row.number, "goal", row.get("goal"),
+                             "Name the goal by plan_agreed_date, area and goal, as on the Goals sheet.")
+            return None
+        key = (id(referral), agreed.isoformat(), area, text)
+        if key in self._goal_at:
+            return ("new", self._goal_at[key])
+        theirs = None if referral.new else self._existing_goals.get((referral.id, agreed.isoformat(), area, text))
+        if theirs is None and not referral.new:
+            row_ = self.db.conn.execute(
+                "SELECT g.id FROM goals g JOIN plans p ON p.id = g.plan_id WHERE p.referral_id = ? AND p.agreed_date = ? "
+                "AND g.area = ? AND g.goal_text = ?", (referral.id, agreed.isoformat(), area, text)).fetchone()
+            theirs = {"id": row_[0]} if row_ else None
+        if theirs is None:
+            self.report.fail(sheet, row.number, "goal", text, f"No goal '{_shown(text)}' ({area}) of the plan agreed on "
+                             f"{agreed.isoformat()} is on the Goals sheet or in the database.")
+            return None
+        return ("db", theirs["id"])
+
+    def _check_goal_reviews(self) -> None:
+        sheet = "Goal reviews"
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            goal = self._goal_ref(sheet, row, referral) if referral is not None and referral.valid else None
+            errors: list[FieldError] = []
+            day = _collect(errors, parse_date, row.get("review_date"), "review_date", required=True)
+            if day is not None:
+                _collect(errors, check_not_future, day, "review_date", self.today)
+            outcome = (_text(row.get("outcome")) or "").strip().upper()
+            if outcome not in plans.REVIEW_OUTCOMES:
+                errors.append(FieldError("outcome", "Outcome: " + ", ".join(plans.REVIEW_OUTCOMES) + "."))
+            nxt = _collect(errors, parse_date, row.get("next_review_date"), "next_review_date")
+            values = {"review_date": day.isoformat() if day else None, "outcome": outcome,
+                      "note": _collect(errors, clean_text, _text(row.get("note")), "note", 2000) or None,
+                      "previous_text": _collect(errors, clean_text, _text(row.get("previous_goal")), "previous_goal",
+                                                1000) or None,
+                      "next_review_date": nxt.isoformat() if nxt else None}
+            for e in errors:
+                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            if len(self.report.failures) > before or goal is None:
+                continue
+            if goal[0] == "db" and self.db.conn.execute(
+                    "SELECT 1 FROM goal_reviews WHERE goal_id = ? AND review_date = ? AND outcome = ?",
+                    (goal[1], values["review_date"], outcome)).fetchone():
+                self.report.sheet_counts(sheet).unchanged += 1
+                continue
+            self.new_reviews.append((goal, values))
+            self.report.sheet_counts(sheet).created += 1
+
+    def _check_session_goals(self) -> None:
+        sheet = "Session goals"
+        existing_sessions = getattr(self, "_existing_sessions", {})
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            trainer = self._staff_for(sheet, row, "trainer")
+            errors: list[FieldError] = []
+            day = _collect(errors, parse_date, row.get("date"), "date", required=True)
+            for e in errors:
+                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            if len(self.report.failures) > before or referral is None or trainer is None or not referral.valid:
+                continue
+            goal = self._goal_ref(sheet, row, referral)
+            start = _hhmm_text(row.get("start_time"))
+            index = self._session_at.get((id(referral), day.isoformat(), start, id(trainer)))
+            if index is not None:
+                session = ("new", index)
+            else:
+                found = None if referral.new or trainer.new else existing_sessions.get(
+                    (referral.id, day.isoformat(), start, trainer.id))
+                if found is None:
+                    self.report.fail(sheet, row.number, "date", row.get("date"),
+                                     f"No session of referral {_ref(row.get('referral_ref'))} on {day.isoformat()} at "
+                                     f"{start or '(no time)'} with {_text(row.get('trainer'))} is on the Sessions "
+                                     "sheet or in the database.")
+                    continue
+                session = ("db", found["id"])
+            if goal is None or self._dup(sheet, row, "goal", seen, (session, goal), "This goal of this session"):
+                continue
+            if session[0] == "db" and goal[0] == "db" and self.db.conn.execute(
+                    "SELECT 1 FROM session_goals WHERE session_id = ? AND goal_id = ?", (session[1], goal[1])).fetchone():
+                self.report.sheet_counts(sheet).unchanged += 1
+                continue
+            self.new_session_goals.append((session, goal))
+            self.report.sheet_counts(sheet).created += 1
+
     # Documents (v2) ------------------------------------------------------------------------------
 
     def _check_documents(self) -> None:
@@ -1445,8 +1549,10 @@ class Importer:
                                                 "review_date", "status", "status_date", "start_date")],
                                   "This goal")
                     continue
+            self._goal_at[key] = len(self.new_goals)
             self.new_goals.append((referral, agreed, *[clean.get(c) for c in plans.GOAL_COLUMNS]))
             self.report.sheet_counts(sheet).created += 1
+        self._existing_goals = existing
 
     # Signposting ---------------------------------------------------------------------------
 
@@ -1660,7 +1766,9 @@ class Importer:
             return groups[(title, id(trainer), id(venue) if venue else None)]
         ids = self._insert_many("sessions", columns, len(self.new_sessions), (
             (referral.id, _client_id(referral), trainer.id, venue.id if venue else None, *values, group_id(group), by)
-            for referral, trainer, venue, *values, group in self.new_sessions), want_ids=bool(self.new_history))
+            for referral, trainer, venue, *values, group in self.new_sessions),
+            want_ids=bool(self.new_history or self.new_session_goals))
+        self._new_session_ids = ids
         rows = []
         for (kind, at), action, v in self.new_history:
             session_id = ids[at] if kind == "new" else at
@@ -1722,7 +1830,17 @@ class Importer:
                 plan_id = plan_ids[(referral.id, agreed)]
                 positions[plan_id] = positions.get(plan_id, 0) + 1
                 yield (plan_id, *values, positions[plan_id], by)
-        self._insert_many("goals", columns, len(self.new_goals), rows(), want_ids=False)
+        goal_ids = self._insert_many("goals", columns, len(self.new_goals), rows(),
+                                     want_ids=bool(self.new_reviews or self.new_session_goals))
+        ref = lambda r: goal_ids[r[1]] if r[0] == "new" else r[1]  # noqa: E731
+        self.db.conn.executemany(
+            "INSERT INTO goal_reviews (goal_id, review_date, outcome, note, previous_text, next_review_date, "
+            "created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(ref(goal), v["review_date"], v["outcome"], v["note"], v["previous_text"], v["next_review_date"], by)
+             for goal, v in self.new_reviews])
+        sessions_ref = lambda r: self._new_session_ids[r[1]] if r[0] == "new" else r[1]  # noqa: E731
+        self.db.conn.executemany("INSERT OR IGNORE INTO session_goals (session_id, goal_id) VALUES (?, ?)",
+                                 [(sessions_ref(s_), ref(g)) for s_, g in self.new_session_goals])
         if new_plans:
             plans.first_versions(self.db)     # version 1 of each new plan, as agreeing one in the app keeps
         tick(len(self.new_goals), "Writing plans and goals")

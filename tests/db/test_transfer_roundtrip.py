@@ -26,8 +26,6 @@ SKIP_TABLES = {
     "_sqlite_migrations": "the database's own schema history",
     "meta": "the database's own facts (app version, demo flag)",
     "drafts": "unsaved form text of a signed-in user, kept on their machine's database only",
-    "session_goals": "NOT CARRIED YET: goals worked on in a session",
-    "goal_reviews": "NOT CARRIED YET: goal reviews",
     "return_runs": "NOT CARRIED YET: return runs and their figures",
     "return_submissions": "NOT CARRIED YET: submitted returns",
     "safeguarding_prompts": "NOT CARRIED YET: safeguarding prompts raised by answers",
@@ -90,6 +88,15 @@ def _enrich(path):
                          ", ?, ?, ?, '1', ?, '2026-09-0' || ? || 'T10:00:00', 'trainer1' FROM referrals WHERE id = "
                          "(SELECT MIN(id) FROM referrals)",
                          (kind, f"{kind}.pdf", content, hashlib.sha256(content).hexdigest(), 1 if n < 2 else 2))
+        # A goal reviewed twice (changed, then partly achieved), and goals worked on in two sessions.
+        goal_id, plan_id = conn.execute("SELECT id, plan_id FROM goals ORDER BY id LIMIT 1").fetchone()
+        conn.execute("INSERT INTO goal_reviews (goal_id, review_date, outcome, note, previous_text, next_review_date, "
+                     "created_by) VALUES (?, '2026-02-01', 'CHANGED', 'Too much at once', 'Walk every day', "
+                     "'2026-03-01', 'trainer1'), (?, '2026-03-01', 'PARTLY', NULL, NULL, NULL, 'trainer1')",
+                     (goal_id, goal_id))
+        conn.execute("INSERT INTO session_goals (session_id, goal_id) SELECT x.id, g.id FROM sessions x "
+                     "JOIN plans p ON p.referral_id = x.referral_id JOIN goals g ON g.plan_id = p.id "
+                     "WHERE p.id = ? ORDER BY x.id LIMIT 4", (plan_id,))
         conn.execute("UPDATE sessions SET next_steps = 'Bring the food diary' WHERE id = (SELECT MIN(id) FROM sessions)")
         conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
                      "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "

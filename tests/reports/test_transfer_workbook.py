@@ -56,6 +56,9 @@ V2_COLUMNS = {
 V2_SHEETS = {
     "Directory": ["name*", "category*", "phone", "address", "web", "notes", "active"],
     "Plans": ["referral_ref*", "plan_agreed_date*", "what_matters_to_me", "contacts"],
+    "Goal reviews": ["referral_ref*", "plan_agreed_date*", "area*", "goal*", "review_date*", "outcome*", "note",
+                     "previous_goal", "next_review_date"],
+    "Session goals": ["referral_ref*", "date*", "start_time", "trainer*", "plan_agreed_date*", "area*", "goal*"],
     "Session history": ["referral_ref*", "date*", "start_time", "trainer*", "action*", "from_date", "from_time",
                         "from_venue", "to_date", "to_time", "to_venue", "attendance", "reason*", "at", "by"],
     "Documents": ["client_ref*", "referral_ref", "kind*", "file*", "file_name", "template_version*", "sha256*",
