@@ -24,6 +24,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
@@ -127,7 +128,7 @@ def build_pdf(data: SubjectData) -> bytes:
             story.append(Paragraph("Nothing held.", st["small"]))
             continue
         if section.title == AUDIT_TITLE:
-            story.append(_audit_table(section, st, width))
+            story.extend(_audit_tables(section, st, width))
             continue
         for n, row in enumerate(section.rows, 1):
             pairs = [(label(c), readable(section.title, c, v)) for c, v in zip(section.columns, row)
@@ -157,17 +158,32 @@ def build_pdf(data: SubjectData) -> bytes:
     return buf.getvalue()
 
 
-def _audit_table(section, st, width) -> Table:
+_CHUNK = 40   # rows per table: reportlab splits one long table across pages in quadratic time
+
+
+def _audit_tables(section, st, width) -> list:
+    return [_audit_table(section.rows[i:i + _CHUNK], section.columns, st, width)
+            for i in range(0, len(section.rows), _CHUNK)]
+
+
+def _audit_table(chunk, columns, st, width) -> Table:
+    """When, who, what and which record as plain cells (cheap), the detail as a wrapping paragraph;
+    a long account name or detail never runs over the next column."""
     cols = ("at", "username", "action", "entity", "detail")
-    idx = [section.columns.index(c) for c in cols]
-    rows = [[Paragraph(h, st["label"]) for h in ("When", "Who", "What", "Record", "Detail")]]
-    for r in section.rows:
+    idx = [columns.index(c) for c in cols]
+    widths = [width * f for f in (0.2, 0.14, 0.1, 0.14, 0.42)]
+    rows = [["When", "Who", "What", "Record", "Detail"]]
+    for r in chunk:
         at, who, action, entity, detail = (shown(r[i]) for i in idx)
-        rows.append([Paragraph(escape(at.replace("T", " ")), st["small"]), Paragraph(escape(who or "the system"), st["small"]),
-                     Paragraph(escape(action), st["small"]), Paragraph(escape(entity), st["small"]),
-                     Paragraph(escape(detail), st["small"])])
-    table = Table(rows, colWidths=[width * f for f in (0.2, 0.14, 0.1, 0.14, 0.42)], repeatRows=1)
+        who = who or "the system"
+        cells = [at.replace("T", " ")[:16], who, action, entity.replace("_", " ")]
+        cells = [c if pdfmetrics.stringWidth(c, fonts.REGULAR, 8) < w - 6 else Paragraph(escape(c), st["small"])
+                 for c, w in zip(cells, widths)]
+        rows.append(cells + [Paragraph(escape(detail), st["small"]) if detail else ""])
+    table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("FONT", (0, 0), (-1, 0), fonts.BOLD, 9),
+                               ("FONT", (0, 1), (-1, -1), fonts.REGULAR, 8),
                                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
                                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef2f6")])]))
     return table
