@@ -155,6 +155,7 @@ def instructions() -> list[str]:
         "- Directory, Plans (what matters to me, contacts chosen, plans with no goals), Session history (the diary's "
         "moves and cancellations with reasons) and Contact attempts sheets. A referral with contact attempts and no "
         "trainer shows as 'Trying to contact'.",
+        "- Plan versions sheet: each agreed version of a plan as it stood (written by htdesk export).",
         "- Goal reviews and Session goals sheets: each review of a goal, and the goals worked on in each session.",
         "- Documents sheet: kept PDFs, in the folder FILE-documents beside the workbook (htdesk export writes it; "
         "the import checks each file's SHA-256).",

@@ -51,6 +51,7 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Signposting": _signposting(db, service_id),
         "Directory": _directory(db, service_id),
         "Plans": _plans(db, service_id),
+        "Plan versions": _plan_versions(db, service_id),
         "Goal reviews": _goal_reviews(db, service_id),
         "Session goals": _session_goals(db, service_id, usernames),
         "Session history": _session_history(db, service_id, usernames, venue_codes),
@@ -251,6 +252,19 @@ def _plans(db, service_id) -> Iterator[tuple]:
         yield (ref, _day(agreed), matters, ";".join(contacts.get(plan_id, [])) or None)
 
 
+def _plan_versions(db, service_id) -> Iterator[tuple]:
+    names = {i: n for i, n in db.conn.execute("SELECT id, name FROM directory WHERE service_id = ?", (service_id,))}
+    for ref, plan_day, version, agreed, matters, goals, contacts in db.conn.execute(
+            "SELECT r.referral_ref, p.agreed_date, v.version, v.agreed_date, v.what_matters, v.goals, v.contacts "
+            "FROM plan_versions v JOIN plans p ON p.id = v.plan_id JOIN referrals r ON r.id = p.referral_id "
+            "WHERE r.service_id = ? ORDER BY r.referral_ref, p.agreed_date, p.id, v.version", (service_id,)):
+        kept = [{k: v for k, v in g.items() if k != "id"} for g in json.loads(goals or "[]")]
+        chosen = [names.get(i) for i in json.loads(contacts or "[]")]
+        yield (ref, _day(plan_day), version, _day(agreed), matters,
+               json.dumps(kept, ensure_ascii=False, separators=(",", ":")) if kept else None,
+               ";".join(sorted((n for n in chosen if n), key=str.casefold)) or None)
+
+
 def _goal_reviews(db, service_id) -> Iterator[tuple]:
     for (ref, agreed, area, text, day, outcome, note, previous, nxt) in db.conn.execute(
             "SELECT r.referral_ref, p.agreed_date, g.area, g.goal_text, v.review_date, v.outcome, v.note, "
@@ -340,6 +354,8 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
                          "WHERE r.service_id = ?"),
         "Directory": q("SELECT COUNT(*) FROM directory WHERE service_id = ?"),
         "Plans": q("SELECT COUNT(*) FROM plans p JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
+        "Plan versions": q("SELECT COUNT(*) FROM plan_versions v JOIN plans p ON p.id = v.plan_id JOIN referrals r "
+                           "ON r.id = p.referral_id WHERE r.service_id = ?"),
         "Goal reviews": q("SELECT COUNT(*) FROM goal_reviews v JOIN goals g ON g.id = v.goal_id JOIN plans p "
                           "ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id WHERE r.service_id = ?"),
         "Session goals": q("SELECT COUNT(*) FROM session_goals sg JOIN sessions x ON x.id = sg.session_id "

@@ -143,6 +143,7 @@ class Importer:
         self._goal_at: dict[tuple, int] = {}     # (referral, agreed, area, goal text) -> index in new_goals
         self._existing_goals: dict = {}
         self.new_reviews: list[tuple] = []      # (goal ref, values)
+        self.new_versions: list[tuple] = []     # (referral, plan agreed date, version, values, directory entries)
         self.new_session_goals: list[tuple] = []   # (session ref, goal ref)
         self.path: Path | None = None
         self._session_at: dict[tuple, int] = {}
@@ -357,6 +358,7 @@ class Importer:
         self._check_plans()
         self._check_goals()
         self._check_goal_reviews()
+        self._check_plan_versions()
         self._check_session_goals()
         self._check_signposting()
         self._check_contact_attempts()
@@ -416,7 +418,7 @@ class Importer:
         referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
                                                                 "Signposting", "Plans", "Contact attempts",
                                                                 "Session history", "Documents", "Goal reviews",
-                                                                "Session goals")
+                                                                "Session goals", "Plan versions")
                          for r in self.rows.get(s, [])}
         found = list(self._by_refs("referrals", "referral_ref", referral_refs))
         reasons = defaultdict(set)
@@ -1350,6 +1352,67 @@ class Importer:
             self.new_reviews.append((goal, values))
             self.report.sheet_counts(sheet).created += 1
 
+    def _check_plan_versions(self) -> None:
+        sheet = "Plan versions"
+        seen: dict = {}
+        new_plan_keys = {(id(r), a) for r, a, *_ in self._plan_rows.values()} | {(id(g[0]), g[1]) for g in self.new_goals}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            errors: list[FieldError] = []
+            plan_day = _collect(errors, parse_date, row.get("plan_agreed_date"), "plan_agreed_date", required=True)
+            agreed = _collect(errors, parse_date, row.get("agreed_date"), "agreed_date", required=True)
+            version = _num(row.get("version"))
+            if not isinstance(version, int) or version < 1:
+                errors.append(FieldError("version", "Version: a whole number from 1."))
+            matters = _collect(errors, clean_text, _text(row.get("what_matters_to_me")), "what_matters_to_me",
+                               4000) or None
+            goals = []
+            text = _text(row.get("goals"))
+            if text:
+                try:
+                    goals = json.loads(text)
+                    if not isinstance(goals, list) or not all(isinstance(g, dict) for g in goals):
+                        raise ValueError
+                except ValueError:
+                    errors.append(FieldError("goals", "Goals: the version's goals as the export writes them "
+                                                      "(a JSON list)."))
+            for e in errors:
+                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            chosen = []
+            names = _text(row.get("contacts"))
+            for name in (names.split(";") if names else []):
+                if name.strip():
+                    entry = self._directory_for(sheet, row, name, "contacts")
+                    if entry is not None:
+                        chosen.append(entry)
+            if len(self.report.failures) > before or referral is None or not referral.valid:
+                continue
+            key = (id(referral), plan_day.isoformat())
+            if self._dup(sheet, row, "version", seen, (key, version), f"Version {version} of this plan"):
+                continue
+            known = None if referral.new else self._existing_plans.get((referral.id, plan_day.isoformat()))
+            if known is None and referral.new is False and key not in new_plan_keys:
+                row_ = self.db.conn.execute("SELECT id FROM plans WHERE referral_id = ? AND agreed_date = ?",
+                                            (referral.id, plan_day.isoformat())).fetchone()
+                known = row_[0] if row_ else None
+            if known is None and key not in new_plan_keys:
+                self.report.fail(sheet, row.number, "plan_agreed_date", row.get("plan_agreed_date"),
+                                 "No plan of this referral was agreed on that date (Plans or Goals sheet, or the "
+                                 "database).")
+                continue
+            if known is not None and key not in new_plan_keys:
+                if self.db.conn.execute("SELECT 1 FROM plan_versions WHERE plan_id = ? AND version = ?",
+                                        (known, version)).fetchone():
+                    self.report.sheet_counts(sheet).unchanged += 1
+                    continue
+                self._existing_plans[(referral.id, plan_day.isoformat())] = known
+            goals = [{k: v for k, v in g.items() if k != "id"} for g in goals]
+            self.new_versions.append((referral, plan_day.isoformat(), version,
+                                      {"agreed_date": agreed.isoformat(), "what_matters": matters, "goals": goals},
+                                      chosen))
+            self.report.sheet_counts(sheet).created += 1
+
     def _check_session_goals(self) -> None:
         sheet = "Session goals"
         existing_sessions = getattr(self, "_existing_sessions", {})
@@ -1841,8 +1904,22 @@ class Importer:
         sessions_ref = lambda r: self._new_session_ids[r[1]] if r[0] == "new" else r[1]  # noqa: E731
         self.db.conn.executemany("INSERT OR IGNORE INTO session_goals (session_id, goal_id) VALUES (?, ?)",
                                  [(sessions_ref(s_), ref(g)) for s_, g in self.new_session_goals])
+        # Versions kept on the Plan versions sheet, with the goals' and contacts' ids of this database.
+        version_rows = []
+        for referral, agreed, version, values, chosen in self.new_versions:
+            plan_id = plan_ids.get((referral.id, agreed)) or self._existing_plans.get((referral.id, agreed))
+            by_text = {(a, t): i for i, a, t in self.db.conn.execute(
+                "SELECT id, area, goal_text FROM goals WHERE plan_id = ?", (plan_id,))}
+            goals = [{**g, "id": by_text.get((g.get("area"), g.get("goal_text")))} for g in values["goals"]]
+            goals = [{"id": g["id"], **{k: v for k, v in g.items() if k != "id"}} for g in goals]
+            version_rows.append((plan_id, version, values["agreed_date"], values["what_matters"],
+                                 json.dumps(goals, ensure_ascii=False, separators=(",", ":")),
+                                 json.dumps([e.id for e in chosen], separators=(",", ":")), by))
+        self.db.conn.executemany(
+            "INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", version_rows)
         if new_plans:
-            plans.first_versions(self.db)     # version 1 of each new plan, as agreeing one in the app keeps
+            plans.first_versions(self.db)     # version 1 of each new plan without one, as the app keeps
         tick(len(self.new_goals), "Writing plans and goals")
 
     def _write_assessments(self, by: str, tick) -> None:

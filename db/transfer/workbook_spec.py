@@ -277,6 +277,16 @@ def sheets() -> tuple[Sheet, ...]:
                hint="Names of Directory entries chosen for the plan, separated by ;"),
         ), "referral_ref and plan_agreed_date", optional=True,
             about="One row per plan: what matters to the client and the contacts chosen; a plan may have no goals."),
+        Sheet("Plan versions", (
+            _c("referral_ref", True, example="RF-000001"),
+            _c("plan_agreed_date", True, DATE, example="2024-01-15", hint="The plan, by its agreed date now"),
+            _c("version", True, INT, example=1),
+            _c("agreed_date", True, DATE, example="2024-01-15", hint="The date this version was agreed"),
+            _c("what_matters_to_me", width=30),
+            _c("goals", width=40, hint="The goals as they stood (written by htdesk export; leave as it is)"),
+            _c("contacts", width=24, hint="Directory names separated by ;"),
+        ), "referral_ref, plan_agreed_date and version", optional=True,
+            about="Each agreed version of a plan as it stood (htdesk export writes them; a new plan gets version 1)."),
         Sheet("Goal reviews", (
             _c("referral_ref", True, example="RF-000001"),
             _c("plan_agreed_date", True, DATE, example="2024-01-15"),

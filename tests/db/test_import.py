@@ -630,7 +630,8 @@ def test_export_rows_follow_the_spec_columns(store, tmp_path):
     rows = {name: list(r) for name, r in store.transfer.export_rows().items()}
     assert list(rows) == ["Staff", "Venues", "Clients", "Referrals", "Sessions", "Assessments", "Goals",
                           "Signposting",                 # IMPORT.md's sheets, in its order
-                          "Directory", "Plans", "Goal reviews", "Session goals",   # then those added after v1
+                          "Directory", "Plans", "Plan versions", "Goal reviews",   # then those added after v1
+                          "Session goals",
                           "Session history",
                           "Documents", "Contact attempts"]
     for s in spec.sheets():

@@ -97,6 +97,11 @@ def _enrich(path):
         conn.execute("INSERT INTO session_goals (session_id, goal_id) SELECT x.id, g.id FROM sessions x "
                      "JOIN plans p ON p.referral_id = x.referral_id JOIN goals g ON g.plan_id = p.id "
                      "WHERE p.id = ? ORDER BY x.id LIMIT 4", (plan_id,))
+        # A plan agreed again: version 2 with other words and one contact fewer.
+        conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
+                     "created_by) SELECT plan_id, 2, date(agreed_date, '+30 days'), 'Getting back to work', goals, "
+                     "'[]', 'trainer1' FROM plan_versions WHERE plan_id = (SELECT MIN(plan_id) FROM plan_versions "
+                     "WHERE contacts != '[]') AND version = 1")
         conn.execute("UPDATE sessions SET next_steps = 'Bring the food diary' WHERE id = (SELECT MIN(id) FROM sessions)")
         conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
                      "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "

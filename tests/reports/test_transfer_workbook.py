@@ -56,6 +56,8 @@ V2_COLUMNS = {
 V2_SHEETS = {
     "Directory": ["name*", "category*", "phone", "address", "web", "notes", "active"],
     "Plans": ["referral_ref*", "plan_agreed_date*", "what_matters_to_me", "contacts"],
+    "Plan versions": ["referral_ref*", "plan_agreed_date*", "version*", "agreed_date*", "what_matters_to_me", "goals",
+                      "contacts"],
     "Goal reviews": ["referral_ref*", "plan_agreed_date*", "area*", "goal*", "review_date*", "outcome*", "note",
                      "previous_goal", "next_review_date"],
     "Session goals": ["referral_ref*", "date*", "start_time", "trainer*", "plan_agreed_date*", "area*", "goal*"],
