@@ -157,6 +157,7 @@ def instructions() -> list[str]:
         "trainer shows as 'Trying to contact'.",
         "- Plan versions sheet: each agreed version of a plan as it stood (written by htdesk export).",
         "- Goal reviews and Session goals sheets: each review of a goal, and the goals worked on in each session.",
+        "- Settings sheet: settings chosen in the app (global, the service's, a venue's).",
         "- Documents sheet: kept PDFs, in the folder FILE-documents beside the workbook (htdesk export writes it; "
         "the import checks each file's SHA-256).",
         "- Sessions: next_steps and group_title (one group booking per title, trainer and venue). Goals: start_date.",

@@ -55,6 +55,7 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Goal reviews": _goal_reviews(db, service_id),
         "Session goals": _session_goals(db, service_id, usernames),
         "Session history": _session_history(db, service_id, usernames, venue_codes),
+        "Settings": _settings(db, service_id, venue_codes),
         "Documents": (row for row, _ in documents(db, service_id)),
         "Contact attempts": _contact_attempts(db, service_id),
     }
@@ -299,6 +300,24 @@ def _session_history(db, service_id, usernames, venue_codes) -> Iterator[tuple]:
                venue(from_venue), _day(to_day), _hhmm(to_time), venue(to_venue), attendance, reason, at, by)
 
 
+def _settings(db, service_id, venue_codes) -> Iterator[tuple]:
+    """Settings with their scope as the workbook names it: global, service (this one), venue:CODE."""
+    code = db.conn.execute("SELECT code FROM services WHERE id = ?", (service_id,)).fetchone()[0]
+    mine = {vid for (vid,) in db.conn.execute("SELECT id FROM venues WHERE service_id = ?", (service_id,))}
+    rows = []
+    for scope, key, value in db.conn.execute("SELECT scope, key, value FROM settings"):
+        if scope == "global":
+            shown = "global"
+        elif scope == code:
+            shown = "service"
+        elif scope.startswith("venue:") and scope[6:].isdigit() and int(scope[6:]) in mine:
+            shown = f"venue:{venue_codes[int(scope[6:])]}"
+        else:
+            continue               # another service's
+        rows.append((shown, key, value))
+    yield from sorted(rows)
+
+
 def documents(db, service_id) -> Iterator[tuple[tuple, int]]:
     """(Documents sheet row, document id) for every kept document: the PDF's file name in the
     documents folder is the client's reference, the day it was made and its kind (numbered when one
@@ -362,6 +381,7 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
                            "JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
         "Session history": q("SELECT COUNT(*) FROM session_history h JOIN sessions x ON x.id = h.session_id "
                              "JOIN referrals r ON r.id = x.referral_id WHERE r.service_id = ?"),
+        "Settings": db.conn.execute("SELECT COUNT(*) FROM settings").fetchone()[0],
         "Documents": q("SELECT COUNT(*) FROM documents d JOIN clients c ON c.id = d.client_id WHERE c.service_id = ?"),
         "Contact attempts": q("SELECT COUNT(*) FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id "
                               "WHERE r.service_id = ?"),

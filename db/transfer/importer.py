@@ -143,6 +143,7 @@ class Importer:
         self._goal_at: dict[tuple, int] = {}     # (referral, agreed, area, goal text) -> index in new_goals
         self._existing_goals: dict = {}
         self.new_reviews: list[tuple] = []      # (goal ref, values)
+        self.new_settings: list[tuple] = []     # (scope as stored or a venue entry, key, value)
         self.new_versions: list[tuple] = []     # (referral, plan agreed date, version, values, directory entries)
         self.new_session_goals: list[tuple] = []   # (session ref, goal ref)
         self.path: Path | None = None
@@ -363,6 +364,7 @@ class Importer:
         self._check_signposting()
         self._check_contact_attempts()
         self._check_documents()
+        self._check_settings()
 
     def _accept_common_forms(self) -> None:
         """Common forms of a label (resources/codes/synonyms.json: "Male", "DNA", "Self referral") are
@@ -1451,6 +1453,47 @@ class Importer:
             self.new_session_goals.append((session, goal))
             self.report.sheet_counts(sheet).created += 1
 
+    # Settings (v2) -------------------------------------------------------------------------------
+
+    def _check_settings(self) -> None:
+        sheet = "Settings"
+        seen: dict = {}
+        for row in self._rows(sheet):
+            scope_text = (_text(row.get("scope")) or "").strip()
+            key = (_text(row.get("key")) or "").strip()
+            value = _text(row.get("value"))
+            venue = None
+            if scope_text == "global":
+                scope = "global"
+            elif scope_text == "service":
+                scope = self.service.code
+            elif scope_text.startswith("venue:") and self.venues.get(scope_text[6:].strip().casefold()):
+                venue = self.venues[scope_text[6:].strip().casefold()]
+                scope = f"venue:{venue.id}" if not venue.new else None
+            else:
+                self.report.fail(sheet, row.number, "scope", scope_text, "Scope: global, service or venue:CODE of "
+                                 "a venue on the Venues sheet or in the database.")
+                continue
+            try:
+                json.loads(value or "")
+            except ValueError:
+                self.report.fail(sheet, row.number, "value", value, "Value: as htdesk export writes it (JSON).")
+                continue
+            if not key or len(key) > 100:
+                self.report.fail(sheet, row.number, "key", key, "Key: the setting's name.")
+                continue
+            if self._dup(sheet, row, "key", seen, (scope_text, key), f"The setting {key} ({scope_text})"):
+                continue
+            if scope is not None:
+                theirs = self.db.conn.execute("SELECT value FROM settings WHERE scope = ? AND key = ?",
+                                              (scope, key)).fetchone()
+                if theirs is not None:
+                    self._compare(sheet, row, [("value", json.loads(value), json.loads(theirs[0]))],
+                                  f"The setting {key} ({scope_text})")
+                    continue
+            self.new_settings.append((scope if venue is None else venue, key, value))
+            self.report.sheet_counts(sheet).created += 1
+
     # Documents (v2) ------------------------------------------------------------------------------
 
     def _check_documents(self) -> None:
@@ -1713,6 +1756,9 @@ class Importer:
         self._write_signposting(by, tick)
         self._write_contact_attempts(by)
         self._write_documents(by)
+        self.db.conn.executemany("INSERT INTO settings (scope, key, value) VALUES (?, ?, ?)", [
+            (scope if isinstance(scope, str) else f"venue:{scope.id}", key, value)
+            for scope, key, value in self.new_settings])
         for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
             if i % _PROGRESS_EVERY == 0:
                 self.progress(i, len(self.touched_referrals), "Working out referral status")

@@ -98,8 +98,18 @@ def _version_contacts(facts: "_Facts", text):
     return tuple(sorted(repr(facts.signature("directory", i)) for i in json.loads(text)))
 
 
-# JSON columns that hold ids of other rows.
-_JSON_IDS = {("plan_versions", "goals"): _version_goals, ("plan_versions", "contacts"): _version_contacts}
+def _setting_scope(facts: "_Facts", scope):
+    """A setting's scope: a venue's by the venue it means, a service's as "the service"."""
+    if isinstance(scope, str) and scope.startswith("venue:") and scope[6:].isdigit():
+        return ("venue", facts.signature("venues", int(scope[6:])))
+    if scope != "global" and facts.conn.execute("SELECT 1 FROM services WHERE code = ?", (scope,)).fetchone():
+        return "the service"
+    return scope
+
+
+# Columns that hold ids of other rows inside text (JSON, or a scope naming a row).
+_JSON_IDS = {("plan_versions", "goals"): _version_goals, ("plan_versions", "contacts"): _version_contacts,
+             ("settings", "scope"): _setting_scope}
 
 
 def differences(conn_a, conn_b, *, skip_tables: dict[str, str], ignore_columns: dict[str, set[str]],

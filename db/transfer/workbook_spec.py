@@ -329,6 +329,13 @@ def sheets() -> tuple[Sheet, ...]:
             about="The diary's moves and cancellations with their reasons. A session cancelled in advance "
                   "(attendance 2 or 4 on a date still to come) is accepted on the Sessions sheet only with its "
                   "cancellation here."),
+        Sheet("Settings", (
+            _c("scope", True, example="service", hint="global, service (this service) or venue:CODE"),
+            _c("key", True, example="assessment.interval_weeks", width=30),
+            _c("value", True, example="12", width=30, hint="As htdesk export writes it (JSON)"),
+        ), "scope and key", optional=True,
+            about="Settings chosen in the app (the service's, a venue's, the database's); a setting already there "
+                  "with another value is a conflict, never overwritten."),
         Sheet("Documents", (
             _c("client_ref", True, example="HT-000001"),
             _c("referral_ref", example="RF-000001"),

@@ -29,7 +29,6 @@ SKIP_TABLES = {
     "return_runs": "NOT CARRIED YET: return runs and their figures",
     "return_submissions": "NOT CARRIED YET: submitted returns",
     "safeguarding_prompts": "NOT CARRIED YET: safeguarding prompts raised by answers",
-    "settings": "NOT CARRIED YET: service settings (instruments switched on)",
 }
 # Accounts' secrets and sign-in state: imported accounts are locked with no password by design.
 IGNORE_COLUMNS = {"accounts": {"password_hash", "locked", "failed_attempts", "last_login", "must_change_password",
@@ -102,6 +101,12 @@ def _enrich(path):
                      "created_by) SELECT plan_id, 2, date(agreed_date, '+30 days'), 'Getting back to work', goals, "
                      "'[]', 'trainer1' FROM plan_versions WHERE plan_id = (SELECT MIN(plan_id) FROM plan_versions "
                      "WHERE contacts != '[]') AND version = 1")
+        # Settings chosen in the app: the database's, the service's and a venue's.
+        conn.execute("INSERT OR REPLACE INTO settings (scope, key, value) VALUES ('global', 'diary.dna_weeks', '6')")
+        conn.execute("INSERT OR REPLACE INTO settings (scope, key, value) SELECT code, 'assessment.interval_weeks', "
+                     "'10' FROM services")
+        conn.execute("INSERT OR REPLACE INTO settings (scope, key, value) SELECT 'venue:' || MIN(id), "
+                     "'venue.opening_days', '[\"Mon\", \"Tue\"]' FROM venues")
         conn.execute("UPDATE sessions SET next_steps = 'Bring the food diary' WHERE id = (SELECT MIN(id) FROM sessions)")
         conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
                      "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "

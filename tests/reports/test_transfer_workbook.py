@@ -63,6 +63,7 @@ V2_SHEETS = {
     "Session goals": ["referral_ref*", "date*", "start_time", "trainer*", "plan_agreed_date*", "area*", "goal*"],
     "Session history": ["referral_ref*", "date*", "start_time", "trainer*", "action*", "from_date", "from_time",
                         "from_venue", "to_date", "to_time", "to_venue", "attendance", "reason*", "at", "by"],
+    "Settings": ["scope*", "key*", "value*"],
     "Documents": ["client_ref*", "referral_ref", "kind*", "file*", "file_name", "template_version*", "sha256*",
                   "created_at*", "created_by"],
     "Contact attempts": ["referral_ref*", "date*", "method*", "outcome*", "note"],
