@@ -15,7 +15,7 @@ import json
 import re
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -25,8 +25,8 @@ from sqlite_utils import Database
 
 from . import codes
 from .errors import Cancelled, FieldError, ValidationError
-from .periods import Period, parse_period
-from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, UNKNOWN, Figure, _bulk, _Count, _Data, _Percent, _ScorePercent,
+from .periods import Period
+from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, Figure, _bulk, _Data, _Percent, _ScorePercent,
                       _Values,
                       _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
 from .rules import ATTENDED, attended_sql

@@ -18,7 +18,6 @@ from .rules import attended_sql
 from .validation import age_on, nhs_number_valid
 
 ERASED_FIRST, ERASED_LAST = "Erased", "Person"
-from .returns import NHS_VALID_KEPT  # noqa: E402,F401  (what the returns read for a valid erased NHS number)
 
 # (title, SQL with :c for the client id). Every table that holds something about the person.
 SECTIONS = (
@@ -155,7 +154,7 @@ def erase(db: Database, client_id: int, by: str, now: str) -> dict:
     plans = f"SELECT id FROM plans WHERE referral_id IN ({refs})"
     goals = f"SELECT id FROM goals WHERE plan_id IN ({plans})"
     free_text = (
-        f"UPDATE referrals SET referrer_name = NULL, notes = NULL WHERE client_id = :c",
+        "UPDATE referrals SET referrer_name = NULL, notes = NULL WHERE client_id = :c",
         f"UPDATE contact_attempts SET note = NULL WHERE referral_id IN ({refs})",
         "UPDATE sessions SET notes = NULL, next_steps = NULL WHERE client_id = :c",
         "UPDATE session_history SET reason = '' WHERE session_id IN (SELECT id FROM sessions WHERE client_id = :c)",

@@ -8,6 +8,7 @@ instrument appears in all three without touching this file.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from .. import codes, instruments
@@ -361,9 +362,8 @@ def sheets() -> tuple[Sheet, ...]:
     )
 
 
-def documents_folder(workbook) -> "Path":
+def documents_folder(workbook) -> Path:
     """The folder of kept PDFs beside a workbook: FILE.xlsx -> FILE-documents."""
-    from pathlib import Path
     workbook = Path(workbook)
     return workbook.with_name(f"{workbook.stem}-documents")
 

@@ -8,7 +8,7 @@ when the chart is first shown, so signing in does not wait for it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QFont
 
 # Distinct by colour (Okabe-Ito, safe for colour-blind readers) and by marker, so colour is
 # never the only way to tell the lines apart.

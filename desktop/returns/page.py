@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QStyle,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QStyle,
                                QVBoxLayout, QWidget)
 
 from db.errors import Cancelled
