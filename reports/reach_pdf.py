@@ -17,7 +17,7 @@ from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, St
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table
+from reportlab.platypus import PageBreak, Paragraph, Spacer, Table
 
 from db.reach import ITEMS, OUTCOMES, QUALITY_KINDS, REACH, ACTIVITY, SECTIONS, Dashboard
 
