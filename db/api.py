@@ -78,12 +78,12 @@ class Done:
 
 
 def changed(entity: str, ids, action: str = "update", *, audit_action: str | None = None,
-            audit_entity: str | None = None, before: dict | None = None, after: dict | None = None,
-            detail: str | None = None, notes: tuple[AuditNote, ...] = ()) -> Changes:
+            before: dict | None = None, after: dict | None = None, detail: str | None = None,
+            notes: tuple[AuditNote, ...] = ()) -> Changes:
     """A Changes value with its audit note (one per id unless notes are given)."""
     ids = tuple(ids) if isinstance(ids, (tuple, list)) else (ids,)
     if not notes:
-        notes = tuple(AuditNote(audit_action or action, audit_entity or entity, i, before, after, detail)
+        notes = tuple(AuditNote(audit_action or action, entity, i, before, after, detail)
                       for i in ids)
     return Changes(entity, ids, action, notes=notes)
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from .. import clients, referrals
 from ..api import Part, changed, client_view, read, write
-from ..records import Changes, Referral, WaitingItem
+from ..records import AuditNote, Changes, Referral, WaitingItem
 from .owners import referral_client
 
 
@@ -39,10 +39,11 @@ class ReferralsPart(Part):
         referral = referrals.get(self.db, referral_id)
         attempt_id = referrals.add_contact_attempt(self.db, referral_id, attempt_date, method, outcome, note,
                                                    self.by(), today)
-        return changed("referral", referral_id, "update", audit_entity="contact_attempt",
-                       notes=(_note("create", "contact_attempt", attempt_id,
-                                    {"referral": referral.referral_ref, "date": str(attempt_date),
-                                     "method": method, "outcome": outcome}),))
+        # The referral changed (its status, its attempts); the audit names the attempt itself.
+        return changed("referral", referral_id, "update",
+                       notes=(AuditNote("create", "contact_attempt", attempt_id,
+                                        after={"referral": referral.referral_ref, "date": str(attempt_date),
+                                               "method": method, "outcome": outcome}),))
 
     @write("allocate")
     def allocate(self, referral_id: int, staff_id: int | None, *, expected_version: int | None = None) -> Changes:
@@ -69,8 +70,3 @@ class ReferralsPart(Part):
     def waiting_list(self, *, status: str | None = None, staff_id: int | None = None, source: str | None = None,
                      today: date | None = None) -> list[WaitingItem]:
         return referrals.waiting_list(self.db, status=status, staff_id=staff_id, source=source, today=today)
-
-
-def _note(action, entity, entity_id, after):
-    from ..records import AuditNote
-    return AuditNote(action, entity, entity_id, after=after)

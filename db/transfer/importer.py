@@ -447,6 +447,21 @@ class Importer:
         for chunk in _chunks(refs):
             yield from self.db.query(f"SELECT * FROM {table} WHERE {column} IN ({_marks(chunk)})", chunk)
 
+    def _fail_all(self, sheet: str, row: Row, errors) -> None:
+        """Report every field error of one row (sheet, row, column, value, reason)."""
+        for e in errors:
+            self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+
+    def _refused(self, sheet: str, row: Row, errors, index: dict, key) -> bool:
+        """A row with errors is reported and, when it has a key, kept in the index as invalid, so rows
+        of other sheets that refer to it are refused quietly instead of as unknown references."""
+        if not errors:
+            return False
+        self._fail_all(sheet, row, errors)
+        if key:
+            index.setdefault(key, Entry(None, True, valid=False, row=row.number))
+        return True
+
     def _dup(self, sheet: str, row: Row, column: str, seen: dict, key, what: str) -> bool:
         if key in seen:
             self.report.fail(sheet, row.number, column, row.get(column),
@@ -508,11 +523,7 @@ class Importer:
             if ended is not None:
                 _collect(errors, check_not_future, ended, "account_ended", self.today)
             clean["account_ended"] = ended.isoformat() if ended else None
-            if errors:
-                for e in errors:
-                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
-                if username:
-                    self.staff.setdefault(username.casefold(), Entry(None, True, valid=False, row=row.number))
+            if self._refused(sheet, row, errors, self.staff, username and username.casefold()):
                 continue
             key = username.casefold()
             if self._dup(sheet, row, "username", seen, key, f"Username {username}"):
@@ -572,11 +583,7 @@ class Importer:
             active = _flag(row.get("active"), default=1)
             if active is None:
                 errors.append(FieldError("active", "Active: Y or N (blank means Y)."))
-            if errors:
-                for e in errors:
-                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
-                if code:
-                    self.venues.setdefault(code.casefold(), Entry(None, True, valid=False, row=row.number))
+            if self._refused(sheet, row, errors, self.venues, code and code.casefold()):
                 continue
             key = code.casefold()
             if self._dup(sheet, row, "venue_code", seen, key, f"Venue code {code}"):
@@ -629,11 +636,7 @@ class Importer:
             except ValidationError as exc:
                 clean = None
                 errors = ref_errors + exc.errors
-            if errors:
-                for e in errors:
-                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
-                if ref:
-                    self.clients.setdefault(ref, Entry(None, True, valid=False, row=row.number))
+            if self._refused(sheet, row, errors, self.clients, ref):
                 continue
             if self._dup(sheet, row, "client_ref", seen, ref, f"Client reference {ref}"):
                 continue
@@ -983,8 +986,7 @@ class Importer:
             next_steps = _collect(errors, clean_text, _text(row.get("next_steps")), "next_steps", 2000) or None
             title = _collect(errors, clean_text, _text(row.get("group_title")), "group_title", 120,
                              multiline=False) or None
-            for e in errors:
-                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            self._fail_all(sheet, row, errors)
             if errors:
                 continue
             group = (title, trainer, venue) if title else None
@@ -1209,11 +1211,7 @@ class Importer:
             if clean["active"] is None:
                 errors.append(FieldError("active", "Active: Y or N (blank means Y)."))
             key = " ".join((clean["name"] or "").split()).casefold()
-            if errors:
-                for e in errors:
-                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
-                if key:
-                    self.directory.setdefault(key, Entry(None, True, valid=False, row=row.number))
+            if self._refused(sheet, row, errors, self.directory, key):
                 continue
             if self._dup(sheet, row, "name", seen, key, f"The directory entry {clean['name']}"):
                 continue
@@ -1273,8 +1271,7 @@ class Importer:
                                         required=True) or None
             values["at"] = (_text(row.get("at")) or "").strip() or None
             values["by"] = (_text(row.get("by")) or "").strip() or None
-            for e in errors:
-                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            self._fail_all(sheet, row, errors)
             if len(self.report.failures) > before or referral is None or trainer is None or not referral.valid:
                 continue
             day_text = day.isoformat()
@@ -1342,8 +1339,7 @@ class Importer:
                       "previous_text": _collect(errors, clean_text, _text(row.get("previous_goal")), "previous_goal",
                                                 1000) or None,
                       "next_review_date": nxt.isoformat() if nxt else None}
-            for e in errors:
-                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            self._fail_all(sheet, row, errors)
             if len(self.report.failures) > before or goal is None:
                 continue
             if goal[0] == "db" and self.db.conn.execute(
@@ -1379,8 +1375,7 @@ class Importer:
                 except ValueError:
                     errors.append(FieldError("goals", "Goals: the version's goals as the export writes them "
                                                       "(a JSON list)."))
-            for e in errors:
-                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            self._fail_all(sheet, row, errors)
             chosen = []
             names = _text(row.get("contacts"))
             for name in (names.split(";") if names else []):
@@ -1425,8 +1420,7 @@ class Importer:
             trainer = self._staff_for(sheet, row, "trainer")
             errors: list[FieldError] = []
             day = _collect(errors, parse_date, row.get("date"), "date", required=True)
-            for e in errors:
-                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            self._fail_all(sheet, row, errors)
             if len(self.report.failures) > before or referral is None or trainer is None or not referral.valid:
                 continue
             goal = self._goal_ref(sheet, row, referral)
@@ -1524,8 +1518,7 @@ class Importer:
                 errors: list[FieldError] = []
                 values[f] = _collect(errors, clean_text, _text(row.get(f)), f, limit, required=required,
                                      multiline=False) or None
-                for e in errors:
-                    self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+                self._fail_all(sheet, row, errors)
             sha = (_text(row.get("sha256")) or "").strip().lower()
             name = (_text(row.get("file")) or "").strip()
             file = folder / name
@@ -1592,8 +1585,7 @@ class Importer:
                                  else "Outcome is required.")
             errors: list[FieldError] = []
             note = _collect(errors, clean_text, _text(row.get("note")), "note", 1000) or None
-            for e in errors:
-                self.report.fail(sheet, row.number, e.field, row.get(e.field), e.message)
+            self._fail_all(sheet, row, errors)
             if len(self.report.failures) > before or referral is None or not referral.valid:
                 continue
             key = (id(referral), day.isoformat(), method, outcome, note or "")
