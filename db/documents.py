@@ -121,6 +121,7 @@ class Letterhead:
     """Who the document comes from: the service's details and logo (PNG or JPEG bytes)."""
     service: Service
     logo: bytes | None = None
+    website: str | None = None       # the service.website setting, printed with the phone and email
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,8 @@ def contact_line(letterhead: Letterhead) -> str:
         parts.append(f"Phone {clean(s.phone)}")
     if s.email:
         parts.append(clean(s.email))
+    if letterhead.website:
+        parts.append(clean(letterhead.website))
     return "  ·  ".join(parts)
 
 

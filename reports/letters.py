@@ -85,6 +85,8 @@ def _contact_ways(data: LetterData) -> list[tuple[str, str]]:
         ways.append(("Phone", f"<b>{para(s.phone)}</b>"))
     if s.email:
         ways.append(("Email", para(s.email)))
+    if data.letterhead.website:
+        ways.append(("Website", para(data.letterhead.website)))
     if s.address:
         ways.append(("Write to", para(", ".join(x.strip() for x in clean(s.address).splitlines() if x.strip()))))
     return ways

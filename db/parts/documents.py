@@ -75,7 +75,9 @@ class DocumentsPart(Part):
     # --- gathering ------------------------------------------------------------------------
 
     def _letterhead(self, service_id: int) -> Letterhead:
-        return Letterhead(documents.service_by_id(self.db, service_id), documents.service_logo(self.db, service_id))
+        service = documents.service_by_id(self.db, service_id)
+        return Letterhead(service, documents.service_logo(self.db, service_id),
+                          services.get_setting(self.db, "service.website", None, scope=service.code) or None)
 
     def _trainer(self, referral: Referral) -> Staff | None:
         return services.get_staff(self.db, referral.allocated_staff_id) if referral.allocated_staff_id else None

@@ -262,6 +262,21 @@ def test_a_letter_is_never_signed_with_a_bare_username(case_store):
     assert case_store.documents.letter_data("no-contact", referral).signed_by == "The Test Health Trainers team"
 
 
+
+def test_the_website_setting_is_printed_on_letters(case_store):
+    referral = _letter_case(case_store)
+    case_store.sign_in("admin", PW)
+    case_store.service.update({"phone": "0191 000 1111"}, expected_version=case_store.service.get().row_version)
+    case_store.service.set_settings({"service.website": "healthtrainers.example.org"})
+    case_store.sign_in("coord", PW)
+    from io import BytesIO
+    from pypdf import PdfReader
+    from reports.letters import build_letter
+    text = PdfReader(BytesIO(build_letter("no-contact", case_store.documents.letter_data("no-contact", referral)))) \
+        .pages[0].extract_text()
+    # In the letterhead's contact line and again among the ways to get in touch.
+    assert text.count("healthtrainers.example.org") == 2 and "Website" in text
+
 # --- import and restore ---------------------------------------------------------------------------
 
 def test_a_view_only_administrator_cannot_import(case_store, tmp_path):
