@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from db.public import codes
+from db.public import THREE_TRIES, codes
 
 from .table import Column
 
@@ -53,6 +53,11 @@ def _priority(row) -> str:
 
 def three_tries_reached(row) -> bool:
     return row.three_tries_reached
+
+
+def tries_reached(needed: int) -> str:
+    """"Three tries reached", or the service's own number when its setting (three_tries.attempts) differs."""
+    return "Three tries reached" if needed == THREE_TRIES else f"{needed} tries reached"
 
 
 def _three_tries(row) -> str:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QMessageBox,
 from db.errors import FieldError, ValidationError
 from db.public import MIN_AGE, age_on, check_closure, check_not_future, codes, parse_date, validate_referral
 
-from ..models.columns import show_date
+from ..models.columns import show_date, tries_reached
 from ..widgets.date_field import DateField
 from ..widgets.fields import CodeCombo, ErrorLabel, check_box, line_edit
 from ..widgets.form_dialog import FormDialog
@@ -193,7 +193,7 @@ class ContactAttemptDialog(FormDialog):
         done = referral.unsuccessful_attempts
         intro = f"Referral {referral.referral_ref}: {done} unsuccessful attempt{'s' if done != 1 else ''} so far."
         if referral.three_tries_reached:
-            intro += " Three tries reached: send the could-not-reach letter or close as unable to contact."
+            intro += f" {tries_reached(referral.tries_needed)}: send the could-not-reach letter or close as unable to contact."
         super().__init__(store, worker, parent, intro=intro)
         self.load(None)
 

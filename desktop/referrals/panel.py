@@ -8,25 +8,26 @@ from db.public import THREE_TRIES, UNSUCCESSFUL, codes
 from db.records import Referral
 
 from ..models import RowTableModel
-from ..models.columns import CONTACT_ATTEMPTS, show_date
+from ..models.columns import CONTACT_ATTEMPTS, show_date, tries_reached
 from ..widgets.common import button, heading, table_view
 from .dialogs import AllocateDialog, CloseReferralDialog, ContactAttemptDialog
 
 
-def attempt_rows(referral: Referral) -> list[tuple[int, object, int]]:
-    """(number, attempt, unsuccessful attempts up to and including this one)."""
+def attempt_rows(referral: Referral) -> list[tuple[int, object, int, int]]:
+    """(number, attempt, unsuccessful attempts up to and including this one, the tries the service's
+    setting asks for before the could-not-reach letter)."""
     rows, unsuccessful = [], 0
     for n, a in enumerate(referral.contact_attempts, 1):
         if a.outcome in UNSUCCESSFUL:
             unsuccessful += 1
-        rows.append((n, a, unsuccessful))
+        rows.append((n, a, unsuccessful, referral.tries_needed))
     return rows
 
 
 def _attempt_note(row) -> str | None:
-    n, attempt, unsuccessful = row
-    if attempt.outcome in UNSUCCESSFUL and unsuccessful >= THREE_TRIES:
-        return f"Unsuccessful attempt {unsuccessful}: three tries reached"
+    n, attempt, unsuccessful, needed = row
+    if attempt.outcome in UNSUCCESSFUL and unsuccessful >= needed:
+        return f"Unsuccessful attempt {unsuccessful}: {tries_reached(needed).lower()}"
     return None
 
 
@@ -145,7 +146,7 @@ class ReferralPanel(QWidget):
         self.attempts_heading.setText(f"Contact attem&pts ({len(rows)})")
         if r.three_tries_reached:
             self.three_tries.setText(
-                f"\u26a0 Three tries reached: {r.unsuccessful_attempts} unsuccessful contact attempts and no contact yet. "
+                f"\u26a0 {tries_reached(r.tries_needed)}: {r.unsuccessful_attempts} unsuccessful contact attempts and no contact yet. "
                 "Send the could-not-reach letter, or close the referral as 'Unable to contact'.")
             self.three_tries.show()
         else:

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QStyle, QVBoxLayou
 from db.public import codes
 
 from ..models import RowFilterProxy, RowTableModel
-from ..models.columns import WAITING_LIST, three_tries_reached
+from ..models.columns import WAITING_LIST, three_tries_reached, tries_reached
 from ..widgets.common import button, heading, table_view
 from ..widgets.fields import CodeCombo
 from ..widgets.nav import Nav
@@ -32,7 +32,7 @@ class _Split(QSplitter):
 
 def _three_tries_note(item) -> str | None:
     if three_tries_reached(item):
-        return f"{item.unsuccessful_attempts} unsuccessful contact attempts: three tries reached"
+        return f"{item.unsuccessful_attempts} unsuccessful contact attempts: {tries_reached(item.tries_needed).lower()}"
     return None
 
 

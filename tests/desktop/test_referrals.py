@@ -108,6 +108,22 @@ def test_referral_attempts_allocation_waiting_list_and_closing(qtbot, window):
     qtbot.waitUntil(lambda: record.referrals.rows and record.referrals.rows[0].status == "CLOSED")
 
 
+def test_the_tries_shown_follow_the_services_setting(qtbot, db_path, window):
+    from db.store import CaseStore
+    with CaseStore.open(db_path) as admin:
+        admin.sign_in("boss", "cobalt-lantern-17")
+        admin.service.set_settings({"three_tries.attempts": "4"})
+    record = add_referral(qtbot, window, "nguyen")
+    panel = record.panel
+    for outcome in ("NOANSWER", "MESSAGE", "WRONGNUM"):
+        log_attempt(qtbot, panel, outcome)
+    assert panel.three_tries.isHidden() and panel.attempts.index(2, 0).data(Qt.BackgroundRole) is None
+    log_attempt(qtbot, panel, "NOANSWER")
+    assert panel.three_tries.isVisible() and "4 tries reached" in panel.three_tries.text()
+    assert panel.attempts.index(2, 0).data(Qt.BackgroundRole) is None
+    assert "4 tries reached" in panel.attempts.index(3, 0).data(Qt.ToolTipRole)
+
+
 def test_three_tries_are_highlighted_and_said_in_words(qtbot, window):
     record = add_referral(qtbot, window, "nguyen")
     panel = record.panel
