@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFormLayout, QInputDialog, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QFormLayout, QInputDialog, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from db.errors import AuthenticationError, HTDeskError
@@ -80,6 +80,24 @@ class LockScreen(QWidget):
         form.addRow(user_label, self.username)
         form.addRow(pw_label, self.password)
         col.addLayout(form)
+        # Shown after unlocking with a one-time password (an administrator's reset): choose your own.
+        self.change_box = QWidget()
+        change = QFormLayout(self.change_box)
+        change.setContentsMargins(0, 0, 0, 0)
+        self.new_password = QLineEdit()
+        self.new_password.setAccessibleName("New password")
+        self.new_password.setPlaceholderText("at least 10 characters")
+        self.new_password2 = QLineEdit()
+        self.new_password2.setAccessibleName("Repeat new password")
+        for edit in (self.new_password, self.new_password2):
+            edit.setEchoMode(QLineEdit.Password)
+        new_label, again_label = QLabel("&New password"), QLabel("&Repeat new password")
+        new_label.setBuddy(self.new_password)
+        again_label.setBuddy(self.new_password2)
+        change.addRow(new_label, self.new_password)
+        change.addRow(again_label, self.new_password2)
+        self.change_box.hide()
+        col.addWidget(self.change_box)
         self.message = ErrorLabel()
         col.addWidget(self.message)
         self.unlock_button = QPushButton("&Sign in")
@@ -93,9 +111,32 @@ class LockScreen(QWidget):
         self.unlock_button.clicked.connect(self._try)
         self.password.returnPressed.connect(self._try)
         self.username.returnPressed.connect(self.password.setFocus)
+        self.new_password.returnPressed.connect(self.new_password2.setFocus)
+        self.new_password2.returnPressed.connect(self._try)
+        self.then = None      # what follows once a one-time password is replaced (unlock or a new window)
         self.hide()
 
+    def ask_new_password(self, then) -> None:
+        self.then = then
+        for edit in (self.username, self.password):
+            edit.setEnabled(False)
+        self.change_box.show()
+        self.unlock_button.setText("&Save password")
+        self.message.show_message("You signed in with a one-time password: choose your own now (at least 10 "
+                                  "characters; three random words make a good one).")
+        self.new_password.setFocus()
+
+    def _end_password_step(self) -> None:
+        self.then = None
+        for edit in (self.username, self.password):
+            edit.setEnabled(True)
+        for edit in (self.new_password, self.new_password2):
+            edit.clear()
+        self.change_box.hide()
+        self.unlock_button.setText("&Sign in")
+
     def show_for(self, username: str | None, why: str) -> None:
+        self._end_password_step()
         self.title.setText("Locked" if username else "Signed out")
         self.explain.setText(why)
         self.username.setText(username or "")
@@ -107,7 +148,27 @@ class LockScreen(QWidget):
         (self.password if username else self.username).setFocus()
 
     def _try(self) -> None:
+        if self.then is not None:
+            self._choose_password()
+            return
         self.window_.session.unlock(self.username.text().strip(), self.password.text())
+
+    def _choose_password(self) -> None:
+        store = self.window_.store
+        if self.new_password.text() != self.new_password2.text():
+            self.message.show_message("Repeat new password: the two are not the same.")
+            self.new_password2.selectAll()
+            self.new_password2.setFocus()
+            return
+        try:
+            store.admin.set_password(store.actor.username, self.new_password.text())
+        except HTDeskError as exc:
+            self.message.show_message(str(exc))
+            self.new_password.setFocus()
+            return
+        then = self.then
+        self._end_password_step()
+        then()
 
 
 class Session(QObject):
@@ -128,6 +189,7 @@ class Session(QObject):
         self.replacement = None          # the window built for another user, when one signs in
         self.ask_settle = None           # tests: who -> "save" | "discard" | None instead of asking
         self.reminded = False
+        self.hidden_dialogs: list[QDialog] = []   # forms hidden by the lock, shown again at unlock
 
     # --- idle lock ------------------------------------------------------------------------------
 
@@ -177,8 +239,39 @@ class Session(QObject):
         for action in self.window.actions():
             action.setProperty("htdesk_enabled", action.isEnabled())
         self._set_window_enabled(False)
+        self._hide_dialogs()
         self.lock_screen.show_for(actor.username if actor else None,
                                   why or "Locked. Sign in to carry on, or someone else may sign in here.")
+
+    def _hide_dialogs(self) -> None:
+        """Dialogs are windows of their own, so the lock screen cannot cover them: hide them. A form
+        opened with open() (window-modal) keeps its typing and comes back at unlock; a question asked
+        with exec() (application-modal) ends unanswered when hidden, which changes nothing."""
+        for widget in QApplication.topLevelWidgets():
+            if widget is self.window or not isinstance(widget, QDialog) or not widget.isVisible():
+                continue
+            if not self._belongs_here(widget):
+                continue
+            if widget.windowModality() != Qt.ApplicationModal:
+                self.hidden_dialogs.append(widget)
+            widget.hide()
+
+    def _belongs_here(self, widget) -> bool:
+        parent = widget.parentWidget()
+        while parent is not None:
+            if parent is self.window:
+                return True
+            parent = parent.parentWidget()
+        return False
+
+    def _show_dialogs(self) -> None:
+        for dialog in self.hidden_dialogs:
+            try:
+                dialog.show()
+                dialog.raise_()
+            except RuntimeError:      # closed meanwhile (its C++ object is gone)
+                pass
+        self.hidden_dialogs = []
 
     def unlock(self, username: str, password: str) -> None:
         screen = self.lock_screen
@@ -193,7 +286,7 @@ class Session(QObject):
                 screen.message.show_message(str(exc))
                 screen.password.selectAll()
                 return
-            self._unlocked()
+            self._then_unlock(self._unlocked)
             return
         # Someone else: check their password without touching the first user's session, then save or
         # discard the first user's open form, then build the window for the newcomer.
@@ -212,12 +305,20 @@ class Session(QObject):
         except (AuthenticationError, HTDeskError) as exc:
             screen.message.show_message(str(exc))
             return
-        self._rebuild()
+        self._then_unlock(self._rebuild)
+
+    def _then_unlock(self, then) -> None:
+        """An account holding a one-time password chooses its own before the window opens to it."""
+        if self.store.must_change_password:
+            self.lock_screen.ask_new_password(then)
+        else:
+            then()
 
     def _unlocked(self) -> None:
         self.locked = False
         self.lock_screen.hide()
         self._set_window_enabled(True)
+        self._show_dialogs()
         self.watch.last_input = time.monotonic()
 
     def _settle_open_form(self, actor) -> bool:

@@ -166,6 +166,40 @@ def test_idle_lock_hides_every_record_and_the_same_user_unlocks_with_typing_kept
     store.close()
 
 
+def test_the_lock_hides_an_open_form_and_a_one_time_password_is_replaced_before_unlocking(qtbot, db_path):
+    w, store = _window(qtbot, db_path, "cal", PW)
+    w.clients.open_client(store.clients.search("Smith")[0].id)
+    qtbot.waitUntil(lambda: w.clients.record.form.client is not None)
+    qtbot.mouseClick(w.clients.record.referral_button, Qt.LeftButton)
+    dialog = w.clients.record.dialog
+    qtbot.keyClicks(dialog.referrer, "Jo Bloggs")
+    assert dialog.isVisible()
+    with CaseStore.open(db_path) as admin:          # meanwhile an administrator resets cal's password
+        admin.sign_in(BOSS, BOSS_PW)
+        one_time = admin.admin.reset_password("cal")
+    w.session.lock()
+    screen = w.session.lock_screen
+    assert screen.isVisible() and not dialog.isVisible()       # no form shows over the lock screen
+    screen.password.setText(one_time)
+    qtbot.mouseClick(screen.unlock_button, Qt.LeftButton)
+    assert w.session.locked and screen.change_box.isVisible() and not dialog.isVisible()
+    assert "one-time password" in screen.message.text()
+    screen.new_password.setText("tangerine harbour wobble")
+    screen.new_password2.setText("tangerine harbour wobbly")
+    qtbot.mouseClick(screen.unlock_button, Qt.LeftButton)
+    assert w.session.locked and "not the same" in screen.message.text()
+    screen.new_password2.setText("tangerine harbour wobble")
+    qtbot.keyClick(screen.new_password2, Qt.Key_Return)
+    assert not w.session.locked and not store.must_change_password
+    assert dialog.isVisible() and dialog.referrer.text() == "Jo Bloggs"     # the form comes back as it was
+    with CaseStore.open(db_path) as again:
+        assert again.sign_in("cal", "tangerine harbour wobble").username == "cal"
+    dialog.reject()
+    w.confirm_unsaved = False
+    w.close()
+    store.close()
+
+
 def test_another_user_at_the_lock_screen_first_settles_the_open_form(qtbot, db_path):
     w, store = _window(qtbot, db_path, "cal", PW)
     w.clients.open_client(store.clients.search("Smith")[0].id)
