@@ -16,14 +16,14 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Callable, Iterable
 
 from sqlite_utils import Database
 
-from . import codes
+from . import bank_holidays, codes
 from .errors import Cancelled, FieldError, ValidationError
 from .periods import Period
 from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, Figure, _bulk, _Data, _Percent, _ScorePercent,
@@ -596,14 +596,8 @@ QUALITY_KINDS = {
 }
 
 
-def working_days_before(day: date, n: int) -> date:
-    """The date n working days (Monday to Friday; bank holidays not known here) before day."""
-    d = day
-    while n:
-        d -= timedelta(days=1)
-        if d.weekday() < 5:
-            n -= 1
-    return d
+# Monday to Friday, England and Wales bank holidays left out.
+working_days_before = bank_holidays.working_days_before
 
 
 _NAME = "TRIM(COALESCE(NULLIF(c.preferred_name, ''), c.first_name) || ' ' || c.last_name)"

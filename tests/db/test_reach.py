@@ -277,3 +277,19 @@ def test_counting_leaves_no_rows_for_the_cyclic_collector(store):
     finally:
         if was:
             gc.enable()
+
+
+def test_working_days_leave_out_bank_holidays_in_england_and_wales():
+    from datetime import date
+    from db.bank_holidays import bank_holidays
+    assert sorted(bank_holidays(2026)) == [date(2026, 1, 1), date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 4),
+                                           date(2026, 5, 25), date(2026, 8, 31), date(2026, 12, 25),
+                                           date(2026, 12, 28)]           # Boxing Day on a Saturday: Monday
+    assert sorted(bank_holidays(2027))[-2:] == [date(2027, 12, 27), date(2027, 12, 28)]   # both at a weekend
+    assert sorted(bank_holidays(2022)) == [date(2022, 1, 3), date(2022, 4, 15), date(2022, 4, 18), date(2022, 5, 2),
+                                           date(2022, 6, 2), date(2022, 6, 3), date(2022, 8, 29), date(2022, 9, 19),
+                                           date(2022, 12, 26), date(2022, 12, 27)]
+    assert date(2020, 5, 8) in bank_holidays(2020) and date(2020, 5, 4) not in bank_holidays(2020)   # VE day
+    # Five working days before Tuesday 7 April 2026 skip Easter Monday and Good Friday.
+    assert reach.working_days_before(date(2026, 4, 7), 5) == date(2026, 3, 27)
+    assert reach.working_days_before(date(2027, 1, 4), 5) == date(2026, 12, 23)   # 24, 29, 30, 31 Dec
