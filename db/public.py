@@ -13,6 +13,7 @@ import importlib
 _NAMES = {
     # code lists and their labels (DATA.md)
     "codes": ("db.codes", None),
+    "app_version": ("db.version", "app_version"),
     # checking a value as it is typed; the store checks again on save
     "field_label": ("db.validation", "field_label"),
     "clean_phone": ("db.validation", "clean_phone"),

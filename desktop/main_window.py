@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
-from db.public import licence_lines
+from db.public import app_version, licence_lines
 
 from .clients.page import ClientsPage
 from .dashboard.page import DashboardPage
@@ -28,20 +28,6 @@ from .widgets.drafts import keep_drafts
 from .worker import Worker
 
 APP_NAME = "Health Trainer Desk"
-
-
-def app_version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("htdesk")
-    except Exception:  # running from a source tree that was not installed
-        pass
-    try:
-        import tomllib
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
-    except Exception:
-        return "unknown"
 
 
 def settings() -> QSettings:

@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="htdesk", description="Health Trainer Desk. Without a command, opens the desktop app.")
     common.add_global_options(parser)
+    from db.public import app_version
+    parser.add_argument("--version", action="version", version=f"htdesk {app_version()}",
+                        help="print the version and exit (no database is touched)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.register(sub)

@@ -166,3 +166,13 @@ def test_the_daily_backup_works_on_a_fresh_install_without_out(isolated, capsys)
     kept = list((isolated / "backups").glob("fresh-*.sqlite3"))
     assert len(kept) == 1
     assert sqlite3.connect(kept[0]).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_version_is_printed_without_touching_a_database(tmp_path):
+    import tomllib
+    from pathlib import Path
+    expected = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["version"]
+    db = tmp_path / "never" / "made.sqlite3"
+    r = run("--version", env_extra={"HTDESK_DB": str(db), "HTDESK_DATA_DIR": str(tmp_path / "data")})
+    assert r.returncode == 0 and r.stdout.strip() == f"htdesk {expected}", r.stdout + r.stderr
+    assert not db.parent.exists()
