@@ -583,3 +583,21 @@ def reach_indexes(db: Database) -> None:
     # attendance, mode and venue, and each referral's attended sessions with who held them; this
     # index answers both without reading the table (a quarter's session queries took half the time).
     db.execute("CREATE INDEX sessions_span ON sessions(session_date, attendance, mode, venue_id, referral_id, staff_id)")
+
+
+@migrations(name="0012_reach_figures")
+def reach_figures(db: Database) -> None:
+    # Issue 13: the dashboard's figures of each quarter, kept once counted, so opening the dashboard
+    # reads them instead of counting eight quarters again. `scope` names what was counted (the
+    # engine's version, the sections, the instruments switched on); `audit_mark` is the last audit
+    # event the count saw: every write through the store leaves one, and those written since decide
+    # which kept quarters must be counted again (db/reach.py, stale_periods).
+    db.execute("""CREATE TABLE reach_figures (
+    service_id INTEGER NOT NULL REFERENCES services(id),
+    period TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    audit_mark INTEGER NOT NULL,
+    figures TEXT NOT NULL,
+    counted_at TEXT NOT NULL,
+    PRIMARY KEY (service_id, period, scope)
+)""")

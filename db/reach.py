@@ -28,7 +28,8 @@ from .errors import Cancelled, FieldError, ValidationError
 from .periods import Period
 from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, Figure, _bulk, _Data, _Percent, _ScorePercent,
                       _Values,
-                      _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away)
+                      _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away,
+                      figures_from_json, figures_to_json)
 from .rules import ATTENDED, attended_sql
 
 QUARTERS = 8
@@ -570,6 +571,172 @@ def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
     return dict(db.conn.execute(
         "SELECT lsoa_code, COUNT(*) FROM clients WHERE service_id = ? AND lsoa_code IS NOT NULL "
         "GROUP BY lsoa_code", (service_id,)).fetchall())
+
+
+# --- quarters kept in the database once counted (0012_reach_figures) ----------------------------------
+# Counting eight quarters takes seconds at 50,000 clients; opening the dashboard should not. Each
+# quarter's figures are kept with the last audit event the count saw (its mark). Every write through
+# the store leaves an audit event in the same transaction (db/api.py), so the events written since a
+# quarter's mark say whether it may have changed: an event about a person makes stale every quarter
+# from the earliest date of that person's referrals, sessions, plans, goals and signposting (and any
+# date the event itself names: a session moved out of a quarter) onwards; an event about no person
+# that is not known to leave the figures alone (an import, a restore, a venue's type, a setting)
+# makes every quarter stale. The rest are counted again, by the same engine, and kept in their turn.
+
+# Events that change nothing any figure reads: reading, signing in, printing, exporting, backups,
+# submitting a return; and records no figure reads (accounts, staff details, the directory, letters).
+_UNCOUNTED_ACTIONS = ("view", "login", "failed_login", "lock", "unlock", "print", "export", "backup", "submit")
+_UNCOUNTED_ENTITIES = frozenset({"account", "staff", "directory", "document", "return_run", "audit",
+                                 "contact_attempt", "safeguarding", "service"})
+_ISO_DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})')
+_EVERYTHING = ""                 # an earliest date before any quarter: every quarter is stale
+_CHUNK = 150                     # client ids per look-up (six lists of them stay under SQLite's 999 values)
+
+# The earliest dated thing of each of a few clients that a figure reads.
+_EARLIEST_SQL = """
+SELECT client_id, MIN(d) FROM (
+    SELECT client_id, MIN(received_date) AS d FROM referrals WHERE client_id IN ({ids}) GROUP BY client_id
+    UNION ALL SELECT client_id, MIN(closed_date) FROM referrals WHERE client_id IN ({ids}) GROUP BY client_id
+    UNION ALL SELECT client_id, MIN(session_date) FROM sessions WHERE client_id IN ({ids}) GROUP BY client_id
+    UNION ALL SELECT client_id, MIN(signpost_date) FROM signposting WHERE client_id IN ({ids}) GROUP BY client_id
+    UNION ALL SELECT r.client_id, MIN(p.agreed_date) FROM plans p JOIN referrals r ON r.id = p.referral_id
+              WHERE r.client_id IN ({ids}) GROUP BY r.client_id
+    UNION ALL SELECT r.client_id, MIN(g.status_date) FROM goals g JOIN plans p ON p.id = g.plan_id
+              JOIN referrals r ON r.id = p.referral_id WHERE r.client_id IN ({ids}) GROUP BY r.client_id
+) t WHERE d IS NOT NULL GROUP BY client_id
+"""
+
+
+def _engine_files() -> list:
+    from pathlib import Path
+    import resources
+    here = Path(__file__).resolve().parent
+    files = sorted(p for p in here.rglob("*.py") if "__pycache__" not in p.parts)
+    return files + [Path(resources.path("codes", "codes.json"))]
+
+
+_ENGINE: list[str] = []
+
+
+def engine_version() -> str:
+    """A fingerprint of the code and code lists the figures are counted by (any change in a new
+    version of the app counts every quarter again), or the app's version where the source is not
+    at hand (a frozen build)."""
+    if not _ENGINE:
+        import hashlib
+        digest = hashlib.sha256()
+        try:
+            for path in _engine_files():
+                digest.update(path.name.encode("utf-8"))
+                digest.update(path.read_bytes())
+            _ENGINE.append(digest.hexdigest()[:16])
+        except OSError:
+            from .version import app_version
+            _ENGINE.append("app-" + app_version())
+    return _ENGINE[0]
+
+
+def scope_of(sections: Iterable[str], instruments_on: Iterable[str]) -> str:
+    """What a kept quarter was counted for: the engine, the sections, the outcome instruments on."""
+    on = sorted(c for c in instruments_on if c in OUTCOME_INSTRUMENTS)
+    return f"{engine_version()}|{','.join(sorted(sections))}|{','.join(on)}"
+
+
+def audit_mark(db: Database) -> int:
+    """The last audit event written (0 for none): what a count has seen."""
+    return db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+
+
+def kept_quarters(db: Database, service_id: int, scope: str, periods: Iterable[Period]) -> dict[str, tuple]:
+    """period code -> (audit mark, QuarterFigures) of the quarters kept for this scope."""
+    by_code = {p.code: p for p in periods}
+    if not by_code:
+        return {}
+    marks = ", ".join("?" * len(by_code))
+    out = {}
+    for code, mark, text in db.conn.execute(
+            f"SELECT period, audit_mark, figures FROM reach_figures WHERE service_id = ? AND scope = ? "
+            f"AND period IN ({marks})", (service_id, scope, *by_code)):
+        figures = {f.key: f for f in figures_from_json(text)}
+        out[code] = (mark, QuarterFigures(by_code[code], figures))
+    return out
+
+
+def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]) -> set[str]:
+    """Of the kept quarters (period code -> audit mark), those a write since its mark may have
+    changed (see the notes above)."""
+    if not marks:
+        return set()
+    since = min(marks.values())
+    skip = ", ".join("?" * len(_UNCOUNTED_ACTIONS))
+    events = []                  # (id, earliest date it may change, or a client to look up)
+    clients: set[int] = set()
+    for event_id, entity, client_id, before, after in db.conn.execute(
+            f"SELECT id, entity, client_id, before, after FROM audit WHERE id > ? AND action NOT IN ({skip}) "
+            "ORDER BY id", (since, *_UNCOUNTED_ACTIONS)):
+        if entity in _UNCOUNTED_ENTITIES:
+            continue
+        if client_id is None:
+            events.append((event_id, _EVERYTHING, None))
+            continue
+        named = _ISO_DATE.findall(f"{before or ''} {after or ''}")
+        events.append((event_id, min(named) if named else None, int(client_id)))
+        clients.add(int(client_id))
+    if not events:
+        return set()
+    earliest: dict[int, str] = {}
+    ids = sorted(clients)
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        sql = _EARLIEST_SQL.format(ids=", ".join("?" * len(chunk)))
+        earliest.update(db.conn.execute(sql, chunk * 6).fetchall())
+    stale = set()
+    for p in periods:
+        mark = marks.get(p.code)
+        if mark is None:
+            continue
+        end = p.end.isoformat()
+        for event_id, named, client_id in events:
+            if event_id <= mark:
+                continue
+            dates = [d for d in (named, earliest.get(client_id) if client_id is not None else None) if d is not None]
+            if client_id is None or (dates and min(dates) <= end):
+                stale.add(p.code)
+                break
+    return stale
+
+
+def keep_quarters(db: Database, service_id: int, scope: str, mark: int, quarters: Iterable[QuarterFigures]) -> bool:
+    """Keep counted quarters for the next opening. Only a help: when the database cannot be written
+    at once (another program is writing, a read-only file) nothing is kept and False comes back."""
+    from datetime import datetime
+    from . import connection
+    rows = [(service_id, q.period.code, scope, mark, figures_to_json(q.figures.values()),
+             datetime.now().isoformat(timespec="seconds")) for q in quarters]
+    if not rows:
+        return True
+    conn = db.conn
+    try:
+        waited = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute("PRAGMA busy_timeout = 200")
+    except Exception:  # noqa: BLE001 - an engine without the pragma waits as it always does
+        waited = None
+    try:
+        with connection.transaction(db):
+            # Quarters counted by another version of the engine are of no further use.
+            conn.execute("DELETE FROM reach_figures WHERE service_id = ? AND scope NOT LIKE ?",
+                         (service_id, engine_version() + "|%"))
+            conn.executemany(
+                "INSERT INTO reach_figures (service_id, period, scope, audit_mark, figures, counted_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, period, scope) DO UPDATE SET "
+                "audit_mark = excluded.audit_mark, figures = excluded.figures, counted_at = excluded.counted_at",
+                rows)
+        return True
+    except Exception:  # noqa: BLE001 - busy or read-only: the figures are shown all the same, counted next time
+        return False
+    finally:
+        if waited is not None:
+            conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
 
 # --- data quality ------------------------------------------------------------------------------------

@@ -35,7 +35,9 @@ def _explained(refs, args) -> tuple:
 
 class ReachPart(Part):
     """Quarters already counted are kept until the data changes: any write through this store, or
-    a commit by another program on the same database (SQLite's data_version), empties the memory."""
+    a commit by another program on the same database (SQLite's data_version), empties the memory.
+    Counted quarters are also kept in the database (reach_figures), so the next opening, in this
+    program or another, counts only the quarters written to since (db/reach.py, stale_periods)."""
 
     def __init__(self, store):
         super().__init__(store)
@@ -77,16 +79,31 @@ class ReachPart(Part):
         progress = on_progress or (lambda done, total, label: None)
         if cancelled is not None and cancelled():
             raise Cancelled("Stopped: the dashboard was not brought up to date.")
+        scope = reach.scope_of(shown, on)
+        newly: list = []
         with connection.snapshot(self.db):       # every quarter sees the same moment of the data (writers go on)
             counted = self._fresh()
             key = (service.id, shown, on)
-            missing = [i for i, p in enumerate(periods) if (key, p.code) not in counted]
+            missing = [p for p in periods if (key, p.code) not in counted]
+            if missing:
+                # Quarters kept in the database since an earlier count, unless a write since may have
+                # changed them (db/reach.py, stale_periods); the rest are counted and kept in turn.
+                mark = reach.audit_mark(self.db)
+                kept = reach.kept_quarters(self.db, service.id, scope, missing)
+                stale = reach.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, missing)
+                for code, (_, q) in kept.items():
+                    if code not in stale:
+                        counted[(key, code)] = q
+                missing = [i for i, p in enumerate(periods) if (key, p.code) not in counted]
             if missing:
                 todo = periods[missing[0]:missing[-1] + 1]
-                for q in reach.span_figures(self.db, service.id, todo, on, shown, progress, cancelled):
+                newly = reach.span_figures(self.db, service.id, todo, on, shown, progress, cancelled)
+                for q in newly:
                     counted[(key, q.period.code)] = q
             out = [counted[(key, p.code)] for p in periods]
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
+        if newly:
+            reach.keep_quarters(self.db, service.id, scope, mark, newly)
         local = None
         # The comparison needs the postcode reference; building it takes seconds once per PC (the
         # first-run wizard and the first postcode saved do it), so the dashboard never waits for it.

@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
                                                   ("schema_0003_waiting_list_three_tries.sqlite3", "0004_drafts"),
                                                   ("schema_0004_drafts.sqlite3", "0005_drop_code_lists"),
                                                   ("schema_0005_drop_code_lists.sqlite3", "0008_return_submissions"),
-                                                  ("schema_head_0006_0007_0008.sqlite3", "0010_accounts_and_settings")])
+                                                  ("schema_head_0006_0007_0008.sqlite3", "0010_accounts_and_settings"),
+                                                  ("schema_head_0009.sqlite3", "0012_reach_figures")])
 def test_every_earlier_schema_is_backed_up_then_migrated(tmp_path, saved, first_pending):
     db_file = tmp_path / "old.sqlite3"
     shutil.copy(FIXTURES / saved, db_file)

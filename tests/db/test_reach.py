@@ -293,3 +293,159 @@ def test_working_days_leave_out_bank_holidays_in_england_and_wales():
     # Five working days before Tuesday 7 April 2026 skip Easter Monday and Good Friday.
     assert reach.working_days_before(date(2026, 4, 7), 5) == date(2026, 3, 27)
     assert reach.working_days_before(date(2027, 1, 4), 5) == date(2026, 12, 23)   # 24, 29, 30, 31 Dec
+
+
+# --- quarters kept in the database (0012_reach_figures) ------------------------------------------------
+
+def _opened(path) -> CaseStore:
+    """Another program (or the next opening) on the same database."""
+    s = CaseStore.open(path)
+    s.sign_in(ADMIN, ADMIN_PASSWORD)
+    stub_deprivation(s)
+    return s
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The quarters each count of the dashboard counted (reading kept quarters is no count)."""
+    spans: list = []
+    real = reach.span_figures
+
+    def spy(db, service_id, periods, *args, **kwargs):
+        spans.append([p.code for p in periods])
+        return real(db, service_id, periods, *args, **kwargs)
+    monkeypatch.setattr(reach, "span_figures", spy)
+    return spans
+
+
+def _starts(dash, back=0):
+    return dash.quarters[-1 - back].get(reach.ITEM["starts"]).value
+
+
+def test_counted_quarters_are_kept_in_the_database_for_the_next_opening(store, counted):
+    first = store.reach.dashboard(PERIOD)
+    assert counted == [[p.code for p in reach.quarters_ending(parse_period(PERIOD))]]
+    # Signing in and opening a client record write audit events that change no figure.
+    other = _opened(store.path)
+    try:
+        other.clients.record(1)
+        kept = other.reach.dashboard(PERIOD)
+    finally:
+        other.close()
+    assert len(counted) == 1                                   # read from the database, not counted
+    assert [q.figures for q in kept.quarters] == [q.figures for q in first.quarters]
+    assert kept.sentences == first.sentences
+    # The kept figures are still the return's own (the exact values, not the ones shown).
+    ret = {f.key: f for f in store.returns.figures(PERIOD).figures}
+    assert all(ret[k] == f for k, f in kept.quarters[-1].figures.items() if k in ret)
+
+
+def test_a_write_in_a_past_quarter_counts_that_quarter_again_at_the_next_opening(store, counted):
+    before = store.reach.dashboard(PERIOD)
+    assert (_starts(before, 1), _starts(before)) == (1, 3)     # Q1: R1; Q2: R2, R3, R4
+    # Another program records a session for R2 (received 25 June) on 28 June: R2 now starts in Q1.
+    other = _opened(store.path)
+    other.diary.add(2, {"session_date": "2026-06-28", "attendance": "5", "mode": "F2F", "staff_id": 2}, today=TODAY)
+    other.close()
+    counted.clear()
+    later = _opened(store.path)
+    try:
+        after = later.reach.dashboard(PERIOD)
+    finally:
+        later.close()
+    assert (_starts(after, 1), _starts(after)) == (2, 2)
+    assert _starts(after, 1) == store.returns.figures("2026-27-Q1").value("STARTS")
+    # Only the quarters from that person's earliest date (R2 received 25 June) were counted again.
+    assert counted == [["2026-27-Q1", "2026-27-Q2"]]
+    assert [q.figures for q in after.quarters[:-2]] == [q.figures for q in before.quarters[:-2]]
+    # This program sees it too (the other program's commit empties what it kept in memory).
+    assert _starts(store.reach.dashboard(PERIOD), 1) == 2
+
+    # A write through this store to a person who started in a past quarter: C1 (R1 started 20 June) is
+    # now recorded as Indian, so Q1's starts (R1, and R2 of C2, Indian) are all Asian, at this opening
+    # and the next.
+    asian = reach.ITEM["eth_asian"]
+    assert before.quarters[-2].get(asian).value == D("0.0")
+    version = store.clients.get(1).row_version
+    store.clients.update(1, {"ethnicity": "H"}, expected_version=version, today=TODAY)
+    assert store.reach.dashboard(PERIOD).quarters[-2].get(asian).value == D("100.0")
+    nxt = _opened(store.path)
+    try:
+        assert nxt.reach.dashboard(PERIOD).quarters[-2].get(asian).value == D("100.0")
+    finally:
+        nxt.close()
+
+
+def _workbook(path, data: dict):
+    """An import workbook holding these sheets' rows (every other sheet with its headers only)."""
+    from openpyxl import Workbook
+    from db.transfer import workbook_spec as spec
+    wb = Workbook()
+    wb.remove(wb.active)
+    for s in spec.sheets():
+        if s.optional and s.name not in data:
+            continue
+        ws = wb.create_sheet(s.name)
+        used = {k for row in data.get(s.name, []) for k in row}
+        columns = [c.name for c in s.columns if c.since == 1 or c.name in used]
+        ws.append(columns)
+        for row in data.get(s.name, []):
+            ws.append([row.get(spec.header_key(c)) for c in columns])
+    wb.save(path)
+    return path
+
+
+def test_an_import_counts_every_kept_quarter_again(store, counted, tmp_path):
+    before = store.reach.dashboard(PERIOD)
+    book = _workbook(tmp_path / "more.xlsx", {
+        "Clients": [{"client_ref": "HT-000901", "first_name": "Ada", "last_name": "Imported",
+                     "date_of_birth": "1970-01-01", "gender": "2", "ethnicity": "A"}],
+        "Referrals": [{"referral_ref": "RF-000901", "client_ref": "HT-000901", "received_date": "2026-05-01",
+                       "source": "SELF"}],
+        "Sessions": [{"referral_ref": "RF-000901", "date": "2026-05-10", "trainer": TRAINER, "mode": "F2F",
+                      "attendance": "5"}],
+    })
+    other = _opened(store.path)
+    try:
+        report = other.transfer.import_workbook(book, today=TODAY)
+        assert report.ok, [f"{i.sheet}|{i.row}|{i.column}|{i.reason}" for i in report.failures]
+    finally:
+        other.close()
+    counted.clear()
+    later = _opened(store.path)
+    try:
+        after = later.reach.dashboard(PERIOD)
+    finally:
+        later.close()
+    assert len(counted) == 1 and len(counted[0]) == 8          # an import may touch any quarter
+    assert _starts(after, 1) == _starts(before, 1) + 1 == store.returns.figures("2026-27-Q1").value("STARTS")
+
+
+def test_quarters_counted_by_another_version_of_the_engine_are_counted_again(store, counted, monkeypatch):
+    store.reach.dashboard(PERIOD)
+    monkeypatch.setattr(reach, "_ENGINE", ["another-version"])
+    other = _opened(store.path)
+    try:
+        other.reach.dashboard(PERIOD)
+    finally:
+        other.close()
+    assert len(counted) == 2 and len(counted[1]) == 8
+    scopes = {s for (s,) in store.db.conn.execute("SELECT DISTINCT scope FROM reach_figures")}
+    assert scopes and all(s.startswith("another-version|") for s in scopes)     # the old ones are gone
+
+
+def test_figures_are_shown_when_they_cannot_be_kept(store):
+    """Keeping the quarters is only a help: with another program holding the write lock the
+    dashboard still shows its figures, and keeps nothing."""
+    other = _opened(store.path)
+    other.db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        dash = store.reach.dashboard(PERIOD)
+    finally:
+        other.db.conn.execute("ROLLBACK")
+        other.close()
+    assert _starts(dash) == 3
+    assert store.db.conn.execute("SELECT COUNT(*) FROM reach_figures").fetchone()[0] == 0
+    store.reach._counted.clear()
+    store.reach.dashboard(PERIOD)
+    assert store.db.conn.execute("SELECT COUNT(*) FROM reach_figures").fetchone()[0] == 8
