@@ -100,10 +100,9 @@ def create(db: Database, username: str, password: str, roles: list[str], staff_i
     if password_hash is None:
         check_new_password(password, username=username, service_names=service_names(db))
         password_hash = hash_password(password)
-    cur = db.conn.execute(
-        "INSERT INTO accounts (username, password_hash, staff_id, must_change_password, created_by) VALUES (?, ?, ?, ?, ?)",
-        (username, password_hash, staff_id, int(must_change), by))
-    account_id = cur.lastrowid
+    account_id = db.conn.execute(
+        "INSERT INTO accounts (username, password_hash, staff_id, must_change_password, created_by) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id", (username, password_hash, staff_id, int(must_change), by)).fetchone()[0]
     db.conn.executemany("INSERT INTO account_roles (account_id, role) VALUES (?, ?)",
                         [(account_id, r) for r in dict.fromkeys(roles)])
     return account_id
@@ -212,7 +211,7 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
                                 (until, account.id))
                 detail = f"locked until {until} after {failed} failed sign-ins"
             else:
-                db.conn.execute("UPDATE accounts SET failed_attempts = ?, locked = MAX(locked, ?) WHERE id = ?",
+                db.conn.execute("UPDATE accounts SET failed_attempts = ?, locked = CASE WHEN ? = 1 THEN 1 ELSE locked END WHERE id = ?",
                                 (failed, int(lock), account.id))
                 detail = f"locked after {failed} failed sign-ins"
             audit.record(db, None, "failed_login", "account", account.id, detail=account.username)

@@ -77,11 +77,12 @@ def insert_scored(db: Database, client_id: int, referral_id: int, day: str, time
                   typed: dict, scored: instruments.Scored, by: str) -> int:
     cur = db.conn.execute(
         "INSERT INTO assessments (client_id, referral_id, assessed_date, timepoint, instrument, answers, scores, "
-        "bands, is_result, not_computable_reason, flags, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "bands, is_result, not_computable_reason, flags, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (client_id, referral_id, day, timepoint, instrument, _json(typed), _json(dict(scored.scores)),
          _json(dict(scored.bands)), int(scored.computable), None if scored.computable else scored.reason,
          _json(list(scored.flags)) if scored.flags else None, by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def record(db: Database, referral: Referral, assessed_date, timepoint: str, instrument: str, answers: dict,

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import codes, versioned
+from . import codes, engine, versioned
 from .errors import ConflictError, NotFound
 from .records import CLIENT_FIELDS, Client, ClientSummary, from_row
 from .validation import (ErrorCollector, age_on, check_not_future, clean_name, clean_phone, clean_text,
@@ -126,12 +126,10 @@ def search_text(row: dict) -> str:
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(typed: str) -> str | None:
-    """Each typed word as a prefix, all required: 'sio o'ne' finds Siobhán O'Neill."""
-    tokens = _TOKEN.findall(fold(typed))
-    if not tokens:
-        return None
-    return " AND ".join(f'"{t}"*' for t in tokens[:8])
+def search_words(typed: str) -> list[str]:
+    """The typed words as the index holds them (folded), at most eight; each is searched as a prefix,
+    all required (db/engine.py): 'sio o'ne' finds Siobhán O'Neill."""
+    return _TOKEN.findall(fold(typed))[:8]
 
 
 def search(db: Database, typed: str, *, service_id: int | None = None, limit: int = 200,
@@ -144,13 +142,10 @@ def search(db: Database, typed: str, *, service_id: int | None = None, limit: in
         dates, typed = dated
         where.append(f"c.date_of_birth IN ({', '.join('?' * len(dates))})")
         params += [d.isoformat() for d in dates]
-    query = fts_query(typed)
-    if query:
-        # "+c.id": not an index lookup per match. A short prefix ("h", "HT-0") matches most
-        # clients, and walking the name index until the first 200 matches costs a few ms,
-        # where fetching every match and sorting them all cost tens.
-        where.append("+c.id IN (SELECT rowid FROM clients_search WHERE clients_search MATCH ?)")
-        params.append(query)
+    words = search_words(typed)
+    if words:
+        where.append(engine.search_clause(db))
+        params.append(engine.search_query(db, words))
     if service_id is not None:
         where.append("c.service_id = ?")
         params.append(service_id)
@@ -232,10 +227,10 @@ def insert(db: Database, service_id: int, clean: dict, deprivation: dict, by: st
     row = {**{f: clean.get(f) for f in CLIENT_FIELDS}, **deprivation,
            "service_id": service_id, "client_ref": ref, "created_by": by}
     cols = list(row)
-    cur = db.conn.execute(f"INSERT INTO clients ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                          [row[c] for c in cols])
-    index_for_search(db, cur.lastrowid, row)
-    return cur.lastrowid
+    client_id = db.conn.execute(f"INSERT INTO clients ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                                "RETURNING id", [row[c] for c in cols]).fetchone()[0]
+    index_for_search(db, client_id, row)
+    return client_id
 
 
 def update(db: Database, client_id: int, clean: dict, deprivation: dict | None, expected_version: int,

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from . import backup, paths
+from . import pg
 from .errors import (BadPath, DatabaseBusy, DatabaseUnusable, HTDeskError, OutputUnwritable, StorageFault,
                      StorageFull, StorageReadOnly, StoreFault)
 from .migrations import migrations
@@ -152,6 +153,11 @@ def plain_errors(path: Path | str | None = None):
         if translated is exc:
             raise
         raise translated from exc
+    except Exception as exc:
+        if not pg.is_pg_error(exc):
+            raise
+        from .pg.server import translate as translate_pg
+        raise translate_pg(exc, str(path) if path else None) from exc
 
 
 def _unusable(path: Path, exc: Exception) -> DatabaseUnusable:
@@ -211,6 +217,9 @@ def app_version() -> str:
 
 def open_database(path: Path | str, *, create: bool = False, migrate: bool = True) -> Database:
     """Open (or create) the app's database, bringing its schema up to date."""
+    if pg.is_server_url(path):
+        from .pg.server import open_server_database
+        return open_server_database(str(path), create=create, migrate=migrate)
     path = Path(path)
     _check_path(path, create)
     is_new = not path.exists() or path.stat().st_size == 0
@@ -253,6 +262,11 @@ def transaction(db: Database):
     """The one way a write begins: BEGIN IMMEDIATE takes the write lock before the first
     read, so the busy timeout applies (a deferred BEGIN that reads and then writes after
     another program's commit fails at once with SQLITE_BUSY). Nested: a savepoint."""
+    if pg.is_postgres(db) and not db.conn.in_transaction:
+        from .pg.server import write_transaction
+        with write_transaction(db):
+            yield db
+        return
     if db.conn.in_transaction:
         with db.atomic():
             yield db
@@ -279,6 +293,11 @@ def snapshot(db: Database):
     programs may write meanwhile (WAL). Inside another transaction it simply joins it."""
     if db.conn.in_transaction:
         yield db
+        return
+    if pg.is_postgres(db):
+        from .pg.server import read_snapshot
+        with read_snapshot(db):
+            yield db
         return
     db.conn.execute("BEGIN")
     try:

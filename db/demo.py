@@ -681,7 +681,7 @@ class _Generator:
                 continue
             members = rng.sample(open_refs, min(len(open_refs), rng.randint(4, 7)))
             group_id = conn.execute("INSERT INTO session_groups (service_id, title, staff_id, venue_id, created_by) "
-                                    "VALUES (?, ?, ?, ?, 'demo')", (self.service_id, title, staff, venue)).lastrowid
+                                    "VALUES (?, ?, ?, ?, 'demo') RETURNING id", (self.service_id, title, staff, venue)).fetchone()[0]
             for week in range(-3, 3):
                 day = monday + timedelta(days=7 * week + weekday)
                 for rid, client_id, received in members:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from . import codes, referrals, services, versioned
+from . import codes, engine, referrals, services, versioned
 from .errors import Clash, ConflictError, FieldError, NeedsConfirmation, NotFound, ValidationError
 from .records import CaseloadItem, DiaryEntry, DnaFollowUp, Referral, SessionChange, from_row
 from .validation import ErrorCollector, check_session_date, clean_text, fail, format_date, parse_date
@@ -253,11 +253,11 @@ def insert_booking(db: Database, referral: Referral, clean: dict, by: str, group
         cur = db.conn.execute(
             "INSERT INTO sessions (referral_id, client_id, staff_id, venue_id, session_date, start_time, "
             "duration_minutes, mode, type, attendance, notes, group_id, created_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?) RETURNING id",
             (referral.id, referral.client_id, clean["staff_id"], clean.get("venue_id"), day, clean["start_time"],
              clean["duration_minutes"], clean["mode"], stype or default_type(db, referral),
              clean.get("notes") if k == 0 else None, group_id, by))
-        ids.append(cur.lastrowid)
+        ids.append(cur.fetchone()[0])
         stype = stype if stype not in (None, "INITIAL") else "SUPPORT"
     referrals.refresh_status(db, referral.id)
     return ids
@@ -265,7 +265,7 @@ def insert_booking(db: Database, referral: Referral, clean: dict, by: str, group
 
 def add_group(db: Database, service_id: int, title: str, staff_id: int, venue_id: int | None, by: str) -> int:
     return db.conn.execute("INSERT INTO session_groups (service_id, title, staff_id, venue_id, created_by) "
-                           "VALUES (?, ?, ?, ?, ?)", (service_id, title, staff_id, venue_id, by)).lastrowid
+                           "VALUES (?, ?, ?, ?, ?) RETURNING id", (service_id, title, staff_id, venue_id, by)).fetchone()[0]
 
 
 def clean_group_title(title) -> str:
@@ -394,8 +394,7 @@ def set_venue_days(db: Database, venue_id: int, days: str | None, by: str) -> No
     if text is not None and not set(text) <= set("1234567"):
         raise fail("open_days", "Open days: give ISO weekday numbers, 1 for Monday to 7 for Sunday.")
     if db.conn.execute("UPDATE venues SET open_days = ?, row_version = row_version + 1, updated_by = ?, "
-                       "updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?",
-                       (text, by, venue_id)).rowcount != 1:
+                       "updated_at = ? WHERE id = ?", (text, by, engine.now(), venue_id)).rowcount != 1:
         raise NotFound(f"There is no venue with id {venue_id}.")
 
 

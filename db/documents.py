@@ -187,9 +187,9 @@ def insert(db: Database, client_id: int, referral_id: int | None, kind: str, fil
            template_version: str, by: str) -> int:
     cur = db.conn.execute(
         "INSERT INTO documents (client_id, referral_id, kind, file_name, content, template_version, sha256, "
-        "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (client_id, referral_id, kind, file_name, content, template_version, sha256(content), now_iso(), by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def for_client(db: Database, client_id: int) -> list[KeptDocument]:

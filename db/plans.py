@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import codes, versioned
+from . import codes, engine, versioned
 from .errors import ConflictError, NotFound
 from .records import DirectoryEntry, Goal, GoalReview, Plan, PlanVersion, from_row
 from .validation import ErrorCollector, check_not_future, clean_text, parse_date
@@ -73,9 +73,9 @@ def validate_goal(values: dict, today: date | None = None) -> dict:
 
 
 def insert_plan(db: Database, referral_id: int, clean: dict, by: str) -> int:
-    cur = db.conn.execute("INSERT INTO plans (referral_id, agreed_date, what_matters, created_by) VALUES (?, ?, ?, ?)",
-                          (referral_id, clean["agreed_date"], clean.get("what_matters"), by))
-    return cur.lastrowid
+    cur = db.conn.execute("INSERT INTO plans (referral_id, agreed_date, what_matters, created_by) VALUES (?, ?, ?, ?) "
+                          "RETURNING id", (referral_id, clean["agreed_date"], clean.get("what_matters"), by))
+    return cur.fetchone()[0]
 
 
 GOAL_COLUMNS = ("area", "goal_text", "steps", "barriers", "who_can_help", "importance", "confidence",
@@ -86,9 +86,9 @@ def insert_goal(db: Database, plan_id: int, clean: dict, by: str) -> int:
     position = db.conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM goals WHERE plan_id = ?", (plan_id,)).fetchone()[0]
     cur = db.conn.execute(
         f"INSERT INTO goals (plan_id, {', '.join(GOAL_COLUMNS)}, position, created_by) "
-        f"VALUES (?, {', '.join('?' * len(GOAL_COLUMNS))}, ?, ?)",
+        f"VALUES (?, {', '.join('?' * len(GOAL_COLUMNS))}, ?, ?) RETURNING id",
         (plan_id, *[clean.get(c) for c in GOAL_COLUMNS], position, by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def update_goal(db: Database, goal_id: int, clean: dict, expected_version: int, by: str) -> tuple[dict, dict]:
@@ -205,10 +205,10 @@ def insert_review(db: Database, goal: Goal, clean: dict, by: str) -> int:
     previous = goal.goal_text if clean["outcome"] == "CHANGED" else None
     cur = db.conn.execute(
         "INSERT INTO goal_reviews (goal_id, review_date, outcome, note, previous_text, next_review_date, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (goal.id, clean["review_date"], clean["outcome"], clean.get("note"), previous, clean.get("next_review_date"),
          by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def reviewed_goal_values(goal: Goal, clean: dict) -> dict:
@@ -236,13 +236,6 @@ def first_versions(db: Database) -> int:
     as it stands, the same snapshot the migration to 0007 made of existing plans. Returns how many."""
     cur = db.conn.execute("""
 INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, created_by)
-SELECT p.id, 1, p.agreed_date, p.what_matters,
-       (SELECT json_group_array(json_object('id', g.id, 'area', g.area, 'goal_text', g.goal_text,
-                'steps', g.steps, 'barriers', g.barriers, 'who_can_help', g.who_can_help,
-                'importance', g.importance, 'confidence', g.confidence, 'start_date', g.start_date,
-                'review_date', g.review_date, 'status', g.status, 'status_date', g.status_date))
-        FROM (SELECT * FROM goals WHERE plan_id = p.id ORDER BY position, id) g),
-       (SELECT json_group_array(directory_id) FROM plan_contacts WHERE plan_id = p.id),
-       p.created_by
-FROM plans p WHERE NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.plan_id = p.id)""")
+SELECT p.id, 1, p.agreed_date, p.what_matters, {0}, {1}, p.created_by
+FROM plans p WHERE NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.plan_id = p.id)""".format(*engine.json_goals_and_contacts(db)))
     return cur.rowcount

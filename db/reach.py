@@ -563,7 +563,8 @@ def drift_sentences(quarters: list[QuarterFigures]) -> list[str]:
 
 def data_version(db: Database) -> int:
     """SQLite's count of commits by other connections to this database (for keeping counted quarters)."""
-    return db.conn.execute("PRAGMA data_version").fetchone()[0]
+    from . import engine
+    return engine.data_version(db)
 
 
 def client_lsoas(db: Database, service_id: int) -> dict[str, int]:

@@ -61,11 +61,11 @@ def insert(db: Database, service_id: int, client_id: int, clean: dict, by: str,
     cur = db.conn.execute(
         "INSERT INTO referrals (service_id, referral_ref, client_id, received_date, source, referrer_name, "
         "referrer_organisation, priority, allocated_staff_id, notes, age_override_by, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (service_id, ref, client_id, clean["received_date"], clean["source"], clean.get("referrer_name"),
          clean.get("referrer_organisation"), clean.get("priority") or "routine", clean.get("allocated_staff_id"),
          clean.get("notes"), age_override_by, by))
-    referral_id = cur.lastrowid
+    referral_id = cur.fetchone()[0]
     db.conn.executemany("INSERT INTO referral_reasons (referral_id, area) VALUES (?, ?)",
                         [(referral_id, a) for a in clean.get("reasons") or []])
     refresh_status(db, referral_id)
@@ -93,7 +93,7 @@ def refresh_status(db: Database, referral_id: int | None = None) -> None:
           first_contact_date = (SELECT MIN(d) FROM (
                 SELECT MIN(attempt_date) AS d FROM contact_attempts WHERE referral_id = referrals.id AND outcome = 'REACHED'
                 UNION ALL SELECT MIN(session_date) FROM sessions
-                WHERE referral_id = referrals.id AND {attended_sql()}))
+                WHERE referral_id = referrals.id AND {attended_sql()}) AS firsts)
         {where}""", params)
     db.conn.execute(f"UPDATE referrals SET status = {status_case()} {where}", params)
 
@@ -176,13 +176,14 @@ def add_contact_attempt(db: Database, referral_id: int, attempt_date, method: st
         errors.add("attempt_date", f"Referral {referral.referral_ref} is closed: reopen it or start a new referral.")
     clean_note = errors.check(clean_text, note, "note", 1000) or None
     errors.raise_if_any()
-    cur = db.conn.execute(
-        "INSERT INTO contact_attempts (referral_id, attempt_date, method, outcome, note, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+    attempt_id = db.conn.execute(
+        "INSERT INTO contact_attempts (referral_id, attempt_date, method, outcome, note, created_by) VALUES (?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (referral_id, day.isoformat(), codes.match("contact_method", method), codes.match("contact_outcome", outcome),
-         clean_note, by))
+         clean_note, by)).fetchone()[0]
     _write(db, referral_id, {}, None, by)      # an attempt changes the referral: others' open copies are stale
     refresh_status(db, referral_id)
-    return cur.lastrowid
+    return attempt_id
 
 
 def allocate(db: Database, referral_id: int, staff_id: int | None, expected_version: int | None, by: str) -> Referral:

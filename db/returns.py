@@ -927,11 +927,11 @@ def insert_run(db: Database, service_id: int, meta: ReturnMeta, figures: Iterabl
                sha256: str) -> int:
     cur = db.conn.execute(
         "INSERT INTO return_runs (service_id, period, spec_version, disclosure, generated_at, generated_by, figures, "
-        "file_name, file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "file_name, file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (service_id, meta.period.code, meta.spec_version, meta.disclosure,
          meta.generated_at.isoformat(timespec="seconds"), meta.generated_by, figures_to_json(figures),
          file_name, sha256))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 _RUN_COLUMNS = ("id", "service_id", "period", "spec_version", "disclosure", "generated_at", "generated_by",

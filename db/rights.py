@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import audit
+from . import audit, engine
 from .rules import attended_sql
 from .validation import age_on, nhs_number_valid
 
@@ -131,7 +131,7 @@ def erase(db: Database, client_id: int, by: str, now: str) -> dict:
     keep their counts. Returns what was done (for the audit)."""
     # Overwrite what is freed or rewritten with zeros, so the erased words do not linger in free space
     # of the file (the write-ahead log's older copies go at its next checkpoint).
-    db.conn.execute("PRAGMA secure_delete = ON")
+    engine.secure_delete(db)
     client = db.conn.execute("SELECT client_ref, date_of_birth, nhs_number FROM clients WHERE id = ?",
                              (client_id,)).fetchone()
     ref, dob, nhs = client
@@ -140,7 +140,9 @@ def erase(db: Database, client_id: int, by: str, now: str) -> dict:
     for referral_id in referral_ids:
         first = _first_attended(db, referral_id)
         kept = figures_dob(date.fromisoformat(dob), date.fromisoformat(first)) if first and dob else None
-        db.conn.execute("INSERT OR REPLACE INTO erased_referrals (referral_id, figures_dob, nhs_valid) VALUES (?, ?, ?)",
+        db.conn.execute("INSERT INTO erased_referrals (referral_id, figures_dob, nhs_valid) VALUES (?, ?, ?) "
+                        "ON CONFLICT (referral_id) DO UPDATE SET figures_dob = excluded.figures_dob, "
+                        "nhs_valid = excluded.nhs_valid",
                         (referral_id, kept, nhs_ok))
     year = (dob or "1900")[:4]
     sets = ", ".join(f"{c} = NULL" for c in _CLIENT_BLANKED)

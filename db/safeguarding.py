@@ -26,8 +26,8 @@ def insert(db: Database, client_id: int, referral_id: int, instrument: str, answ
                                                   "must set them before PHQ-9 can be used."))
     cur = db.conn.execute(
         "INSERT INTO safeguarding_prompts (client_id, referral_id, instrument, item, answer, steps, acknowledged_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", (client_id, referral_id, instrument, ITEM, answer, steps, by))
-    return cur.lastrowid
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id", (client_id, referral_id, instrument, ITEM, answer, steps, by))
+    return cur.fetchone()[0]
 
 
 def for_client(db: Database, client_id: int) -> list[dict]:

@@ -36,15 +36,16 @@ def set_setting(db: Database, key: str, value, scope: str = "global") -> None:
 
 def next_number(db: Database, counter: str) -> int:
     """The next number of a reference series (client refs, referral refs), inside the caller's transaction."""
-    db.conn.execute("INSERT INTO counters (name, value) VALUES (?, 1) "
-                    "ON CONFLICT(name) DO UPDATE SET value = value + 1", (counter,))
-    return db.conn.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()[0]
+    return db.conn.execute("INSERT INTO counters (name, value) VALUES (?, 1) "
+                           "ON CONFLICT(name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+                           (counter,)).fetchone()[0]
 
 
 def bump_counter(db: Database, counter: str, at_least: int) -> None:
     """Keep a series ahead of references that arrived from outside (imports)."""
     db.conn.execute("INSERT INTO counters (name, value) VALUES (?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)", (counter, at_least))
+                    "ON CONFLICT(name) DO UPDATE SET value = CASE WHEN excluded.value > counters.value "
+                    "THEN excluded.value ELSE counters.value END", (counter, at_least))
 
 
 # --- services --------------------------------------------------------------
@@ -67,10 +68,10 @@ def create_service(db: Database, name: str, code: str, by: str | None, **details
     if db.conn.execute("SELECT 1 FROM services WHERE code = ?", (code,)).fetchone():
         raise ValidationError(FieldError("service_code", f"Service code: {code} is already used by another service."))
     cur = db.conn.execute(
-        "INSERT INTO services (code, name, address, phone, email, commissioner, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO services (code, name, address, phone, email, commissioner, created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (code, name, details.get("address"), details.get("phone"), details.get("email"),
          details.get("commissioner"), by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 SERVICE_DETAILS = {"name": 120, "address": 300, "phone": 40, "email": 120, "commissioner": 120}
@@ -220,10 +221,10 @@ def add_staff(db: Database, service_id: int, full_name: str, role: str, by: str 
         raise ValidationError(errors)
     cur = db.conn.execute(
         "INSERT INTO staff (service_id, full_name, role, email, phone, start_date, end_date, active, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (service_id, full_name, role, details.get("email"), details.get("phone"), details.get("start_date"),
          details.get("end_date"), int(details.get("active", True)), by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 _STAFF_SQL = ("SELECT s.*, (SELECT username FROM accounts a WHERE a.staff_id = s.id ORDER BY a.id LIMIT 1) AS username "
@@ -265,9 +266,9 @@ def add_venue(db: Database, service_id: int, code: str, name: str, type_: str, p
     if errors:
         raise ValidationError(errors)
     cur = db.conn.execute(
-        "INSERT INTO venues (service_id, code, name, type, postcode, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO venues (service_id, code, name, type, postcode, created_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (service_id, code.strip(), name.strip(), type_, postcode, by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def list_venues(db: Database, service_id: int | None = None) -> list[Venue]:
@@ -284,10 +285,10 @@ def add_directory_entry(db: Database, service_id: int, name: str, category: str,
     if category not in codes.codes("signposting_category"):
         raise ValidationError(FieldError("category", "Directory entry: choose a category from the list."))
     cur = db.conn.execute(
-        "INSERT INTO directory (service_id, name, category, phone, address, web, notes, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO directory (service_id, name, category, phone, address, web, notes, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (service_id, name.strip(), category, details.get("phone"), details.get("address"), details.get("web"),
          details.get("notes"), by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def list_directory(db: Database, service_id: int | None = None) -> list[DirectoryEntry]:

@@ -71,7 +71,7 @@ def clashes(db: Database, staff_id: int, session_date: str, start_time: str | No
     end = start + timedelta(minutes=duration or 60)
     found = []
     for r in db.query("SELECT * FROM sessions WHERE staff_id = ? AND session_date = ? AND start_time IS NOT NULL "
-                      "AND attendance NOT IN ('2', '4') AND id IS NOT ?", [staff_id, session_date, exclude_id]):
+                      "AND attendance NOT IN ('2', '4') AND id IS DISTINCT FROM ?", [staff_id, session_date, exclude_id]):
         other_start = datetime.strptime(f"{r['session_date']} {r['start_time']}", "%Y-%m-%d %H:%M")
         other_end = other_start + timedelta(minutes=r["duration_minutes"] or 60)
         if other_start < end and start < other_end:
@@ -88,14 +88,15 @@ def insert(db: Database, referral_id: int, clean: dict, by: str, today: date | N
             o = overlap[0]
             raise fail("start_time", f"Start time clashes with another session of the same trainer on "
                                      f"{o.session_date} at {o.start_time}: choose another time.")
-    cur = db.conn.execute(
+    session_id = db.conn.execute(
         "INSERT INTO sessions (referral_id, client_id, staff_id, venue_id, session_date, start_time, duration_minutes, "
-        "mode, type, attendance, notes, next_steps, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "mode, type, attendance, notes, next_steps, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (referral_id, referral.client_id, clean["staff_id"], clean.get("venue_id"), clean["session_date"],
          clean.get("start_time"), clean.get("duration_minutes"), clean["mode"], clean.get("type"),
-         clean["attendance"], clean.get("notes"), clean.get("next_steps"), by))
+         clean["attendance"], clean.get("notes"), clean.get("next_steps"), by)).fetchone()[0]
     refresh_status(db, referral_id)
-    return cur.lastrowid
+    return session_id
 
 
 def get(db: Database, session_id: int) -> Session:

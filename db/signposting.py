@@ -41,10 +41,10 @@ def validate(values: dict, received_date: str, today: date | None = None) -> dic
 def insert(db: Database, client_id: int, referral_id: int, clean: dict, by: str) -> int:
     cur = db.conn.execute(
         "INSERT INTO signposting (client_id, referral_id, signpost_date, category, destination, directory_id, type, "
-        "outcome, follow_up_date, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "outcome, follow_up_date, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (client_id, referral_id, clean["signpost_date"], clean["category"], clean.get("destination"),
          clean.get("directory_id"), clean["type"], clean["outcome"], clean.get("follow_up_date"), by))
-    return cur.lastrowid
+    return cur.fetchone()[0]
 
 
 def for_client(db: Database, client_id: int) -> list[Signpost]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from . import accounts, audit, connection, policy, services
+from . import accounts, audit, connection, pg, policy, services
 from .errors import FieldError, ValidationError
 from .parts.admin import AdminPart
 from .parts.assessments import AssessmentsPart
@@ -54,6 +54,8 @@ PART_NAMES = ("clients", "referrals", "diary", "plans", "assessments", "signpost
 
 
 class CaseStore:
+    url: str | None = None      # a server database's address (then path is None)
+
     def __init__(self, db, path: Path | None = None, actor: Actor | None = None,
                  reference_source: str | Path | None = None):
         self.db = db
@@ -81,6 +83,11 @@ class CaseStore:
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = False, **kw) -> "CaseStore":
+        if pg.is_server_url(path):     # a service's database on a PostgreSQL server (db/pg)
+            with connection.plain_errors(None):
+                store = cls(connection.open_database(path, create=create), None, **kw)
+            store.url = path
+            return store
         path = Path(path)
         with connection.plain_errors(path):
             return cls(connection.open_database(path, create=create), path, **kw)
@@ -92,6 +99,11 @@ class CaseStore:
         """A new database for one service with its first account (administrator and manager).
         Made under a temporary name beside the target and renamed into place when complete, so a
         failure (a full disk) or a kill leaves no half-made database behind."""
+        if pg.is_server_url(path):
+            from .pg.setup import create_service_on_server
+            return create_service_on_server(cls, path, service_name=service_name, service_code=service_code,
+                                            admin_username=admin_username, admin_password=admin_password,
+                                            admin_full_name=admin_full_name, demo=demo, contact=contact, **kw)
         path = Path(path)
         services.validate_service(service_name, service_code)
         if not demo:   # a demo database's accounts keep the documented password 'demo'

@@ -10,6 +10,7 @@ from typing import Callable
 
 from sqlite_utils import Database
 
+from . import engine
 from .errors import ConflictError
 
 
@@ -19,8 +20,8 @@ def update(db: Database, table: str, row_id: int, values: dict, expected_version
     expected_version (None: the caller holds no version, e.g. a bulk close in one transaction)."""
     sets = "".join(f"{column} = ?, " for column in values)
     sql = (f"UPDATE {table} SET {sets}row_version = row_version + 1, updated_by = ?, "
-           f"updated_at = strftime('%Y-%m-%dT%H:%M:%S','now','localtime') WHERE id = ?")
-    params = [*values.values(), by, row_id]
+           f"updated_at = ? WHERE id = ?")
+    params = [*values.values(), by, engine.now(), row_id]
     if expected_version is not None:
         sql += " AND row_version = ?"
         params.append(expected_version)

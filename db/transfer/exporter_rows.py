@@ -17,7 +17,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from .. import codes
+from .. import codes, engine
 from . import workbook_spec as spec
 
 
@@ -66,7 +66,7 @@ def _yn(flag) -> str | None:
 
 
 def _has_column(db, table: str, column: str) -> bool:
-    return any(r[1] == column for r in db.conn.execute(f'PRAGMA table_info("{table}")'))
+    return engine.has_column(db, table, column)
 
 
 def _staff(db, service_id, usernames, sheet) -> Iterator[tuple]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from sqlite_utils import Database
+from .. import engine
 
 from .. import (accounts, assessments, audit, clients, codes, connection, instruments, plans, referrals, services,
                 sessions, signposting)
@@ -1857,8 +1858,8 @@ class Importer:
                 if key not in groups:
                     groups[key] = self.db.conn.execute(
                         "INSERT INTO session_groups (service_id, title, staff_id, venue_id, created_by) "
-                        "VALUES (?, ?, ?, ?, ?)", (self.service.id, title, trainer.id, venue.id if venue else None,
-                                                   by)).lastrowid
+                        "VALUES (?, ?, ?, ?, ?) RETURNING id", (self.service.id, title, trainer.id,
+                                                                venue.id if venue else None, by)).fetchone()[0]
 
         def group_id(group):
             if group is None:
@@ -1870,17 +1871,17 @@ class Importer:
             for referral, trainer, venue, *values, group in self.new_sessions),
             want_ids=bool(self.new_history or self.new_session_goals))
         self._new_session_ids = ids
-        rows = []
+        rows, now = [], engine.now()
         for (kind, at), action, v in self.new_history:
             session_id = ids[at] if kind == "new" else at
             rows.append((session_id, action, v["from_date"], v["from_time"],
                          v["from_venue"].id if v["from_venue"] else None, v["to_date"], v["to_time"],
-                         v["to_venue"].id if v["to_venue"] else None, v["attendance"], v["reason"], v["at"], v["by"]))
-        # "at" left blank takes the moment of the import (the column's default).
+                         v["to_venue"].id if v["to_venue"] else None, v["attendance"], v["reason"], v["at"] or now,
+                         v["by"]))
+        # "at" left blank takes the moment of the import.
         self.db.conn.executemany(
             "INSERT INTO session_history (session_id, action, from_date, from_time, from_venue_id, to_date, to_time, "
-            "to_venue_id, attendance, reason, at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "COALESCE(?, strftime('%Y-%m-%dT%H:%M:%S','now','localtime')), ?)", rows)
+            "to_venue_id, attendance, reason, at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         tick(len(self.new_sessions), "Writing sessions")
 
     def _write_directory(self, by: str) -> None:
@@ -1918,7 +1919,7 @@ class Importer:
         ids = self._insert_many("plans", ["referral_id", "agreed_date", "what_matters", "created_by"],
                                 len(new_plans), [(rid, day, what_matters.get((rid, day)), by) for rid, day in new_plans])
         plan_ids.update(zip(new_plans, ids))
-        self.db.conn.executemany("INSERT OR IGNORE INTO plan_contacts (plan_id, directory_id) VALUES (?, ?)",
+        self.db.conn.executemany("INSERT INTO plan_contacts (plan_id, directory_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                  [(plan_ids[key], e.id) for key, chosen in contacts.items() for e in chosen])
         positions: dict[int, int] = {}
         fresh = set(new_plans)
@@ -1940,7 +1941,7 @@ class Importer:
             [(ref(goal), v["review_date"], v["outcome"], v["note"], v["previous_text"], v["next_review_date"], by)
              for goal, v in self.new_reviews])
         sessions_ref = lambda r: self._new_session_ids[r[1]] if r[0] == "new" else r[1]  # noqa: E731
-        self.db.conn.executemany("INSERT OR IGNORE INTO session_goals (session_id, goal_id) VALUES (?, ?)",
+        self.db.conn.executemany("INSERT INTO session_goals (session_id, goal_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                  [(sessions_ref(s_), ref(g)) for s_, g in self.new_session_goals])
         # Versions kept on the Plan versions sheet, with the goals' and contacts' ids of this database.
         version_rows = []
@@ -2015,7 +2016,7 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
     try:
         if path.is_file():
             report.sha256 = sha256_of(path)
-        data_version = db.conn.execute("PRAGMA data_version").fetchone()[0]
+        data_version = engine.data_version(db)
         if importer.read(path):
             rows_read = {sheet: list(rows) for sheet, rows in importer.rows.items()}
             present = dict(importer.present)
@@ -2030,7 +2031,7 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
             if _writable(report, dry_run):
                 deprivation = importer.look_up_postcodes()
                 with connection.transaction(db):
-                    if db.conn.execute("PRAGMA data_version").fetchone()[0] != data_version \
+                    if engine.data_version(db) != data_version \
                             and not recorder.same_answers(db):
                         # Someone committed meanwhile, and it changed something the check read (an
                         # edit elsewhere does not): check again, now that nobody else can write.
@@ -2211,7 +2212,7 @@ def open_days_text(stored: str | None) -> str | None:
 
 
 def _has_column(db, table: str, column: str) -> bool:
-    return any(r[1] == column for r in db.conn.execute(f'PRAGMA table_info("{table}")'))
+    return engine.has_column(db, table, column)
 
 
 def _client_id(referral: Entry) -> int:
