@@ -563,8 +563,7 @@ def drift_sentences(quarters: list[QuarterFigures]) -> list[str]:
 
 def data_version(db: Database) -> int:
     """SQLite's count of commits by other connections to this database (for keeping counted quarters)."""
-    from . import engine
-    return engine.data_version(db)
+    return db.conn.execute("PRAGMA data_version").fetchone()[0]
 
 
 def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
@@ -578,11 +577,16 @@ def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
 # Counting eight quarters takes seconds at 50,000 clients; opening the dashboard should not. Each
 # quarter's figures are kept with the last audit event the count saw (its mark). Every write through
 # the store leaves an audit event in the same transaction (db/api.py), so the events written since a
-# quarter's mark say whether it may have changed: an event about a person makes stale every quarter
-# from the earliest date of that person's referrals, sessions, plans, goals and signposting (and any
-# date the event itself names: a session moved out of a quarter) onwards; an event about no person
-# that is not known to leave the figures alone (an import, a restore, a venue's type, a setting)
-# makes every quarter stale. The rest are counted again, by the same engine, and kept in their turn.
+# quarter's mark say whether it may have changed. An event about one referral's records (the
+# referral, a session, an assessment, a plan, a goal, signposting) makes stale every quarter from the
+# earliest date of that referral (received, closed, its sessions, plans, goals' status dates and
+# signposting) onwards; an event about a person (their details) every quarter from the earliest such
+# date of all their referrals; in both, a date the event itself names (a session moved out of a
+# quarter) counts too. An event about no person that is not known to leave the figures alone (an
+# import, a restore, a venue's type, a setting) makes every quarter stale. A referral's figures
+# depend only on its own records and its person's details (whether it started before a quarter is
+# decided by its own earlier sessions, which lie in the quarters from its earliest date on), so the
+# other quarters are kept; the stale ones are counted again, by the same engine, and kept in turn.
 
 # Events that change nothing any figure reads: reading, signing in, printing, exporting, backups,
 # submitting a return; and records no figure reads (accounts, staff details, the directory, letters).
@@ -590,11 +594,22 @@ _UNCOUNTED_ACTIONS = ("view", "login", "failed_login", "lock", "unlock", "print"
 _UNCOUNTED_ENTITIES = frozenset({"account", "staff", "directory", "document", "return_run", "audit",
                                  "contact_attempt", "safeguarding", "service"})
 _ISO_DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})')
-_EVERYTHING = ""                 # an earliest date before any quarter: every quarter is stale
-_CHUNK = 150                     # client ids per look-up (six lists of them stay under SQLite's 999 values)
+_CHUNK = 150                     # ids per look-up (six lists of them stay under SQLite's 999 values)
 
-# The earliest dated thing of each of a few clients that a figure reads.
-_EARLIEST_SQL = """
+# The earliest dated thing a figure reads, of each of a few referrals, or of all a few clients' referrals.
+_EARLIEST_OF = {
+    "referral": """
+SELECT referral_id, MIN(d) FROM (
+    SELECT id AS referral_id, received_date AS d FROM referrals WHERE id IN ({ids})
+    UNION ALL SELECT id, closed_date FROM referrals WHERE id IN ({ids})
+    UNION ALL SELECT referral_id, MIN(session_date) FROM sessions WHERE referral_id IN ({ids}) GROUP BY referral_id
+    UNION ALL SELECT referral_id, MIN(signpost_date) FROM signposting WHERE referral_id IN ({ids}) GROUP BY referral_id
+    UNION ALL SELECT referral_id, MIN(agreed_date) FROM plans WHERE referral_id IN ({ids}) GROUP BY referral_id
+    UNION ALL SELECT p.referral_id, MIN(g.status_date) FROM goals g JOIN plans p ON p.id = g.plan_id
+              WHERE p.referral_id IN ({ids}) GROUP BY p.referral_id
+) t WHERE d IS NOT NULL GROUP BY referral_id
+""",
+    "client": """
 SELECT client_id, MIN(d) FROM (
     SELECT client_id, MIN(received_date) AS d FROM referrals WHERE client_id IN ({ids}) GROUP BY client_id
     UNION ALL SELECT client_id, MIN(closed_date) FROM referrals WHERE client_id IN ({ids}) GROUP BY client_id
@@ -605,7 +620,27 @@ SELECT client_id, MIN(d) FROM (
     UNION ALL SELECT r.client_id, MIN(g.status_date) FROM goals g JOIN plans p ON p.id = g.plan_id
               JOIN referrals r ON r.id = p.referral_id WHERE r.client_id IN ({ids}) GROUP BY r.client_id
 ) t WHERE d IS NOT NULL GROUP BY client_id
-"""
+""",
+}
+# The referral a record about one referral belongs to (its figures are that referral's: a client's
+# other referrals are counted apart, so only this one's quarters may change).
+_REFERRAL_OF = {
+    "referral": "SELECT id, id FROM referrals WHERE id IN ({ids})",
+    "session": "SELECT id, referral_id FROM sessions WHERE id IN ({ids})",
+    "assessment": "SELECT id, referral_id FROM assessments WHERE id IN ({ids})",
+    "signposting": "SELECT id, referral_id FROM signposting WHERE id IN ({ids})",
+    "plan": "SELECT id, referral_id FROM plans WHERE id IN ({ids})",
+    "goal": "SELECT g.id, p.referral_id FROM goals g JOIN plans p ON p.id = g.plan_id WHERE g.id IN ({ids})",
+}
+
+
+def _looked_up(db: Database, template: str, ids, times: int) -> dict:
+    ids = sorted(set(ids))
+    out: dict = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        out.update(db.conn.execute(template.format(ids=", ".join("?" * len(chunk))), chunk * times).fetchall())
+    return out
 
 
 def _engine_files() -> list:
@@ -670,38 +705,48 @@ def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]
         return set()
     since = min(marks.values())
     skip = ", ".join("?" * len(_UNCOUNTED_ACTIONS))
-    events = []                  # (id, earliest date it may change, or a client to look up)
-    clients: set[int] = set()
-    for event_id, entity, client_id, before, after in db.conn.execute(
-            f"SELECT id, entity, client_id, before, after FROM audit WHERE id > ? AND action NOT IN ({skip}) "
-            "ORDER BY id", (since, *_UNCOUNTED_ACTIONS)):
+    events = []                  # (id, a date it names or None, ("referral"|"client", id) or None: every quarter)
+    records: dict[str, set] = {}
+    for event_id, entity, entity_id, client_id, before, after in db.conn.execute(
+            f"SELECT id, entity, entity_id, client_id, before, after FROM audit WHERE id > ? "
+            f"AND action NOT IN ({skip}) ORDER BY id", (since, *_UNCOUNTED_ACTIONS)):
         if entity in _UNCOUNTED_ENTITIES:
             continue
         if client_id is None:
-            events.append((event_id, _EVERYTHING, None))
+            events.append((event_id, None, None))
             continue
         named = _ISO_DATE.findall(f"{before or ''} {after or ''}")
-        events.append((event_id, min(named) if named else None, int(client_id)))
-        clients.add(int(client_id))
+        about = (entity, entity_id, int(client_id))
+        if entity in _REFERRAL_OF and str(entity_id or "").isdigit():
+            records.setdefault(entity, set()).add(int(entity_id))
+        events.append((event_id, min(named) if named else None, about))
     if not events:
         return set()
-    earliest: dict[int, str] = {}
-    ids = sorted(clients)
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i:i + _CHUNK]
-        sql = _EARLIEST_SQL.format(ids=", ".join("?" * len(chunk)))
-        earliest.update(db.conn.execute(sql, chunk * 6).fetchall())
+    referral_of = {(entity, i): r for entity, ids in records.items()
+                   for i, r in _looked_up(db, _REFERRAL_OF[entity], ids, 1).items()}
+    whose = {}
+    for k, (event_id, named, about) in enumerate(events):
+        if about is not None:
+            entity, entity_id, client_id = about
+            referral = referral_of.get((entity, int(entity_id))) if str(entity_id or "").isdigit() else None
+            whose[k] = ("referral", referral) if referral is not None else ("client", client_id)
+    earliest = {kind: _looked_up(db, _EARLIEST_OF[kind], [i for t, i in whose.values() if t == kind], 6)
+                for kind in ("referral", "client")}
     stale = set()
     for p in periods:
         mark = marks.get(p.code)
         if mark is None:
             continue
         end = p.end.isoformat()
-        for event_id, named, client_id in events:
+        for k, (event_id, named, about) in enumerate(events):
             if event_id <= mark:
                 continue
-            dates = [d for d in (named, earliest.get(client_id) if client_id is not None else None) if d is not None]
-            if client_id is None or (dates and min(dates) <= end):
+            if about is None:
+                stale.add(p.code)
+                break
+            kind, key = whose[k]
+            dates = [d for d in (named, earliest[kind].get(key)) if d is not None]
+            if dates and min(dates) <= end:
                 stale.add(p.code)
                 break
     return stale

@@ -449,3 +449,19 @@ def test_figures_are_shown_when_they_cannot_be_kept(store):
     store.reach._counted.clear()
     store.reach.dashboard(PERIOD)
     assert store.db.conn.execute("SELECT COUNT(*) FROM reach_figures").fetchone()[0] == 8
+
+
+
+def test_a_write_to_one_referral_counts_only_that_referrals_quarters_again(store, counted):
+    """C1 has R1 (received 10 June, started in Q1) and R6 (received 1 September): a session for R6
+    counts Q2 again and keeps Q1, whose figures R6 does not touch."""
+    before = store.reach.dashboard(PERIOD)
+    other = _opened(store.path)
+    other.diary.add(6, {"session_date": "2026-09-10", "attendance": "5", "mode": "VIDEO", "staff_id": 2}, today=TODAY)
+    other.close()
+    counted.clear()
+    after = store.reach.dashboard(PERIOD)
+    assert counted == [["2026-27-Q2"]]
+    assert (_starts(after, 1), _starts(after)) == (_starts(before, 1), _starts(before) + 1)
+    assert after.quarters[-1].figures == reach.quarter_figures(store.db, 1, parse_period(PERIOD),
+                                                               after.instruments).figures
