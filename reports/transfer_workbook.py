@@ -168,6 +168,9 @@ def instructions() -> list[str]:
         "- Settings sheet: settings chosen in the app (global, the service's, a venue's).",
         "- Documents sheet: kept PDFs, in the folder FILE-documents beside the workbook (htdesk export writes it; "
         "the import checks each file's SHA-256).",
+        "- Safeguarding prompts sheet: each prompt an answer raised, the steps shown and who acknowledged them.",
+        "- Return runs sheet: each quarterly return built; its figures, and for a submitted one the workbook as "
+        "sent and the referrals behind each figure, are files in the folder FILE-documents.",
         "- Sessions: next_steps and group_title (one group booking per title, trainer and venue). Goals: start_date.",
         "- A session still to come may be cancelled (attendance 2 or 4) only with its cancellation on the Session "
         "history sheet; any other attendance on a future date is refused, as in v1.",

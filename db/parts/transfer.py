@@ -73,9 +73,10 @@ class TransferPart(Part):
             try:
                 write_workbook(path, exporter_rows.export_rows(self.db, service.id), counts=counts,
                                on_progress=on_progress, cancelled=cancelled)
-                if counts.get("Documents"):
-                    # The kept PDFs beside the workbook (FILE-documents), named as its Documents sheet names
-                    # them; a folder left by an earlier export is replaced whole, anything else is refused.
+                if counts.get("Documents") or counts.get("Return runs"):
+                    # The kept PDFs and the returns' files beside the workbook (FILE-documents), named as its
+                    # Documents and Return runs sheets name them; a folder left by an earlier export is
+                    # replaced whole, anything else is refused.
                     _replace_documents_folder(folder, lambda target: exporter_rows.write_documents(
                         self.db, service.id, target))
             except OSError as exc:       # a full disk or read-only folder: about the file, not the database
@@ -100,13 +101,16 @@ class TransferPart(Part):
         return exporter_rows.counts(self.db, self._store.service.get(service_code).id)
 
 
+_EXPORTED = (".pdf", ".json", ".xlsx")      # kept PDFs; a return's figures, sent workbook and members
+
+
 def _replace_documents_folder(folder: Path, write) -> None:
     """Write the documents into a fresh folder beside the target, then put it in place of the old
-    one (which may hold only PDFs: an earlier export's)."""
+    one (which may hold only an earlier export's PDFs, JSON and .xlsx files)."""
     import shutil
-    if folder.exists() and (not folder.is_dir() or any(not p.is_file() or p.suffix.lower() != ".pdf"
+    if folder.exists() and (not folder.is_dir() or any(not p.is_file() or p.suffix.lower() not in _EXPORTED
                                                        for p in folder.iterdir())):
-        raise FileExistsError(f"{folder} already exists and holds more than an earlier export's PDFs: move it "
+        raise FileExistsError(f"{folder} already exists and holds more than an earlier export's files: move it "
                               "away or choose another name for the export.")
     temp = folder.with_name(folder.name + ".part")
     if temp.exists():

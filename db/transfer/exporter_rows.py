@@ -58,6 +58,8 @@ def export_rows(db: Database, service_id: int) -> dict[str, Iterator[tuple]]:
         "Settings": _settings(db, service_id, venue_codes),
         "Documents": (row for row, _ in documents(db, service_id)),
         "Contact attempts": _contact_attempts(db, service_id),
+        "Safeguarding prompts": _safeguarding_prompts(db, service_id),
+        "Return runs": (row for row, _ in return_runs(db, service_id)),
     }
 
 
@@ -336,8 +338,10 @@ def documents(db, service_id) -> Iterator[tuple[tuple, int]]:
 
 
 def write_documents(db, service_id, folder) -> int:
-    """The kept PDFs, byte for byte, into the folder (made here; it must not hold anything else)."""
+    """The kept PDFs, byte for byte, and the returns' files (figures, the workbook as sent, the referrals
+    behind each figure) into the folder (made here; it must not hold anything else)."""
     from pathlib import Path
+    from .. import return_submissions
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
     n = 0
@@ -345,7 +349,52 @@ def write_documents(db, service_id, folder) -> int:
         content = db.conn.execute("SELECT content FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
         (folder / row[3]).write_bytes(content)
         n += 1
+    for row, run_id in return_runs(db, service_id):
+        figures, workbook, members = db.conn.execute(
+            "SELECT r.figures, s.workbook, s.members FROM return_runs r LEFT JOIN return_submissions s "
+            "ON s.run_id = r.id WHERE r.id = ?", (run_id,)).fetchone()
+        (folder / row[_RUN_AT["figures_file"]]).write_text(figures, encoding="utf-8")
+        if row[_RUN_AT["sent_file"]]:
+            (folder / row[_RUN_AT["sent_file"]]).write_bytes(workbook)
+        if row[_RUN_AT["members_file"]]:
+            (folder / row[_RUN_AT["members_file"]]).write_text(
+                json.dumps(return_submissions.unpack(members), ensure_ascii=False, separators=(",", ":")),
+                encoding="utf-8")
+        n += 1
     return n
+
+
+_RUN_AT = {c: i for i, c in enumerate(spec.sheet("Return runs").column_names)}
+
+
+def return_runs(db, service_id) -> Iterator[tuple[tuple, int]]:
+    """(Return runs sheet row, run id) for every return built: its files in the documents folder are
+    named by the period and the moment it was built (numbered when two runs share both)."""
+    cur = db.conn.execute(
+        "SELECT r.id, r.period, r.spec_version, r.disclosure, r.generated_at, r.generated_by, r.file_name, "
+        "r.file_sha256, r.submitted, r.submitted_at, r.submitted_by, s.run_id, s.file_name, s.file_sha256, "
+        "s.submitted_at, s.submitted_by, s.members IS NOT NULL FROM return_runs r "
+        "LEFT JOIN return_submissions s ON s.run_id = r.id WHERE r.service_id = ? "
+        "ORDER BY r.period, r.generated_at, r.figures, r.id", (service_id,))
+    seen: dict[str, int] = {}
+    for (run_id, period, version, disclosure, at, by, file_name, sha, submitted, submitted_at, submitted_by,
+         sent, sent_name, sent_sha, sent_at, sent_by, has_members) in cur:
+        stem = f"return-{period}-{(at or '').replace(':', '-')}"
+        seen[stem] = seen.get(stem, 0) + 1
+        if seen[stem] > 1:
+            stem += f"-{seen[stem]}"
+        yield ((period, version, disclosure, at, by, f"{stem}-figures.json", file_name, sha, _yn(submitted),
+                submitted_at, submitted_by, f"{stem}-sent.xlsx" if sent else None, sent_name, sent_sha, sent_at,
+                sent_by, f"{stem}-members.json" if sent and has_members else None), run_id)
+
+
+def _safeguarding_prompts(db, service_id) -> Iterator[tuple]:
+    for row in db.conn.execute(
+            "SELECT c.client_ref, r.referral_ref, p.instrument, p.item, p.answer, p.steps, p.raised_at, "
+            "p.acknowledged_by FROM safeguarding_prompts p JOIN clients c ON c.id = p.client_id "
+            "JOIN referrals r ON r.id = p.referral_id WHERE c.service_id = ? "
+            "ORDER BY r.referral_ref, p.raised_at, p.instrument, p.item, p.id", (service_id,)):
+        yield tuple(row)
 
 
 def _contact_attempts(db, service_id) -> Iterator[tuple]:
@@ -385,4 +434,7 @@ def counts(db: Database, service_id: int) -> dict[str, int]:
         "Documents": q("SELECT COUNT(*) FROM documents d JOIN clients c ON c.id = d.client_id WHERE c.service_id = ?"),
         "Contact attempts": q("SELECT COUNT(*) FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id "
                               "WHERE r.service_id = ?"),
+        "Safeguarding prompts": q("SELECT COUNT(*) FROM safeguarding_prompts p JOIN clients c ON c.id = p.client_id "
+                                  "WHERE c.service_id = ?"),
+        "Return runs": q("SELECT COUNT(*) FROM return_runs WHERE service_id = ?"),
     }

@@ -141,6 +141,8 @@ class Importer:
         self.new_attempts: list[tuple] = []     # (referral entry, date, method, outcome, note)
         self.new_history: list[tuple] = []      # (("new", index) or ("db", session id), action, values)
         self.new_documents: list[tuple] = []    # (client entry, referral entry or None, values, file path)
+        self.new_prompts: list[tuple] = []      # (referral entry, values): safeguarding prompts
+        self.new_runs: list[dict] = []          # return runs, each with its submission when it was sent
         self._goal_at: dict[tuple, int] = {}     # (referral, agreed, area, goal text) -> index in new_goals
         self._existing_goals: dict = {}
         self.new_reviews: list[tuple] = []      # (goal ref, values)
@@ -366,6 +368,8 @@ class Importer:
         self._check_contact_attempts()
         self._check_documents()
         self._check_settings()
+        self._check_safeguarding_prompts()
+        self._check_return_runs()
 
     def _accept_common_forms(self) -> None:
         """Common forms of a label (resources/codes/synonyms.json: "Male", "DNA", "Self referral") are
@@ -414,14 +418,15 @@ class Importer:
             self.venues.setdefault(r["code"].casefold(), Entry(r["id"], False, data=dict(r)))
         for r in self.db.query("SELECT * FROM directory WHERE service_id = ? ORDER BY id", [self.service.id]):
             self.directory.setdefault(" ".join(r["name"].split()).casefold(), Entry(r["id"], False, data=dict(r)))
-        client_refs = {_ref(r.get("client_ref")) for s in ("Clients", "Referrals", "Documents")
+        client_refs = {_ref(r.get("client_ref")) for s in ("Clients", "Referrals", "Documents", "Safeguarding prompts")
                        for r in self.rows.get(s, [])}
         for r in self._by_refs("clients", "client_ref", client_refs):
             self.clients[r["client_ref"].upper()] = Entry(r["id"], False, data=dict(r))
         referral_refs = {_ref(r.get("referral_ref")) for s in ("Referrals", "Sessions", "Assessments", "Goals",
                                                                 "Signposting", "Plans", "Contact attempts",
                                                                 "Session history", "Documents", "Goal reviews",
-                                                                "Session goals", "Plan versions")
+                                                                "Session goals", "Plan versions",
+                                                                "Safeguarding prompts")
                          for r in self.rows.get(s, [])}
         found = list(self._by_refs("referrals", "referral_ref", referral_refs))
         reasons = defaultdict(set)
@@ -1725,6 +1730,195 @@ class Importer:
                 deprivation[pc] = self.deprivation_for(pc)
         return deprivation
 
+    # Safeguarding prompts (v2) ------------------------------------------------------------------
+
+    def _check_safeguarding_prompts(self) -> None:
+        """Each prompt an answer raised, as it was: the steps shown, when, and who acknowledged them."""
+        sheet = "Safeguarding prompts"
+        existing = set()
+        for r in self._children_of_known("SELECT * FROM safeguarding_prompts WHERE referral_id IN ({marks})",
+                                         self._known_referrals(sheet)):
+            existing.add((r["referral_id"], r["instrument"], r["item"], r["raised_at"]))
+        seen: dict = {}
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            referral = self._referral_for(sheet, row)
+            ref = _ref(row.get("client_ref"))
+            client = self.clients.get(ref) if ref else None
+            if client is None:
+                self.report.fail(sheet, row.number, "client_ref", row.get("client_ref"),
+                                 f"Client {ref or ''} is not on the Clients sheet nor in the database.")
+            elif referral is not None and referral.valid and client.valid and (
+                    referral.data["client"] is not client if referral.new else referral.data["client_id"] != client.id):
+                self.report.fail(sheet, row.number, "client_ref", row.get("client_ref"),
+                                 f"Referral {_ref(row.get('referral_ref'))} is not a referral of client {ref}.")
+            values: dict = {}
+            errors: list[FieldError] = []
+            for f, limit, multiline in (("instrument", 20, False), ("item", 40, False), ("steps", 5000, True),
+                                        ("raised_at", 40, False), ("acknowledged_by", 60, False)):
+                values[f] = _collect(errors, clean_text, _text(row.get(f)), f, limit, required=True,
+                                     multiline=multiline) or None
+            self._fail_all(sheet, row, errors)
+            answer = row.get("answer")
+            if _blank(answer):
+                values["answer"] = None
+            elif isinstance(answer, (int, float)) and not isinstance(answer, bool) and float(answer).is_integer():
+                values["answer"] = int(answer)
+            elif isinstance(answer, str) and answer.strip().isdigit():
+                values["answer"] = int(answer.strip())
+            else:
+                self.report.fail(sheet, row.number, "answer", answer, "Answer: a whole number (the answer given).")
+            if values.get("raised_at"):
+                try:
+                    datetime.fromisoformat(values["raised_at"])
+                except ValueError:
+                    self.report.fail(sheet, row.number, "raised_at", row.get("raised_at"),
+                                     "Raised at: a date and time as htdesk export writes it (2024-02-05T10:15:00).")
+            if len(self.report.failures) > before or referral is None or not referral.valid or client is None:
+                continue
+            key = (id(referral), values["instrument"], values["item"], values["raised_at"])
+            if self._dup(sheet, row, "raised_at", seen, key,
+                         f"The safeguarding prompt of referral {_ref(row.get('referral_ref'))} at "
+                         f"{values['raised_at']}"):
+                continue
+            if not referral.new and (referral.id, *key[1:]) in existing:
+                self.report.sheet_counts(sheet).unchanged += 1
+                continue
+            self.new_prompts.append((referral, values))
+            self.report.sheet_counts(sheet).created += 1
+
+    def _write_safeguarding_prompts(self) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO safeguarding_prompts (client_id, referral_id, instrument, item, answer, steps, raised_at, "
+            "acknowledged_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(_client_id(referral), referral.id, v["instrument"], v["item"], v["answer"], v["steps"], v["raised_at"],
+              v["acknowledged_by"]) for referral, v in self.new_prompts])
+
+    # Return runs (v2) -----------------------------------------------------------------------------
+
+    def _check_return_runs(self) -> None:
+        """Each return built, with its figures; a submitted one with the workbook as sent (checked by its
+        SHA-256) and the referrals behind each figure then. The files are in the documents folder."""
+        from .. import periods, return_submissions, returns
+        sheet = "Return runs"
+        rows = self.rows.get(sheet, [])
+        if not rows:
+            return
+        folder = spec.documents_folder(self.path)
+        existing = {tuple(r) for r in self.db.conn.execute(
+            "SELECT period, generated_at, figures, file_sha256 FROM return_runs WHERE service_id = ?",
+            (self.service.id,))}
+        seen: dict = {}
+
+        def file_of(row: Row, column: str, required: bool) -> Path | None:
+            name = (_text(row.get(column)) or "").strip()
+            if not name:
+                if required:
+                    self.report.fail(sheet, row.number, column, None, f"{column} is required: the file's name in "
+                                     f"the folder {folder.name} beside the workbook.")
+                return None
+            if "/" in name or "\\" in name or name.startswith("."):
+                self.report.fail(sheet, row.number, column, name, f"{column}: a file's name in the folder "
+                                 f"{folder.name} beside the workbook (a name, not a path).")
+                return None
+            if not (folder / name).is_file():
+                self.report.fail(sheet, row.number, column, name, f"There is no file {name} in the folder "
+                                 f"{folder.name} beside the workbook: copy the export's documents folder with it.")
+                return None
+            return folder / name
+
+        for row in self._rows(sheet):
+            before = len(self.report.failures)
+            v: dict = {}
+            try:
+                v["period"] = periods.parse_period(_text(row.get("period")), "period").code
+            except ValidationError as exc:
+                self._field_errors(sheet, row, exc, {})
+            errors: list[FieldError] = []
+            for f, limit, required in (("spec_version", 20, True), ("generated_at", 40, True),
+                                       ("generated_by", 200, False), ("file_name", 200, False),
+                                       ("file_sha256", 64, False), ("submitted_at", 40, False),
+                                       ("submitted_by", 60, False), ("sent_file_name", 200, False),
+                                       ("sent_sha256", 64, False), ("sent_at", 40, False), ("sent_by", 60, False)):
+                v[f] = _collect(errors, clean_text, _text(row.get(f)), f, limit, required=required,
+                                multiline=False) or None
+            self._fail_all(sheet, row, errors)
+            v["disclosure"] = (_text(row.get("disclosure")) or "").strip()
+            if v["disclosure"] not in ("none", "nhs-england"):
+                self.report.fail(sheet, row.number, "disclosure", row.get("disclosure"),
+                                 "Disclosure: none or nhs-england.")
+            v["submitted"] = _flag(row.get("submitted"), 0)
+            if v["submitted"] is None:
+                self.report.fail(sheet, row.number, "submitted", row.get("submitted"), "Submitted: Y or N.")
+            figures = file_of(row, "figures_file", True)
+            if figures is not None:
+                try:
+                    v["figures"] = figures.read_text(encoding="utf-8")
+                    returns.figures_from_json(v["figures"])
+                except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                    self.report.fail(sheet, row.number, "figures_file", row.get("figures_file"),
+                                     f"The file {figures.name} does not hold a return's figures as htdesk export "
+                                     "writes them (JSON).")
+            sent = file_of(row, "sent_file", False)
+            v["sent"] = None
+            if sent is not None:
+                if sha256_of(sent) != (v["sent_sha256"] or "").lower():
+                    self.report.fail(sheet, row.number, "sent_sha256", row.get("sent_sha256"),
+                                     f"The file {sent.name} is not the workbook sent (its SHA-256 differs): it was "
+                                     "changed or replaced, so it was not imported.")
+                elif not v["sent_file_name"] or not v["sent_at"]:
+                    self.report.fail(sheet, row.number, "sent_at", row.get("sent_at"),
+                                     "A sent workbook needs its sent_file_name and sent_at.")
+                v["sent"] = sent
+            members = file_of(row, "members_file", False)
+            v["members"] = None
+            if members is not None:
+                try:
+                    found = json.loads(members.read_text(encoding="utf-8"))
+                    if not isinstance(found, dict):
+                        raise ValueError
+                    v["members"] = return_submissions.pack(found)
+                except (ValueError, UnicodeDecodeError):
+                    self.report.fail(sheet, row.number, "members_file", row.get("members_file"),
+                                     f"The file {members.name} does not hold the referrals behind each figure as "
+                                     "htdesk export writes them (JSON).")
+            if v["generated_at"]:
+                try:
+                    datetime.fromisoformat(v["generated_at"])
+                except ValueError:
+                    self.report.fail(sheet, row.number, "generated_at", row.get("generated_at"),
+                                     "Generated at: a date and time as htdesk export writes it (2024-07-10T09:30:00).")
+            if len(self.report.failures) > before:
+                continue
+            key = (v["period"], v["generated_at"], v["figures"], v["file_sha256"])
+            if self._dup(sheet, row, "generated_at", seen, key,
+                         f"The return run of {v['period']} built at {v['generated_at']}"):
+                continue
+            if key in existing:
+                self.report.sheet_counts(sheet).unchanged += 1
+                continue
+            self.new_runs.append(v)
+            self.report.sheet_counts(sheet).created += 1
+
+    def _write_return_runs(self) -> None:
+        for v in self.new_runs:
+            run_id = self.db.conn.execute(
+                "INSERT INTO return_runs (service_id, period, spec_version, disclosure, generated_at, generated_by, "
+                "figures, file_name, file_sha256, submitted, submitted_at, submitted_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (self.service.id, v["period"], v["spec_version"], v["disclosure"], v["generated_at"],
+                 v["generated_by"], v["figures"], v["file_name"], v["file_sha256"], v["submitted"],
+                 v["submitted_at"], v["submitted_by"])).fetchone()[0]
+            if v["sent"] is not None:
+                content = v["sent"].read_bytes()
+                if hashlib.sha256(content).hexdigest() != v["sent_sha256"].lower():
+                    raise OSError(f"{v['sent']} changed while it was being imported")
+                self.db.conn.execute(
+                    "INSERT INTO return_submissions (run_id, file_name, file_sha256, workbook, members, submitted_at, "
+                    "submitted_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, v["sent_file_name"], v["sent_sha256"], content, v["members"], v["sent_at"],
+                     v["sent_by"]))
+
     def write(self, path: Path, sha256: str, deprivation: dict) -> None:
         """Inside the caller's transaction (which holds the write lock)."""
         by = self.actor.username
@@ -1749,6 +1943,8 @@ class Importer:
         self._write_signposting(by, tick)
         self._write_contact_attempts(by)
         self._write_documents(by)
+        self._write_safeguarding_prompts()
+        self._write_return_runs()
         self.db.conn.executemany("INSERT INTO settings (scope, key, value) VALUES (?, ?, ?)", [
             (scope if isinstance(scope, str) else f"venue:{scope.id}", key, value)
             for scope, key, value in self.new_settings])

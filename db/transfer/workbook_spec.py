@@ -359,6 +359,41 @@ def sheets() -> tuple[Sheet, ...]:
             _c("note", width=30),
         ), "referral_ref, date, method, outcome and note", optional=True,
             about="Each try to reach a client; a referral with tries and no trainer is 'Trying to contact'."),
+        Sheet("Safeguarding prompts", (
+            _c("client_ref", True, example="HT-000001"),
+            _c("referral_ref", True, example="RF-000001"),
+            _c("instrument", True, example="PHQ9"),
+            _c("item", True, example="phq9_9"),
+            _c("answer", kind=INT, example=1, hint="The answer that raised the prompt"),
+            _c("steps", True, example="Ring the duty manager on 0191 000 0000 the same day.", width=40,
+               hint="The service's escalation steps as they were shown"),
+            _c("raised_at", True, example="2024-02-05T10:15:00", width=20),
+            _c("acknowledged_by", True, example="jsmith", hint="Who saw the steps and acknowledged them"),
+        ), "referral_ref, instrument, item and raised_at", optional=True,
+            about="Each safeguarding prompt an answer raised (PHQ-9 item 9), with the steps shown and who "
+                  "acknowledged them."),
+        Sheet("Return runs", (
+            _c("period", True, example="2024-25-Q1"),
+            _c("spec_version", True, example="1"),
+            _c("disclosure", True, example="none", hint="none or nhs-england"),
+            _c("generated_at", True, example="2024-07-10T09:30:00", width=20),
+            _c("generated_by", example="Morag Manager (manager)", width=24),
+            _c("figures_file", True, example="return-2024-25-Q1-2024-07-10T09-30-00-figures.json", width=34,
+               hint="The run's figures (JSON, as htdesk export writes them) in the folder FILE-documents"),
+            _c("file_name", example="return-2024-25-Q1.xlsx", width=24),
+            _c("file_sha256", width=20),
+            _c("submitted", example="Y", hint="Y: marked as the return sent for the period"),
+            _c("submitted_at", example="2024-07-11T12:00:00", width=20),
+            _c("submitted_by", example="manager"),
+            _c("sent_file", width=34, hint="The workbook as sent, in the folder FILE-documents"),
+            _c("sent_file_name", width=24),
+            _c("sent_sha256", width=20, hint="The sent workbook's SHA-256: the import checks the file"),
+            _c("sent_at", width=20),
+            _c("sent_by"),
+            _c("members_file", width=34, hint="The referrals behind each figure when it was sent (JSON)"),
+        ), "period, generated_at, the figures and file_sha256", optional=True,
+            about="Each quarterly return built, its figures, and for a submitted one the workbook as sent and the "
+                  "referrals behind each figure then; the files are in the folder FILE-documents."),
     )
 
 

@@ -633,7 +633,7 @@ def test_export_rows_follow_the_spec_columns(store, tmp_path):
                           "Directory", "Plans", "Plan versions", "Goal reviews",   # then those added after v1
                           "Session goals",
                           "Session history",
-                          "Settings", "Documents", "Contact attempts"]
+                          "Settings", "Documents", "Contact attempts", "Safeguarding prompts", "Return runs"]
     for s in spec.sheets():
         assert all(len(r) == len(s.columns) for r in rows[s.name])
     referral = rows["Referrals"][0]

@@ -67,6 +67,11 @@ V2_SHEETS = {
     "Documents": ["client_ref*", "referral_ref", "kind*", "file*", "file_name", "template_version*", "sha256*",
                   "created_at*", "created_by"],
     "Contact attempts": ["referral_ref*", "date*", "method*", "outcome*", "note"],
+    "Safeguarding prompts": ["client_ref*", "referral_ref*", "instrument*", "item*", "answer", "steps*", "raised_at*",
+                             "acknowledged_by*"],
+    "Return runs": ["period*", "spec_version*", "disclosure*", "generated_at*", "generated_by", "figures_file*",
+                    "file_name", "file_sha256", "submitted", "submitted_at", "submitted_by", "sent_file",
+                    "sent_file_name", "sent_sha256", "sent_at", "sent_by", "members_file"],
 }
 SHEETS = ["Instructions", *IMPORT_MD, *V2_SHEETS, "Codes"]
 
