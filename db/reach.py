@@ -577,16 +577,16 @@ def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
 # Counting eight quarters takes seconds at 50,000 clients; opening the dashboard should not. Each
 # quarter's figures are kept with the last audit event the count saw (its mark). Every write through
 # the store leaves an audit event in the same transaction (db/api.py), so the events written since a
-# quarter's mark say whether it may have changed. An event about one referral's records (the
-# referral, a session, an assessment, a plan, a goal, signposting) makes stale every quarter from the
-# earliest date of that referral (received, closed, its sessions, plans, goals' status dates and
-# signposting) onwards; an event about a person (their details) every quarter from the earliest such
-# date of all their referrals; in both, a date the event itself names (a session moved out of a
-# quarter) counts too. An event about no person that is not known to leave the figures alone (an
-# import, a restore, a venue's type, a setting) makes every quarter stale. A referral's figures
-# depend only on its own records and its person's details (whether it started before a quarter is
-# decided by its own earlier sessions, which lie in the quarters from its earliest date on), so the
-# other quarters are kept; the stale ones are counted again, by the same engine, and kept in turn.
+# quarter's mark say whether it may have changed: every quarter from the earliest date the written
+# record can change a figure from (_RECORD_DATES: a session's own date, a plan's agreed date...) or,
+# for the referral itself, from the earliest date of anything of that referral (received, closed,
+# sessions, plans, goals' status dates, signposting), and for a person's details, of anything of all
+# their referrals; a date the event itself names (a session moved out of a quarter) counts too. An
+# event about no person that is not known to leave the figures alone (an import, a restore, a
+# venue's type, a setting) makes every quarter stale. A referral's figures in a quarter depend only on
+# its own records of that quarter, its own earlier sessions (was it a start), the referral and the
+# person's details, so the earlier quarters are kept; the stale ones are counted again, by the same
+# engine, and kept in turn.
 
 # Events that change nothing any figure reads: reading, signing in, printing, exporting, backups,
 # submitting a return; and records no figure reads (accounts, staff details, the directory, letters).
@@ -622,24 +622,33 @@ SELECT client_id, MIN(d) FROM (
 ) t WHERE d IS NOT NULL GROUP BY client_id
 """,
 }
-# The referral a record about one referral belongs to (its figures are that referral's: a client's
-# other referrals are counted apart, so only this one's quarters may change).
-_REFERRAL_OF = {
-    "referral": "SELECT id, id FROM referrals WHERE id IN ({ids})",
-    "session": "SELECT id, referral_id FROM sessions WHERE id IN ({ids})",
-    "assessment": "SELECT id, referral_id FROM assessments WHERE id IN ({ids})",
-    "signposting": "SELECT id, referral_id FROM signposting WHERE id IN ({ids})",
-    "plan": "SELECT id, referral_id FROM plans WHERE id IN ({ids})",
-    "goal": "SELECT g.id, p.referral_id FROM goals g JOIN plans p ON p.id = g.plan_id WHERE g.id IN ({ids})",
+# The earliest date from which a record about one referral can change a figure: a session's own date
+# (its quarter's sessions and attendance, and whether later quarters' attended sessions are starts);
+# an assessment's referral's closed date (outcomes are counted in the quarter a referral closed; an
+# open referral's assessments change no figure yet); a plan's agreed date (and its goals' status
+# dates, for goals written with it); a goal's status date and its plan's agreed date; signposting's date. With any date the event names (a session moved), the
+# quarters from the earliest on may change, no earlier one.
+_RECORD_DATES = {
+    "session": "SELECT id, session_date FROM sessions WHERE id IN ({ids})",
+    "assessment": "SELECT a.id, r.closed_date FROM assessments a JOIN referrals r ON r.id = a.referral_id "
+                  "WHERE a.id IN ({ids})",
+    "signposting": "SELECT id, signpost_date FROM signposting WHERE id IN ({ids})",
+    "plan": "SELECT p.id, p.agreed_date, (SELECT MIN(g.status_date) FROM goals g WHERE g.plan_id = p.id) "
+            "FROM plans p WHERE p.id IN ({ids})",
+    "goal": "SELECT g.id, CASE WHEN g.status_date IS NOT NULL AND g.status_date < p.agreed_date THEN g.status_date "
+            "ELSE p.agreed_date END FROM goals g JOIN plans p ON p.id = g.plan_id WHERE g.id IN ({ids})",
 }
 
 
 def _looked_up(db: Database, template: str, ids, times: int) -> dict:
+    """id -> the earliest of the dates each row gives (None when it gives none), a chunk at a time."""
     ids = sorted(set(ids))
     out: dict = {}
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
-        out.update(db.conn.execute(template.format(ids=", ".join("?" * len(chunk))), chunk * times).fetchall())
+        for key, *dates in db.conn.execute(template.format(ids=", ".join("?" * len(chunk))), chunk * times):
+            dates = [d for d in dates if d is not None]
+            out[key] = min(dates) if dates else None
     return out
 
 
@@ -705,7 +714,7 @@ def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]
         return set()
     since = min(marks.values())
     skip = ", ".join("?" * len(_UNCOUNTED_ACTIONS))
-    events = []                  # (id, a date it names or None, ("referral"|"client", id) or None: every quarter)
+    events = []                  # (id, the earliest date it names or None, what it is about or None: everything)
     records: dict[str, set] = {}
     for event_id, entity, entity_id, client_id, before, after in db.conn.execute(
             f"SELECT id, entity, entity_id, client_id, before, after FROM audit WHERE id > ? "
@@ -717,21 +726,27 @@ def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]
             continue
         named = _ISO_DATE.findall(f"{before or ''} {after or ''}")
         about = (entity, entity_id, int(client_id))
-        if entity in _REFERRAL_OF and str(entity_id or "").isdigit():
+        if entity in _RECORD_DATES and str(entity_id or "").isdigit():
             records.setdefault(entity, set()).add(int(entity_id))
         events.append((event_id, min(named) if named else None, about))
     if not events:
         return set()
-    referral_of = {(entity, i): r for entity, ids in records.items()
-                   for i, r in _looked_up(db, _REFERRAL_OF[entity], ids, 1).items()}
-    whose = {}
+    dated = {(entity, i): d for entity, ids in records.items()
+             for i, d in _looked_up(db, _RECORD_DATES[entity], ids, 1).items()}
+    whose = {}                   # event -> ("record", its date) | ("referral", id) | ("client", id)
     for k, (event_id, named, about) in enumerate(events):
         if about is not None:
             entity, entity_id, client_id = about
-            referral = referral_of.get((entity, int(entity_id))) if str(entity_id or "").isdigit() else None
-            whose[k] = ("referral", referral) if referral is not None else ("client", client_id)
+            key = int(entity_id) if str(entity_id or "").isdigit() else None
+            if entity == "referral" and key is not None:
+                whose[k] = ("referral", key)
+            elif (entity, key) in dated:
+                whose[k] = ("record", dated[(entity, key)])
+            else:
+                whose[k] = ("client", client_id)
     earliest = {kind: _looked_up(db, _EARLIEST_OF[kind], [i for t, i in whose.values() if t == kind], 6)
                 for kind in ("referral", "client")}
+    earliest["record"] = {}
     stale = set()
     for p in periods:
         mark = marks.get(p.code)
@@ -745,7 +760,7 @@ def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]
                 stale.add(p.code)
                 break
             kind, key = whose[k]
-            dates = [d for d in (named, earliest[kind].get(key)) if d is not None]
+            dates = [d for d in (named, key if kind == "record" else earliest[kind].get(key)) if d is not None]
             if dates and min(dates) <= end:
                 stale.add(p.code)
                 break

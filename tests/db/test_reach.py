@@ -465,3 +465,61 @@ def test_a_write_to_one_referral_counts_only_that_referrals_quarters_again(store
     assert (_starts(after, 1), _starts(after)) == (_starts(before, 1), _starts(before) + 1)
     assert after.quarters[-1].figures == reach.quarter_figures(store.db, 1, parse_period(PERIOD),
                                                                after.instruments).figures
+
+
+
+def test_attendance_recorded_counts_only_that_sessions_quarter_again(store, counted):
+    """The everyday write: R3 (received 1 May, in Q1) has its 10 July session's attendance corrected
+    from 'arrived late, not seen' to 'did not attend'. Only Q2 can change (the session's own quarter
+    and later), so Q1 is kept; the figures are a fresh count's."""
+    before = store.reach.dashboard(PERIOD)
+    session_id, version = store.db.conn.execute(
+        "SELECT id, row_version FROM sessions WHERE referral_id = 3 AND session_date = '2026-07-10'").fetchone()
+    other = _opened(store.path)
+    other.diary.record_attendance(session_id, "3", expected_version=version, today=TODAY)
+    other.close()
+    counted.clear()
+    after = store.reach.dashboard(PERIOD)
+    assert counted == [["2026-27-Q2"]]
+    dna = reach.ITEM["dna"]
+    assert after.current(dna).numerator == before.current(dna).numerator + 1
+    assert after.quarters[-1].figures == reach.quarter_figures(store.db, 1, parse_period(PERIOD),
+                                                               after.instruments).figures
+    assert after.quarters[-2].figures == before.quarters[-2].figures
+
+
+def test_after_every_kind_of_write_the_kept_quarters_are_a_fresh_counts(store, counted):
+    """Signposting followed up, a goal reviewed, an exit assessment on a closed referral, a referral
+    closed, a plan agreed with a goal already met, each in a past quarter: after each, this store's
+    dashboard and the next opening's are exactly what counting all eight quarters afresh gives."""
+    from db import assessments
+    periods = reach.quarters_ending(parse_period(PERIOD))
+    on = tuple(assessments.enabled_instruments(store.db, "TEST"))
+    conn = store.db.conn
+    sign_id, sign_v = conn.execute("SELECT id, row_version FROM signposting WHERE referral_id = 1").fetchone()
+    goal_id, goal_v = conn.execute("SELECT g.id, g.row_version FROM goals g JOIN plans p ON p.id = g.plan_id "
+                                   "WHERE p.referral_id = 1").fetchone()
+    writes = [
+        lambda s: s.signposting.record_outcome(sign_id, {"outcome": "attended", "outcome_date": "2026-07-01"},
+                                               expected_version=sign_v, today=TODAY),
+        lambda s: s.plans.update_goal(goal_id, {"status": "NOT", "status_date": "2026-07-15"},
+                                      expected_version=goal_v, today=TODAY),
+        lambda s: s.assessments.add(1, "2026-08-31", "EXIT", "BODY", {"weight_kg": 99}, today=TODAY),
+        lambda s: s.referrals.close(6, "2026-09-20", "COMPLETED", today=TODAY),
+        lambda s: s.plans.add(3, {"agreed_date": "2026-06-01"}, goals=[
+            {"area": "DIET", "goal_text": "Porridge, not toast", "status": "FULL", "status_date": "2026-06-15"}],
+            today=TODAY),
+    ]
+    shown = store.reach.dashboard(PERIOD)
+    for write in writes:
+        write(store)
+        dash = store.reach.dashboard(PERIOD)
+        fresh = reach.span_figures(store.db, 1, periods, on)
+        assert [q.figures for q in dash.quarters] == [q.figures for q in fresh]
+        assert [q.figures for q in dash.quarters] != [q.figures for q in shown.quarters]      # it did change
+        shown = dash
+    nxt = _opened(store.path)
+    try:
+        assert [q.figures for q in nxt.reach.dashboard(PERIOD).quarters] == [q.figures for q in shown.quarters]
+    finally:
+        nxt.close()
