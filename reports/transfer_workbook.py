@@ -157,7 +157,9 @@ def instructions() -> list[str]:
         "- Staff other_roles (more roles of one person) and account_ended; no password ever leaves or enters.",
         "- Venues open_days (Mon;Wed;Fri) and active (Y/N).",
         "- Clients: consent_version, gp_practice_name, contact_phone/text/letter/email and may_leave_message (Y/N), "
-        "asian_thresholds (Y: the lower BMI thresholds), archived_date.",
+        "asian_thresholds (Y: the lower BMI thresholds), archived_date; for a person erased, anonymised_at and "
+        "the deprivation kept for the returns (erased_lsoa_code, erased_imd_...).",
+        "- Referrals of a person erased: erased_figures_dob and erased_nhs_valid, what the return's figures keep.",
         "- Referrals age_override_by: the manager who agreed to support a client under 16.",
         "- Signposting outcome_date, follow_up_date and directory_name.",
         "- Directory, Plans (what matters to me, contacts chosen, plans with no goals), Session history (the diary's "

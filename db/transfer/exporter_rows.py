@@ -99,14 +99,16 @@ def _venues(db, service_id) -> Iterator[tuple]:
         yield (code, name, vtype, postcode, open_days_text(open_days), _yn(active))
 
 
-_DATE_COLUMNS = {"date_of_birth", "consent_date", "archived_date"}
+_DATE_COLUMNS = {"date_of_birth", "consent_date", "archived_date"}      # anonymised_at: date and time, as text
 _FLAG_COLUMNS = {"contact_phone", "contact_text", "contact_letter", "contact_email", "may_leave_message",
                  "asian_thresholds"}
 
 
 def _clients(db, service_id, sheet) -> Iterator[tuple]:
     columns = sheet.column_names
-    selected = ["substr(archived_at, 1, 10)" if c == "archived_date" else c for c in columns]
+    selected = ["substr(archived_at, 1, 10)" if c == "archived_date" else
+                f"CASE WHEN anonymised_at IS NOT NULL THEN {c[7:]} END" if c.startswith("erased_") else c
+                for c in columns]
     cur = db.conn.execute(f"SELECT {', '.join(selected)} FROM clients WHERE service_id = ? ORDER BY client_ref, id",
                           (service_id,))
     date_at = [i for i, c in enumerate(columns) if c in _DATE_COLUMNS]
@@ -129,14 +131,16 @@ def _referrals(db, service_id, usernames) -> Iterator[tuple]:
     cur = db.conn.execute(
         "SELECT r.id, r.referral_ref, c.client_ref, r.received_date, r.source, r.referrer_name, "
         "r.referrer_organisation, r.priority, r.allocated_staff_id, r.closed_date, r.closure_reason, r.notes, "
-        "r.age_override_by "
-        "FROM referrals r JOIN clients c ON c.id = r.client_id WHERE r.service_id = ? ORDER BY r.referral_ref, r.id",
+        "r.age_override_by, e.figures_dob, e.nhs_valid "
+        "FROM referrals r JOIN clients c ON c.id = r.client_id LEFT JOIN erased_referrals e ON e.referral_id = r.id "
+        "WHERE r.service_id = ? ORDER BY r.referral_ref, r.id",
         (service_id,))
     for (rid, ref, client_ref, received, source, rname, rorg, priority, staff_id, closed, reason, notes,
-         override_by) in cur:
+         override_by, figures_dob, nhs_valid) in cur:
         areas = sorted(reasons.get(rid, []), key=lambda a: order.get(a, 99))
         yield (ref, client_ref, _day(received), source, rname, rorg, ";".join(areas) or None, priority,
-               usernames.get(staff_id) if staff_id else None, _day(closed), reason, notes, override_by)
+               usernames.get(staff_id) if staff_id else None, _day(closed), reason, notes, override_by,
+               _day(figures_dob), _yn(nhs_valid))
 
 
 def _hhmm(text: str | None) -> str | None:

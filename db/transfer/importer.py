@@ -635,9 +635,32 @@ class Importer:
             archived = _collect(ref_errors, parse_date, row.get("archived_date"), "archived_date")
             if archived is not None:
                 _collect(ref_errors, check_not_future, archived, "archived_date", self.today)
+            anonymised = _text(row.get("anonymised_at"))
+            anonymised = anonymised.strip() if anonymised else None
+            if anonymised:
+                try:
+                    datetime.fromisoformat(anonymised)
+                except ValueError:
+                    ref_errors.append(FieldError("anonymised_at", "Anonymised at: a date and time as htdesk export "
+                                                                  "writes it (2024-02-05T10:15:00)."))
+            kept = None
+            if anonymised:
+                # An erased person's deprivation as the app kept it (their postcode is gone).
+                kept = {k: _text(row.get("erased_" + k)) for k in self._DEPRIVATION}
+                for k in ("imd_decile", "imd_quintile"):
+                    if kept[k] is not None:
+                        top = 10 if k == "imd_decile" else 5
+                        if not kept[k].strip().isdigit() or not 1 <= int(kept[k]) <= top:
+                            ref_errors.append(FieldError("erased_" + k, f"erased_{k}: a whole number from 1 to {top}."))
+                        else:
+                            kept[k] = int(kept[k])
             try:
                 clean = clients.validate(values, self.today)
                 clean["archived_at"] = archived.isoformat() if archived else None
+                if anonymised and clean["archived_at"] == anonymised[:10]:
+                    clean["archived_at"] = anonymised      # archived by the erasure, at that moment
+                clean["anonymised_at"] = anonymised
+                clean["_kept_deprivation"] = kept
                 errors = ref_errors
             except ValidationError as exc:
                 clean = None
@@ -652,7 +675,8 @@ class Importer:
                     continue
                 self._compare(sheet, row, [(c, clean[c], existing.data.get(c)) for c in self._CLIENT_COLUMNS]
                               + [("archived_date", clean["archived_at"], (existing.data.get("archived_at") or "")[:10]
-                                  or None)], f"Client {ref}")
+                                  or None), ("anonymised_at", clean["anonymised_at"], existing.data.get("anonymised_at"))],
+                              f"Client {ref}")
                 continue
             entry = Entry(None, True, row=row.number, data={**clean, "client_ref": ref})
             self.clients[ref] = entry
@@ -660,7 +684,7 @@ class Importer:
             self.report.sheet_counts(sheet).created += 1
             if clean.get("nhs_number"):
                 nhs_seen[clean["nhs_number"]].append(ref)
-            if clean.get("postcode"):
+            if clean.get("postcode") and not anonymised:
                 entry.data["_needs_lookup"] = True
         self._nhs_warnings(nhs_seen)
         self._same_person_warnings()
@@ -771,7 +795,20 @@ class Importer:
                 override_by = override_by.strip()
                 if self._staff_for(sheet, row, "age_override_by") is None:
                     override_by = None
-            if clean is not None and dob:
+            erased = None
+            if not _blank(row.get("erased_nhs_valid")) or not _blank(row.get("erased_figures_dob")):
+                # A person erased: what the return's figures still need of the details erased.
+                nhs_valid = _flag(row.get("erased_nhs_valid"), -1)
+                if nhs_valid not in (0, 1):
+                    self.report.fail(sheet, row.number, "erased_nhs_valid", row.get("erased_nhs_valid"),
+                                     "Erased NHS valid: Y or N (required with erased_figures_dob).")
+                try:
+                    figures_dob = parse_date(row.get("erased_figures_dob"), "erased_figures_dob")
+                    erased = (figures_dob.isoformat() if figures_dob else None, nhs_valid)
+                except ValidationError as exc:
+                    self._field_errors(sheet, row, exc, {})
+            if clean is not None and dob and not (client_ok and client.data.get("anonymised_at")):
+                # (an erased person's date of birth is only its year: their age was checked when they came)
                 try:
                     check_age_for_referral(dob, clean["received_date"], override_by is not None)
                 except ValidationError as exc:
@@ -802,7 +839,8 @@ class Importer:
             if self._dup(sheet, row, "referral_ref", seen, ref, f"Referral reference {ref}"):
                 continue
             clean.update(closed_date=closed_day.isoformat() if closed_day else None, closure_reason=reason,
-                         referral_ref=ref, client=client, trainer=trainer, age_override_by=override_by)
+                         referral_ref=ref, client=client, trainer=trainer, age_override_by=override_by,
+                         erased=erased)
             existing = self.referrals.get(ref)
             if existing is not None and not existing.new:
                 if self._foreign(sheet, row, "referral_ref", existing, f"Referral {ref}"):
@@ -2005,19 +2043,22 @@ class Importer:
 
     def _write_clients(self, by: str, deprivation: dict, tick) -> None:
         columns = ["service_id", "client_ref", *CLIENT_FIELDS, *self._DEPRIVATION, "archived_at", "archived_by",
-                   "created_by"]
+                   "anonymised_at", "created_by"]
         rows = []
         for e in self.new_clients:
             d = e.data
-            dep = deprivation[d.get("postcode")]
+            dep = d["_kept_deprivation"] if d.get("anonymised_at") else deprivation[d.get("postcode")]
             rows.append((self.service.id, d["client_ref"], *[d.get(f) for f in CLIENT_FIELDS],
                          *[dep[k] for k in self._DEPRIVATION], d.get("archived_at"),
-                         by if d.get("archived_at") else None, by))
+                         by if d.get("archived_at") else None, d.get("anonymised_at"), by))
         ids = self._insert_many("clients", columns, len(rows), rows)
         search = []
         for e, new_id in zip(self.new_clients, ids):
             e.id = new_id
-            search.append((new_id, clients.search_text(e.data)))
+            d = e.data
+            # An erased person is found by reference and the names the erasure gave (as db/rights.py keeps it).
+            search.append((new_id, f"{d['client_ref']} {d['first_name']} {d['last_name']}" if d.get("anonymised_at")
+                           else clients.search_text(d)))
         self.db.conn.executemany("INSERT INTO clients_search (rowid, text) VALUES (?, ?)", search)
         tick(len(rows), "Writing clients")
 
@@ -2038,6 +2079,8 @@ class Importer:
             e.id = new_id
             reasons += [(new_id, area) for area in e.data["reasons"]]
         self.db.conn.executemany("INSERT INTO referral_reasons (referral_id, area) VALUES (?, ?)", reasons)
+        self.db.conn.executemany("INSERT INTO erased_referrals (referral_id, figures_dob, nhs_valid) VALUES (?, ?, ?)",
+                                 [(e.id, *e.data["erased"]) for e in self.new_referrals if e.data.get("erased")])
         self.touched_referrals += self.new_referrals
         tick(len(rows), "Writing referrals")
 

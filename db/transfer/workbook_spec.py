@@ -185,6 +185,15 @@ def sheets() -> tuple[Sheet, ...]:
                 _c("asian_thresholds", kind=CODE, code_list="yes_no", example="N",
                    hint="Y: the lower BMI thresholds for South Asian, Chinese, Black and other minority backgrounds"),
                 _c("archived_date", kind=DATE, hint="The day the record was archived (blank: current)"),
+                _c("anonymised_at", width=20, hint="When the person's details were erased (their figures kept), "
+                                                   "as htdesk export writes it"),
+                # What the figures need of an erased person's postcode (gone with the erasure): read only
+                # with anonymised_at, as the app kept it; anyone else's is worked out from their postcode.
+                _c("erased_lsoa_code", hint="For a person erased: their LSOA as kept"),
+                _c("erased_imd_decile", kind=INT, hint="For a person erased: their IMD decile as kept"),
+                _c("erased_imd_quintile", kind=INT, hint="For a person erased: their IMD quintile as kept"),
+                _c("erased_imd_edition", hint="For a person erased: the IMD edition of the decile"),
+                _c("erased_postcode_status", hint="For a person erased: their postcode's status as kept"),
             ),
         ), "client_ref"),
         Sheet("Referrals", (
@@ -203,6 +212,10 @@ def sheets() -> tuple[Sheet, ...]:
             _c("notes", width=30),
             *_v2(  # added after v1 (optional)
                 _c("age_override_by", hint="Username of the manager who agreed to support a client under 16"),
+                _c("erased_figures_dob", kind=DATE, hint="For a person erased: the date the return's age figures use "
+                                                         "(never their birthday)"),
+                _c("erased_nhs_valid", kind=CODE, code_list="yes_no",
+                   hint="For a person erased: Y when their NHS number was valid (the return counts it)"),
             ),
         ), "referral_ref"),
         Sheet("Sessions", (

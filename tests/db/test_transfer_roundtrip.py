@@ -10,11 +10,12 @@ import sqlite3
 
 import openpyxl
 import pytest
+from sqlite_utils import Database
 
-from db import deprivation, return_submissions
+from db import clients, deprivation, return_submissions, rights
 from db.demo import create_demo
 from db.store import CaseStore
-from db.transfer.roundtrip import differences, tables
+from db.transfer.roundtrip import BOOKKEEPING, columns, differences, tables
 from reports.transfer_workbook import write_export
 
 NE = deprivation.NORTH_EAST_SOURCE       # the small postcode reference the tests build in a fraction of a second
@@ -26,7 +27,12 @@ SKIP_TABLES = {
     "_sqlite_migrations": "the database's own schema history",
     "meta": "the database's own facts (app version, demo flag)",
     "drafts": "unsaved form text of a signed-in user, kept on their machine's database only",
+    "reach_figures": "the reach dashboard's kept counts, worked out again from the records",
 }
+# Compared as "the service" only: an import goes into the service the database has (IMPORT.md), whose
+# own details (name, contact details, logo) are set there, so they are not carried.
+AS_THE_SERVICE = {"services"}
+
 # Accounts' secrets and sign-in state: imported accounts are locked with no password by design.
 IGNORE_COLUMNS = {"accounts": {"password_hash", "locked", "failed_attempts", "last_login", "must_change_password",
                                "locked_until"},
@@ -108,6 +114,23 @@ def _enrich(path):
         conn.execute("INSERT INTO plan_versions (plan_id, version, agreed_date, what_matters, goals, contacts, "
                      "created_by) SELECT p.id, 1, p.agreed_date, p.what_matters, '[]', '[]', 'demo' FROM plans p "
                      "WHERE NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.plan_id = p.id)")
+        # Columns the demo leaves empty, filled once each so that none passes unseen.
+        conn.execute("UPDATE clients SET preferred_name = 'Jo', address_line_2 = 'Flat 2', email = 'jo@example.org' "
+                     "WHERE client_ref = 'HT-000004'")
+        row = conn.execute("SELECT * FROM clients WHERE client_ref = 'HT-000004'")
+        person = dict(zip([d[0] for d in row.description], row.fetchone()))
+        conn.execute("UPDATE clients_search SET text = ? WHERE rowid = ?", (clients.search_text(person), person["id"]))
+        conn.execute("UPDATE directory SET address = '1 Market Street', web = 'https://example.org', notes = 'Drop in "
+                     "on Tuesdays' WHERE id = (SELECT MIN(id) FROM directory)")
+        conn.execute("UPDATE referrals SET referrer_organisation = 'Elm Street Surgery', notes = 'Prefers mornings' "
+                     "WHERE id = (SELECT MIN(id) FROM referrals)")
+        conn.execute("UPDATE sessions SET notes = 'Walked to the park' WHERE id = (SELECT MAX(id) FROM sessions)")
+        conn.execute("UPDATE staff SET phone = '0191 000 0001' WHERE id = (SELECT MAX(id) FROM staff)")
+        conn.execute("UPDATE venues SET postcode = 'NE1 7RU' WHERE id = (SELECT MIN(id) FROM venues)")
+        # A person erased (their details anonymised, what the return's figures need of them kept).
+        erased = conn.execute("SELECT client_id FROM referrals WHERE status = 'CLOSED' AND client_id NOT IN "
+                            "(SELECT client_id FROM documents) ORDER BY id DESC LIMIT 1").fetchone()[0]
+        rights.erase(Database(conn), erased, "manager", "2026-06-02T10:00:00")
         # A safeguarding prompt acknowledged, and the quarterly returns built: one submitted with the
         # workbook as sent and the referrals behind its figures, one built twice in the same second.
         conn.execute("INSERT INTO safeguarding_prompts (client_id, referral_id, instrument, item, answer, steps, "
@@ -241,3 +264,23 @@ def test_a_column_added_without_a_way_out_and_back_in_fails_the_comparison(round
         copies[0].execute("INSERT INTO waiting_notes (note) VALUES ('rang twice')")
     found = differences(*copies, skip_tables=SKIP_TABLES, ignore_columns=IGNORE_COLUMNS, exclude=EXCLUDE)
     assert "waiting_notes: only in the first database" in found
+
+
+def test_no_compared_table_or_column_is_left_empty_by_the_demo(round_trip):
+    """A table or column the enriched demo leaves empty would compare equal without ever having been
+    carried: each holds a value, so the comparison above proves its way out and back in."""
+    demo, *_ = round_trip
+    conn = sqlite3.connect(demo)
+    empty = []
+    for table in tables(conn):
+        if table in SKIP_TABLES or table in AS_THE_SERVICE:
+            continue
+        if conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] == 0:
+            empty.append(table)
+            continue
+        for column in columns(conn, table):
+            if column in BOOKKEEPING or column in IGNORE_COLUMNS.get(table, ()):
+                continue
+            if conn.execute(f'SELECT COUNT(*) FROM "{table}" WHERE "{column}" IS NOT NULL').fetchone()[0] == 0:
+                empty.append(f"{table}.{column}")
+    assert empty == [], "give these a value in _enrich (and a way out and back in): " + ", ".join(empty)
