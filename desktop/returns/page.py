@@ -136,7 +136,7 @@ def build_preview(job, store, period, sdc: str) -> Preview:
     sent = store.returns.submitted(period)
     late = {}
     if sent is not None:
-        late = {(c.measure, c.breakdown): c for c in store.returns.late_changes(period)}
+        late = {(c.measure, c.breakdown): c for c in store.returns.late_changes(period, figures=figures)}
     if job.cancelled():
         raise Cancelled("Stopped: no figures were built.")
     job.progress(2, 3, "Laying out the table")

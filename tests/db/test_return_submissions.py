@@ -129,3 +129,27 @@ def test_explain_as_submitted_or_as_now(store, tmp_path):
     with pytest.raises(Exception) as info:
         store.returns.explain(PERIOD, "STARTS_BY", "gender=9", as_submitted=True)
     assert "gender=1" in str(info.value)
+
+
+
+def test_late_changes_compare_the_figures_just_counted_without_counting_again(store, tmp_path, monkeypatch):
+    """The return page counts the figures and lists the late changes: one count, as the command's
+    build does, so the page is never slower than the command (issue 13, Speed)."""
+    from db import returns
+    out = tmp_path / "q2.xlsx"
+    build_return(store, PERIOD, out)
+    store.returns.submit(PERIOD, out)
+    late_entry(store)
+    counted_again = store.returns.late_changes(PERIOD)
+    assert ("STARTS", "all") in {(c.measure, c.breakdown) for c in counted_again}
+    figures = store.returns.figures(PERIOD)
+    counts = []
+    real = returns.compute_figures
+    monkeypatch.setattr(returns, "compute_figures", lambda *a, **k: (counts.append(1), real(*a, **k))[1])
+    assert store.returns.late_changes(PERIOD, figures=figures) == counted_again
+    assert counts == []
+    # Figures under another policy than the submitted return's are counted again, under its policy.
+    published = store.returns.figures(PERIOD, sdc="nhs-england")
+    counts.clear()
+    assert store.returns.late_changes(PERIOD, figures=published) == counted_again
+    assert counts == [1]
