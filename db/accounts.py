@@ -183,7 +183,56 @@ def active_account_refusal(db: Database, account_id: int, now: str | None = None
     return None
 
 
-def authenticate(db: Database, username: str, password: str) -> Actor:
+def _matches_raw(stored: str | None, raw: bytes | None) -> bool:
+    """The raw argon2id output the key file's unwrapping computed (db/keys.py) against the stored hash
+    it came from: no second argon2 computation when the key file is in step with the accounts."""
+    import hmac
+    from . import keys
+    split = keys.split_hash(stored) if stored and raw else None
+    return split is not None and hmac.compare_digest(split[1], raw)
+
+
+def record_failures(db: Database, account_id: int, username: str, n: int = 1) -> None:
+    """n wrong passwords for the account: counted, and the account locked at MAX_FAILED_ATTEMPTS (an
+    administrator for ADMIN_LOCKOUT_MINUTES only). Inside the caller's transaction."""
+    roles = _roles(db, account_id)
+    for _ in range(n):
+        failed = db.conn.execute("SELECT failed_attempts FROM accounts WHERE id = ?", (account_id,)).fetchone()[0] + 1
+        lock = failed >= MAX_FAILED_ATTEMPTS
+        if lock and "ADMIN" in roles:
+            # An administrator's lockout lasts a fixed time, never for ever: nobody could unlock it.
+            until = (datetime.now() + timedelta(minutes=ADMIN_LOCKOUT_MINUTES)).isoformat(timespec="seconds")
+            db.conn.execute("UPDATE accounts SET failed_attempts = 0, locked_until = ? WHERE id = ?",
+                            (until, account_id))
+            detail = f"locked until {until} after {failed} failed sign-ins"
+        else:
+            db.conn.execute("UPDATE accounts SET failed_attempts = ?, locked = CASE WHEN ? = 1 THEN 1 ELSE locked END "
+                            "WHERE id = ?", (failed, int(lock), account_id))
+            detail = f"locked after {failed} failed sign-ins"
+        audit.record(db, None, "failed_login", "account", account_id, detail=username)
+        if lock:
+            audit.record(db, None, "lock", "account", account_id, detail=detail)
+
+
+def recover(db: Database, username: str) -> Actor:
+    """Sign-in with the database's recovery key (the store has checked the key): only an administrator
+    whose account has not ended, who must then choose a new password; a timed lockout is lifted."""
+    account = get(db, (username or "").strip())
+    if account is None or "ADMIN" not in account.roles:
+        raise AuthenticationError("The recovery key signs in an administrator only: give an administrator's "
+                                  "username.")
+    refused = active_account_refusal(db, account.id)
+    if refused and "minutes after" not in refused:
+        raise AuthenticationError(refused)
+    actor = actor_for(account)
+    with connection.transaction(db):
+        db.conn.execute("UPDATE accounts SET failed_attempts = 0, locked_until = NULL, must_change_password = 1, "
+                        "last_login = ? WHERE id = ?", (audit.now_iso(), account.id))
+        audit.record(db, actor, "login", "account", account.id, detail="with the recovery key")
+    return actor
+
+
+def authenticate(db: Database, username: str, password: str, raw: bytes | None = None) -> Actor:
     """Check a password; count failures and lock the account after MAX_FAILED_ATTEMPTS.
 
     The answer and its time are the same whether the username exists, the account is locked or
@@ -195,28 +244,14 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
     account = get(db, (username or "").strip())
     stored = None if account is None else db.conn.execute(
         "SELECT password_hash FROM accounts WHERE id = ?", (account.id,)).fetchone()[0]
-    ok = _verify(stored, password)
+    ok = _matches_raw(stored, raw) or _verify(stored, password)
     if account is None:
         with connection.transaction(db):
             audit.record(db, None, "failed_login", "account", None, detail="unknown username")
         raise wrong
     if not ok:
         with connection.transaction(db):
-            failed = account.failed_attempts + 1
-            lock = failed >= MAX_FAILED_ATTEMPTS
-            if lock and "ADMIN" in account.roles:
-                # An administrator's lockout lasts a fixed time, never for ever: nobody could unlock it.
-                until = (datetime.now() + timedelta(minutes=ADMIN_LOCKOUT_MINUTES)).isoformat(timespec="seconds")
-                db.conn.execute("UPDATE accounts SET failed_attempts = 0, locked_until = ? WHERE id = ?",
-                                (until, account.id))
-                detail = f"locked until {until} after {failed} failed sign-ins"
-            else:
-                db.conn.execute("UPDATE accounts SET failed_attempts = ?, locked = CASE WHEN ? = 1 THEN 1 ELSE locked END WHERE id = ?",
-                                (failed, int(lock), account.id))
-                detail = f"locked after {failed} failed sign-ins"
-            audit.record(db, None, "failed_login", "account", account.id, detail=account.username)
-            if lock:
-                audit.record(db, None, "lock", "account", account.id, detail=detail)
+            record_failures(db, account.id, account.username)
         raise wrong
     refused = active_account_refusal(db, account.id)
     if refused:

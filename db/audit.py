@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
+from . import driver
 from .records import Actor
 
 ACTIONS = ("view", "create", "update", "archive", "print", "export", "import", "login",
@@ -89,7 +89,7 @@ def record(db: Database, actor: Actor | None, action: str, entity: str | None = 
         db.conn.execute("BEGIN IMMEDIATE")
     try:
         last = db.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    except sqlite3.OperationalError:
+    except driver.OperationalError:
         # A database from before the chain (a restored older backup, about to be migrated): the row
         # goes in as before, and the schema step 0011 chains every row when it runs.
         db.conn.execute(

@@ -1,21 +1,26 @@
-"""Verified backups: SQLite's online backup API, then an integrity check of the copy."""
+"""Verified backups: SQLite's online backup API, then an integrity check of the copy.
+
+A backup of an encrypted database is encrypted with the same key (SQLCipher's backup API copies
+the pages as they are), and its key file travels beside it (`<backup>.keys`), so it opens with
+the passwords and the recovery key of the moment it was made. Both files are the owner's only."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
+
+from . import driver
 
 from .errors import DatabaseUnusable, OutputUnwritable
 
 
-def integrity_errors(conn: sqlite3.Connection) -> list[str]:
+def integrity_errors(conn) -> list[str]:
     rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
     problems = [] if rows == ["ok"] else rows
     problems += [f"foreign key: {r}" for r in conn.execute("PRAGMA foreign_key_check").fetchall()]
     return problems
 
 
-def backup_database(conn: sqlite3.Connection, target: Path) -> Path:
+def backup_database(conn, target: Path) -> Path:
     """Copy the open database to target (consistent even while others write), then verify it.
 
     Written under a temporary name in the target's folder that names this process, renamed
@@ -26,7 +31,7 @@ def backup_database(conn: sqlite3.Connection, target: Path) -> Path:
     what = f"the backup {target}"
     made_folder = not target.parent.exists()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise connection.translate_os_error(exc, what, output=True) or exc
     try:
@@ -40,21 +45,27 @@ def backup_database(conn: sqlite3.Connection, target: Path) -> Path:
         raise
 
 
-def _backup_into(conn: sqlite3.Connection, target: Path, what: str) -> Path:
-    from . import connection
+def _backup_into(conn, target: Path, what: str) -> Path:
+    from . import connection, keys
     connection.sweep_folder(target.parent)
     partial = connection.temp_beside(target, ".partial")
+    key = getattr(conn, "htdesk_key", None)
     try:
-        dest = sqlite3.connect(str(partial))
+        owner_only(partial)
+        dest = driver.connect(str(partial))
         try:
+            if key is not None:
+                dest.execute(keys.pragma_key(key))
             conn.backup(dest)
             problems = integrity_errors(dest)
         finally:
             dest.close()
         if problems:
             raise DatabaseUnusable("The backup failed its integrity check, so it was not kept: " + "; ".join(problems[:3]))
+        if key is not None:
+            keys.KeyFile.load(conn.htdesk_path).copy_to(target)
         os.replace(partial, target)
-    except sqlite3.Error as exc:
+    except driver.Error as exc:
         _remove(partial)
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
         if code == 13 or "full" in str(exc).lower():
@@ -67,6 +78,9 @@ def _backup_into(conn: sqlite3.Connection, target: Path, what: str) -> Path:
             raise OutputUnwritable(f"The disk reported an error while writing {what}: nothing was kept. "
                                    "Check the disk (is it full?), then try again.") from exc
         raise
+    except keys.KeyFileError as exc:
+        _remove(partial)
+        raise DatabaseUnusable(f"{exc}, so the backup could not be made: restore the key file from a backup.") from None
     except OSError as exc:
         _remove(partial)
         raise connection.translate_os_error(exc, what, output=True) or exc
@@ -82,3 +96,11 @@ def _remove(file: Path) -> None:
             Path(str(file) + extra).unlink()
         except OSError:
             pass
+
+
+def owner_only(file: Path) -> None:
+    """Create file empty, readable and writable by its owner only (SQLite keeps the mode of the main
+    file for its -wal and -shm), or narrow an existing one to that."""
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(file, 0o600)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import sqlite3
+import shutil
 import stat
 from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import backup, paths
+from . import backup, driver, keys, paths
 from . import pg
 from .errors import (BadPath, DatabaseBusy, DatabaseUnusable, HTDeskError, OutputUnwritable, StorageFault,
                      StorageFull, StorageReadOnly, StoreFault)
@@ -54,17 +54,27 @@ def _check_path(path: Path, create: bool) -> None:
     except OSError as exc:
         raise StorageReadOnly(f"{path} cannot be read ({exc.strerror}). Check that you may open it, "
                               "or give another path with --db.") from exc
-    if head and head != _SQLITE_MAGIC:
+    if head and head != _SQLITE_MAGIC and not keys.key_file_of(path).exists():
         raise DatabaseUnusable(f"{path} is not a database of Health Trainer Desk (it is not an SQLite file). Check the path given with --db.")
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A raw connection set up the app's way (used by the store and by workers)."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+class Connection(driver.Connection):
+    """The driver's connection, carrying its database key (None: a plain file), so a backup made
+    from it is encrypted with the same key and takes the key file along (db/backup.py)."""
+    htdesk_key: bytes | None = None
+    htdesk_path: Path | None = None
+
+
+def connect(path: Path, *, readonly: bool = False, key: bytes | None = None) -> Connection:
+    """A raw connection set up the app's way (used by the store, backups and workers): the key
+    first (SQLCipher reads nothing before it), then foreign keys, WAL and a busy timeout."""
+    target = f"file:{path}?mode=ro" if readonly else str(path)
+    conn = driver.connect(target, uri=readonly, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                          factory=Connection)
+    conn.htdesk_key, conn.htdesk_path = key, Path(path)
     try:
+        if key is not None:
+            conn.execute(keys.pragma_key(key))
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
@@ -72,7 +82,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             # syncs at every commit, so even a power cut loses no committed record.
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
-    except sqlite3.DatabaseError as exc:
+    except driver.DatabaseError as exc:
         conn.close()
         raise _unusable(path, exc) from exc
     return conn
@@ -93,7 +103,7 @@ def translate(exc: BaseException, path: Path | str | None = None) -> BaseExcepti
     the_db = f"the database {path}" if path else "the database"
     if isinstance(exc, OSError):
         return translate_os_error(exc, f"the database {path}" if path else "the database") or exc
-    if not isinstance(exc, sqlite3.Error):
+    if not isinstance(exc, driver.Error):
         return exc
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
@@ -148,7 +158,7 @@ def plain_errors(path: Path | str | None = None):
     """No raw sqlite3 (or disk) error leaves the store: each becomes its plain db.errors type."""
     try:
         yield
-    except (sqlite3.Error, OSError) as exc:
+    except (*driver.Error, OSError) as exc:
         translated = translate(exc, path)
         if translated is exc:
             raise
@@ -167,19 +177,21 @@ def _unusable(path: Path, exc: Exception) -> DatabaseUnusable:
     return DatabaseUnusable(f"The database {path} cannot be used: {exc}.")
 
 
-def _check_ours(path: Path) -> None:
+def _check_ours(path: Path, key: bytes | None = None) -> None:
     """Look before touching: setting WAL on another program's file would change it, and a
     database of a newer version of the app must not be written by this one."""
     try:
-        probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        probe = driver.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            if key is not None:
+                probe.execute(keys.pragma_key(key))
             app_id = probe.execute("PRAGMA application_id").fetchone()[0]
             newer, version = [], None
             if app_id == APPLICATION_ID:
                 newer, version = _newer_steps(probe)
         finally:
             probe.close()
-    except sqlite3.DatabaseError as exc:
+    except driver.DatabaseError as exc:
         raise _unusable(path, exc) from exc
     if app_id != APPLICATION_ID:
         raise DatabaseUnusable(f"{path} is an SQLite database of another program, not of Health Trainer Desk: "
@@ -190,7 +202,7 @@ def _check_ours(path: Path) -> None:
                                "install that version or newer. Nothing was changed.")
 
 
-def _newer_steps(conn: sqlite3.Connection) -> tuple[list[str], str | None]:
+def _newer_steps(conn: Connection) -> tuple[list[str], str | None]:
     """Schema steps applied to the file that this version does not know, and the app version
     recorded by whoever applied the last step (meta 'app_version')."""
     has = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -215,8 +227,10 @@ def app_version() -> str:
         return "0"
 
 
-def open_database(path: Path | str, *, create: bool = False, migrate: bool = True) -> Database:
-    """Open (or create) the app's database, bringing its schema up to date."""
+def open_database(path: Path | str, *, create: bool = False, migrate: bool = True,
+                  key: bytes | None = None) -> Database:
+    """Open (or create) the app's database, bringing its schema up to date. key: the database
+    key of an encrypted file (a new file made with a key is encrypted); None: a plain file."""
     if pg.is_server_url(path):
         from .pg.server import open_server_database
         return open_server_database(str(path), create=create, migrate=migrate)
@@ -224,11 +238,15 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
     _check_path(path, create)
     is_new = not path.exists() or path.stat().st_size == 0
     if not is_new:
-        _check_ours(path)
+        if key is None and keys.is_encrypted_file(path):
+            raise DatabaseUnusable(f"{path} is encrypted: sign in to open it.")
+        _check_ours(path, key)
     elif not create:
         raise BadPath(f"{path} is an empty file, not a Health Trainer Desk database. Create one with 'htdesk init' or 'htdesk demo'.")
     sweep_leftovers(path)
-    conn = connect(path)
+    if is_new:
+        backup.owner_only(path)        # its -wal and -shm take the same mode
+    conn = connect(path, key=key)
     db = Database(conn)
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -248,7 +266,7 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
                 with transaction(db):
                     db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('app_version', ?)",
                                     (app_version(),))
-    except (sqlite3.DatabaseError, OSError) as exc:
+    except (*driver.DatabaseError, OSError) as exc:
         conn.close()
         raise _unusable(path, exc) from exc
     except Exception:
@@ -417,3 +435,106 @@ def place_new_database(tmp: Path, path: Path) -> None:
     for extra in ("-wal", "-shm"):
         Path(str(path) + extra).unlink(missing_ok=True)
     os.replace(tmp, path)
+
+
+# --- encryption of a plain database (made before encryption at rest) ---------------------------------
+
+def export_encrypted(conn, target: Path, key: bytes) -> None:
+    """Copy the plain database open on conn into a new file at target, encrypted with key
+    (SQLCipher's sqlcipher_export), then check the copy: sound, ours, and every table holding as
+    many rows as the original."""
+    target = Path(target)
+    backup.owner_only(target)
+    conn.execute(f"ATTACH DATABASE ? AS htdesk_encrypted KEY \"x'{key.hex()}'\"", (str(target),))
+    try:
+        conn.execute("SELECT sqlcipher_export('htdesk_encrypted')")
+        conn.execute(f"PRAGMA htdesk_encrypted.application_id = {APPLICATION_ID}")
+        version = conn.execute("PRAGMA main.user_version").fetchone()[0]
+        conn.execute(f"PRAGMA htdesk_encrypted.user_version = {int(version)}")
+    finally:
+        conn.execute("DETACH DATABASE htdesk_encrypted")
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE "
+                                         "'CREATE VIRTUAL%' ORDER BY name")]
+    copy = connect(target, key=key)
+    try:
+        problems = backup.integrity_errors(copy)
+        for table in tables:
+            q = f'SELECT COUNT(*) FROM "{table}"'
+            if conn.execute(q).fetchone()[0] != copy.execute(q).fetchone()[0]:
+                problems.append(f"table {table} was not copied whole")
+        if copy.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            problems.append("the copy is not marked as ours")
+        copy.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        copy.close()
+    if problems:
+        raise DatabaseUnusable("The encrypted copy of the database did not check out, so the database was left "
+                               "as it was: " + "; ".join(problems[:3]))
+
+
+def encrypt_in_place(db: Database, path: Path, key: bytes, keyfile, fill_keyfile) -> Database:
+    """Convert the plain database open on db to an encrypted one with key: a verified plain backup
+    first, then an encrypted copy checked table by table, its key file written (fill_keyfile(db of
+    the copy) makes the entries from its accounts), and the copy renamed into place. Every plain
+    backup in the backups folder (that first one included) is then replaced by an encrypted copy with
+    its key file beside, so no copy of the data is left in clear by the app. Returns the new database."""
+    path = Path(path)
+    conn = db.conn
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    backup.backup_database(conn, paths.backups_dir(path) / f"{path.stem}-before-encryption-{stamp}.sqlite3")
+    tmp = temp_beside(path)
+    try:
+        export_encrypted(conn, tmp, key)
+        copy = Database(connect(tmp, key=key))
+        try:
+            fill_keyfile(copy)
+        finally:
+            copy.conn.close()
+        keyfile.save()
+        conn.close()
+        for extra in ("-wal", "-shm", "-journal"):
+            Path(str(path) + extra).unlink(missing_ok=True)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_database_files(tmp)
+        raise
+    encrypt_plain_backups(path, key)
+    return open_database(path, key=key)
+
+
+def encrypt_plain_backups(path: Path, key: bytes) -> list[Path]:
+    """Each plain backup of ours beside the database replaced by an encrypted copy (same key) with the
+    database's key file beside it."""
+    from . import keys as keyfiles
+    done = []
+    for file in sorted(paths.backups_dir(path).glob("*.sqlite3")):
+        if keyfiles.is_encrypted_file(file) or not file.is_file():
+            continue
+        tmp = temp_beside(file)
+        try:
+            src = driver.connect(str(file))
+            try:
+                if src.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                    continue
+                export_encrypted(src, tmp, key)
+            finally:
+                src.close()
+            keyfiles.KeyFile.load(path).copy_to(file)
+            os.replace(tmp, file)
+            done.append(file)
+        except (*driver.Error, OSError, DatabaseUnusable):
+            remove_database_files(tmp)     # left plain; the next sign-in tries again
+    return done
+
+
+def copy_database(source: Path | str, target: Path | str) -> Path:
+    """Copy a closed database file with its key file (and a -wal left beside it) to target: tests and
+    benchmarks copy saved databases this way, so an encrypted copy keeps its keys."""
+    source, target = Path(source), Path(target)
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o600)
+    for extra in ("-wal", keys.SUFFIX):
+        if Path(str(source) + extra).exists():
+            shutil.copyfile(Path(str(source) + extra), Path(str(target) + extra))
+            os.chmod(Path(str(target) + extra), 0o600)
+    return target

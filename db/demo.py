@@ -117,26 +117,38 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> str:
 def _check_target(path: Path, remove: bool = True) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
-    connection._check_ours(path)     # another program's file, or a newer version's: left alone
-    import sqlite3
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from . import driver, keys
+    if keys.is_encrypted_file(path):
+        # Encrypted: its key file says whether it is a demo (nothing else is readable without a key).
         try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        row = None
+            row = ("1",) if keys.KeyFile.load(path).demo else None
+        except keys.KeyFileError:
+            row = None
+    else:
+        connection._check_ours(path)     # another program's file, or a newer version's: left alone
+        try:
+            conn = driver.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone()
+            finally:
+                conn.close()
+        except driver.Error:
+            row = None
     if not row or row[0] != "1":
         raise BadPath(f"{path} exists and is not a demo database: it was left alone. Give another path with --db.")
     if not remove:
         return
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".keys"):
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+class DemoSummary(dict):
+    """What create_demo made, by kind; recovery_key: the new database's recovery key (shown once)."""
+    recovery_key: str | None = None
+
+
 def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date | None = None,
-                on_progress=None) -> dict[str, int]:
+                on_progress=None) -> DemoSummary:
     path = Path(path)
     if path.is_dir():
         raise BadPath(f"{path} is a folder: give a file name for the demo database, e.g. demo.sqlite3.")
@@ -149,8 +161,12 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
     # Made under a temporary name beside the target and renamed into place when complete: a kill
     # or a full disk leaves no half-made demo (a leftover is removed by the next start).
     tmp = connection.temp_beside(path)
+    from . import keys
+    key, keyfile = keys.new_database_key(), keys.KeyFile.new(path)
+    recovery = keys.new_recovery_key()
+    keyfile.set_recovery(key, recovery)
     try:
-        db = open_database(tmp, create=True)
+        db = open_database(tmp, create=True, key=key)
         try:
             # Bulk load: the file is new, so a crash just means running demo again.
             db.conn.execute("PRAGMA synchronous = OFF")
@@ -158,13 +174,17 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
                 summary = _Generator(db, random.Random(seed), today, clients, progress).run()
             db.conn.execute("PRAGMA synchronous = FULL")
             db.conn.execute("ANALYZE")
+            keys.sync_from_db(db, key, keyfile)
         finally:
             db.conn.close()
         _check_target(path)
+        keyfile.save()
         connection.place_new_database(tmp, path)
     except BaseException:
         connection.remove_database_files(tmp)
         raise
+    summary = DemoSummary(summary)
+    summary.recovery_key = recovery
     return summary
 
 

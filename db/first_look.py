@@ -23,6 +23,11 @@ class FirstLook:
 
 
 def first_look(path: Path) -> FirstLook | None:
+    keys_file = Path(str(path) + ".keys")     # db.keys.key_file_of, not imported: it loads no crypto, but keep it lean
+    if keys_file.is_file():
+        look = _from_key_file(path, keys_file)
+        if look is not None:
+            return look
     try:
         conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=1)
     except (sqlite3.Error, OSError, ValueError):
@@ -38,3 +43,16 @@ def first_look(path: Path) -> FirstLook | None:
     finally:
         conn.close()
     return FirstLook(", ".join(names), bool(demo and demo[0] == "1"), accounts > 0)
+
+
+def _from_key_file(path: Path, keys_file: Path) -> FirstLook | None:
+    """An encrypted database: the facts the key file keeps for the sign-in window (db/keys.py)."""
+    import json
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) == b"SQLite format 3\x00":
+                return None          # still plain (being converted): read it as such
+        data = json.loads(keys_file.read_text(encoding="utf-8"))
+        return FirstLook(str(data["service"]["name"]), bool(data["demo"]), bool(data["has_accounts"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import audit, backup as backups, connection, paths, referrals
-from .errors import BadPath, DatabaseUnusable
-from .migrations import migrations
+from . import audit, backup as backups, connection, driver, keys, paths, referrals
+from .errors import AuthenticationError, BadPath, DatabaseUnusable
+from . import engine
 from .rules import attended_sql
 
 
@@ -28,9 +27,10 @@ def _count(db: Database, sql: str) -> int:
 
 def check(db: Database) -> list[CheckResult]:
     results = []
-    problems = backups.integrity_errors(db.conn)
-    results.append(CheckResult("integrity", not problems, "; ".join(problems[:5]) or "the file is sound"))
-    pending = [m.name for m in migrations.pending(db)]
+    problems = engine.integrity_errors(db)
+    results.append(CheckResult("integrity", not problems, "; ".join(problems[:5]) or (
+        "the server keeps its own pages and foreign keys" if engine.is_postgres(db) else "the file is sound")))
+    pending = engine.pending_steps(db)
     results.append(CheckResult("schema", not pending, f"pending steps: {', '.join(pending)}" if pending else "up to date"))
     consistency = [
         ("closure reasons", "SELECT COUNT(*) FROM referrals WHERE (closed_date IS NULL) <> (closure_reason IS NULL)",
@@ -114,15 +114,18 @@ def copy_backups(path: Path, folder: Path) -> list[Path]:
     copied = []
     for f in sorted(paths.backups_dir(path).glob("*.sqlite3")):
         target = folder / f.name
-        if target.exists() and target.stat().st_size == f.stat().st_size:
+        pair = [(f, target)] + [(k, keys.key_file_of(target)) for k in [keys.key_file_of(f)] if k.exists()]
+        if all(t.exists() and t.stat().st_size == s.stat().st_size for s, t in pair):
             continue
-        partial = target.with_name(target.name + ".partial")
-        try:
-            shutil.copyfile(f, partial)
-            os.replace(partial, target)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise connection.translate_os_error(exc, f"the copy {target}", output=True) or exc
+        for source, dest in pair[::-1]:       # the key file first: a backup is never there without it
+            partial = dest.with_name(dest.name + ".partial")
+            try:
+                shutil.copyfile(source, partial)
+                os.chmod(partial, 0o600)
+                os.replace(partial, dest)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise connection.translate_os_error(exc, f"the copy {dest}", output=True) or exc
         copied.append(target)
     return copied
 
@@ -140,14 +143,55 @@ class BackupInfo:
         return ", ".join(f"{name} ({code})" for code, name in self.services) or "no service"
 
 
-def _open_backup(source: Path) -> sqlite3.Connection:
+@dataclass(frozen=True)
+class Unlock:
+    """What may open an encrypted backup: the open database's key (a backup of this database has
+    the same key and the same database id in its key file), an administrator's password of the time
+    the backup was made, or the recovery key of that time."""
+    key: bytes | None = None
+    database_id: str | None = None
+    username: str | None = None
+    password: str | None = None
+    recovery_key: str | None = None
+
+    def key_for(self, keyfile: keys.KeyFile) -> bytes | None:
+        if self.key is not None and self.database_id == keyfile.database_id:
+            return self.key
+        if self.username and self.password:
+            key, _ = keyfile.unwrap_password(self.username, self.password)
+            if key is not None:
+                return key
+        if self.recovery_key:
+            return keyfile.unwrap_recovery(self.recovery_key)
+        return None
+
+
+def _backup_key(source: Path, unlock: Unlock | None) -> bytes | None:
+    """The key of an encrypted backup (None for a plain one, made before encryption)."""
+    if not keys.is_encrypted_file(source):
+        with open(source, "rb") as f:
+            if f.read(16) != keys.SQLITE_MAGIC:
+                raise DatabaseUnusable(f"{source} is not a backup of Health Trainer Desk (not an SQLite file).")
+        return None
+    try:
+        keyfile = keys.KeyFile.load(source)
+    except keys.KeyFileError as exc:
+        raise DatabaseUnusable(f"{exc}: a backup is restored with the .keys file made beside it. Copy both "
+                               "files together.") from None
+    key = (unlock or Unlock()).key_for(keyfile)
+    if key is None:
+        raise AuthenticationError(f"{source.name} is an encrypted backup of {keyfile.service_name or 'a service'} "
+                                  "made with another key: give the password an administrator had when it was "
+                                  "made, or that database's recovery key.")
+    return key
+
+
+def _open_backup(source: Path, unlock: Unlock | None = None):
     source = Path(source)
     if not source.is_file():
         raise BadPath(f"There is no backup file at {source}.")
-    with open(source, "rb") as f:
-        if f.read(16) != b"SQLite format 3\x00":
-            raise DatabaseUnusable(f"{source} is not a backup of Health Trainer Desk (not an SQLite file).")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    key = _backup_key(source, unlock)
+    src = connection.connect(source, readonly=True, key=key)
     try:
         if src.execute("PRAGMA application_id").fetchone()[0] != connection.APPLICATION_ID:
             raise DatabaseUnusable(f"{source} is a database of another program, not a Health Trainer Desk backup.")
@@ -160,38 +204,43 @@ def _open_backup(source: Path) -> sqlite3.Connection:
     return src
 
 
-def _info(src: sqlite3.Connection, source: Path) -> BackupInfo:
+def _info(src, source: Path) -> BackupInfo:
     try:
         found = tuple((r[0], r[1]) for r in src.execute("SELECT code, name FROM services ORDER BY code"))
         saved = src.execute("SELECT MAX(at) FROM audit").fetchone()[0]
         clients = src.execute("SELECT COUNT(*) FROM clients").fetchone()[0]
-    except sqlite3.Error as exc:
+    except driver.Error as exc:
         raise DatabaseUnusable(f"{source} is not a Health Trainer Desk backup ({exc}).") from None
     if not saved:
         saved = datetime.fromtimestamp(Path(source).stat().st_mtime).isoformat(timespec="seconds")
     return BackupInfo(Path(source), found, saved, clients)
 
 
-def backup_info(source: Path) -> BackupInfo:
+def backup_info(source: Path, unlock: Unlock | None = None) -> BackupInfo:
     """Check a backup (kind, integrity) and say which service and date it holds."""
-    src = _open_backup(Path(source))
+    src = _open_backup(Path(source), unlock)
     try:
         return _info(src, Path(source))
     finally:
         src.close()
 
 
-def restore(path: Path, source: Path, actor=None, confirm_code: str | None = None) -> Path | None:
-    """Replace the database at path with a checked backup, keeping the current one as a backup first.
+def restore(path: Path, source: Path, actor=None, confirm_code: str | None = None, *, key: bytes | None = None,
+            unlock: Unlock | None = None) -> Path | None:
+    """Replace the database at path (encrypted with key, or plain) with a checked backup, keeping the
+    current one as a backup first. An encrypted backup opens with unlock (Unlock); one made with
+    another key is first copied into a new file with this database's key (sqlcipher_export), so the
+    database keeps its key, its key file and its recovery key.
 
     A backup of another service (none of its service codes is in the current database) is refused
     unless confirm_code is that backup's service code, typed by the administrator."""
     source = Path(source)
-    src = _open_backup(source)
+    src = _open_backup(source, unlock)
+    recoded = None
     try:
         info = _info(src, source)
         kept = None
-        target = connection.connect(path)
+        target = connection.connect(path, key=key)
         try:
             if path.exists() and target.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 mine = {r[0] for r in target.execute("SELECT code FROM services")}
@@ -207,6 +256,11 @@ def restore(path: Path, source: Path, actor=None, confirm_code: str | None = Non
             if path.exists() and target.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 kept = backups.backup_database(target, paths.backups_dir(path) / f"{path.stem}-before-restore-{stamp}.sqlite3")
+            if src.htdesk_key != key:
+                recoded = connection.temp_beside(path)
+                _recode(source, src.htdesk_key, recoded, key)
+                src.close()
+                src = connection.connect(recoded, readonly=True, key=key)
             # The backup API writes through SQLite's own locking, so WAL files stay consistent.
             src.backup(target)
             db = Database(target)
@@ -216,9 +270,51 @@ def restore(path: Path, source: Path, actor=None, confirm_code: str | None = Non
             target.close()
     finally:
         src.close()
+        if recoded is not None:
+            connection.remove_database_files(recoded)
     # Bring an older backup's schema up to date (after its own backup-first step).
-    connection.open_database(path).conn.close()
+    connection.open_database(path, key=key).conn.close()
     return kept
+
+
+def _recode(source: Path, source_key: bytes | None, target: Path, key: bytes | None) -> None:
+    """A copy of the backup at target, encrypted with key (plain when None), checked."""
+    backups.owner_only(target)
+    conn = connection.connect(target, key=key)
+    try:
+        secret = f"x'{source_key.hex()}'" if source_key is not None else ""
+        conn.execute(f"ATTACH DATABASE ? AS htdesk_backup KEY \"{secret}\"", (str(source),))
+        try:
+            conn.execute("SELECT sqlcipher_export('main', 'htdesk_backup')")
+            conn.execute(f"PRAGMA main.application_id = {connection.APPLICATION_ID}")
+        finally:
+            conn.execute("DETACH DATABASE htdesk_backup")
+        problems = backups.integrity_errors(conn)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    if problems:
+        raise DatabaseUnusable(f"{source} could not be copied with this database's key: {problems[0]}.")
+
+
+def restore_copy(path: Path, source: Path, unlock: Unlock | None = None) -> None:
+    """A checked backup placed where no database is yet (a new PC), with its key file: the same
+    passwords and recovery key as when it was made then open it."""
+    source = Path(source)
+    src = _open_backup(source, unlock)
+    src.close()
+    tmp = connection.temp_beside(path)
+    try:
+        connection.copy_database(source, tmp)
+        Path(str(tmp) + "-wal").unlink(missing_ok=True)
+        if keys.key_file_of(source).exists():
+            keys.KeyFile.load(source).copy_to(path)
+        connection.place_new_database(tmp, path)
+    except BaseException:
+        connection.remove_database_files(tmp)
+        keys.key_file_of(tmp).unlink(missing_ok=True)
+        raise
+    keys.key_file_of(tmp).unlink(missing_ok=True)
 
 
 def counts(db: Database, tables: tuple[str, ...]) -> dict[str, int]:

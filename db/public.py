@@ -30,6 +30,9 @@ _NAMES = {
     "validate_referral": ("db.referrals", "validate"),
     "validate_service": ("db.services", "validate_service"),
     "check_new_password": ("db.accounts", "check_new_password"),
+    # encryption at rest (db/keys.py): whether a file is encrypted; the driver's error classes
+    "is_encrypted_file": ("db.keys", "is_encrypted_file"),
+    "DRIVER_ERRORS": ("db.driver", "Error"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

@@ -27,8 +27,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from . import accounts, audit, connection, pg, policy, services
-from .errors import FieldError, ValidationError
+from . import accounts, audit, connection, keys, pg, policy, services
+from .errors import AuthenticationError, DatabaseUnusable, FieldError, PermissionDenied, ValidationError
 from .parts.admin import AdminPart
 from .parts.assessments import AssessmentsPart
 from .parts.clients import ClientsPart
@@ -49,6 +49,19 @@ from .records import Actor, Changes
 # The actor for set-up work done before anyone can sign in (init, demo, migrations).
 SYSTEM = Actor(username="system", roles=frozenset({"ADMIN", "MANAGER", "COORD"}))
 
+class _Sealed:
+    """The database of a store nobody has signed in to yet: encrypted, so nothing can be read."""
+
+    def __getattr__(self, name):
+        raise PermissionDenied("Sign in first: the database is encrypted and opens only for a signed-in account.")
+
+    def __bool__(self):
+        return False
+
+
+SEALED = _Sealed()
+WRONG_PASSWORD = "Wrong username or password. Check both and try again."
+
 PART_NAMES = ("clients", "referrals", "diary", "plans", "assessments", "signposting", "documents", "returns",
               "reach", "transfer", "service", "admin", "reference", "drafts", "privacy")
 
@@ -61,6 +74,9 @@ class CaseStore:
         self.db = db
         self.path = Path(path) if path else None
         self.actor = actor
+        self._key: bytes | None = None            # the database key, once unlocked (None: a plain file)
+        self._keys: keys.KeyFile | None = None    # the key file beside an encrypted database
+        self.recovery_key: str | None = None      # only on the store that made the database: shown once
         self._listeners: list[Callable[[Changes], None]] = []
         self._views: dict[tuple[str, int], float] = {}    # (account, client) -> last read (db/api.py)
         self.clients = ClientsPart(self)
@@ -83,6 +99,8 @@ class CaseStore:
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = False, **kw) -> "CaseStore":
+        """Open a database. An encrypted one opens sealed: it can tell only what its key file says
+        (has_accounts, is_demo, service_name) until sign_in (or the recovery key) unlocks it."""
         if pg.is_server_url(path):     # a service's database on a PostgreSQL server (db/pg)
             with connection.plain_errors(None):
                 store = cls(connection.open_database(path, create=create), None, **kw)
@@ -90,7 +108,36 @@ class CaseStore:
             return store
         path = Path(path)
         with connection.plain_errors(path):
+            if path.is_file() and keys.is_encrypted_file(path):
+                connection._check_path(path, False)
+                connection.sweep_leftovers(path)
+                store = cls(SEALED, path, **kw)
+                store._keys = _load_key_file(path)
+                return store
             return cls(connection.open_database(path, create=create), path, **kw)
+
+    @classmethod
+    def _open_with_key(cls, path: Path, key: bytes, keyfile: "keys.KeyFile | None", *, create: bool = False,
+                       **kw) -> "CaseStore":
+        store = cls(connection.open_database(path, create=create, key=key), path, **kw)
+        store._key, store._keys = key, keyfile
+        return store
+
+    @property
+    def sealed(self) -> bool:
+        return self.db is SEALED
+
+    @property
+    def encrypted(self) -> bool:
+        return self._keys is not None
+
+    @property
+    def service_name(self) -> str:
+        """The service's name (for the sign-in window), known before unlocking."""
+        if self.sealed:
+            return self._keys.service_name
+        with connection.plain_errors(self.path):
+            return ", ".join(r[0] for r in self.db.conn.execute("SELECT name FROM services ORDER BY code"))
 
     @classmethod
     def create_new(cls, path: Path | str, *, service_name: str, service_code: str, admin_username: str,
@@ -113,9 +160,11 @@ class CaseStore:
         if path.exists() and path.stat().st_size > 0:
             raise ValidationError(FieldError("db", f"{path} already exists: choose a new file name, or open it instead."))
         tmp = connection.temp_beside(path)
+        key, keyfile, recovery = keys.new_database_key(), keys.KeyFile.new(path), keys.new_recovery_key()
+        keyfile.set_recovery(key, recovery)
         with connection.plain_errors(path):
             try:
-                store = cls.open(tmp, create=True, **kw)
+                store = cls._open_with_key(tmp, key, keyfile, create=True, **kw)
                 try:
                     with connection.transaction(store.db):
                         service_id = services.create_service(store.db, service_name, service_code, SYSTEM.username,
@@ -128,13 +177,18 @@ class CaseStore:
                         services.set_meta(store.db, "demo", "1" if demo else "0")
                         audit.record(store.db, SYSTEM, "create", "service", service_id,
                                      after={"name": service_name, "code": service_code, "admin": admin_username})
+                    store._sync_keys(save=False)
                 finally:
                     store.close()
+                connection.check_new_target(path)
+                keyfile.save()
                 connection.place_new_database(tmp, path)
             except BaseException:
                 connection.remove_database_files(tmp)
                 raise
-            return cls.open(path, **kw)
+            made = cls._open_with_key(path, key, keyfile, **kw)
+            made.recovery_key = recovery
+            return made
 
     @staticmethod
     def create_demo(path: Path | str, *, clients: int = 300, seed: int = 1, today=None, on_progress=None) -> dict:
@@ -144,8 +198,11 @@ class CaseStore:
             return demo.create_demo(path, clients=clients, seed=seed, today=today, on_progress=on_progress)
 
     @staticmethod
-    def restore_new(path: Path | str, source: Path | str) -> None:
-        """Restore a checked backup where no database is yet (a new PC): nothing to sign in to."""
+    def restore_new(path: Path | str, source: Path | str, *, username: str | None = None,
+                    password: str | None = None, recovery_key: str | None = None) -> None:
+        """Restore a checked backup where no database is yet (a new PC): nothing to sign in to. An
+        encrypted backup is checked with an administrator's password of its time or its recovery key,
+        and placed with its key file, so those open it."""
         from . import maintenance
         path = Path(path)
         connection.check_new_target(path)
@@ -153,22 +210,33 @@ class CaseStore:
             raise ValidationError(FieldError("db", f"{path} already exists: open it and restore as an "
                                                    "administrator, so the restore is checked and recorded."))
         with connection.plain_errors(path):
-            maintenance.restore(path, Path(source), None)
+            maintenance.restore_copy(path, Path(source), maintenance.Unlock(
+                username=username, password=password, recovery_key=recovery_key))
 
-    def _restore_from(self, source: Path, confirm_code: str | None = None):
+    def _unlock_for_backups(self, password: str | None = None, recovery_key: str | None = None):
+        from . import maintenance
+        return maintenance.Unlock(key=self._key, database_id=self._keys.database_id if self._keys else None,
+                                  username=self.actor.username if self.actor else None, password=password,
+                                  recovery_key=recovery_key)
+
+    def _restore_from(self, source: Path, confirm_code: str | None = None, password: str | None = None,
+                      recovery_key: str | None = None):
         from . import maintenance
         if self.path is None:
             from .errors import BadPath
             raise BadPath("This database has no file to restore into.")
+        unlock = self._unlock_for_backups(password, recovery_key)
         self.db.conn.close()
         try:
-            return maintenance.restore(self.path, source, self.actor, confirm_code)
+            return maintenance.restore(self.path, source, self.actor, confirm_code, key=self._key, unlock=unlock)
         finally:
-            self.db = connection.open_database(self.path)
+            self.db = connection.open_database(self.path, key=self._key)
+            self._sync_keys()     # the restored accounts' passwords open the file from now on
 
     def close(self) -> None:
         self.reference._close()
-        self.db.conn.close()
+        if not self.sealed:
+            self.db.conn.close()
 
     def __enter__(self):
         return self
@@ -178,19 +246,137 @@ class CaseStore:
 
     @property
     def is_demo(self) -> bool:
+        if self.sealed:
+            return self._keys.demo
         with connection.plain_errors(self.path):
             return services.get_meta(self.db, "demo") == "1"
 
     # --- who is acting ---------------------------------------------------------------------
 
     def has_accounts(self) -> bool:
+        if self.sealed:
+            return self._keys.has_accounts
         with connection.plain_errors(self.path):
             return accounts.count(self.db) > 0
 
     def sign_in(self, username: str, password: str) -> Actor:
+        """Check the password and act as that account. A sealed store first unwraps the database key
+        with it (one argon2 computation checks both); a wrong password is counted in the key file
+        until the database is next opened. A plain database is encrypted at its first sign-in."""
         with connection.plain_errors(self.path):
-            self.actor = accounts.authenticate(self.db, username, password)
+            if self.sealed:
+                key, raw = self._keys.unwrap_password(username, password)
+                if key is None:
+                    self._keys.record_failure(username)
+                    self._keys.save()
+                    raise AuthenticationError(WRONG_PASSWORD)
+                self._unseal(key)
+                try:
+                    self.actor = accounts.authenticate(self.db, username, password, raw=raw)
+                except BaseException:
+                    self._seal()
+                    raise
+            else:
+                self.actor = accounts.authenticate(self.db, username, password)
+                if self._key is None and self.path is not None:
+                    self._encrypt_plain_database()
+            self._sync_keys()
         return self.actor
+
+    def sign_in_with_recovery_key(self, username: str, recovery_key: str) -> Actor:
+        """An administrator who has lost their password opens the database with the recovery key;
+        their account then holds a one-time password state (must_change_password) until they set a new one."""
+        with connection.plain_errors(self.path):
+            if self._keys is None:
+                raise AuthenticationError("This database has no recovery key: sign in with a password.")
+            key = self._keys.unwrap_recovery(recovery_key)
+            if key is None or (not self.sealed and key != self._key):
+                raise AuthenticationError("That recovery key does not open this database. Check it against the "
+                                          "recovery sheet (letters and digits, in groups of four) and try again.")
+            if self.sealed:
+                self._unseal(key)
+            try:
+                self.actor = accounts.recover(self.db, username)
+            except BaseException:
+                if self._keys is not None and self.actor is None:
+                    self._seal()
+                raise
+            self._sync_keys()
+        return self.actor
+
+    @property
+    def service_code(self) -> str:
+        """The service's code, known before unlocking."""
+        if self.sealed:
+            return self._keys.service_code
+        with connection.plain_errors(self.path):
+            return ", ".join(r[0] for r in self.db.conn.execute("SELECT code FROM services ORDER BY code"))
+
+    @property
+    def database_id(self) -> str | None:
+        """The id in the key file (printed on the recovery sheet, matched against backups), or None."""
+        return self._keys.database_id if self._keys else None
+
+    def _new_recovery_key(self) -> str:
+        if self._keys is None or self._key is None:
+            raise ValidationError(FieldError("recovery", "This database is not encrypted yet: it is at the first "
+                                                         "sign-in of an account."))
+        recovery = keys.new_recovery_key()
+        self._keys.set_recovery(self._key, recovery)
+        self._keys.save()
+        return recovery
+
+    def _unseal(self, key: bytes) -> None:
+        self.db = connection.open_database(self.path, key=key)
+        self._key = key
+        self._apply_key_file_failures()
+
+    def _seal(self) -> None:
+        if not self.sealed:
+            self.db.conn.close()
+        self.db, self._key, self.actor = SEALED, None, None
+
+    def _apply_key_file_failures(self) -> None:
+        """Wrong passwords counted in the key file while the database was sealed: written to the
+        accounts (the lockout rules apply) and the audit trail, then cleared from the key file."""
+        counted, unknown = self._keys.failures()
+        if not counted and not unknown:
+            return
+        by_index = {self._keys.account_index(u): (i, u) for i, u in
+                    self.db.conn.execute("SELECT id, username FROM accounts")}
+        with connection.transaction(self.db):
+            for index, n in counted.items():
+                if index in by_index:
+                    accounts.record_failures(self.db, *by_index[index], n)
+            for _ in range(min(unknown, 100)):
+                audit.record(self.db, None, "failed_login", "account", None, detail="unknown username")
+        self._keys.clear_failures()
+        self._keys.save()
+
+    def _sync_keys(self, save: bool = True) -> None:
+        """Make the key file's entries again from the accounts table (a new or changed password, a
+        new account, an ended one), with the service's public facts; written only when changed."""
+        if self._keys is None or self._key is None or self.sealed:
+            return
+        if keys.sync_from_db(self.db, self._key, self._keys) and save:
+            self._keys.save()
+
+    def _encrypt_plain_database(self) -> None:
+        """A plain database (made before encryption) is converted at its first sign-in (connection.py)."""
+        if not accounts.count(self.db):
+            return
+        key, keyfile = keys.new_database_key(), keys.KeyFile.new(self.path)
+        self.db = connection.encrypt_in_place(self.db, self.path, key, keyfile,
+                                              lambda db: self._sync_into(db, key, keyfile))
+        self._key, self._keys = key, keyfile
+
+    def _sync_into(self, db, key: bytes, keyfile: "keys.KeyFile") -> None:
+        held = self.db, self._key, self._keys
+        self.db, self._key, self._keys = db, key, keyfile
+        try:
+            self._sync_keys(save=False)
+        finally:
+            self.db, self._key, self._keys = held
 
     @property
     def must_change_password(self) -> bool:
@@ -222,6 +408,7 @@ class CaseStore:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _publish(self, changes: Changes) -> None:
+        self._sync_keys()
         for listener in list(self._listeners):
             listener(changes)
 
@@ -240,3 +427,12 @@ class CaseStore:
                 found[f"{name}.{attr}"] = rule.describe() if rule else "UNDECLARED"
         return found
 
+
+
+def _load_key_file(path: Path) -> "keys.KeyFile":
+    try:
+        return keys.KeyFile.load(path)
+    except keys.KeyFileError as exc:
+        raise DatabaseUnusable(f"{exc}. Without it the encrypted database {path} cannot be opened: put the key "
+                               f"file ({keys.key_file_of(path).name}) back beside it from where the database "
+                               "was copied, or restore a backup (each backup has its own .keys file beside it).") from None

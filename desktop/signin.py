@@ -82,6 +82,12 @@ class SignInDialog(QDialog):
                                        "the backup; the service and date inside it are shown before anything "
                                        "is replaced")
         self.restore_button.clicked.connect(lambda: self.restore_backup())
+        self.recovery_button = buttons.addButton("Use the recovery &key\u2026", QDialogButtonBox.ActionRole)
+        self.recovery_button.setAccessibleName("Use the recovery key")
+        self.recovery_button.setToolTip("An administrator who has lost their password types their username above, "
+                                        "then the recovery key from the recovery sheet, and chooses a new password")
+        self.recovery_button.clicked.connect(lambda: self.use_recovery_key())
+        self.recovery_key: str | None = None
         cancel = buttons.addButton("Cancel", QDialogButtonBox.RejectRole)
         cancel.setAccessibleName("Cancel")
         buttons.accepted.connect(self.try_sign_in)
@@ -115,16 +121,48 @@ class SignInDialog(QDialog):
             self.message.show_message(str(exc))
             return
         if self._real_store().must_change_password:
-            for key in ("username", "password"):
-                self.fields.fields[key].widget.setEnabled(False)
-            self.change_box.show()
-            self.sign_in_button.setText("&Save password")
+            self._choose_now("You signed in with a one-time password: choose your own now (at least 10 "
+                             "characters; three random words make a good one).")
             self.restore_button.hide()
-            self.message.show_message("You signed in with a one-time password: choose your own now (at least 10 "
-                                      "characters; three random words make a good one).")
-            self.new_password.setFocus()
             return
         self.accept()
+
+    def _choose_now(self, message: str) -> None:
+        for key in ("username", "password"):
+            self.fields.fields[key].widget.setEnabled(False)
+        self.change_box.show()
+        self.sign_in_button.setText("&Save password")
+        self.recovery_button.hide()
+        self.message.show_message(message)
+        self.new_password.setFocus()
+
+    def use_recovery_key(self, recovery_key: str | None = None) -> bool:
+        """An administrator who has lost their password signs in with the recovery key, then must choose a
+        new password here (or restore a backup first). recovery_key: tests, instead of asking."""
+        from PySide6.QtWidgets import QInputDialog
+        self.message.show_message(None)
+        username = self.username.text().strip()
+        if not username:
+            self.fields.show_errors([FieldError("username", "Username: type the administrator's username first.")])
+            return False
+        if recovery_key is None:
+            recovery_key, ok = QInputDialog.getText(
+                self, "Use the recovery key", "The recovery key from the recovery sheet (eight groups of four "
+                "letters and digits):", QLineEdit.Normal)
+            if not ok or not recovery_key.strip():
+                return False
+        if hasattr(self.store, "load"):
+            self.store.load()
+        store = self._real_store()
+        try:
+            self.actor = store.sign_in_with_recovery_key(username, recovery_key)
+        except HTDeskError as exc:
+            self.message.show_message(str(exc))
+            return False
+        self.recovery_key = recovery_key
+        self._choose_now(f"Signed in as {username} with the recovery key: choose a new password now (at least 10 "
+                         "characters), or restore a backup first.")
+        return True
 
     def _choose_password(self) -> None:
         from db.errors import ValidationError
@@ -143,9 +181,11 @@ class SignInDialog(QDialog):
 
     # --- restore, offered before anyone is signed in ------------------------------------------------
 
-    def restore_backup(self, source: str | None = None, confirm=None) -> bool:
-        """Restore a backup as the administrator whose username and password are typed above. confirm
-        (tests) is called as confirm(info, other_service) -> (go_ahead, typed_code) instead of asking."""
+    def restore_backup(self, source: str | None = None, confirm=None, confirm_key=None) -> bool:
+        """Restore a backup as the administrator whose username and password are typed above (or who used
+        the recovery key). confirm (tests) is called as confirm(info, other_service) -> (go_ahead, typed_code)
+        instead of asking; confirm_key(message) -> the password or recovery key that opens a backup made with
+        another key."""
         from PySide6.QtWidgets import QFileDialog
         self.message.show_message(None)
         if hasattr(self.store, "load"):
@@ -155,7 +195,8 @@ class SignInDialog(QDialog):
             self.message.show_message("The database could not be opened: sign in to see why.")
             return False
         try:
-            store.sign_in(self.username.text().strip(), self.password.text())
+            if self.recovery_key is None or store.actor is None:
+                store.sign_in(self.username.text().strip(), self.password.text())
         except HTDeskError as exc:
             self.message.show_message(f"To restore, an administrator signs in first. {exc}")
             return False
@@ -169,13 +210,23 @@ class SignInDialog(QDialog):
         if not source:
             store.sign_out()
             return False
+        # A backup made with another key opens with this administrator's password of its time, or with the
+        # recovery key (the one used to sign in, or that database's, asked for).
+        unlock = {"password": self.password.text() or None, "recovery_key": self.recovery_key}
         try:
-            info = store.admin.backup_info(source)
+            try:
+                info = store.admin.backup_info(source, **unlock)
+            except AuthenticationError as exc:
+                typed = (confirm_key or self._ask_backup_key)(str(exc))
+                if not typed:
+                    raise
+                unlock = {"password": typed, "recovery_key": typed}
+                info = store.admin.backup_info(source, **unlock)
             here = {s.code for s in store.service.all()}
             other = bool(here) and not here & {code for code, _ in info.services}
             go, code = (confirm or self._confirm_restore)(info, other)
             if go:
-                kept = store.admin.restore(source, confirm_code=code)
+                kept = store.admin.restore(source, confirm_code=code, **unlock)
         except HTDeskError as exc:
             self.message.show_message(str(exc))
             store.sign_out()
@@ -183,11 +234,24 @@ class SignInDialog(QDialog):
         store.sign_out()
         if not go:
             return False
+        if self.recovery_key is not None:          # signed out: the recovery key is asked again if needed
+            self.recovery_key = None
+            for key in ("username", "password"):
+                self.fields.fields[key].widget.setEnabled(True)
+            self.change_box.hide()
+            self.sign_in_button.setText("&Sign in")
+            self.recovery_button.show()
         self.message.show_message(f"Restored {info.service_text}, saved {info.saved_at.replace('T', ' ')}."
                                   + (f" The database as it was is kept at {kept}." if kept else "")
                                   + " Sign in to carry on.")
         self.password.clear()
         return True
+
+    def _ask_backup_key(self, message: str) -> str | None:
+        from PySide6.QtWidgets import QInputDialog
+        text, ok = QInputDialog.getText(self, "Restore from a backup", f"{message}\n\nPassword or recovery key:",
+                                        QLineEdit.Password)
+        return text.strip() if ok and text.strip() else None
 
     def _confirm_restore(self, info, other: bool):
         from PySide6.QtWidgets import QInputDialog, QMessageBox

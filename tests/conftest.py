@@ -52,11 +52,11 @@ def _case_store_template(tmp_path_factory):
 @pytest.fixture
 def case_store(tmp_path, _case_store_template):
     """A new database with one account of every role (password 'pass'), signed in as the administrator."""
-    import shutil
+    from db.connection import copy_database
     from db.store import CaseStore
     template, staff_ids = _case_store_template
     path = tmp_path / "t.sqlite3"
-    shutil.copy(template, path)
+    copy_database(template, path)
     store = CaseStore.open(path)
     store.sign_in("admin", "amber-kettle-42")
     store.staff_ids = dict(staff_ids)

@@ -50,6 +50,13 @@ class AdminPart(Part):
         return Done(one_time, changed("account", username, "update", detail="password reset (one-time)"))
 
     @write("admin")
+    def new_recovery_key(self) -> str:
+        """A new recovery key for this database, returned once to be printed on a recovery sheet: the
+        one before it stops opening the database (backups made earlier keep theirs)."""
+        recovery = self._store._new_recovery_key()
+        return Done(recovery, changed("database", None, "update", detail="new recovery key made"))
+
+    @write("admin")
     def end_account(self, username: str, on: str | None = None) -> Changes:
         """End an account when its holder leaves: it can no longer sign in (never the last administrator)."""
         from datetime import date
@@ -87,9 +94,11 @@ class AdminPart(Part):
         return maintenance.copy_backups(self._store.path, Path(folder))
 
     @read("restore")
-    def backup_info(self, source: Path | str):
-        """Check a backup and say which service and date it holds (maintenance.BackupInfo)."""
-        return maintenance.backup_info(Path(source))
+    def backup_info(self, source: Path | str, password: str | None = None, recovery_key: str | None = None):
+        """Check a backup and say which service and date it holds (maintenance.BackupInfo). A backup of
+        this database opens with its key; one encrypted with another key needs the password this
+        administrator had then, or that database's recovery key."""
+        return maintenance.backup_info(Path(source), self._store._unlock_for_backups(password, recovery_key))
 
     @read("signed_in")
     def last_backup(self):
@@ -97,8 +106,10 @@ class AdminPart(Part):
         return maintenance.last_backup(self._store.path)
 
     @job("restore")
-    def restore(self, source: Path | str, confirm_code: str | None = None) -> Path | None:
+    def restore(self, source: Path | str, confirm_code: str | None = None, password: str | None = None,
+                recovery_key: str | None = None) -> Path | None:
         """Replace this database with a checked backup, keeping the current one as a backup first.
-        A backup of another service is refused unless confirm_code is its service code.
-        The store is reopened on the restored file; the restore is audited under the administrator."""
-        return self._store._restore_from(Path(source), confirm_code)
+        A backup of another service is refused unless confirm_code is its service code; one encrypted
+        with another key opens as backup_info says. The store is reopened on the restored file (which
+        keeps this database's key and recovery key); the restore is audited under the administrator."""
+        return self._store._restore_from(Path(source), confirm_code, password, recovery_key)

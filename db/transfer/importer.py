@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import sqlite3
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ from pathlib import Path
 from typing import Callable
 
 from sqlite_utils import Database
-from .. import engine
 
 from .. import (accounts, assessments, audit, clients, codes, connection, instruments, plans, referrals, services,
+from .. import driver, engine, pg
                 sessions, signposting)
 from ..errors import Cancelled, DatabaseUnusable
 from ..errors import FieldError, ValidationError
@@ -2287,7 +2286,7 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
     except Cancelled:
         report.cancelled = True
         report.committed = False
-    except (sqlite3.Error, OSError, DatabaseUnusable) as exc:
+    except (*driver.Error, OSError, DatabaseUnusable) as exc:
         # The database is busy, full or read-only: nothing was imported; the report says why.
         plain = connection.translate(exc)
         report.committed = False

@@ -434,14 +434,29 @@ class Session(QObject):
         self.window.worker.submit(self.store.admin.copy_backups, folder, on_done=lambda copied: (
             self.window.backup_label.setText(self.backup_age_text()[0] + f"; {len(copied)} copied to {folder}")))
 
-    def restore(self, source: str | None = None, confirm_code: str | None = None) -> None:
+    def restore(self, source: str | None = None, confirm_code: str | None = None,
+                backup_key: str | None = None) -> None:
+        """Restore a backup (checked, its service and date shown first). A backup made with another key
+        opens with the password this administrator had then, or its database's recovery key: asked for,
+        or backup_key (tests)."""
         source = source or QFileDialog.getOpenFileName(self.window, "Restore from a backup",
                                                        str(Path(self.store.path).parent / "backups"),
                                                        "Backups (*.sqlite3)")[0]
         if not source:
             return
+        unlock = {"password": backup_key, "recovery_key": backup_key}
         try:
-            info = self.store.admin.backup_info(source)
+            try:
+                info = self.store.admin.backup_info(source, **unlock)
+            except AuthenticationError as exc:
+                if backup_key is not None:
+                    raise
+                typed, ok = QInputDialog.getText(self.window, "Restore from a backup",
+                                                 f"{exc}\n\nPassword or recovery key:", QLineEdit.Password)
+                if not ok or not typed.strip():
+                    return
+                unlock = {"password": typed.strip(), "recovery_key": typed.strip()}
+                info = self.store.admin.backup_info(source, **unlock)
             here = self.store.service.all()
         except HTDeskError as exc:
             show_error(self.window, exc)
@@ -470,7 +485,8 @@ class Session(QObject):
                 if box.clickedButton() is not yes:
                     return
             code = None
-        self.window.worker.submit(self.store.admin.restore, source, code, on_done=self._restored)
+        self.window.worker.submit(self.store.admin.restore, source, code, unlock["password"], unlock["recovery_key"],
+                                  on_done=self._restored)
 
     def _restored(self, kept) -> None:
         self.store.sign_out()

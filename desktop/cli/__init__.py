@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
+import os
 import sys
 
 from db import paths
@@ -78,7 +78,18 @@ def _app_only(argv: list[str] | None) -> argparse.Namespace | None:
     return args
 
 
+def _database_errors() -> tuple:
+    """The database driver's error classes, loaded only when an error reaches main's handler (an
+    except clause is evaluated only then), so `htdesk --help` loads no database driver."""
+    from db.public import DRIVER_ERRORS
+    return DRIVER_ERRORS
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Everything the app writes (database, -wal/-shm, key file, backups, logs, reports, caches, exports)
+    # is readable by its owner only; folders it makes too. Explicit modes where files are made as well.
+    if hasattr(os, "umask"):
+        os.umask(0o077)
     from desktop.app import enable_crash_log
     enable_crash_log()   # a hard crash leaves its traceback in the log file
     _setup_logging()
@@ -104,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnusable as exc:
         common.err(str(exc))
         return EXIT_DATABASE
-    except sqlite3.Error as exc:
+    except _database_errors() as exc:
         # The store translates its own; this catches any that escaped it (never a raw message).
         from db.public import plain_error as translate
         plain = translate(exc, getattr(args, "db", None))
@@ -115,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         return _unexpected(exc)
     except BrokenPipeError:
         # Output piped into a program that stopped reading (e.g. `| head`): not an error.
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", help="database file (default: $HTDESK_DB, else the per-user data folder)")
     parser.add_argument("--user", metavar="NAME", help="act as this user (password from $HTDESK_PASSWORD or asked)")
+    parser.add_argument("--recovery-key", action="store_true",
+                        help="an administrator who lost their password: sign in with the database's recovery key "
+                             "instead ($HTDESK_RECOVERY_KEY or asked), then set a new one with 'user passwd'")
 
 
 def command(sub, name: str, handler, help: str) -> argparse.ArgumentParser:
@@ -54,9 +57,21 @@ def password_from_env_or_prompt(prompt: str = "Password: ") -> str:
     return getpass.getpass(prompt)
 
 
+def recovery_key_from_env_or_prompt() -> str:
+    if os.environ.get("HTDESK_RECOVERY_KEY"):
+        return os.environ["HTDESK_RECOVERY_KEY"]
+    if not sys.stdin or not sys.stdin.isatty():
+        raise AuthenticationError("The recovery key is needed: set HTDESK_RECOVERY_KEY, or run the command in a "
+                                  "terminal to be asked.")
+    import getpass
+    return getpass.getpass("Recovery key (from the recovery sheet): ")
+
+
 def open_store(args, *, sign_in: bool = True, one_time_ok: bool = False) -> CaseStore:
-    """Open the chosen database and sign in as --user (every command on a database with accounts acts as a user).
-    An account holding a one-time password may only choose its own (one_time_ok)."""
+    """Open the chosen database and sign in as --user (every command on a database with accounts acts as a user;
+    an encrypted database opens only then). An account holding a one-time password, or signed in with the
+    recovery key, may only choose its own password (one_time_ok). The password is kept on args for the command
+    (a restore opens a backup encrypted with another key with it)."""
     from db.store import CaseStore   # here, not at the top: `htdesk --help` must not load the data layer
     store = CaseStore.open(database_path(args))
     if sign_in and store.has_accounts():
@@ -64,7 +79,16 @@ def open_store(args, *, sign_in: bool = True, one_time_ok: bool = False) -> Case
             store.close()
             raise AuthenticationError("Say who you are with --user NAME (password from HTDESK_PASSWORD or asked).")
         try:
-            store.sign_in(args.user, password_from_env_or_prompt(f"Password for {args.user}: "))
+            if getattr(args, "recovery_key", False):
+                args.recovery_key_text = recovery_key_from_env_or_prompt()
+                store.sign_in_with_recovery_key(args.user, args.recovery_key_text)
+                if not one_time_ok:
+                    raise AuthenticationError(f"{args.user} signed in with the recovery key: choose a new password "
+                                              f"first with 'htdesk user passwd {args.user} --user {args.user} "
+                                              "--recovery-key'.")
+                return store
+            args.password = password_from_env_or_prompt(f"Password for {args.user}: ")
+            store.sign_in(args.user, args.password)
             if store.must_change_password and not one_time_ok:
                 raise AuthenticationError(f"{args.user} signed in with a one-time password: choose your own first "
                                           f"with 'htdesk user passwd {args.user} --user {args.user}'.")

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from db.errors import FieldError, ValidationError
+from db.errors import AuthenticationError, FieldError, ValidationError
 
 from . import common
 
@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--address", metavar="TEXT", help="the service's address, printed on letters and plans")
     p.add_argument("--phone", metavar="TEXT", help="the service's phone number, printed on letters and plans")
     p.add_argument("--email", metavar="TEXT", help="the service's email address, printed on letters and plans")
+    p.add_argument("--recovery-sheet", metavar="FILE.pdf",
+                   help="also write the recovery sheet (the recovery key, shown once, and what to do with it)")
 
     p = common.command(sub, "service", cmd_service, "show or change the service's details (administrators)")
     p.add_argument("action", choices=["show", "set"])
@@ -36,6 +38,7 @@ def register(sub) -> None:
     p.add_argument("--clients", type=_positive_int, default=300, metavar="N")
     p.add_argument("--seed", type=int, default=1, metavar="S")
     p.add_argument("--open", action="store_true", help="open the desktop app on it afterwards")
+    p.add_argument("--recovery-sheet", metavar="FILE.pdf", help="also write the demo's recovery sheet")
 
     common.command(sub, "check", cmd_check, "integrity and consistency checks; exit 0 when all pass")
 
@@ -71,10 +74,11 @@ def cmd_init(args) -> int:
     contact = {"address": args.address, "phone": args.phone, "email": args.email}
     with CaseStore.create_new(path, service_name=args.service_name, service_code=args.service_code,
                               admin_username=args.admin, admin_password=password, admin_full_name=args.admin_name,
-                              contact=contact):
-        pass
+                              contact=contact) as store:
+        recovery, facts = store.recovery_key, (store.database_id, store.service_name, store.service_code)
     common.out(f"Created {path} for {args.service_name} ({args.service_code.upper()}); "
                f"sign in as {args.admin}.")
+    _show_recovery_key(args, path, recovery, *facts, demo=False)
     if not any(contact.values()):
         common.err("The service has no phone, email or address yet, so letters and plans will not print: add "
                    "them with 'htdesk service set --phone ...'.")
@@ -135,11 +139,26 @@ def cmd_demo(args) -> int:
     common.out(f"Created demo database {path} in {time.perf_counter() - started:.1f} s: " +
                ", ".join(f"{n} {k}" for k, n in summary.items()))
     common.out("Sign in as admin, manager, coordinator, trainer1…, or champion1, password 'demo'.")
+    with CaseStore.open(path) as store:
+        facts = store.database_id, store.service_name, store.service_code
+    _show_recovery_key(args, path, summary.recovery_key, *facts, demo=True)
     if args.open:
         from desktop.app import run_app
         args.db = str(path)
         return run_app(args)
     return 0
+
+
+def _show_recovery_key(args, path, recovery: str, database_id: str, name: str, code: str, *, demo: bool) -> None:
+    """The recovery key, shown this once (and on the recovery sheet when asked for)."""
+    common.out(f"The database is encrypted. Its recovery key (shown only now): {recovery}")
+    common.out("Write it down or print the recovery sheet, and keep it locked away: it opens the records when "
+               "no administrator can sign in.")
+    if args.recovery_sheet:
+        from reports.recovery_sheet import build_recovery_sheet
+        build_recovery_sheet(name, code, database_id, recovery, args.recovery_sheet, database_path=str(path),
+                             is_demo=demo)
+        common.out(f"Recovery sheet written: {args.recovery_sheet}")
 
 
 def cmd_check(args) -> int:
@@ -172,11 +191,31 @@ def cmd_restore(args) -> int:
     if path.exists() and path.stat().st_size > 0:
         # The store checks the administrator, records who restored, and keeps the current file first.
         with common.open_store(args) as store:
-            info = store.admin.backup_info(source)
+            unlock = {"password": getattr(args, "password", None),
+                      "recovery_key": getattr(args, "recovery_key_text", None)}
+            try:
+                info = store.admin.backup_info(source, **unlock)
+            except AuthenticationError:
+                if args.recovery_key or not sys.stdin or not sys.stdin.isatty():
+                    raise
+                unlock["recovery_key"] = common.recovery_key_from_env_or_prompt()
+                info = store.admin.backup_info(source, **unlock)
             common.out(f"{source} holds {info.service_text}, {info.clients} clients, saved {info.saved_at}.")
-            kept = store.admin.restore(source, confirm_code=args.confirm_code)
+            kept = store.admin.restore(source, confirm_code=args.confirm_code, **unlock)
     else:
-        CaseStore.restore_new(path, source)
+        # A new PC: the backup opens with an administrator's password of its time or its recovery key.
+        from db.public import is_encrypted_file
+        unlock = {}
+        if is_encrypted_file(source):
+            if args.recovery_key:
+                unlock["recovery_key"] = common.recovery_key_from_env_or_prompt()
+            elif args.user:
+                unlock = {"username": args.user,
+                          "password": common.password_from_env_or_prompt(f"Password for {args.user}: ")}
+            else:
+                raise AuthenticationError("The backup is encrypted: say which administrator restores it with --user "
+                                          "NAME (their password of the time it was made), or use --recovery-key.")
+        CaseStore.restore_new(path, source, **unlock)
     common.out(f"Restored {path} from {source}." + (f" The database as it was is kept at {kept}." if kept else ""))
     return 0
 

@@ -130,6 +130,7 @@ def test_the_import_staff_sheet_cannot_make_an_administrator(tmp_path, capsys, m
     assert code == 0 and "does not make sneaky an administrator" in (out + err), out + err
     from db.store import CaseStore
     with CaseStore.open(db) as s:
+        s.sign_in("boss", PW)
         account = s.db.conn.execute("SELECT id, locked FROM accounts WHERE username = 'sneaky'").fetchone()
         assert account[1] == 1
         assert s.db.conn.execute("SELECT COUNT(*) FROM account_roles WHERE account_id = ?", (account[0],)

@@ -2,7 +2,7 @@
 back with the standard library."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -53,7 +53,7 @@ def template(tmp_path_factory):
 @pytest.fixture
 def db(tmp_path, template, monkeypatch):
     path = tmp_path / "svc.sqlite3"
-    shutil.copy(template, path)
+    copy_database(template, path)
     monkeypatch.setenv("HTDESK_PASSWORD", PASSWORD)
     return path
 

@@ -9,6 +9,7 @@ from pypdf import PdfReader
 
 from db.store import CaseStore
 from desktop.cli import main
+from db.connection import copy_database
 
 PASSWORD = "correct horse battery staple"
 NAME = "Nguyễn Thị Siobhán O'Neill-Zoë"
@@ -64,7 +65,7 @@ def svc(template, tmp_path, monkeypatch):
     monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HTDESK_PASSWORD", PASSWORD)
     path = tmp_path / "svc.sqlite3"
-    path.write_bytes(template[0].read_bytes())
+    copy_database(template[0], path)
     return path, template[1]
 
 

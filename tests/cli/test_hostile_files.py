@@ -4,7 +4,6 @@ and nothing imported; foreign, newer-schema and non-regular database files are r
 command, changing nothing. benchmarks/reliability.py runs the long part."""
 import os
 import re
-import sqlite3
 import time
 import zipfile
 
@@ -14,6 +13,7 @@ import pytest
 from db.transfer import xlsx_reader
 from desktop.cli import main
 from reports import transfer_workbook
+from rawdb import raw_connect
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_a_malformed_cell_is_exit_2_naming_sheet_and_cell_with_the_report_writte
     assert "Something went wrong" not in text and "Traceback" not in text
     report = tmp_path / "bad-import-report.txt"
     assert report.exists() and named in report.read_text(encoding="utf-8")
-    conn = sqlite3.connect(env)
+    conn = raw_connect(env)
     assert conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 0
     conn.close()
 
@@ -189,15 +189,15 @@ COMMANDS = [
 
 
 def _foreign(path):
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     conn.execute("PRAGMA user_version = 3")
     conn.close()
 
 
 def _newer(path, template):
-    import shutil
-    shutil.copy(template, path)
-    conn = sqlite3.connect(path)
+    from db.connection import copy_database
+    copy_database(template, path)
+    conn = raw_connect(path)
     conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('htdesk', '0099_x', 'now')")
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('app_version', '7.0')")
     conn.commit()
@@ -229,7 +229,7 @@ def test_every_command_refuses_a_database_that_is_not_ours_with_exit_4_and_chang
         if before is not None:
             assert db.read_bytes() == before, command
     # (SQLite's read-only look at a WAL file may leave its empty -wal and -shm companions.)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(kind) and not p.name.endswith(("-wal", "-shm"))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(kind) and not p.name.endswith(("-wal", "-shm", ".keys"))
                   ) == [db.name]
     assert not (tmp_path / "e.xlsx").exists() and not (tmp_path / "r.xlsx").exists()
 
@@ -264,7 +264,7 @@ def test_an_import_that_cannot_get_the_write_lock_is_a_plain_busy_error_with_the
     book.write_bytes(good_book.read_bytes())
     store = CaseStore.open(env)
     store.sign_in("admin", "amber-kettle-42")
-    holder = sqlite3.connect(env, isolation_level=None)
+    holder = raw_connect(env, isolation_level=None)
 
     def take_the_lock(done, total, label):
         if label == "Looking up postcodes" and not holder.in_transaction:

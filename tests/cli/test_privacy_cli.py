@@ -1,8 +1,7 @@
 """htdesk audit, sar, erase and check's audit chain, run as a user runs them (CLI.md v2, issue 14)."""
 from __future__ import annotations
 
-import shutil
-import sqlite3
+from db.connection import copy_database
 import zipfile
 
 import openpyxl
@@ -11,6 +10,7 @@ import pytest
 from db.store import CaseStore
 from desktop.cli import main
 from returns_scenario import ADMIN, ADMIN_PASSWORD, TRAINER, TRAINER_PASSWORD, Scenario, stub_deprivation
+from rawdb import raw_connect
 
 QUARTERS = ("2026-27-Q1", "2026-27-Q2")
 
@@ -27,7 +27,7 @@ def built(tmp_path_factory):
 def db(built, tmp_path, monkeypatch):
     path, s = built
     copy = tmp_path / "service.sqlite3"
-    shutil.copy(path, copy)
+    copy_database(path, copy)
     monkeypatch.setenv("HTDESK_PASSWORD", ADMIN_PASSWORD)
     return copy, s
 
@@ -53,7 +53,7 @@ def test_erase_keeps_past_returns_and_is_audited_with_the_reason(db, capsys):
     assert htdesk(path, "audit", "--client", "HT-000001", "--action", "erase") == 0
     listed = capsys.readouterr().out
     assert "Asked to be forgotten" in listed and "1 audit events." in listed
-    raw = sqlite3.connect(path)
+    raw = raw_connect(path)
     assert raw.execute("SELECT first_name, last_name FROM clients WHERE client_ref = 'HT-000001'").fetchone() == (
         "Erased", "Person")
     assert htdesk(path, "check") == 0
@@ -101,7 +101,7 @@ def test_audit_filters_and_writes_a_workbook_of_text(db, capsys, tmp_path):
 
 def test_check_names_the_first_changed_audit_row(db, capsys):
     path, _ = db
-    raw = sqlite3.connect(path)
+    raw = raw_connect(path)
     target = raw.execute("SELECT MIN(id) FROM audit WHERE action = 'create' AND entity = 'client'").fetchone()[0]
     raw.execute("DROP TRIGGER audit_only_redaction")
     raw.execute("UPDATE audit SET at = '2020-01-01T00:00:00' WHERE id = ?", (target,))

@@ -1,7 +1,7 @@
 """htdesk return (CLI.md), run in-process: exit codes, output, explain, submit and late changes."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 
 import pytest
 from openpyxl import load_workbook
@@ -20,7 +20,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def db(built, tmp_path, monkeypatch):
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))     # the log file goes here
     monkeypatch.setenv("HTDESK_PASSWORD", ADMIN_PASSWORD)
     return path

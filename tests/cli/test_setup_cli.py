@@ -1,12 +1,12 @@
 """htdesk init, demo, check, user, backup and restore as a user runs them, in a real process."""
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
 from desktop.cli import main
+from rawdb import raw_connect
 
 
 def run(*args, password="cobalt-lantern-18", env_extra=None, cwd=None):
@@ -41,7 +41,7 @@ def test_wrong_db_paths_give_clear_messages_and_exit_codes(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("shopping list\n" * 100)
     foreign = tmp_path / "other.sqlite3"
-    conn = sqlite3.connect(foreign)
+    conn = raw_connect(foreign)
     conn.execute("CREATE TABLE songs (id, title)")
     conn.commit()
     conn.close()
@@ -68,7 +68,7 @@ def test_demo_is_the_same_for_the_same_seed_and_refuses_real_databases(isolated,
     day = date(2026, 11, 1)
     create_demo(a, clients=40, seed=7, today=day)
     create_demo(b, clients=40, seed=7, today=day)
-    dump = lambda p: [r for r in sqlite3.connect(p).execute(
+    dump = lambda p: [r for r in raw_connect(p).execute(
         "SELECT c.first_name, c.last_name, c.postcode, r.received_date, r.status, "
         "(SELECT GROUP_CONCAT(session_date || attendance) FROM sessions s WHERE s.referral_id = r.id), "
         "(SELECT GROUP_CONCAT(scores) FROM assessments x WHERE x.referral_id = r.id) "
@@ -91,8 +91,8 @@ def test_demo_makes_a_believable_service(isolated):
     store = CaseStore.open(path)
     assert store.is_demo
     q = lambda sql: store.db.conn.execute(sql).fetchone()[0]
-    assert all(r.ok for r in maintenance.check(store.db))
     store.sign_in("trainer1", "demo")
+    assert all(r.ok for r in maintenance.check(store.db))
     store.sign_in("champion1", "demo")
     store.sign_in("coordinator", "demo")
     actor = store.sign_in("manager", "demo")
@@ -135,14 +135,14 @@ def test_user_commands_backup_and_restore(isolated, capsys):
     assert "verified" in capsys.readouterr().out
     assert main(["user", "lock", "amy", "--db", db, "--user", "boss"]) == 0
     assert main(["restore", str(out), "--db", db, "--user", "boss"]) == 0
-    locked = sqlite3.connect(db).execute("SELECT locked FROM accounts WHERE username='amy'").fetchone()[0]
+    locked = raw_connect(db).execute("SELECT locked FROM accounts WHERE username='amy'").fetchone()[0]
     assert locked == 0      # back as it was at the backup
     assert list((isolated / "backups").glob("s-before-restore-*.sqlite3"))
     text = isolated / "t.txt"
     text.write_text("x")
     assert main(["restore", str(text), "--db", db, "--user", "boss"]) == 4
     assert main(["check", "--db", db, "--user", "boss"]) == 0
-    restored_by = sqlite3.connect(db).execute(
+    restored_by = raw_connect(db).execute(
         "SELECT username FROM audit WHERE action = 'restore' ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert restored_by == "boss"
 
@@ -165,7 +165,7 @@ def test_the_daily_backup_works_on_a_fresh_install_without_out(isolated, capsys)
     assert main(["backup", "--db", db, "--user", "boss"]) == 0
     kept = list((isolated / "backups").glob("fresh-*.sqlite3"))
     assert len(kept) == 1
-    assert sqlite3.connect(kept[0]).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert raw_connect(kept[0]).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_version_is_printed_without_touching_a_database(tmp_path):

@@ -4,7 +4,6 @@ with no way to reach the service, imports, restores of another service's backup)
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import statistics
 import time
 from datetime import date, datetime, timedelta
@@ -14,6 +13,8 @@ import pytest
 from db import accounts
 from db.errors import AuthenticationError, PermissionDenied, ValidationError
 from db.store import CaseStore
+from rawdb import raw_connect
+from db import keys
 
 PW = "amber-kettle-42"
 
@@ -75,9 +76,7 @@ def test_unknown_usernames_take_as_long_as_wrong_passwords(case_store, monkeypat
     from argon2 import PasswordHasher
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=2, memory_cost=16384, parallelism=1))
     monkeypatch.setattr(accounts, "_dummy_hash", None)
-    case_store.db.conn.execute("UPDATE accounts SET password_hash = ? WHERE username = 'coord'",
-                               (accounts._hasher.hash(PW),))
-    case_store.db.conn.commit()
+    case_store.admin.set_password("coord", PW)      # hashed at that cost; the key file follows
 
     def timed(username):
         took = []
@@ -96,7 +95,12 @@ def test_unknown_usernames_take_as_long_as_wrong_passwords(case_store, monkeypat
 def test_a_password_typed_into_the_username_box_is_not_kept_in_the_audit(case_store):
     with _other(case_store) as s, pytest.raises(AuthenticationError):
         s.sign_in("plum tractor singing", "")
-    rows = sqlite3.connect(case_store.path).execute("SELECT * FROM audit").fetchall()
+    # A wrong sign-in cannot open the encrypted database: it is counted in the key file (without the
+    # name typed) and written to the audit by the next sign-in that opens it.
+    assert "plum tractor" not in keys.key_file_of(case_store.path).read_text()
+    with _other(case_store) as s:
+        s.sign_in("admin", "amber-kettle-42")
+    rows = raw_connect(case_store.path).execute("SELECT * FROM audit").fetchall()
     assert not any("plum tractor" in str(r) for r in rows)
     assert any(r[3] == "failed_login" for r in rows)
 
@@ -167,6 +171,10 @@ def test_five_wrong_passwords_still_lock_a_trainer_for_good(case_store):
         for _ in range(5):
             with pytest.raises(AuthenticationError):
                 s.sign_in("trainer", "wrong-guess-xyz")
+    # Counted in the key file while the database stayed sealed: the right password is now refused,
+    # and the accounts table has the lock once the database is opened.
+    with _other(case_store) as s, pytest.raises(AuthenticationError, match="locked"):
+        s.sign_in("trainer", "amber-kettle-42")
     assert case_store.db.conn.execute("SELECT locked FROM accounts WHERE username='trainer'").fetchone()[0] == 1
 
 
@@ -300,13 +308,21 @@ def test_restore_refuses_another_services_backup_unless_its_code_is_typed(tmp_pa
     _service_db(mine, "Tyneside Health Trainers", "TYNE")
     with CaseStore.open(mine) as s:
         s.sign_in("boss", PW)
-        info = s.admin.backup_info(theirs)
+        # Encrypted with the other database's key: it opens with the password boss had there.
+        with pytest.raises(AuthenticationError, match="encrypted backup of Gateshead"):
+            s.admin.backup_info(theirs)
+        info = s.admin.backup_info(theirs, password=PW)
         assert info.services == (("GATES", "Gateshead Health Trainers"),) and info.saved_at[:4].isdigit()
         for typed in (None, "TYNE", "gate"):
             with pytest.raises(ValidationError, match="backup of another service, Gateshead"):
-                s.admin.restore(theirs, confirm_code=typed)
+                s.admin.restore(theirs, confirm_code=typed, password=PW)
         assert s.service.get().code == "TYNE"
-        s.admin.restore(theirs, confirm_code="gates")
+        s.admin.restore(theirs, confirm_code="gates", password=PW)
+        assert s.service.get().code == "GATES"
+    # The database kept its own key and key file: the restored accounts' passwords open it.
+    with CaseStore.open(mine) as s:
+        assert s.service_name == "Gateshead Health Trainers"
+        s.sign_in("boss", PW)
         assert s.service.get().code == "GATES"
 
 

@@ -1,6 +1,5 @@
 """The audit trail (issue 14): reads of a person's data audited once per opening, a hash chain that
 `check` verifies naming the first broken row, and no change through the store."""
-import sqlite3
 from datetime import date
 
 import pytest
@@ -8,6 +7,8 @@ import pytest
 from db import api
 from db.errors import StoreFault
 from db.store import CaseStore
+from rawdb import raw_connect
+from db import driver
 
 PW = "amber-kettle-42"
 TODAY = date(2026, 11, 1)
@@ -25,7 +26,7 @@ def _client(store):
 
 def _views(path, username=None):
     sql = "SELECT username, client_id, detail FROM audit WHERE action = 'view' AND client_id IS NOT NULL"
-    rows = sqlite3.connect(path).execute(sql + " ORDER BY id").fetchall()
+    rows = raw_connect(path).execute(sql + " ORDER BY id").fetchall()
     return [r for r in rows if username is None or r[0] == username]
 
 
@@ -85,7 +86,7 @@ def test_check_verifies_the_chain_and_names_the_first_changed_row(case_store):
     case_store.clients.record(client_id)
     results = {r.name: r for r in case_store.admin.check()}
     assert results["audit chain"].ok, results["audit chain"].detail
-    raw = sqlite3.connect(case_store.path)
+    raw = raw_connect(case_store.path)
     target = raw.execute("SELECT id FROM audit WHERE action = 'create' AND entity = 'client'").fetchone()[0]
     raw.execute("DROP TRIGGER audit_only_redaction")          # what someone with the file could do
     raw.execute("UPDATE audit SET username = 'nobody' WHERE id = ?", (target,))
@@ -103,7 +104,7 @@ def test_check_verifies_the_chain_and_names_the_first_changed_row(case_store):
 
 def test_a_deleted_row_is_named_by_the_row_after_it(case_store):
     _client(case_store)
-    raw = sqlite3.connect(case_store.path)
+    raw = raw_connect(case_store.path)
     ids = [r[0] for r in raw.execute("SELECT id FROM audit ORDER BY id")]
     raw.execute("DROP TRIGGER audit_no_delete")
     raw.execute("DELETE FROM audit WHERE id = ?", (ids[2],))
@@ -118,7 +119,7 @@ def test_the_audit_cannot_be_changed_through_the_store(case_store):
     case_store.sign_in("trainer", PW)
     for sql in ("DELETE FROM audit WHERE username = 'trainer'", "UPDATE audit SET detail = 'x'",
                 "UPDATE audit SET username = 'someone'"):
-        with pytest.raises(sqlite3.DatabaseError, match="audit trail cannot be changed"):
+        with pytest.raises(driver.DatabaseError, match="audit trail cannot be changed"):
             case_store.db.conn.execute(sql)
     case_store.db.conn.rollback()
     assert all(r.ok for r in (lambda s: (s.sign_in("admin", PW), s.admin.check())[1])(case_store))
@@ -129,7 +130,7 @@ def test_the_chain_survives_migration_of_a_saved_database(tmp_path):
     from pathlib import Path
     db_file = tmp_path / "old.sqlite3"
     shutil.copy(Path(__file__).parent.parent / "fixtures" / "schema_head_0006_0007_0008.sqlite3", db_file)
-    before = sqlite3.connect(db_file).execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    before = raw_connect(db_file).execute("SELECT COUNT(*) FROM audit").fetchone()[0]
     store = CaseStore.open(db_file)
     store.act_as_system()
     result = {r.name: r for r in store.admin.check()}["audit chain"]
@@ -146,13 +147,13 @@ def test_an_event_written_into_an_older_schema_is_chained_when_it_is_migrated(tm
     from db.records import Actor
     db_file = tmp_path / "old.sqlite3"
     shutil.copy(Path(__file__).parent.parent / "fixtures" / "schema_head_0006_0007_0008.sqlite3", db_file)
-    raw = sqlite3.connect(db_file)
+    raw = raw_connect(db_file)
     audit.record(Database(raw), Actor("admin", frozenset({"ADMIN"})), "restore", "database", None, detail="restored")
     raw.commit()
     raw.close()
     store = CaseStore.open(db_file)
     store.act_as_system()
     assert {r.name: r for r in store.admin.check()}["audit chain"].ok
-    last = sqlite3.connect(db_file).execute("SELECT action, username, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    last = raw_connect(db_file).execute("SELECT action, username, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     assert last[:2] == ("restore", "admin") and len(last[2]) == 64
     store.close()

@@ -40,6 +40,7 @@ def test_kill_during_writes_loses_nothing_committed(case_store, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     store = CaseStore.open(path)
+    store.sign_in("admin", "amber-kettle-42")
     assert all(r.ok for r in maintenance.check(store.db)), maintenance.check(store.db)
     found = {r[0] for r in store.db.conn.execute("SELECT id FROM clients")}
     assert set(committed) <= found and len(committed) >= 40

@@ -1,10 +1,10 @@
 """The demo's people read true (issue 12): goals whose words fit their area and person, ONS4 answers that
 move independently, titles that match gender identity, towns that match postcodes."""
 import json
-import sqlite3
 from datetime import date
 
 import pytest
+from rawdb import raw_connect
 
 TODAY = date(2026, 11, 1)
 
@@ -14,7 +14,7 @@ def demo(tmp_path_factory):
     from db.demo import create_demo
     path = tmp_path_factory.mktemp("demo-words") / "demo.sqlite3"
     create_demo(path, clients=600, seed=5, today=TODAY)
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     yield conn
     conn.close()
 

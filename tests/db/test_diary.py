@@ -1,11 +1,11 @@
 """store.diary: booking with clash checks and the next free slot, blocks, groups, recording, moves,
 cancellations, the follow-up list and the policy (issue 11)."""
-import sqlite3
 from datetime import date
 
 import pytest
 
 from db.errors import Clash, ConflictError, NeedsConfirmation, PermissionDenied, ValidationError
+from rawdb import raw_connect
 
 TODAY = date(2026, 11, 2)        # a Monday
 
@@ -111,7 +111,7 @@ def test_bad_bookings_are_refused_naming_the_field_and_change_nothing(case_store
         case_store.diary.book(rid, values, weeks=weeks, today=TODAY)
     assert field in caught.value.fields
     assert words in str(caught.value)
-    assert sqlite3.connect(case_store.path).execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    assert raw_connect(case_store.path).execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_a_past_date_asks_for_confirmation_then_books(case_store):
@@ -198,7 +198,7 @@ def test_a_group_of_four_is_one_booking_with_a_session_per_client_counted_as_one
     outcomes = {group[0].session_id: "5", group[1].session_id: "6", group[2].session_id: "3",
                 group[3].session_id: "2"}
     case_store.diary.record_group(outcomes, versions={g.session_id: g.row_version for g in group}, today=TODAY)
-    con = sqlite3.connect(case_store.path)
+    con = raw_connect(case_store.path)
     assert con.execute("SELECT COUNT(*) FROM sessions WHERE attendance IN ('5', '6')").fetchone()[0] == 2
     assert sorted(r[0] for r in con.execute("SELECT status FROM referrals")) == [
         "ACTIVE", "ACTIVE", "WAITING", "WAITING"]

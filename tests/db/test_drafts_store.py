@@ -1,10 +1,10 @@
 """Drafts: typing kept in the database so a crash loses no work, seen only by the person who typed it."""
-import sqlite3
 
 import pytest
 
 from db.errors import PermissionDenied
 from db.store import CaseStore
+from rawdb import raw_connect
 
 TYPED = {"first_name": "Siobhán", "last_name": "O'Neill", "date_of_birth": "12/03/19", "gender": "2",
          "contact_text": 1}
@@ -29,7 +29,7 @@ def test_a_draft_is_saved_listed_for_its_owner_only_and_discarded(case_store):
 
     case_store.drafts.discard("client:new")
     assert [d.form_key for d in case_store.drafts.mine()] == ["client:7"]
-    rows = sqlite3.connect(case_store.path).execute("SELECT form_key FROM drafts").fetchall()
+    rows = raw_connect(case_store.path).execute("SELECT form_key FROM drafts").fetchall()
     assert rows == [("client:7",)]
 
 

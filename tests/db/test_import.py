@@ -5,7 +5,6 @@ import io
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 import zipfile
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from db.errors import PermissionDenied
 from db.store import CaseStore
 from db.transfer import workbook_spec as spec
 from reports import transfer_workbook
+from rawdb import raw_connect
 
 TODAY = date(2026, 11, 1)
 NE = deprivation.NORTH_EAST_SOURCE
@@ -164,7 +164,7 @@ def test_a_good_workbook_imports_everything_with_values_the_app_derives(store, t
         "Signposting": 1}
     conn = store.db.conn
     # Names and free text exactly as typed, through a second connection.
-    other = sqlite3.connect(store.path)
+    other = raw_connect(store.path)
     names = other.execute("SELECT client_ref, first_name, last_name FROM clients WHERE client_ref LIKE 'HT-0001%' "
                           "ORDER BY client_ref").fetchall()
     assert names == [("HT-000101", "Siobhán", "O'Neill"), ("HT-000102", "Zoë 😀", "Nguyễn-Ali Khan"),
@@ -541,7 +541,7 @@ def test_an_unrelated_write_between_checking_and_writing_does_not_stop_the_impor
     """Another program commits while the workbook is checked: the import checks again under the
     write lock and completes (it used to fail with 'Another program changed the database')."""
     path = book(tmp_path / "in.xlsx")
-    other = sqlite3.connect(store.path)
+    other = raw_connect(store.path)
     poked = []
 
     checked = []

@@ -1,6 +1,5 @@
 """Schema steps: a saved database of every earlier schema is upgraded, after a backup."""
 import shutil
-import sqlite3
 
 import pytest
 
@@ -10,6 +9,7 @@ from db.errors import BadPath, DatabaseUnusable
 from db.migrations import migrations
 from db.store import CaseStore
 from pathlib import Path
+from rawdb import raw_connect
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -32,7 +32,7 @@ def test_every_earlier_schema_is_backed_up_then_migrated(tmp_path, saved, first_
     store.close()
     backups = list(paths.backups_dir(db_file).glob(f"old-before-{first_pending}-*.sqlite3"))
     assert len(backups) == 1
-    kept = sqlite3.connect(backups[0])
+    kept = raw_connect(backups[0])
     assert kept.execute("SELECT first_name FROM clients").fetchone()[0] == "Zoë"
     assert first_pending not in {r[0] for r in kept.execute("SELECT name FROM _sqlite_migrations")}
 
@@ -53,7 +53,7 @@ def test_new_database_has_every_step_and_our_application_id(tmp_path):
 def test_foreign_files_are_refused_and_left_alone(tmp_path, content, error):
     path = tmp_path / "other.db"
     if content is None:
-        conn = sqlite3.connect(path)
+        conn = raw_connect(path)
         conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
         conn.commit()
         conn.close()
@@ -88,7 +88,7 @@ def test_a_failing_step_rolls_back_and_stays_pending(tmp_path):
         db.execute("CREATE TABLE b (x)")
         raise RuntimeError("power cut")
 
-    db = Database(sqlite3.connect(tmp_path / "t.sqlite3"))
+    db = Database(raw_connect(tmp_path / "t.sqlite3"))
     with pytest.raises(RuntimeError):
         steps.apply(db)
     assert [m.name for m in steps.pending(db)] == ["0002"]

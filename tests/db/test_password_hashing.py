@@ -3,11 +3,11 @@
 tests/conftest.py sets HTDESK_TESTS_ONLY_CHEAP_PASSWORD_HASHES for the whole run. The first
 tests here start processes without it, so they see what a real installation does."""
 import os
-import sqlite3
 import subprocess
 import sys
 
 from argon2 import PasswordHasher, Type, extract_parameters
+from rawdb import raw_connect
 
 SWITCH = "HTDESK_TESTS_ONLY_CHEAP_PASSWORD_HASHES"
 
@@ -22,7 +22,7 @@ def _init(db, env):
 
 
 def _stored_hash(db, username):
-    conn = sqlite3.connect(db)
+    conn = raw_connect(db)
     try:
         return conn.execute("SELECT password_hash FROM accounts WHERE username = ?", (username,)).fetchone()[0]
     finally:
@@ -30,10 +30,14 @@ def _stored_hash(db, username):
 
 
 def _set_hash(db, username, password_hash):
-    conn = sqlite3.connect(db)
+    conn = raw_connect(db)
     with conn:
         conn.execute("UPDATE accounts SET password_hash = ? WHERE username = ?", (password_hash, username))
     conn.close()
+    # The key file's entries are made from the stored hashes at the next sign-in that opens the file.
+    from db.store import CaseStore
+    with CaseStore.open(db) as store:
+        store.sign_in("admin", "amber-kettle-42")
 
 
 def test_a_real_database_gets_rfc_9106_second_recommended_parameters(tmp_path):

@@ -4,7 +4,6 @@ The table below is the review copy of every declaration: a new public method tha
 declares nothing fails the first test, and one whose rule changes fails the second
 until the table (and so the reviewer) agrees.
 """
-import sqlite3
 from datetime import date
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from db.errors import PermissionDenied
 from db.records import Changes
 from db.store import CaseStore
+from rawdb import raw_connect
 
 TODAY = date(2026, 11, 1)
 CLIENT = {"first_name": "Zoë", "last_name": "Okafor", "date_of_birth": "02/02/1980", "gender": "2",
@@ -20,6 +20,7 @@ CLIENT = {"first_name": "Zoë", "last_name": "Okafor", "date_of_birth": "02/02/1
 EXPECTED = {
     'admin.accounts': 'read admin',
     'admin.backup_info': 'read restore',
+    'admin.new_recovery_key': 'write admin',
     'admin.account_states': 'read admin',
     'admin.audit_events': 'read audit_view',
     'admin.backup': 'job backup',
@@ -193,7 +194,7 @@ def test_a_duplicate_check_is_audited_naming_whom_it_showed(case_store):
     _client_for_trainer(case_store)
     found = case_store.clients.check_duplicates(CLIENT)
     assert [s.client_ref for s, _ in found] == ["HT-000001"]
-    row = sqlite3.connect(case_store.path).execute(
+    row = raw_connect(case_store.path).execute(
         "SELECT username, action, detail FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     assert row == ("coord", "view", "duplicate check before adding a client: shown HT-000001")
 
@@ -254,7 +255,7 @@ def test_every_write_sends_one_change_notice_after_its_commit_and_a_refused_one_
     def listener(changes):
         heard.append(changes)
         # The notice comes after the commit: a second connection already sees the row.
-        committed.append(sqlite3.connect(case_store.path).execute("SELECT COUNT(*) FROM clients").fetchone()[0])
+        committed.append(raw_connect(case_store.path).execute("SELECT COUNT(*) FROM clients").fetchone()[0])
 
     case_store.on_change(listener)
     case_store.sign_in("coord", "amber-kettle-42")
@@ -271,7 +272,7 @@ def test_every_write_sends_one_change_notice_after_its_commit_and_a_refused_one_
 
 def test_a_write_that_fails_half_way_leaves_nothing_and_no_audit(case_store):
     case_store.sign_in("coord", "amber-kettle-42")
-    audit_rows = sqlite3.connect(case_store.path).execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    audit_rows = raw_connect(case_store.path).execute("SELECT COUNT(*) FROM audit").fetchone()[0]
     with pytest.raises(Exception):
         case_store.referrals.close_many([999_999], "2026-10-02", "COMPLETED", today=TODAY)
-    assert sqlite3.connect(case_store.path).execute("SELECT COUNT(*) FROM audit").fetchone()[0] == audit_rows
+    assert raw_connect(case_store.path).execute("SELECT COUNT(*) FROM audit").fetchone()[0] == audit_rows

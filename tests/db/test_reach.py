@@ -2,7 +2,7 @@
 the figures the return does not carry, the drift sentences, data quality, who sees what."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 from decimal import Decimal as D
 
 import pytest
@@ -36,7 +36,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def store(built, tmp_path):
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     s = CaseStore.open(path)
     s.sign_in(ADMIN, ADMIN_PASSWORD)
     stub_deprivation(s)
@@ -117,7 +117,7 @@ def test_drift_sentences_name_each_share_that_moved():
 
 def test_coordinators_see_the_operational_half_trainers_nothing(built, tmp_path):
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     s = CaseStore.open(path)
     s.sign_in("cath", "maple-orbit-51")
     dash = s.reach.dashboard(PERIOD)

@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from db import connection
+from db import connection, driver
 from db.errors import (DatabaseBusy, DatabaseUnusable, HTDeskError, StorageFull, StorageReadOnly, StoreFault,
                        OutputUnwritable)
 from db.store import CaseStore
+from rawdb import raw_connect
 
 NEW_CLIENT = {"first_name": "Ann", "last_name": "Lee", "date_of_birth": "1980-01-01", "gender": "2",
               "ethnicity": "A"}
@@ -35,7 +36,7 @@ def test_a_write_waiting_past_the_busy_timeout_is_a_plain_busy_error_and_changes
     store = CaseStore.open(path)
     store.sign_in("admin", "amber-kettle-42")
     audit_before = _count(store, "audit")
-    holder = sqlite3.connect(path, isolation_level=None)
+    holder = raw_connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         started = time.perf_counter()
@@ -45,7 +46,7 @@ def test_a_write_waiting_past_the_busy_timeout_is_a_plain_busy_error_and_changes
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert not isinstance(caught.value, sqlite3.Error) and isinstance(caught.value.__cause__, sqlite3.Error)
+    assert not isinstance(caught.value, driver.Error) and isinstance(caught.value.__cause__, driver.Error)
     assert "in use by another program" in str(caught.value) and "Try again" in str(caught.value)
     assert caught.value.retryable
     assert _count(store) == 0 and _count(store, "audit") == audit_before
@@ -90,7 +91,7 @@ def test_a_program_fault_in_sqlite_is_not_a_raw_sqlite_error():
 
 def test_a_foreign_sqlite_file_is_refused_even_with_no_tables_and_left_unchanged(tmp_path):
     path = tmp_path / "other.sqlite3"
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     conn.execute("PRAGMA user_version = 7")      # another program's empty file: a header, no tables
     conn.close()
     before = path.read_bytes()
@@ -110,7 +111,7 @@ def test_a_database_of_a_newer_version_is_refused_naming_the_version_and_left_un
     case_store.close()
     before = path.read_bytes()
     with pytest.raises(DatabaseUnusable) as caught:
-        CaseStore.open(path)
+        CaseStore.open(path).sign_in("admin", "amber-kettle-42")     # encrypted: looked at once unlocked
     assert str(caught.value).startswith("This database was made by a newer version of Health Trainer Desk "
                                         "(version 9.1.0): install that version or newer.")
     assert path.read_bytes() == before
@@ -167,7 +168,7 @@ def test_a_backup_that_cannot_be_written_leaves_no_partial_file_and_is_not_audit
     target.parent.mkdir()
     conn = case_store.db.conn
     # The copy fails part-way as on a full disk: the destination refuses more pages.
-    real_backup = sqlite3.Connection.backup
+    real_backup = driver.Connection.backup
 
     class Failing:
         def __init__(self, conn):

@@ -4,7 +4,7 @@ explain as submitted or as now."""
 from __future__ import annotations
 
 import hashlib
-import shutil
+from db.connection import copy_database
 from datetime import date
 
 import pytest
@@ -26,7 +26,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def store(built, tmp_path):
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     s = CaseStore.open(path)
     s.sign_in(ADMIN, ADMIN_PASSWORD)
     yield s

@@ -2,7 +2,7 @@
 (tests/returns_scenario.py says what is in it)."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 from datetime import date, datetime
 from decimal import Decimal as D
 from fractions import Fraction
@@ -30,7 +30,7 @@ def built(tmp_path_factory):
 def scenario_db(built, tmp_path):
     """A fresh copy of the scenario's database for each test that writes."""
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     return path
 
 

@@ -1,8 +1,7 @@
 """People's rights (issue 14) through the store: the subject access bundle's contents, erasure's
 effect on past returns (figures unchanged), the retention list, and who may do each."""
 import io
-import shutil
-import sqlite3
+from db.connection import copy_database
 import zipfile
 from datetime import date
 
@@ -15,6 +14,8 @@ from db.store import CaseStore
 from reports.printing import print_plan
 from reports.sar import write_bundle
 from returns_scenario import ADMIN, ADMIN_PASSWORD, TODAY, TRAINER, TRAINER_PASSWORD, Scenario, stub_deprivation
+from rawdb import raw_connect
+import rawdb
 
 QUARTERS = ("2026-27-Q1", "2026-27-Q2", "2026-27-Q3")
 
@@ -40,7 +41,7 @@ def built(tmp_path_factory):
 def scenario(built, tmp_path):
     path, s = built
     copy = tmp_path / "service.sqlite3"
-    shutil.copy(path, copy)
+    copy_database(path, copy)
     store = CaseStore.open(copy)
     store.sign_in(ADMIN, ADMIN_PASSWORD)
     stub_deprivation(store)
@@ -62,7 +63,7 @@ def test_erasure_anonymises_in_place_and_past_returns_keep_their_figures(scenari
         store.privacy.erase(client_id, "Erasure requested by the person in writing")
     assert _figures(store) == before
 
-    raw = sqlite3.connect(store.path)
+    raw = raw_connect(store.path)
     for client_id in (c1, c2, c4, s.edge):
         row = raw.execute("SELECT first_name, last_name, nhs_number, date_of_birth, postcode, anonymised_at "
                           "FROM clients WHERE id = ?", (client_id,)).fetchone()
@@ -71,7 +72,7 @@ def test_erasure_anonymises_in_place_and_past_returns_keep_their_figures(scenari
     assert raw.execute("SELECT COUNT(*) FROM clients WHERE anonymised_at IS NOT NULL AND archived_at IS NOT NULL"
                        ).fetchone()[0] == 4                  # hidden from lists, still in every figure
     # Nothing of their names is left anywhere in the database: records, search index, audit.
-    dump = "\n".join(raw.iterdump())
+    dump = rawdb.dump(raw)
     for name in ("Siobhán", "O''Neill", "Nguyễn", "Văn", "Okafor", "Edgeworth", "Five a day", "9434765919"):
         assert name not in dump, name
     assert store.clients.search("Edgeworth") == []

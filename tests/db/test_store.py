@@ -1,11 +1,11 @@
 """The store as the GUI and the command line use it: writes, reads, audit, conflicts, roles."""
-import sqlite3
 from datetime import date
 
 import pytest
 
 from db.errors import ConflictError, PermissionDenied, ValidationError, AuthenticationError
 from db.store import CaseStore
+from rawdb import raw_connect
 
 TODAY = date(2026, 11, 1)
 CLIENT = {"first_name": "Siobhán", "last_name": "O'Neill", "date_of_birth": "12/03/1980", "gender": "2",
@@ -19,7 +19,7 @@ def _client(store, **extra):
 def test_client_round_trips_names_exactly_through_a_second_connection(case_store):
     names = ["Siobhán", "Nguyễn Thị", "O'Neill", "Zoë", "Ali-Khan", "Ana 😀"]
     ids = [_client(case_store, first_name=n, last_name=n) for n in names]
-    other = sqlite3.connect(case_store.path)
+    other = raw_connect(case_store.path)
     rows = other.execute("SELECT first_name, last_name, nhs_number, client_ref FROM clients ORDER BY id").fetchall()
     assert [r[0] for r in rows] == names and [r[1] for r in rows] == names
     assert rows[0][2] == "9434765919" and rows[0][3] == "HT-000001"
@@ -206,7 +206,7 @@ def test_lockout_after_five_failed_sign_ins(case_store):
         other.sign_in("trainer", "amber-kettle-42")
     case_store.admin.set_locked("trainer", False)
     assert other.sign_in("trainer", "amber-kettle-42").username == "trainer"
-    stored = sqlite3.connect(case_store.path).execute("SELECT password_hash FROM accounts WHERE username='trainer'").fetchone()[0]
+    stored = raw_connect(case_store.path).execute("SELECT password_hash FROM accounts WHERE username='trainer'").fetchone()[0]
     assert stored.startswith("$argon2")
     other.close()
 

@@ -5,8 +5,7 @@ sqlite_master, ids mapped through the references) apart from those named below w
 A column added to the schema without a way out and back in fails this test."""
 import hashlib
 import json
-import shutil
-import sqlite3
+from db.connection import copy_database
 
 import openpyxl
 import pytest
@@ -17,6 +16,7 @@ from db.demo import create_demo
 from db.store import CaseStore
 from db.transfer.roundtrip import BOOKKEEPING, columns, differences, tables
 from reports.transfer_workbook import write_export
+from rawdb import raw_connect
 
 NE = deprivation.NORTH_EAST_SOURCE       # the small postcode reference the tests build in a fraction of a second
 FIRST = "(SELECT id FROM accounts WHERE username = 'admin')"
@@ -46,7 +46,7 @@ EXCLUDE = {"accounts": "username = 'admin'", "account_roles": f"account_id IN {F
 def _enrich(path):
     """Facts a user can enter that the demo does not make: an archived client, a client under 16 taken
     on with a manager's override, a second role, a plan with no goals, an outcome date."""
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     with conn:
         conn.execute("UPDATE clients SET archived_at = '2026-06-01', archived_by = 'manager', gp_practice_name = "
                      "'Elm Street Surgery', consent_version = 'v2', asian_thresholds = 1 WHERE client_ref = 'HT-000003'")
@@ -226,7 +226,7 @@ def test_the_demo_exported_imported_and_exported_again_is_the_same_workbook_cell
 
 def test_the_two_databases_hold_the_same_facts_in_every_table_and_column(round_trip):
     demo, fresh, *_ = round_trip
-    a, b = sqlite3.connect(demo), sqlite3.connect(fresh)
+    a, b = raw_connect(demo), raw_connect(fresh)
     assert differences(a, b, skip_tables=SKIP_TABLES, ignore_columns=IGNORE_COLUMNS, exclude=EXCLUDE) == []
     # The facts the first try lost (issue 15) are there.
     for sql in ("SELECT COUNT(*) FROM contact_attempts", "SELECT COUNT(*) FROM plans WHERE what_matters IS NOT NULL",
@@ -249,8 +249,8 @@ def test_a_column_added_without_a_way_out_and_back_in_fails_the_comparison(round
     # fills it in the first database: the comparison names the table and the column.
     copies = []
     for source, name in ((demo, "demo-plus.sqlite3"), (fresh, "fresh-plus.sqlite3")):
-        shutil.copy(source, tmp_path / name)
-        conn = sqlite3.connect(tmp_path / name)
+        copy_database(source, tmp_path / name)
+        conn = raw_connect(tmp_path / name)
         with conn:
             conn.execute("ALTER TABLE venues ADD COLUMN step_free TEXT")
         copies.append(conn)
@@ -270,7 +270,7 @@ def test_no_compared_table_or_column_is_left_empty_by_the_demo(round_trip):
     """A table or column the enriched demo leaves empty would compare equal without ever having been
     carried: each holds a value, so the comparison above proves its way out and back in."""
     demo, *_ = round_trip
-    conn = sqlite3.connect(demo)
+    conn = raw_connect(demo)
     empty = []
     for table in tables(conn):
         if table in SKIP_TABLES or table in AS_THE_SERVICE:

@@ -246,12 +246,14 @@ def test_backup_now_shows_its_age_reminds_when_old_and_restore_checks_the_servic
                               admin_username="gboss", admin_password=PW, contact={"phone": "0191 000 0000"}) as g:
         g.sign_in("gboss", PW)
         theirs = g.admin.backup(tmp_path / "gates-backup.sqlite3")
+        their_recovery_key = g.recovery_key
     errors = []
     w.worker.default_error = errors.append
-    w.session.restore(str(theirs), confirm_code="TESTHT")
+    # Encrypted with that database's key: it opens with its recovery key.
+    w.session.restore(str(theirs), confirm_code="TESTHT", backup_key=their_recovery_key)
     qtbot.waitUntil(lambda: bool(errors))
     assert "another service" in str(errors[0]) and store.service.get().code == "TESTHT"
-    w.session.restore(str(theirs), confirm_code="GATES")
+    w.session.restore(str(theirs), confirm_code="GATES", backup_key=their_recovery_key)
     qtbot.waitUntil(lambda: w.session.locked)
     assert store.actor is None and "Restored" in w.session.lock_screen.explain.text()
     assert store.service.get().code == "GATES"
@@ -267,6 +269,7 @@ def test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_check
                               admin_username="gboss", admin_password=PW, contact={"phone": "0191 000 0000"}) as g:
         g.sign_in("gboss", PW)
         theirs = g.admin.backup(tmp_path / "gates-backup.sqlite3")
+        their_recovery_key = g.recovery_key
     store = CaseStore.open(db_path)
     dialog = SignInDialog(store, "Test Health Trainers", False)
     qtbot.addWidget(dialog)
@@ -279,11 +282,15 @@ def test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_check
     dialog.username.setText(BOSS)
     dialog.password.setText(BOSS_PW)
     seen = []
-    assert not dialog.restore_backup(str(theirs), confirm=lambda info, other: seen.append((info, other)) or (True, "X"))
+    asked = []
+    assert not dialog.restore_backup(str(theirs), confirm=lambda info, other: seen.append((info, other)) or (True, "X"),
+                                     confirm_key=lambda message: asked.append(message) or their_recovery_key)
+    assert "encrypted backup of Gateshead" in asked[0]
     assert seen[0][1] is True and seen[0][0].services == (("GATES", "Gateshead Health Trainers"),)
     assert "another service" in dialog.message.text() and store.service.get().code == "TESTHT"
     dialog.password.setText(BOSS_PW)
-    assert dialog.restore_backup(str(theirs), confirm=lambda info, other: (True, "gates"))
+    assert dialog.restore_backup(str(theirs), confirm=lambda info, other: (True, "gates"),
+                                 confirm_key=lambda message: their_recovery_key)
     assert "Restored Gateshead Health Trainers (GATES)" in dialog.message.text() and store.actor is None
     assert store.service.get().code == "GATES"
     store.close()

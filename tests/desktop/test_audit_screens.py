@@ -1,5 +1,4 @@
 """The audit viewer and the record's rights actions (issue 14), through real widgets."""
-import sqlite3
 import zipfile
 
 import openpyxl
@@ -8,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from db.errors import Cancelled
 from db.store import CaseStore
+from rawdb import raw_connect
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_from_the_record_a_subject_access_bundle_then_erasure(qtbot, boss_window
 
 
 def test_the_retention_list_is_anonymised_in_one_step(qtbot, boss_window):
-    raw = sqlite3.connect(boss_window.store.path)
+    raw = raw_connect(boss_window.store.path)
     raw.execute("UPDATE clients SET created_at = '2012-05-01T10:00:00' WHERE client_ref IN ('HT-000003', 'HT-000004')")
     raw.commit()
     page = audit_page(boss_window)
@@ -159,7 +159,7 @@ def test_opening_a_record_and_visiting_every_tab_is_one_audited_view(qtbot, wind
         record.tabs.setCurrentIndex(tab)
         qtbot.wait(150)
     qtbot.wait(300)
-    raw = sqlite3.connect(window.store.path)
+    raw = raw_connect(window.store.path)
     views = raw.execute("SELECT username, detail FROM audit WHERE action = 'view' AND client_id = ?",
                         (client_id,)).fetchall()
     assert views == [("cal", "client record opened")]

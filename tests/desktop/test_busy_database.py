@@ -2,7 +2,6 @@
 a plain message offering to try again, what was typed kept, and Try again saves it."""
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from PySide6.QtCore import Qt
@@ -11,6 +10,7 @@ from db import connection
 from db.store import CaseStore
 from desktop.widgets import common
 from desktop_helpers import open_by_typing
+from rawdb import raw_connect
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def test_a_save_meeting_a_busy_database_keeps_the_typing_and_tries_again(quick_t
     record = open_by_typing(qtbot, window, "nguy")
     town = record.form.fields.fields["town"].widget
     town.setText("Jarrow")
-    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder = raw_connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         qtbot.mouseClick(record.save_button, Qt.LeftButton)

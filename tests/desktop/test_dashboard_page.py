@@ -3,7 +3,7 @@ and reaches a client; the drift view has its chart, sentences and table; data-qu
 the record; coordinators see the operational half."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 from datetime import date
 
 import pytest
@@ -27,7 +27,7 @@ def built(tmp_path_factory):
 def open_window(qtbot, built, tmp_path, user, password):
     from desktop.main_window import MainWindow, SessionInfo
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     store = CaseStore.open(path)
     store.sign_in(user, password)
     w = MainWindow(store, SessionInfo("Test", False, path))

@@ -3,7 +3,7 @@ slot, recording (attended with notes and the next booking; DNAs and the follow-u
 the coordinator's week across trainers, a champion's own diary only."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -59,7 +59,7 @@ def _diary_template(tmp_path_factory):
 def diary_db(tmp_path, _diary_template):
     template, staff, referrals = _diary_template
     path = tmp_path / "diary.sqlite3"
-    shutil.copy(template, path)
+    copy_database(template, path)
     return path, staff, referrals
 
 

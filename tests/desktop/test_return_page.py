@@ -3,7 +3,7 @@ reaches the client, saves, submits, changes a record, rebuilds and sees the late
 app and in the workbook."""
 from __future__ import annotations
 
-import shutil
+from db.connection import copy_database
 from datetime import date
 
 import pytest
@@ -26,7 +26,7 @@ def built(tmp_path_factory):
 def manager_window(qtbot, built, tmp_path):
     from desktop.main_window import MainWindow, SessionInfo
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     store = CaseStore.open(path)
     store.sign_in(ADMIN, ADMIN_PASSWORD)
     w = MainWindow(store, SessionInfo("Test & Co Health Trainers", False, path))
@@ -181,7 +181,7 @@ def test_coordinators_and_trainers_do_not_see_the_return(qtbot, built, tmp_path)
     from desktop.main_window import MainWindow, SessionInfo
     from desktop.returns.page import ReturnsPage
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     store = CaseStore.open(path)
     store.sign_in("tina", "pebble-saffron-72")
     w = MainWindow(store, SessionInfo("Test", False, path))

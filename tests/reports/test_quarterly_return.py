@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from db.connection import copy_database
 import subprocess
 from datetime import date, datetime
 from decimal import Decimal
@@ -111,7 +112,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def store(built, tmp_path):
     path = tmp_path / "service.sqlite3"
-    shutil.copy(built, path)
+    copy_database(built, path)
     s = CaseStore.open(path)
     s.sign_in(ADMIN, ADMIN_PASSWORD)
     stub_deprivation(s)

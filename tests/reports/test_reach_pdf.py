@@ -4,7 +4,7 @@ sentences of what moved; the command's exit codes."""
 from __future__ import annotations
 
 import re
-import shutil
+from db.connection import copy_database
 from datetime import date
 
 import pytest
@@ -50,7 +50,7 @@ def demo_db(tmp_path_factory):
 
 def open_as(path, tmp_path, user, password):
     copy = tmp_path / path.name
-    shutil.copy(path, copy)
+    copy_database(path, copy)
     store = CaseStore.open(copy)
     store.sign_in(user, password)
     return store
@@ -102,7 +102,7 @@ def test_a_demo_report_says_demo_on_every_page_and_shows_the_drift(demo_db, tmp_
 
 def test_the_command(scenario_db, tmp_path, monkeypatch, capsys):
     path = tmp_path / "service.sqlite3"
-    shutil.copy(scenario_db, path)
+    copy_database(scenario_db, path)
     monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HTDESK_PASSWORD", ADMIN_PASSWORD)
     out = tmp_path / "reach.pdf"
@@ -121,7 +121,7 @@ def test_the_command(scenario_db, tmp_path, monkeypatch, capsys):
 def test_the_local_populations_share_is_on_the_dashboard_and_the_report(demo_db, tmp_path):
     from db.deprivation import NORTH_EAST_SOURCE, DeprivationLookup
     copy = tmp_path / "demo.sqlite3"
-    shutil.copy(demo_db, copy)
+    copy_database(demo_db, copy)
     store = CaseStore.open(copy, reference_source=NORTH_EAST_SOURCE)
     store.sign_in("manager", "demo")
     try:
