@@ -28,8 +28,8 @@ from typing import Callable
 
 from sqlite_utils import Database
 
-from .. import (accounts, assessments, audit, clients, codes, connection, instruments, plans, referrals, services,
 from .. import driver, engine, pg
+from .. import (accounts, assessments, audit, clients, codes, connection, instruments, plans, referrals, services,
                 sessions, signposting)
 from ..errors import Cancelled, DatabaseUnusable
 from ..errors import FieldError, ValidationError
