@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from . import codes, instruments, services
+from . import codes, engine, instruments, services
 from .errors import FieldError, NotFound, ValidationError
 from .records import Assessment, Referral
 from .validation import ErrorCollector, check_not_future, parse_date
@@ -127,7 +127,7 @@ def points(db: Database, referral_ids: list[int] | None = None, where: str = "",
     if keys is None:
         read = "scores"
     else:
-        read = ", ".join(f"scores -> '$.\"{k}\"'" for k in keys) or "NULL"
+        read = ", ".join(engine.json_member(db, "scores", k) for k in keys) or "NULL"
     sql = f"SELECT id, referral_id, instrument, assessed_date, timepoint, is_result, {read} FROM assessments"
     if referral_ids is not None:
         sql += f" WHERE referral_id IN ({','.join('?' * len(referral_ids))})"

@@ -55,7 +55,9 @@ def _check_path(path: Path, create: bool) -> None:
         raise StorageReadOnly(f"{path} cannot be read ({exc.strerror}). Check that you may open it, "
                               "or give another path with --db.") from exc
     if head and head != _SQLITE_MAGIC and not keys.key_file_of(path).exists():
-        raise DatabaseUnusable(f"{path} is not a database of Health Trainer Desk (it is not an SQLite file). Check the path given with --db.")
+        raise DatabaseUnusable(f"{path} is not a database of Health Trainer Desk (it is not an SQLite file). Check the path given with --db. "
+                               f"If it is an encrypted database of the app, its key file ({keys.key_file_of(path).name}) "
+                               "is missing: put it back beside it (or restore a backup with its .keys file).")
 
 
 class Connection(driver.Connection):

@@ -521,7 +521,7 @@ WHERE r.status <> 'CLOSED' AND c.archived_at IS NULL
   AND (SELECT COUNT(*) FROM (SELECT x.attendance FROM sessions x WHERE x.referral_id = r.id
                              AND x.attendance NOT IN ('0', '2', '4')
                              ORDER BY x.session_date DESC, x.start_time DESC, x.id DESC LIMIT ?) AS latest
-       WHERE latest.attendance = '3') = ?)""", [n, n])
+       WHERE latest.attendance = '3') = ?) AS dna_follow_up""", [n, n])
 
 
 def follow_up(db: Database, staff_id: int | None = None) -> list[DnaFollowUp]:

@@ -354,7 +354,7 @@ class _Span:
         (one service in the file), which spares a look-up of the referral for each session."""
         if self._only_service is None:
             self._only_service = self.db.conn.execute(
-                "SELECT NOT EXISTS (SELECT 1 FROM referrals WHERE service_id IS NOT :service)", self.params
+                "SELECT NOT EXISTS (SELECT 1 FROM referrals WHERE service_id IS DISTINCT FROM :service)", self.params
             ).fetchone()[0] == 1
         return "" if self._only_service else f" AND {column} IN (SELECT id FROM referrals WHERE service_id = :service)"
 
@@ -563,7 +563,8 @@ def drift_sentences(quarters: list[QuarterFigures]) -> list[str]:
 
 def data_version(db: Database) -> int:
     """SQLite's count of commits by other connections to this database (for keeping counted quarters)."""
-    return db.conn.execute("PRAGMA data_version").fetchone()[0]
+    from . import engine
+    return engine.data_version(db)
 
 
 def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
@@ -861,7 +862,7 @@ def data_quality(db: Database, service_id: int, today: date) -> list[QualityRow]
             f"SELECT c.id, c.client_ref, {_NAME}, r.id, r.referral_ref, MIN(s.session_date), COUNT(*) FROM sessions s "
             f"JOIN referrals r ON r.id = s.referral_id JOIN clients c ON c.id = r.client_id "
             f"WHERE {live} AND s.attendance = '0' AND s.session_date < :today "
-            "GROUP BY r.id ORDER BY MIN(s.session_date), r.referral_ref", params):
+            "GROUP BY r.id, c.id ORDER BY MIN(s.session_date), r.referral_ref", params):
         what = f"Session on {day} still booked" if n == 1 else f"{n} past sessions still booked, the first on {day}"
         out.append(QualityRow("outcome_not_recorded", cid, ref, name, rid, rref, what, day))
 
@@ -878,7 +879,7 @@ def data_quality(db: Database, service_id: int, today: date) -> list[QualityRow]
             "JOIN plans p ON p.id = g.plan_id JOIN referrals r ON r.id = p.referral_id "
             f"JOIN clients c ON c.id = r.client_id WHERE {live} AND r.closed_date IS NULL "
             "AND g.status IN ('NOTSTARTED', 'INPROGRESS') AND g.review_date < :today "
-            "GROUP BY p.id ORDER BY MIN(g.review_date), r.referral_ref", params):
+            "GROUP BY p.id, r.id, c.id ORDER BY MIN(g.review_date), r.referral_ref", params):
         out.append(QualityRow("plan_review", cid, ref, name, rid, rref,
                               f"Plan agreed {agreed}: review was due {review}", review))
 

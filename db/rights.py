@@ -186,8 +186,8 @@ def retention_due(db: Database, service_id: int, years: int, today: date) -> lis
         cutoff = today.replace(year=today.year - years, day=28)
     sql = """
 SELECT c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_name, c.archived_at,
-       COALESCE(NULLIF(MAX(
-           COALESCE((SELECT MAX(MAX(r.received_date), COALESCE(MAX(r.closed_date), '')) FROM referrals r
+       COALESCE(NULLIF({greatest}(
+           COALESCE((SELECT {greatest}(MAX(r.received_date), COALESCE(MAX(r.closed_date), '')) FROM referrals r
                      WHERE r.client_id = c.id), ''),
            COALESCE((SELECT MAX(s.session_date) FROM sessions s WHERE s.client_id = c.id), ''),
            COALESCE((SELECT MAX(a.attempt_date) FROM contact_attempts a JOIN referrals r ON r.id = a.referral_id
@@ -195,8 +195,8 @@ SELECT c.id AS client_id, c.client_ref, c.first_name, c.last_name, c.preferred_n
            substr(c.created_at, 1, 10)) AS last_contact
 FROM clients c
 WHERE c.service_id = ? AND c.anonymised_at IS NULL
-"""
-    rows = [dict(r) for r in db.query(f"SELECT * FROM ({sql}) WHERE last_contact < ? ORDER BY last_contact, client_ref",
+""".format(greatest=engine.greatest(db))
+    rows = [dict(r) for r in db.query(f"SELECT * FROM ({sql}) AS kept WHERE last_contact < ? ORDER BY last_contact, client_ref",
                                       (service_id, cutoff.isoformat()))]
     return rows
 

@@ -13,26 +13,28 @@ import json
 from collections import Counter
 from functools import lru_cache
 
-BOOKKEEPING = frozenset({"id", "row_version", "created_at", "created_by", "updated_at", "updated_by"})
+from .. import engine
+
+# (rowid: the search index's own key on a server, the client's id; a file's FTS table hides it.)
+BOOKKEEPING = frozenset({"id", "rowid", "row_version", "created_at", "created_by", "updated_at", "updated_by"})
 # Ids that point at another table without a declared foreign key.
 UNDECLARED = {("session_history", "from_venue_id"): "venues", ("session_history", "to_venue_id"): "venues"}
 
 
 def tables(conn) -> list[str]:
     """Every ordinary table (not SQLite's own, not a full-text index's shadow tables)."""
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    names = engine.table_names(conn)
     shadows = {n for n in names for v in names if n != v and n.startswith(v + "_") and
                _is_virtual(conn, v)}
     return [n for n in names if not n.startswith("sqlite_") and n not in shadows]
 
 
 def _is_virtual(conn, name: str) -> bool:
-    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0] or ""
-    return sql.upper().startswith("CREATE VIRTUAL TABLE")
+    return engine.is_virtual_table(conn, name)
 
 
 def columns(conn, table: str) -> list[str]:
-    return [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+    return engine.column_names(conn, table)
 
 
 class _Facts:
@@ -46,7 +48,7 @@ class _Facts:
         self.token = token             # table -> a stand-in for any of its rows (the service)
         self.fks: dict[str, dict[str, str]] = {}
         for t in tables(conn):
-            fk = {r[3]: r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{t}")')}
+            fk = engine.foreign_keys(conn, t)
             fk.update({c: ref for (tt, c), ref in UNDECLARED.items() if tt == t})
             self.fks[t] = fk
         self.signature = lru_cache(maxsize=None)(self._signature)
@@ -121,7 +123,7 @@ def differences(conn_a, conn_b, *, skip_tables: dict[str, str], ignore_columns: 
     a, b = _Facts(conn_a, ignore_columns, token, exclude), _Facts(conn_b, ignore_columns, token, exclude)
     out = []
     ta, tb = set(tables(conn_a)), set(tables(conn_b))
-    for t in sorted(ta ^ tb):
+    for t in sorted((ta ^ tb) - set(skip_tables)):
         out.append(f"{t}: only in {'the first' if t in ta else 'the second'} database")
     for t in sorted(ta & tb):
         if t in skip_tables or t in token:

@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 
-from db import deprivation
+from db import deprivation, engine
 from db.errors import PermissionDenied
 from db.store import CaseStore
 from db.transfer import workbook_spec as spec
@@ -127,7 +127,7 @@ def snapshot(store: CaseStore) -> tuple:
     """Counts and a checksum of every table's contents: proof that nothing changed."""
     conn = store.db.conn
     digest = hashlib.sha256()
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+    for name in engine.table_names(conn):
         rows = sorted(repr(r) for r in conn.execute(f'SELECT * FROM "{name}"'))
         digest.update(name.encode() + b"\0" + "\n".join(rows).encode())
     return store.admin.counts(), digest.hexdigest()
