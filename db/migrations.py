@@ -604,3 +604,8 @@ def reach_figures(db: Database) -> None:
     # The goals closed in the quarters counted, read from the index alone (the goals' rows, with
     # their wording, were most of that read: 1.1 s of eight quarters at 50,000 clients, now 0.4 s).
     db.execute("CREATE INDEX goals_closed_span ON goals(status_date, status, area, plan_id)")
+    # The data-quality lists shown with the figures: closed referrals with a baseline and no exit (from
+    # the index, not the assessments' rows) and past sessions still booked (the few with attendance 0,
+    # not every past session): 1.0 s to 0.4 s at 50,000 clients.
+    db.execute("CREATE INDEX assessments_timepoint ON assessments(referral_id, timepoint)")
+    db.execute("CREATE INDEX sessions_booked ON sessions(attendance, session_date)")
