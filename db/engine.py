@@ -8,13 +8,18 @@ columns, the change counter, and the PRAGMAs that have no counterpart.
 """
 from __future__ import annotations
 
-import itertools
 from datetime import datetime
 
 from .pg import is_postgres
 
-__all__ = ["is_postgres", "now", "search_clause", "search_query", "json_goals_and_contacts", "has_column",
-           "data_version", "secure_delete"]
+__all__ = ["is_postgres", "greatest", "now", "search_clause", "search_query", "json_goals_and_contacts", "has_column",
+           "data_version", "secure_delete", "json_member",
+           "table_names", "is_virtual_table", "column_names", "foreign_keys", "integrity_errors", "pending_steps"]
+
+
+def greatest(db) -> str:
+    """The largest of several values: SQLite's scalar MAX(a, b, ...), PostgreSQL's GREATEST (NULLs aside)."""
+    return "GREATEST" if is_postgres(db) else "MAX"
 
 
 def now() -> str:
@@ -58,21 +63,85 @@ def json_goals_and_contacts(db) -> tuple[str, str]:
             "(SELECT json_group_array(directory_id) FROM plan_contacts WHERE plan_id = p.id)")
 
 
+def json_member(db, column: str, key: str) -> str:
+    """One member of a JSON object held as text, as JSON text (NULL when absent); key is the app's own."""
+    if is_postgres(db):
+        quoted = key.replace("'", "''")
+        return f"(({column})::json -> '{quoted}')::text"
+    return f"{column} -> '$.\"{key}\"'"
+
+
+def integrity_errors(db) -> list[str]:
+    """What SQLite's integrity and foreign-key checks find in the file. A server checks its own pages
+    and always enforces foreign keys: nothing to run there."""
+    if is_postgres(db):
+        return []
+    from .backup import integrity_errors as file_errors
+    return file_errors(db.conn)
+
+
+def pending_steps(db) -> list[str]:
+    """Named schema steps not yet applied (the file's _sqlite_migrations, the server's schema_steps)."""
+    if is_postgres(db):
+        from .pg import schema
+        return schema.pending(db)
+    from .migrations import migrations
+    return [m.name for m in migrations.pending(db)]
+
+
+# --- the catalogue, for a connection (sqlite3's or db/pg's) -------------------------------------------
+
+def _pg_conn(conn) -> bool:
+    return getattr(conn, "engine", None) == "postgresql"
+
+
+def table_names(conn) -> list[str]:
+    """Every table, by name (SQLite's own and a full-text index's shadow tables included on a file)."""
+    if _pg_conn(conn):
+        return [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
+    return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+
+
+def is_virtual_table(conn, name: str) -> bool:
+    if _pg_conn(conn):
+        return False
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0] or ""
+    return sql.upper().startswith("CREATE VIRTUAL TABLE")
+
+
+def column_names(conn, table: str) -> list[str]:
+    if _pg_conn(conn):
+        return [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? AND is_generated = 'NEVER' ORDER BY ordinal_position", (table,))]
+    return [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+
+
+def foreign_keys(conn, table: str) -> dict[str, str]:
+    """column -> the table it refers to."""
+    if _pg_conn(conn):
+        return dict(conn.execute(
+            "SELECT a.attname, c.confrelid::regclass::text FROM pg_constraint c "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "WHERE c.contype = 'f' AND c.conrelid = CAST(? AS regclass)", (table,)).fetchall())
+    return {r[3]: r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{table}")')}
+
+
 def has_column(db, table: str, column: str) -> bool:
     if is_postgres(db):
         return column in db.columns_of(table)
     return any(r[1] == column for r in db.conn.execute(f'PRAGMA table_info("{table}")'))
 
 
-_changes = itertools.count(1)
-
-
 def data_version(db):
     """A value that differs after another connection committed: SQLite's PRAGMA data_version. A server
-    has no such counter, so there every call differs (what is kept because nothing changed is
-    counted again; an import checks again, by its recorded reads, what it checked)."""
+    has no such counter; there it is the last audit event's id, since every write through the store
+    leaves one in its own transaction (db/api.py). A change made on the server behind the app's back
+    (not through the store) is not seen by it."""
     if is_postgres(db):
-        return f"pg-{next(_changes)}"
+        return db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
     return db.conn.execute("PRAGMA data_version").fetchone()[0]
 
 

@@ -69,10 +69,21 @@ class Cluster:
         return "htd_" + hashlib.sha1(key.encode()).hexdigest()[:20]
 
     def create(self, dbname: str, template: str | None = None) -> str:
-        """A new database (empty, or a copy of template, which nobody may be connected to)."""
+        """A new database: empty, or a copy of template (CREATE DATABASE ... TEMPLATE; while someone is
+        connected to template, which PostgreSQL refuses, through pg_dump instead)."""
+        import psycopg
         self.drop(dbname)
-        copy = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
-        self.admin(f"CREATE DATABASE {dbname}{copy}")
+        if template is None:
+            self.admin(f"CREATE DATABASE {dbname}")
+            return self.url(dbname)
+        try:
+            self.admin(f"CREATE DATABASE {dbname} TEMPLATE {template} STRATEGY FILE_COPY")
+        except psycopg.errors.ObjectInUse:
+            self.admin(f"CREATE DATABASE {dbname}")
+            dump = subprocess.run([str(self.bin / "pg_dump"), "-h", str(self.folder), "-U", self.user, "-Fc",
+                                   template], capture_output=True, check=True).stdout
+            subprocess.run([str(self.bin / "pg_restore"), "-h", str(self.folder), "-U", self.user, "-d", dbname,
+                            "--no-owner"], input=dump, capture_output=True, check=True)
         return self.url(dbname)
 
     def drop(self, dbname: str) -> None:

@@ -25,7 +25,6 @@ ENGINE = os.environ.get("HTDESK_TEST_ENGINE", "sqlite")
 # The engine-relevant test files: the store, returns, import, permissions, reliability and the
 # subject parts' store tests.
 PG_ROUND = [
-    "tests/db/test_postgres.py",
     "tests/db/test_store.py",
     "tests/db/test_returns.py",
     "tests/db/test_return_submissions.py",
@@ -47,10 +46,36 @@ PG_ROUND = [
 ]
 
 # test id (or a file's prefix) -> why it cannot run on a server database.
-_RAW = "it reads the database file through a raw sqlite3 connection beside the store"
+_MIGRATING = "it migrates a file made by an earlier version (a server database starts at this version's head)"
+_FILE = "it is about the database file itself (its folder, mode, bytes, disk or a FIFO in its place)"
+_BACKUP = "it makes or restores a backup file (a server's backups are pg_dump's, not the app's)"
+_KEYS = "it reads the file's key file (encryption at rest is a file's; a server has TLS and its own disk)"
+_SQL = "the test itself writes behind the store in SQLite's own SQL (lastrowid, BEGIN IMMEDIATE, DROP TRIGGER, sqlite_master)"
 SQLITE_ONLY: dict[str, str] = {
-    "tests/db/test_store.py::test_client_round_trips_names_exactly_through_a_second_connection": _RAW,
-    "tests/db/test_store.py::test_lockout_after_five_failed_sign_ins": _RAW,
+    "tests/db/test_plans_signposting_store.py::test_migrating_gives_existing_plans_their_first_version": _MIGRATING,
+    "tests/db/test_reliability.py::test_a_database_of_a_newer_version_is_refused_naming_the_version_and_left_unchanged":
+        _MIGRATING + "; test_postgres.py refuses a server database with a newer step",
+    "tests/db/test_reliability.py::test_a_write_waiting_past_the_busy_timeout_is_a_plain_busy_error_and_changes_nothing":
+        _SQL + "; test_postgres.py holds the server's write lock instead",
+    "tests/db/test_reliability.py::test_a_full_disk_is_one_plain_sentence_and_nothing_is_audited": _FILE,
+    "tests/db/test_reliability.py::test_a_read_only_database_is_one_plain_sentence": _FILE,
+    "tests/db/test_reliability.py::test_a_fifo_is_refused_at_once_not_opened": _FILE,
+    "tests/db/test_reliability.py::test_leftovers_of_a_killed_run_are_swept_at_the_next_start_but_not_those_of_a_live_one":
+        _FILE,
+    "tests/db/test_reliability.py::test_a_backup_that_cannot_be_written_leaves_no_partial_file_and_is_not_audited": _BACKUP,
+    "tests/db/test_accounts_and_settings.py::test_a_password_typed_into_the_username_box_is_not_kept_in_the_audit": _KEYS,
+    "tests/db/test_accounts_and_settings.py::test_restore_refuses_another_services_backup_unless_its_code_is_typed": _BACKUP,
+    "tests/db/test_accounts_and_settings.py::test_a_backup_on_a_fresh_install_makes_its_folder_and_is_found_as_the_last":
+        _BACKUP,
+    "tests/db/test_audit_chain.py::test_check_verifies_the_chain_and_names_the_first_changed_row":
+        _SQL + "; test_postgres.py tampers with the server's audit and checks the chain names the row",
+    "tests/db/test_audit_chain.py::test_a_deleted_row_is_named_by_the_row_after_it": _SQL,
+    "tests/db/test_audit_chain.py::test_the_audit_cannot_be_changed_through_the_store":
+        "it expects SQLite's error class; test_postgres.py checks the server's triggers refuse the same statements",
+    "tests/db/test_rights.py::test_erasure_anonymises_in_place_and_past_returns_keep_their_figures":
+        "it dumps the file's every table through sqlite_master to show no erased word is left in the file",
+    "tests/db/test_reach.py::test_another_services_sessions_are_not_counted": _SQL,
+    "tests/db/test_reach.py::test_figures_are_shown_when_they_cannot_be_kept": _SQL,
 }
 
 _cluster = None
@@ -163,3 +188,20 @@ def _route() -> None:
     CaseStore.open = classmethod(open_pg)
     if copy is not None:
         connection.copy_database = copy_pg
+
+    # tests/rawdb.raw_connect: a second connection beside the store, to look at what it wrote (or change a
+    # row behind its back): to a routed database, a server connection answering the same calls.
+    try:
+        import rawdb
+    except ImportError:
+        return
+    raw_connect = rawdb.raw_connect
+
+    def raw_connect_pg(target, *args, **kw):
+        url = routed(getattr(target, "path", target))
+        if url is None:
+            return raw_connect(target, *args, **kw)
+        from db.pg.adapter import PgConnection, connect_raw
+        return PgConnection(connect_raw(url))
+
+    rawdb.raw_connect = raw_connect_pg

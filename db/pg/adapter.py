@@ -187,6 +187,26 @@ class PgConnection:
             raise NotImplementedError(f"PRAGMA {name} is SQLite's: write this through db/engine.py for a server")
         return PgCursor(self.raw.cursor())
 
+    def commit(self) -> None:
+        """As sqlite3's: commit what is open (statements outside BEGIN are committed as they run)."""
+        if self.in_transaction:
+            self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    def __enter__(self):
+        """`with conn:` as sqlite3's: commit at the end, or roll back on an error (the connection stays open)."""
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            self.commit()
+        else:
+            self.rollback()
+        return False
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE

@@ -572,6 +572,9 @@ $$""",
     counted_at TEXT NOT NULL,
     PRIMARY KEY (service_id, period, scope)
 )""",
+        """CREATE INDEX goals_closed_span ON goals(status_date, status, area, plan_id)""",
+        """CREATE INDEX assessments_timepoint ON assessments(referral_id, timepoint)""",
+        """CREATE INDEX sessions_booked ON sessions(attendance, session_date)""",
     ],
 }
 

@@ -1,0 +1,274 @@
+"""PostgreSQL beside SQLite (issue 18): the engine layer itself, and the same service on both engines.
+
+These run in the ordinary (SQLite) suite against a throwaway cluster of their own (tests/pg_cluster.py)
+and are skipped, saying why, where PostgreSQL is not installed. The store's own tests run on a server in
+the PostgreSQL round (tests/pg_engine.py, .ci/run).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from db import connection, engine
+from db.errors import BadPath, DatabaseBusy, DatabaseUnusable, StorageFault
+from db.pg import schema
+from db.pg.adapter import placeholders
+from db.pg.server import check_url, conninfo, shown
+from db.store import CaseStore
+from pg_cluster import MISSING, Cluster, binaries
+
+PW = "amber-kettle-42"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if binaries() is None:
+        pytest.skip(MISSING)
+    c = Cluster()
+    yield c
+    c.stop()
+
+
+_made = iter(range(1, 10_000))
+
+
+def _new_url(cluster) -> str:
+    return cluster.create(f"t{next(_made)}")
+
+
+def _new_store(url_or_path):
+    store = CaseStore.create_new(url_or_path, service_name="Test Health Trainers", service_code="TEST",
+                                 admin_username="admin", admin_password=PW)
+    store.sign_in("admin", PW)
+    return store
+
+
+# --- no server needed -----------------------------------------------------------------------------------
+
+def test_every_named_step_has_a_postgresql_form():
+    assert [n for n in schema.step_names() if n not in schema.STEPS] == []
+
+
+@pytest.mark.parametrize("sql, named, out", [
+    ("SELECT * FROM t WHERE a = ? AND b = ?", False, "SELECT * FROM t WHERE a = %s AND b = %s"),
+    ("SELECT '?', \"odd?\" FROM t WHERE a = ? -- why?", False, "SELECT '?', \"odd?\" FROM t WHERE a = %s -- why?"),
+    ("SELECT * FROM t WHERE a LIKE 'x%' AND b = ?", False, "SELECT * FROM t WHERE a LIKE 'x%%' AND b = %s"),
+    ("SELECT :a, ':b', x::text FROM t WHERE c = :c_2", True, "SELECT %(a)s, ':b', x::text FROM t WHERE c = %(c_2)s"),
+    ("SELECT '%H:%M' || ?", False, "SELECT '%%H:%%M' || %s"),
+    ("SELECT 'it''s ?' , ?", False, "SELECT 'it''s ?' , %s"),
+])
+def test_placeholders_change_and_nothing_else(sql, named, out):
+    assert placeholders(sql, named) == out
+
+
+def test_a_server_address_never_holds_a_password_and_a_network_server_is_checked():
+    with pytest.raises(BadPath, match="password"):
+        check_url("postgresql://htdesk:secret@db.example.nhs.uk/service")
+    with pytest.raises(BadPath, match="verify-full"):
+        check_url("postgresql://db.example.nhs.uk/service?sslmode=require")
+    with pytest.raises(BadPath, match="names no database"):
+        check_url("postgresql://db.example.nhs.uk/")
+    assert conninfo("postgresql://htdesk@db.example.nhs.uk/service").endswith("?sslmode=verify-full")
+    assert conninfo("postgresql://db.example.nhs.uk/service?application_name=x").endswith("&sslmode=verify-full")
+    assert conninfo("postgresql://htdesk@db.example.nhs.uk/service?sslmode=verify-full").count("sslmode") == 1
+    # A local socket needs no TLS.
+    assert "sslmode" not in conninfo("postgresql://postgres@/service?host=/run/postgresql")
+    assert shown("postgresql://htdesk@db.example.nhs.uk/service") == "postgresql://db.example.nhs.uk/service"
+
+
+# --- on a server -----------------------------------------------------------------------------------------
+
+def _catalogue(conn, history: str, skip_columns: set[str]) -> dict:
+    tables = {}
+    for t in engine.table_names(conn):
+        if t == history or t.startswith("sqlite_") or t.startswith("clients_search_"):
+            continue
+        tables[t] = [c for c in engine.column_names(conn, t) if c not in skip_columns]
+    return tables
+
+
+def test_the_servers_schema_at_head_is_the_files(cluster, tmp_path):
+    server = CaseStore.open(_new_url(cluster), create=True)
+    file = CaseStore.open(tmp_path / "head.sqlite3", create=True)
+    try:
+        on_server = _catalogue(server.db.conn, "schema_steps", {"rowid"})
+        on_file = _catalogue(file.db.conn, "_sqlite_migrations", set())
+        assert on_server == on_file
+        assert schema.applied(server.db) == schema.step_names()
+        assert sorted(server.db.view_names()) == sorted(file.db.view_names())
+        assert {k: set(v.items()) for k, v in (("s", engine.foreign_keys(server.db.conn, "sessions")),
+                                               ("f", engine.foreign_keys(file.db.conn, "sessions")))}["s"] == \
+            set(engine.foreign_keys(file.db.conn, "sessions").items())
+    finally:
+        server.close()
+        file.close()
+
+
+def test_an_address_that_is_not_a_set_up_service_is_refused_and_left_alone(cluster):
+    with pytest.raises(BadPath, match="is empty: set it up with 'htdesk init --server"):
+        CaseStore.open(_new_url(cluster))
+    url = _new_url(cluster)
+    raw = connection_raw(url)
+    raw.execute("CREATE TABLE invoices (id integer)")
+    with pytest.raises(DatabaseUnusable, match="tables of another program: it was left alone"):
+        CaseStore.open(url)
+    assert engine.table_names(raw) == ["invoices"]
+    raw.close()
+
+
+def connection_raw(url):
+    from db.pg.adapter import PgConnection, connect_raw
+    return PgConnection(connect_raw(url))
+
+
+def test_a_server_database_set_up_by_a_newer_version_is_refused(cluster):
+    url = _new_url(cluster)
+    _new_store(url).close()
+    raw = connection_raw(url)
+    raw.execute("INSERT INTO schema_steps (migration_set, name, applied_at) VALUES ('htdesk', '0999_future', 'x')")
+    with pytest.raises(DatabaseUnusable, match="newer version of Health Trainer Desk .*0999_future"):
+        CaseStore.open(url)
+    raw.close()
+
+
+def _clients(store):
+    people = [("Siobhán", "O'Neill", "1980-03-15", "9434765919", "NE1 1AA"),
+              ("Zoë", "Ali-Khan", "1952-02-29", None, "NE2 2BB"),
+              ("Nguyễn", "Văn", "2001-07-02", None, None),
+              ("Siobhan", "Smith", "1979-11-30", None, "SW1A 1AA")]
+    for first, last, dob, nhs, postcode in people:
+        store.clients.add({"first_name": first, "last_name": last, "date_of_birth": dob, "gender": "2",
+                           "ethnicity": "A", "nhs_number": nhs, "postcode": postcode}, today=date(2026, 11, 1))
+
+
+@pytest.mark.parametrize("typed", ["sio", "siobhán o'ne", "SIOBHAN", "o'neill", "zoe ali", "ali-kh", "nguyen van",
+                                   "ne1", "ne11aa", "943 476 5919", "15/03/1980", "HT-0", "ht 2", "2", "smith sio",
+                                   "nobody", "vă"])
+def test_search_finds_the_same_people_on_both_engines(cluster, tmp_path, typed):
+    found = []
+    for where in (_search_db(cluster), _search_file(tmp_path)):
+        found.append([(c.first_name, c.last_name) for c in where.clients.search(typed)])
+    assert found[0] == found[1]
+
+
+_stores: dict = {}
+
+
+def _search_db(cluster):
+    if "server" not in _stores:
+        store = _new_store(_new_url(cluster))
+        store.reference.deprivation_for = lambda postcode: {}
+        _clients(store)
+        _stores["server"] = store
+    return _stores["server"]
+
+
+def _search_file(tmp_path):
+    if "file" not in _stores:
+        store = _new_store(tmp_path / "search.sqlite3")
+        store.reference.deprivation_for = lambda postcode: {}
+        _clients(store)
+        _stores["file"] = store
+    return _stores["file"]
+
+
+def test_search_found_someone(cluster, tmp_path):
+    assert [c.last_name for c in _search_db(cluster).clients.search("siobhán o'ne")] == ["O'Neill"]
+    assert len(_search_db(cluster).clients.search("sio")) == 2
+
+
+def test_the_return_has_the_same_figures_on_both_engines(cluster, tmp_path):
+    from returns_scenario import PERIOD, Scenario
+    on_file = Scenario(tmp_path / "service.sqlite3")
+    on_server = Scenario(_new_url(cluster))
+    try:
+        for period in (PERIOD, "2026-27-Q1", "2026-27"):
+            a = on_file.store.returns.figures(period).rows()
+            b = on_server.store.returns.figures(period).rows()
+            assert a and a == b, period
+    finally:
+        on_file.store.close()
+        on_server.store.close()
+
+
+def test_the_servers_audit_refuses_change_and_check_names_a_tampered_row(cluster):
+    url = _new_url(cluster)
+    store = _new_store(url)
+    store.reference.deprivation_for = lambda postcode: {}
+    _clients(store)
+    assert all(r.ok for r in store.admin.check()), [r for r in store.admin.check() if not r.ok]
+    raw = connection_raw(url)
+    import psycopg
+    for sql in ("DELETE FROM audit WHERE username = 'admin'", "UPDATE audit SET detail = 'x'",
+                "UPDATE audit SET username = 'someone'", "TRUNCATE audit"):
+        with pytest.raises(psycopg.errors.RaiseException, match="audit trail cannot be changed"):
+            raw.execute(sql)
+    target = raw.execute("SELECT id FROM audit WHERE action = 'create' AND entity = 'client' ORDER BY id").fetchone()[0]
+    raw.execute("ALTER TABLE audit DISABLE TRIGGER audit_only_redaction")     # what the server's owner could do
+    raw.execute("UPDATE audit SET username = 'nobody' WHERE id = ?", (target,))
+    result = {r.name: r for r in store.admin.check()}["audit chain"]
+    assert not result.ok and f"audit row {target} " in result.detail
+    raw.close()
+    store.close()
+
+
+def test_a_write_waiting_past_the_busy_timeout_is_a_plain_busy_error_and_changes_nothing(cluster, monkeypatch):
+    from db.pg import server
+    monkeypatch.setattr(server, "BUSY_TIMEOUT_MS", 300)
+    url = _new_url(cluster)
+    store = _new_store(url)
+    holder = connection_raw(url)
+    holder.execute("BEGIN")
+    holder.execute(f"SELECT pg_advisory_xact_lock({server.WRITE_LOCK})")     # another PC in the middle of a save
+    audit_rows = store.db.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    with pytest.raises(DatabaseBusy, match="in use by another user"):
+        store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password=PW)
+    holder.execute("ROLLBACK")
+    assert store.db.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == audit_rows
+    assert not store.db.conn.in_transaction
+    # Once the other save is done, the same write goes through.
+    store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password=PW)
+    holder.close()
+    store.close()
+
+
+def test_a_lost_connection_is_one_plain_sentence(cluster):
+    url = _new_url(cluster)
+    store = _new_store(url)
+    pid = store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    cluster.admin(f"SELECT pg_terminate_backend({pid})")
+    with pytest.raises(StorageFault, match="could not be reached or the connection was lost"):
+        store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password=PW)
+
+
+def test_a_conflict_between_two_pcs_surfaces_through_the_row_version(cluster):
+    from db.errors import ConflictError
+    url = _new_url(cluster)
+    first = _new_store(url)
+    first.reference.deprivation_for = lambda postcode: {}
+    _clients(first)
+    second = CaseStore.open(url)
+    second.sign_in("admin", PW)
+    second.reference.deprivation_for = lambda postcode: {}
+    client = first.clients.search("O'Neill")[0]
+    a, b = first.clients.record(client.id), second.clients.record(client.id)
+    first.clients.update(client.id, {"preferred_name": "Shiv"}, expected_version=a.client.row_version)
+    with pytest.raises(ConflictError):
+        second.clients.update(client.id, {"preferred_name": "Siobh"}, expected_version=b.client.row_version)
+    assert second.clients.record(client.id).client.preferred_name == "Shiv"
+    first.close()
+    second.close()
+
+
+def test_snapshot_reads_one_moment_on_the_server(cluster):
+    url = _new_url(cluster)
+    store = _new_store(url)
+    writer = connection_raw(url)
+    with connection.snapshot(store.db):
+        before = store.db.conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0]
+        writer.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+        assert store.db.conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == before
+    assert store.db.conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == before + 1
+    writer.close()
+    store.close()
