@@ -1,4 +1,5 @@
-"""The first-run wizard: the service, its first account, and where the database and backups live.
+"""The first-run wizard: the service, its first account, where the database and backups live, and
+the recovery key (shown once, with its printable recovery sheet).
 
 Its own module so the everyday start (an existing database, straight to sign-in) does not
 load it: it is needed once per service.
@@ -9,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QWidget, QWizard, QWizardPage
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget, QWizard,
+                               QWizardPage)
 
 from db import paths
 from db.errors import FieldError, HTDeskError, ValidationError
@@ -95,6 +97,12 @@ class FirstRunWizard(QWizard):
         self.backups.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form.addRow(QLabel("Backups folder"), self.backups)
         self.addPage(self.place_page)
+        # The database is made when this page is done: no going back to make it twice.
+        self.place_page.setCommitPage(True)
+        self.place_page.setButtonText(QWizard.CommitButton, "&Create")
+
+        self.recovery_page = _RecoveryPage(self)
+        self.addPage(self.recovery_page)
 
         self.database.textChanged.connect(self._show_backups)
         self.browse.clicked.connect(self._browse)
@@ -110,6 +118,30 @@ class FirstRunWizard(QWizard):
                                                 "Health Trainer Desk database (*.sqlite3)")
         if chosen:
             self.database.setText(chosen if chosen.endswith(".sqlite3") else chosen + ".sqlite3")
+
+    def save_recovery_sheet(self, out: str | None = None) -> Path | None:
+        """Write the recovery sheet (PDF) where the person chooses, then open it to print. out: tests."""
+        if self.store is None or not self.store.recovery_key:
+            return None
+        if out is None:
+            out, _ = QFileDialog.getSaveFileName(self, "Save the recovery sheet to print",
+                                                 str(Path.home() / "recovery-sheet.pdf"), "PDF (*.pdf)")
+            if not out:
+                return None
+        from reports.recovery_sheet import build_recovery_sheet
+        try:
+            build_recovery_sheet(self.store.service_name, self.store.service_code, self.store.database_id,
+                                 self.store.recovery_key, out, database_path=str(self.store.path))
+        except OSError as exc:
+            self.recovery_page.note.setText(f"The sheet could not be written to {out}: {exc.strerror}. Choose "
+                                            "another place.")
+            return None
+        self.recovery_page.note.setText(f"Recovery sheet saved to {out}: print it, then delete the file.")
+        if self.recovery_page.open_after:
+            from PySide6.QtCore import QUrl
+            from PySide6.QtGui import QDesktopServices
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
+        return Path(out)
 
     def validateCurrentPage(self) -> bool:
         from db.public import check_new_password, validate_service
@@ -169,3 +201,53 @@ class FirstRunWizard(QWizard):
             return page.show_errors([FieldError("db", str(exc))])
         self.store = store
         return True
+
+
+class _RecoveryPage(QWizardPage):
+    """The recovery key, shown this once: written down or printed before the wizard can finish."""
+
+    def __init__(self, wizard: FirstRunWizard):
+        super().__init__()
+        self.wizard_ = wizard
+        self.open_after = True       # tests switch the PDF viewer off
+        self.setTitle("Your recovery key")
+        self.setSubTitle("The records are encrypted. Each account's password opens them; this key opens them "
+                         "too when no administrator can sign in. It is shown only now.")
+        layout = QVBoxLayout(self)
+        self.key = QLabel()
+        self.key.setAccessibleName("Recovery key")
+        self.key.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        font = self.key.font()
+        font.setFamily("monospace")
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.key.setFont(font)
+        self.key.setStyleSheet("QLabel { background: #e3eef8; padding: 10px; }")
+        layout.addWidget(self.key)
+        advice = QLabel("Print the recovery sheet (or write the key down) and keep it locked away, apart from "
+                        "this PC. Whoever holds it and a copy of the database can read every record. An "
+                        "administrator who forgets their password uses it on the sign-in window.")
+        advice.setWordWrap(True)
+        layout.addWidget(advice)
+        self.print_button = button("&Print recovery sheet\u2026", "Print recovery sheet")
+        self.print_button.clicked.connect(lambda: wizard.save_recovery_sheet())
+        row = QHBoxLayout()
+        row.addWidget(self.print_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName("Recovery sheet")
+        layout.addWidget(self.note)
+        self.kept = QCheckBox("I have &kept the recovery key (printed or written down, locked away)")
+        self.kept.setAccessibleName("I have kept the recovery key")
+        self.kept.toggled.connect(self.completeChanged)
+        layout.addWidget(self.kept)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        store = self.wizard_.store
+        self.key.setText(store.recovery_key if store is not None and store.recovery_key else "")
+
+    def isComplete(self) -> bool:
+        return self.kept.isChecked()

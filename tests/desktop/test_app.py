@@ -5,7 +5,7 @@ import argparse
 import logging
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QComboBox, QLineEdit, QPlainTextEdit,
                                QTabWidget)
 
@@ -111,8 +111,22 @@ def test_first_run_wizard_creates_the_database_and_signs_in(qtbot, tmp_path):
     wizard.password2.setText("quartz-meadow-88")
     wizard.next()
     assert wizard.currentPage() is wizard.place_page
-    wizard.button(wizard.WizardButton.FinishButton).click()
+    wizard.button(wizard.WizardButton.CommitButton).click()
     assert wizard.store is not None and path.exists()
+    # The recovery key, shown once: the wizard finishes only once it is kept; the sheet prints it.
+    assert wizard.currentPage() is wizard.recovery_page
+    key = wizard.recovery_page.key.text()
+    assert key == wizard.store.recovery_key and len(key.replace("-", "")) == 32
+    assert not wizard.button(wizard.WizardButton.FinishButton).isEnabled()
+    wizard.recovery_page.open_after = False
+    sheet = wizard.save_recovery_sheet(str(tmp_path / "sheet.pdf"))
+    from pypdf import PdfReader
+    text = PdfReader(sheet).pages[0].extract_text().replace("\n", "")
+    assert key in text and "Tyneside Health Trainers" in text and wizard.store.database_id in text
+    qtbot.mouseClick(wizard.recovery_page.kept, Qt.LeftButton, pos=wizard.recovery_page.kept.rect().bottomLeft()
+                     + QPoint(4, -4))
+    assert wizard.button(wizard.WizardButton.FinishButton).isEnabled()
+    wizard.button(wizard.WizardButton.FinishButton).click()
     assert wizard.store.actor.username == "pat"
     assert wizard.store.service.get().code == "TYNEHT"
     assert (wizard.store.service.get().phone, wizard.store.service.get().email) == ("0191 496 0123", "ht@example.org")
