@@ -249,8 +249,9 @@ class SignInDialog(QDialog):
 
     def _ask_backup_key(self, message: str) -> str | None:
         from PySide6.QtWidgets import QInputDialog
-        text, ok = QInputDialog.getText(self, "Restore from a backup", f"{message}\n\nPassword or recovery key:",
-                                        QLineEdit.Password)
+        import textwrap
+        text, ok = QInputDialog.getText(self, "Restore from a backup",
+                                        textwrap.fill(message, 72) + "\n\nPassword or recovery key:", QLineEdit.Password)
         return text.strip() if ok and text.strip() else None
 
     def _confirm_restore(self, info, other: bool):

@@ -451,8 +451,10 @@ class Session(QObject):
             except AuthenticationError as exc:
                 if backup_key is not None:
                     raise
+                import textwrap
                 typed, ok = QInputDialog.getText(self.window, "Restore from a backup",
-                                                 f"{exc}\n\nPassword or recovery key:", QLineEdit.Password)
+                                                 textwrap.fill(str(exc), 72) + "\n\nPassword or recovery key:",
+                                                 QLineEdit.Password)
                 if not ok or not typed.strip():
                     return
                 unlock = {"password": typed.strip(), "recovery_key": typed.strip()}
