@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -63,7 +62,8 @@ def main(argv=None) -> dict:
             store.clients.record(client, opening=False)
         again = (time.perf_counter() - t) / 200
         store.close()
-        raw = sqlite3.connect(path)
+        from db import keys             # the database is encrypted: a raw connection needs its key
+        raw = connection.connect(path, key=keys.KeyFile.load(path).unwrap_password("admin", "quartz-meadow-2026")[0])
         raw.execute("DROP TRIGGER audit_only_redaction")
         raw.execute("UPDATE audit SET hash = NULL, payload_sha = NULL, client_id = NULL")
         t = time.perf_counter()

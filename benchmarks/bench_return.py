@@ -12,7 +12,6 @@ each timed build records a return run (and its audit event) in the database give
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -53,7 +52,9 @@ def bench_return(db_path, user: str, password: str, period: str | None = None, r
         counted = store.returns.figures(period_)
     finally:
         store.close()
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    from db import connection, keys      # the database is encrypted: the bare SQL reads it with its key
+    key = keys.KeyFile.load(db_path).unwrap_password(user, password)[0] if keys.is_encrypted_file(db_path) else None
+    conn = connection.connect(Path(db_path), readonly=True, key=key)
     try:
         bare = {}
         bare_t = _timed(lambda: bare.update(bare_sql(conn, service.id, period_)), repeat)
@@ -99,7 +100,7 @@ _SCORES = {"BODY": ("weight_kg", "bmi", "waist_cm"), "SWEMWBS": ("swemwbs_metric
            "ACTIVITY": ("activity_days",), "FRUITVEG": ("fruitveg_portions",), "CONFIDENCE": ("confidence",)}
 
 
-def bare_sql(conn: sqlite3.Connection, service_id: int, period: Period) -> dict:
+def bare_sql(conn, service_id: int, period: Period) -> dict:
     p = {"s": service_id, "a": period.start.isoformat(), "b": period.end.isoformat()}
     q = conn.execute
     out: dict = {}
