@@ -68,7 +68,8 @@ def audit_chain(db: Database) -> CheckResult:
 def backup(db: Database, path: Path | None, actor, out: Path | None = None) -> Path:
     """A verified copy of the open database, audited."""
     if path is None:
-        raise BadPath("This database has no file to back up.")
+        raise BadPath("This database is on a server: its backups are the server's own (pg_dump, see the README)."
+                      if engine.is_postgres(db) else "This database has no file to back up.")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = Path(out) if out else paths.backups_dir(path) / f"{path.stem}-{stamp}.sqlite3"
     n = 1

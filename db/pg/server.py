@@ -59,7 +59,8 @@ def conninfo(url: str) -> str:
 def shown(url: str) -> str:
     """The address as the app shows it (never with a password, which check_url refuses anyway)."""
     parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+    where = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
+    return where + (f"?{parts.query}" if parts.query else "")
 
 
 def connect(url: str) -> PgDatabase:
@@ -157,6 +158,9 @@ def translate(exc: BaseException, url: str | None = None) -> BaseException:
     if isinstance(exc, (e.InvalidPassword, e.InvalidAuthorizationSpecification)):
         return BadPath(f"{where} refused the server login ({str(exc).strip().splitlines()[0]}). Check the user in "
                        "the address and the password in your ~/.pgpass file.")
+    if isinstance(exc, psycopg.OperationalError) and "does not exist" in str(exc) and "database" in str(exc):
+        return BadPath(f"{where} does not exist on that server. Check the address, or ask your IT team to create "
+                       "it (see the README) and set it up with 'htdesk init --server'.")
     if isinstance(exc, psycopg.OperationalError):
         first = (str(exc).strip().splitlines() or [""])[0]
         return StorageFault(f"{where} could not be reached or the connection was lost ({first}): what was not "

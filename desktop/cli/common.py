@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH", help="database file (default: $HTDESK_DB, else the per-user data folder)")
+    parser.add_argument("--db", metavar="PATH", help="database file, or a service's server as postgresql://HOST/DBNAME "
+                                                     "(default: $HTDESK_DB, else the per-user data folder)")
     parser.add_argument("--user", metavar="NAME", help="act as this user (password from $HTDESK_PASSWORD or asked)")
     parser.add_argument("--recovery-key", action="store_true",
                         help="an administrator who lost their password: sign in with the database's recovery key "
@@ -30,7 +31,11 @@ def command(sub, name: str, handler, help: str) -> argparse.ArgumentParser:
     return p
 
 
-def database_path(args) -> Path:
+def database_path(args) -> Path | str:
+    """The database file, or a server's address (postgresql://HOST/DBNAME) given as --db or $HTDESK_DB."""
+    named = getattr(args, "db", None) or os.environ.get("HTDESK_DB")
+    if named and named.strip().lower().startswith(("postgresql://", "postgres://")):
+        return named.strip()
     if getattr(args, "db", None):
         return Path(args.db).expanduser()
     path = paths.default_database()

@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--email", metavar="TEXT", help="the service's email address, printed on letters and plans")
     p.add_argument("--recovery-sheet", metavar="FILE.pdf",
                    help="also write the recovery sheet (the recovery key, shown once, and what to do with it)")
+    p.add_argument("--server", metavar="postgresql://HOST/DBNAME",
+                   help="set the service up on a PostgreSQL server (an empty database made by your IT team) instead "
+                        "of a file; other PCs then use --db with the same address")
 
     p = common.command(sub, "service", cmd_service, "show or change the service's details (administrators)")
     p.add_argument("action", choices=["show", "set"])
@@ -41,6 +44,10 @@ def register(sub) -> None:
     p.add_argument("--recovery-sheet", metavar="FILE.pdf", help="also write the demo's recovery sheet")
 
     common.command(sub, "check", cmd_check, "integrity and consistency checks; exit 0 when all pass")
+
+    p = common.command(sub, "recovery-key", cmd_recovery_key,
+                       "make a new recovery key for the encrypted database (administrators); the old one stops working")
+    p.add_argument("--recovery-sheet", metavar="FILE.pdf", help="also write the new recovery sheet")
 
     p = common.command(sub, "backup", cmd_backup, "write a verified backup")
     p.add_argument("--out", metavar="FILE", help="backup file (default: the backups folder beside the database)")
@@ -69,7 +76,10 @@ def _positive_int(text: str) -> int:
 
 def cmd_init(args) -> int:
     from db.store import CaseStore
-    path = common.database_path(args)
+    path = args.server or common.database_path(args)
+    if args.server and not args.server.strip().lower().startswith(("postgresql://", "postgres://")):
+        raise ValidationError(FieldError("server", f"--server {args.server}: give the server's address as "
+                                                   "postgresql://HOST/DBNAME."))
     password = common.password_from_env_or_prompt(f"Password for {args.admin}: ")
     contact = {"address": args.address, "phone": args.phone, "email": args.email}
     with CaseStore.create_new(path, service_name=args.service_name, service_code=args.service_code,
@@ -151,6 +161,10 @@ def cmd_demo(args) -> int:
 
 def _show_recovery_key(args, path, recovery: str, database_id: str, name: str, code: str, *, demo: bool) -> None:
     """The recovery key, shown this once (and on the recovery sheet when asked for)."""
+    if recovery is None:
+        common.out("The database is on a server: it travels over verified TLS and is kept on the server's own disk, "
+                   "and its backups are the server's (pg_dump, see the README). There is no recovery key.")
+        return
     common.out(f"The database is encrypted. Its recovery key (shown only now): {recovery}")
     common.out("Write it down or print the recovery sheet, and keep it locked away: it opens the records when "
                "no administrator can sign in.")
@@ -159,6 +173,15 @@ def _show_recovery_key(args, path, recovery: str, database_id: str, name: str, c
         build_recovery_sheet(name, code, database_id, recovery, args.recovery_sheet, database_path=str(path),
                              is_demo=demo)
         common.out(f"Recovery sheet written: {args.recovery_sheet}")
+
+
+def cmd_recovery_key(args) -> int:
+    with common.open_store(args) as store:
+        recovery = store.admin.new_recovery_key()
+        _show_recovery_key(args, store.path, recovery, store.database_id, store.service_name, store.service_code,
+                           demo=store.is_demo)
+    common.out("The previous recovery key no longer opens the database (backups made before keep theirs).")
+    return 0
 
 
 def cmd_check(args) -> int:

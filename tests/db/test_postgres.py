@@ -272,3 +272,40 @@ def test_snapshot_reads_one_moment_on_the_server(cluster):
     assert store.db.conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == before + 1
     writer.close()
     store.close()
+
+
+def test_init_on_a_server_then_every_command_with_its_address(cluster, tmp_path, monkeypatch, capsys):
+    from desktop.cli import main
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HTDESK_PASSWORD", "cobalt-lantern-18")
+    url = _new_url(cluster)
+
+    def run(*args):
+        code = main(list(args))
+        o = capsys.readouterr()
+        return code, o.out, o.err
+
+    code, out, err = run("init", "--server", url, "--service-name", "Gateshead Health Trainers", "--service-code",
+                         "gates", "--admin", "boss", "--phone", "0191 000 0000")
+    assert code == 0, err
+    assert f"Created {url} for Gateshead Health Trainers (GATES)" in out and "no recovery key" in out
+    code, out, err = run("check", "--db", url, "--user", "boss")
+    assert code == 0 and "All 9 checks passed" in out and "the server keeps its own pages" in out, out + err
+    monkeypatch.setenv("HTDESK_NEW_PASSWORD", "pebble-saffron-72")
+    assert run("user", "add", "tina", "--roles", "TRAINER", "--full-name", "Tina Trainer", "--db", url,
+               "--user", "boss")[0] == 0
+    monkeypatch.setenv("HTDESK_DB", url)                 # a PC whose saved choice is the server
+    code, out, err = run("audit", "--user", "boss")
+    assert code == 0 and "create       account" in out and "create       service" in out, out + err
+    monkeypatch.setenv("HTDESK_PASSWORD", "pebble-saffron-72")
+    assert run("check", "--user", "tina")[0] == 3          # a trainer may not run the checks, as on a file
+    monkeypatch.setenv("HTDESK_PASSWORD", "cobalt-lantern-18")
+    code, out, err = run("backup", "--user", "boss")
+    assert code == 2 and "pg_dump" in err
+    code, out, err = run("init", "--server", url, "--service-name", "Again", "--service-code", "x", "--admin", "boss")
+    assert code == 2 and "already holds a service" in err
+    code, out, err = run("check", "--db", url.replace("postgres@", "postgres:secret@"), "--user", "boss")
+    assert code == 2 and "password" in err and "secret" not in err
+    code, out, err = run("check", "--db", url.replace("@/t", "@/nosuch_t"), "--user", "boss")
+    assert code == 2 and "does not exist on that server" in err
+    assert "Traceback" not in err
