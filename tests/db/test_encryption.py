@@ -220,6 +220,12 @@ def test_the_database_its_companions_key_file_backups_and_log_are_the_owners_onl
     key = out.split("(shown only now): ")[1].split()[0]
     assert key in PdfReader(sheet).pages[0].extract_text().replace("\n", "")
     run("backup", "--user", "boss")
+    newer = run("recovery-key", "--user", "boss").split("(shown only now): ")[1].split()[0]
+    with CaseStore.open(db) as store:
+        with pytest.raises(AuthenticationError):
+            store.sign_in_with_recovery_key("boss", key)
+    with CaseStore.open(db) as store:
+        assert store.sign_in_with_recovery_key("boss", newer).username == "boss"
     files = [p for p in tmp_path.rglob("*") if p.is_file() and "c" != p.relative_to(tmp_path).parts[0]]
     named = {p.name for p in files}
     assert {"svc.sqlite3", "svc.sqlite3.keys", "recovery.pdf"} <= named
