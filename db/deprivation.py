@@ -194,6 +194,7 @@ def _open_csv(path: Path, header: list[str]) -> tuple[io.BufferedReader, csv.rea
 def _build_into(db_file: Path, source: Path, imd: Path, meta: dict[str, str],
                 progress: ProgressFn, cancelled: CancelFn) -> None:
     total = source.stat().st_size
+    os.close(os.open(db_file, os.O_WRONLY | os.O_CREAT, 0o600))      # a cache of ours: the owner's only
     conn = sqlite3.connect(db_file, isolation_level=None)
     try:
         # A temp file that is thrown away on any failure needs no journal or syncing;
@@ -309,7 +310,7 @@ def build(source: str | os.PathLike | None = None, on_progress: ProgressFn | Non
     src = _resolve(source, ENGLAND_SOURCE)
     imd = _resolve(imd_source, IMD_SOURCE)
     final = database_path(src, imd)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     meta = {"schema_version": str(SCHEMA_VERSION), "source": src.name, "source_sha256": _sha256(src),
             "imd_source": imd.name, "imd_sha256": _sha256(imd), "imd_edition": IMD_EDITION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -42,5 +42,14 @@ def backups_dir(database: Path) -> Path:
     return Path(database).resolve().parent / "backups"
 
 
+def owner_only(path: Path, folder: bool = False) -> None:
+    """Narrow a file (0600) or folder (0700) the app made to its owner; where modes mean nothing
+    (Windows: the per-user folders are the user's already) it changes nothing."""
+    try:
+        os.chmod(path, 0o700 if folder else 0o600)
+    except OSError:
+        pass
+
+
 def log_file() -> Path:
     return data_dir() / "logs" / "htdesk.log"

@@ -61,6 +61,8 @@ def enable_crash_log() -> None:
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         _crash_log = open(log_path, "a", encoding="utf-8")
+        paths.owner_only(log_path.parent, folder=True)
+        paths.owner_only(log_path)
     except OSError:
         return   # no log folder: the app still runs, as it does without a log
     faulthandler.enable(file=_crash_log, all_threads=True)
@@ -74,6 +76,7 @@ def _ensure_logging() -> None:
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(log_path, encoding="utf-8")
+        paths.owner_only(log_path)
     except OSError:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -110,8 +113,13 @@ def install_error_handlers() -> None:
     threading.excepthook = lambda args: report_unhandled(args.exc_type, args.exc_value, args.exc_traceback)
 
 
-def _database_path(args) -> Path:
+def _database_path(args) -> Path | str:
+    """The database file, or a service's server (postgresql://HOST/DBNAME, from --db or $HTDESK_DB)."""
+    from db.public import is_server_url
     given = getattr(args, "db", None)
+    server = given or os.environ.get("HTDESK_DB")
+    if is_server_url(server):
+        return server.strip()
     return Path(given).expanduser() if given else paths.default_database()
 
 
@@ -124,7 +132,8 @@ def start(args, app=None):
     from .signin import SignInDialog
 
     path = _database_path(args)
-    if not path.exists():
+    on_server = isinstance(path, str)
+    if not on_server and not path.exists():
         from .first_run import FirstRunWizard
         wizard = FirstRunWizard(path)
         if wizard.exec() != QDialog.Accepted or wizard.store is None:
@@ -132,7 +141,7 @@ def start(args, app=None):
         store = wizard.store
     else:
         from db.first_look import first_look
-        look = first_look(path) if app is not None else None
+        look = first_look(path) if app is not None and not on_server else None
         if look is not None and look.has_accounts:
             # The sign-in window goes on screen first; the store (and the modules behind it)
             # loads while the person types.
@@ -167,7 +176,7 @@ def start(args, app=None):
                 store.close()
                 return None
     from .main_window import SessionInfo
-    return store, SessionInfo(_service_name(store), store.is_demo, path.resolve())
+    return store, SessionInfo(_service_name(store), store.is_demo, path if on_server else path.resolve())
 
 
 class _OpeningStore:

@@ -56,6 +56,8 @@ def _setup_logging() -> None:
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(log, encoding="utf-8")
+        paths.owner_only(log.parent, folder=True)
+        paths.owner_only(log)
     except OSError:
         handler = logging.StreamHandler(open("/dev/null", "w") if sys.platform != "win32" else sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
