@@ -33,6 +33,8 @@ _NAMES = {
     # encryption at rest (db/keys.py): whether a file is encrypted; the driver's error classes
     "is_encrypted_file": ("db.keys", "is_encrypted_file"),
     "DRIVER_ERRORS": ("db.driver", "Error"),
+    # a service's database on a PostgreSQL server (issue 18): whether --db names one
+    "is_server_url": ("db.pg", "is_server_url"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

@@ -43,7 +43,8 @@ class SignInDialog(QDialog):
             service = QLabel(service_name)
             service.setAccessibleName("Service")
             layout.addWidget(service)
-        where = QLabel(f"Database: {store.path}")
+        server = getattr(store, "url", None)      # a service's database on a PostgreSQL server
+        where = QLabel(f"Database: {server or store.path}")
         where.setWordWrap(True)
         where.setAccessibleName("Database file")
         where.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -88,6 +89,10 @@ class SignInDialog(QDialog):
                                         "then the recovery key from the recovery sheet, and chooses a new password")
         self.recovery_button.clicked.connect(lambda: self.use_recovery_key())
         self.recovery_key: str | None = None
+        if server:
+            # A server's backups are restored on the server (pg_restore), and it has no key file to recover.
+            self.restore_button.hide()
+            self.recovery_button.hide()
         cancel = buttons.addButton("Cancel", QDialogButtonBox.RejectRole)
         cancel.setAccessibleName("Cancel")
         buttons.accepted.connect(self.try_sign_in)

@@ -392,6 +392,8 @@ class Session(QObject):
     # --- backups ----------------------------------------------------------------------------------
 
     def backup_age_text(self) -> tuple[str, bool]:
+        if self.store.url:      # a server database: its backups are the server's (pg_dump), not this PC's
+            return "Backups: the server's", False
         try:
             found = self.store.admin.last_backup()
         except Exception:   # noqa: BLE001 - signed out, or the database reopening during a restore
