@@ -162,8 +162,9 @@ def cmd_demo(args) -> int:
 def _show_recovery_key(args, path, recovery: str, database_id: str, name: str, code: str, *, demo: bool) -> None:
     """The recovery key, shown this once (and on the recovery sheet when asked for)."""
     if recovery is None:
-        common.out("The database is on a server: it travels over verified TLS and is kept on the server's own disk, "
-                   "and its backups are the server's (pg_dump, see the README). There is no recovery key.")
+        common.out("The database is on a server: reached over the network only with the server's certificate "
+                   "checked (TLS), kept on the server's own disk, backed up by the server (pg_dump, see the README). "
+                   "There is no recovery key.")
         return
     common.out(f"The database is encrypted. Its recovery key (shown only now): {recovery}")
     common.out("Write it down or print the recovery sheet, and keep it locked away: it opens the records when "
