@@ -149,6 +149,9 @@ class DemoSummary(dict):
 
 def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date | None = None,
                 on_progress=None) -> DemoSummary:
+    from . import pg
+    if pg.is_server_url(path):
+        return _create_demo_on_server(str(path), clients, seed, today or date.today(), on_progress)
     path = Path(path)
     if path.is_dir():
         raise BadPath(f"{path} is a folder: give a file name for the demo database, e.g. demo.sqlite3.")
@@ -186,6 +189,24 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
     summary = DemoSummary(summary)
     summary.recovery_key = recovery
     return summary
+
+
+def _create_demo_on_server(url: str, clients: int, seed: int, today: date, on_progress) -> DemoSummary:
+    """The same demo on an empty database of a PostgreSQL server (issue 18): one transaction, so a
+    failure leaves the schema and no service; no key file or recovery key (a server's own)."""
+    from .errors import FieldError, ValidationError
+    db = open_database(url, create=True)
+    try:
+        if db.conn.execute("SELECT COUNT(*) FROM services").fetchone()[0]:
+            raise ValidationError(FieldError("db", "This server database already holds a service: give the "
+                                                   "address of an empty database for the demo."))
+        with connection.transaction(db):
+            summary = _Generator(db, random.Random(seed), today, clients,
+                                 on_progress or (lambda done, total, label: None)).run()
+        db.conn.execute("ANALYZE")
+    finally:
+        db.conn.close()
+    return DemoSummary(summary)
 
 
 class _Generator:

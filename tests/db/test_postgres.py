@@ -6,7 +6,7 @@ the PostgreSQL round (tests/pg_engine.py, .ci/run).
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -309,3 +309,24 @@ def test_init_on_a_server_then_every_command_with_its_address(cluster, tmp_path,
     code, out, err = run("check", "--db", url.replace("@/t", "@/nosuch_t"), "--user", "boss")
     assert code == 2 and "does not exist on that server" in err
     assert "Traceback" not in err
+
+
+def test_the_demo_on_a_server_is_the_files_and_gives_the_same_returns(cluster, tmp_path):
+    today = date(2026, 11, 1)
+    made = [CaseStore.create_demo(tmp_path / "demo.sqlite3", clients=40, seed=3, today=today)]
+    url = _new_url(cluster)
+    made.append(CaseStore.create_demo(url, clients=40, seed=3, today=today))
+    assert dict(made[0]) == dict(made[1]) and made[1]["sessions"] > 100
+    stores = [CaseStore.open(tmp_path / "demo.sqlite3"), CaseStore.open(url)]
+    try:
+        for s in stores:
+            s.sign_in("manager", "demo")
+        for period in ("2026-27-Q1", "2026-27-Q2", "2025-26"):
+            file_rows, server_rows = (s.returns.figures(period, generated_at=datetime(2026, 11, 1, 9)).rows()
+                                      for s in stores)
+            assert file_rows == server_rows and any(r[2] for r in file_rows), period
+        assert [c.client_ref for c in stores[0].clients.search("a")] == \
+            [c.client_ref for c in stores[1].clients.search("a")]
+    finally:
+        for s in stores:
+            s.close()
