@@ -451,7 +451,6 @@ def test_figures_are_shown_when_they_cannot_be_kept(store):
     assert store.db.conn.execute("SELECT COUNT(*) FROM reach_figures").fetchone()[0] == 8
 
 
-
 def test_a_write_to_one_referral_counts_only_that_referrals_quarters_again(store, counted):
     """C1 has R1 (received 10 June, started in Q1) and R6 (received 1 September): a session for R6
     counts Q2 again and keeps Q1, whose figures R6 does not touch."""
@@ -465,7 +464,6 @@ def test_a_write_to_one_referral_counts_only_that_referrals_quarters_again(store
     assert (_starts(after, 1), _starts(after)) == (_starts(before, 1), _starts(before) + 1)
     assert after.quarters[-1].figures == reach.quarter_figures(store.db, 1, parse_period(PERIOD),
                                                                after.instruments).figures
-
 
 
 def test_attendance_recorded_counts_only_that_sessions_quarter_again(store, counted):

@@ -131,7 +131,6 @@ def test_explain_as_submitted_or_as_now(store, tmp_path):
     assert "gender=1" in str(info.value)
 
 
-
 def test_late_changes_compare_the_figures_just_counted_without_counting_again(store, tmp_path, monkeypatch):
     """The return page counts the figures and lists the late changes: one count, as the command's
     build does, so the page is never slower than the command (issue 13, Speed)."""
