@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from db.store import CaseStore  # noqa: E402
+from db.connection import copy_database  # noqa: E402
 
 Row = tuple[str, float, float, float]     # operation, median s, worst s, target s
 
@@ -88,9 +88,10 @@ def _bench_recording(path: Path, trainer: str, password: str, count: int) -> lis
     with tempfile.TemporaryDirectory() as work:
         copy = Path(work) / "diary.sqlite3"
         src = CaseStore.open(path)
+        src.sign_in(trainer, password)           # an encrypted database opens only for an account
         src.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         src.close()
-        shutil.copy(path, copy)
+        copy_database(path, copy)                # with its key file
         store = CaseStore.open(copy)
         try:
             store.sign_in(trainer, password)
