@@ -526,6 +526,9 @@ def install(window) -> Session:
     window.backup_action = add("&Back up now", session.back_up_now, visible=admin)
     window.copy_backups_action = add("&Copy backups to\u2026", session.copy_backups, visible=admin)
     window.restore_action = add("&Restore from a backup\u2026", session.restore, visible=window.store.may("restore"))
+    from .recovery import new_recovery_key
+    window.recovery_key_action = add("New recovery ke&y\u2026", lambda: new_recovery_key(window),
+                                     visible=window.store.may("admin") and window.store.encrypted)
     file_menu.insertSeparator(first)
     window.lock_action = add("&Lock now", session.lock, "Ctrl+Shift+L")
     window.switch_action = add("S&witch user\u2026", session.switch_user)

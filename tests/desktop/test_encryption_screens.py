@@ -71,3 +71,38 @@ def test_restore_at_sign_in_with_the_recovery_key_of_the_backups_database(qtbot,
         again.sign_in("gboss", PW)
     with CaseStore.open(path) as again:
         again.sign_in_with_recovery_key("gboss", my_key)
+
+
+def test_an_administrator_makes_a_new_recovery_key_from_the_file_menu(qtbot, tmp_path):
+    from desktop.admin.recovery import new_recovery_key
+    from desktop.main_window import MainWindow, SessionInfo
+    path = tmp_path / "svc.sqlite3"
+    store, old_key = _service(path, "Tyneside Health Trainers", "TYNE")
+    store.service.add_staff("Amy Trainer", "TRAINER", username="amy", password=PW)
+    w = MainWindow(store, SessionInfo("Tyneside Health Trainers", False, path))
+    qtbot.addWidget(w)
+    w.show()
+    assert w.recovery_key_action.isVisible()
+    dialog = new_recovery_key(w, confirm=True)
+    qtbot.addWidget(dialog)
+    new_key = dialog.key.text()
+    assert new_key != old_key and len(new_key.replace("-", "")) == 32
+    dialog.open_after = False
+    from pypdf import PdfReader
+    sheet = dialog.save_sheet(str(tmp_path / "sheet.pdf"))
+    assert new_key in PdfReader(sheet).pages[0].extract_text().replace("\n", "")
+    dialog.accept()
+    w.confirm_unsaved = False
+    w.close()
+    store.close()
+    with CaseStore.open(path) as again:
+        assert again.sign_in_with_recovery_key("boss", new_key).username == "boss"
+    trainer = CaseStore.open(path)
+    trainer.sign_in("amy", PW)
+    w = MainWindow(trainer, SessionInfo("Tyneside Health Trainers", False, path))
+    qtbot.addWidget(w)
+    w.show()
+    assert not w.recovery_key_action.isVisible()
+    w.confirm_unsaved = False
+    w.close()
+    trainer.close()
