@@ -103,7 +103,7 @@ class _Cells:
     def text(self, value: str) -> str:
         tail = self.texts.get(value)
         if tail is None:
-            if len(self.texts) > 200_000:
+            if len(self.texts) > 50_000:         # repeated codes and names; a bound on memory
                 self.texts.clear()
             space = ' xml:space="preserve"' if value and (value[0] in _WHITESPACE or value[-1] in _WHITESPACE) else ""
             tail = self.texts[value] = f'" t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
