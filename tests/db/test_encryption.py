@@ -237,3 +237,29 @@ def test_the_database_its_companions_key_file_backups_and_log_are_the_owners_onl
         store.sign_in("boss", PW)
         companions = [Path(str(db) + s) for s in ("-wal", "-shm")]
         assert all(p.exists() and _mode(p) == 0o600 for p in companions)
+
+
+def test_an_encrypted_database_is_backed_up_encrypted_before_its_schema_is_migrated(tmp_path):
+    from db import connection, migrations
+    old = tmp_path / "plain-old.sqlite3"
+    shutil.copy(FIXTURES / "schema_head_0009.sqlite3", old)
+    path = tmp_path / "svc.sqlite3"
+    key, recovery = keys.new_database_key(), keys.new_recovery_key()
+    conn = connection.connect(old)
+    connection.export_encrypted(conn, path, key)          # an encrypted file of an earlier schema
+    conn.close()
+    keyfile = keys.KeyFile.new(path)
+    keyfile.set_recovery(key, recovery)
+    keyfile.save()
+    with CaseStore.open(path) as store, pytest.raises(AuthenticationError, match="administrator only"):
+        store.sign_in_with_recovery_key("nobody", recovery)     # opened (and migrated) before the account check
+    kept = list((tmp_path / "backups").glob("svc-before-*.sqlite3"))
+    assert len(kept) == 1 and keys.is_encrypted_file(kept[0]) and _stdlib_cannot_read(kept[0])
+    raw = connection.connect(kept[0], readonly=True, key=keys.KeyFile.load(kept[0]).unwrap_recovery(recovery))
+    steps = {r[0] for r in raw.execute("SELECT name FROM _sqlite_migrations")}
+    raw.close()
+    assert "0012_reach_figures" not in steps and "0005_drop_code_lists" in steps     # as it was before
+    conn = connection.connect(path, key=key)
+    from sqlite_utils import Database
+    assert migrations.migrations.pending(Database(conn)) == []
+    conn.close()
