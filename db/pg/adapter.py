@@ -152,19 +152,31 @@ class PgConnection:
 
     engine = ENGINE
 
-    def __init__(self, raw: psycopg.Connection):
+    def __init__(self, raw: psycopg.Connection, reconnect=None):
         self.raw = raw
+        self._reconnect = reconnect        # () -> a new raw connection, after the server connection was lost
+        self._closed = False
         _configure(raw)
+
+    def _live(self) -> None:
+        """A connection lost (the network, a server restart) fails the statement that met it, and so the
+        save or read in progress, which the app says; the next statement, which starts afresh outside any
+        transaction, connects again."""
+        if self._reconnect is not None and not self._closed and (self.raw.broken or self.raw.closed):
+            self.raw = self._reconnect()
+            _configure(self.raw)
 
     def execute(self, sql: str, params=None) -> PgCursor:
         if sql.lstrip()[:6].upper() == "PRAGMA":
             return self._pragma(sql)
+        self._live()
         sql, params = _prepare(sql, params)
         cur = self.raw.cursor()
         cur.execute(sql, params)
         return PgCursor(cur)
 
     def executemany(self, sql: str, rows) -> PgCursor:
+        self._live()
         rows = iter(rows)
         first = next(rows, None)
         cur = self.raw.cursor()
@@ -209,13 +221,16 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+        # (A lost connection's status is UNKNOWN: no transaction is open any more.)
+        return self.raw.info.transaction_status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR,
+                                                    pq.TransactionStatus.ACTIVE)
 
     @property
     def closed(self) -> bool:
         return self.raw.closed
 
     def close(self) -> None:
+        self._closed = True
         self.raw.close()
 
 

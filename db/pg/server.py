@@ -65,12 +65,15 @@ def shown(url: str) -> str:
 
 def connect(url: str) -> PgDatabase:
     import psycopg
+
+    def new_connection():
+        return connect_raw(conninfo(url), options=f"-c lock_timeout={BUSY_TIMEOUT_MS} -c client_encoding=UTF8",
+                           connect_timeout=10)
     try:
-        raw = connect_raw(conninfo(url), options=f"-c lock_timeout={BUSY_TIMEOUT_MS} -c client_encoding=UTF8",
-                          connect_timeout=10)
+        raw = new_connection()
     except psycopg.Error as exc:
         raise translate(exc, url) from exc
-    return PgDatabase(PgConnection(raw), url)
+    return PgDatabase(PgConnection(raw, reconnect=new_connection), url)
 
 
 def open_server_database(url: str, *, create: bool = False, migrate: bool = True) -> PgDatabase:

@@ -240,6 +240,11 @@ def test_a_lost_connection_is_one_plain_sentence(cluster):
     cluster.admin(f"SELECT pg_terminate_backend({pid})")
     with pytest.raises(StorageFault, match="could not be reached or the connection was lost"):
         store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password=PW)
+    assert store.db.conn.execute("SELECT COUNT(*) FROM staff").fetchone()[0] == 1     # nothing half-saved
+    # The next action connects again: the same save goes through.
+    store.service.add_staff("Amy Trainer", "TRAINER", username="trainer", password=PW)
+    assert store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    store.close()
 
 
 def test_a_conflict_between_two_pcs_surfaces_through_the_row_version(cluster):

@@ -99,3 +99,38 @@ def test_the_status_bar_says_backups_are_the_servers(qtbot, server_url):
     window.confirm_unsaved = False
     window.worker.stop()
     store.close()
+
+
+def test_a_connection_lost_mid_save_keeps_the_typing_says_so_and_try_again_saves(qtbot, server_url):
+    from desktop.main_window import MainWindow, SessionInfo
+    from desktop.widgets.common import shown_errors
+    from db.pg.adapter import connect_raw
+    store = CaseStore.open(server_url)
+    store.sign_in("colin", PW)
+    store.reference.deprivation_for = lambda postcode: {}
+    window = MainWindow(store, SessionInfo("Gateshead Health Trainers", False, server_url))
+    qtbot.addWidget(window)
+    window.show()
+    client_id = store.clients.search("O'Neill")[0].id
+    window.clients.open_client(client_id)
+    qtbot.waitUntil(lambda: window.clients.record.record is not None, timeout=10_000)
+    form = window.clients.record.form
+    field = form.fields.fields["town"].widget
+    field.clear()
+    qtbot.keyClicks(field, "Gateshead")
+    pid = store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with connect_raw(server_url) as admin:
+        admin.execute(f"SELECT pg_terminate_backend({pid})")      # the network drops, or the server restarts
+    before = len(shown_errors)
+    window.clients.record.save()
+    qtbot.waitUntil(lambda: len(shown_errors) > before, timeout=10_000)
+    box = shown_errors[-1]
+    assert "connection was lost" in box.text() and box.informativeText() == "What you typed is kept."
+    assert field.text() == "Gateshead" and form.is_dirty()
+    again = next(b for b in box.buttons() if b.text() == "&Try again")
+    again.click()
+    qtbot.waitUntil(lambda: not form.is_dirty(), timeout=10_000)
+    assert store.clients.get(client_id).town == "Gateshead"
+    window.confirm_unsaved = False
+    window.worker.stop()
+    store.close()
