@@ -14,11 +14,16 @@ if TYPE_CHECKING:
     from db.store import CaseStore
 
 
-def add_global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH", help="database file, or a service's server as postgresql://HOST/DBNAME "
-                                                     "(default: $HTDESK_DB, else the per-user data folder)")
-    parser.add_argument("--user", metavar="NAME", help="act as this user (password from $HTDESK_PASSWORD or asked)")
-    parser.add_argument("--recovery-key", action="store_true",
+def add_global_options(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    # Given again after a command's name, they must not default there: argparse lets the command's
+    # default overwrite an option given before the name ("htdesk --db X --user Y diary").
+    default = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument("--db", metavar="PATH", **default,
+                        help="database file, or a service's server as postgresql://HOST/DBNAME "
+                             "(default: $HTDESK_DB, else the per-user data folder)")
+    parser.add_argument("--user", metavar="NAME", **default,
+                        help="act as this user (password from $HTDESK_PASSWORD or asked)")
+    parser.add_argument("--recovery-key", action="store_true", **default,
                         help="an administrator who lost their password: sign in with the database's recovery key "
                              "instead ($HTDESK_RECOVERY_KEY or asked), then set a new one with 'user passwd'")
 
@@ -26,7 +31,7 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 def command(sub, name: str, handler, help: str) -> argparse.ArgumentParser:
     """A sub-command that also accepts --db and --user after its name."""
     p = sub.add_parser(name, help=help, description=help)
-    add_global_options(p)
+    add_global_options(p, after_command=True)
     p.set_defaults(handler=handler)
     return p
 

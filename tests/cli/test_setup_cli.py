@@ -32,6 +32,8 @@ def test_init_then_check_in_a_real_process(tmp_path):
     assert r.returncode == 3 and "--user" in r.stderr          # the checks read people's records: sign in
     r = run("check", "--db", str(db), "--user", "boss")
     assert r.returncode == 0 and "All 9 checks passed" in r.stdout
+    r = run("--db", str(db), "--user", "boss", "check")          # the options before the command's name
+    assert r.returncode == 0 and "All 9 checks passed" in r.stdout, r.stderr
     assert "Traceback" not in r.stderr
     r = run("init", "--db", str(db), "--service-name", "Again", "--service-code", "X", "--admin", "boss")
     assert r.returncode == 2 and "already exists" in r.stderr
