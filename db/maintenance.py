@@ -241,11 +241,14 @@ def restore(path: Path, source: Path, actor=None, confirm_code: str | None = Non
     try:
         info = _info(src, source)
         kept = None
+        erased: list[tuple[str, str]] = []
         target = connection.connect(path, key=key)
         try:
             if path.exists() and target.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 mine = {r[0] for r in target.execute("SELECT code FROM services")}
                 theirs = {code for code, _ in info.services}
+                if mine & theirs:
+                    erased = _erased_people(target)
                 if mine and not mine & theirs and (confirm_code or "").strip().upper() not in theirs:
                     from .errors import FieldError, ValidationError
                     current = ", ".join(sorted(mine))
@@ -274,8 +277,40 @@ def restore(path: Path, source: Path, actor=None, confirm_code: str | None = Non
         if recoded is not None:
             connection.remove_database_files(recoded)
     # Bring an older backup's schema up to date (after its own backup-first step).
-    connection.open_database(path, key=key).conn.close()
+    db = connection.open_database(path, key=key)
+    try:
+        if erased:
+            _erase_again(db, erased, actor, source)
+    finally:
+        db.conn.close()
     return kept
+
+
+def _erased_people(conn) -> list[tuple[str, str]]:
+    """(client reference, when) of everyone erased in the database about to be replaced."""
+    try:
+        return [tuple(r) for r in conn.execute(
+            "SELECT client_ref, anonymised_at FROM clients WHERE anonymised_at IS NOT NULL")]
+    except driver.OperationalError:        # a schema from before erasure existed
+        return []
+
+
+def _erase_again(db: Database, erased: list[tuple[str, str]], actor, source: Path) -> None:
+    """A backup made before someone was erased still holds them: restoring it must not bring them back.
+    Everyone erased in the replaced database is erased again in the restored one, audited as such."""
+    from . import rights
+    refs = dict(erased)
+    found = [(cid, ref) for cid, ref in db.conn.execute(
+        "SELECT id, client_ref FROM clients WHERE anonymised_at IS NULL") if ref in refs]
+    if not found:
+        return
+    by = actor.username if actor else "system"
+    with connection.transaction(db):
+        for client_id, ref in found:
+            summary = rights.erase(db, client_id, by, audit.now_iso())
+            audit.record(db, actor, "erase", "client", client_id, after=summary,
+                         detail=f"Erased again ({ref}) after restoring {source.name}: the person was erased on "
+                                f"{refs[ref][:10]}, after this backup was made")
 
 
 def _recode(source: Path, source_key: bytes | None, target: Path, key: bytes | None) -> None:

@@ -469,7 +469,8 @@ class Session(QObject):
         other = bool(here) and not theirs & {s.code for s in here}
         text = (f"<p>{Path(source).name} holds <b>{info.service_text}</b>, {info.clients} clients, saved "
                 f"<b>{info.saved_at.replace('T', ' ')}</b>.</p><p>Restoring replaces every record here with the "
-                "backup's (the database as it is now is kept as a backup first). Everyone is signed out.</p>")
+                "backup's (the database as it is now is kept as a backup first). People erased since the backup "
+                "was made are erased again. Everyone is signed out.</p>")
         if other:
             text += (f"<p><b>This is a backup of another service.</b> This database is "
                      f"{', '.join(s.name + ' (' + s.code + ')' for s in here)}. To restore it anyway, type the "

@@ -77,5 +77,6 @@ def cmd_erase(args) -> int:
         done = store.privacy.erase(client_id, args.reason)[client_id]
         common.out(f"Erased {done['client_ref']}: names, contact details, NHS number, date of birth (to its year) "
                    f"and free text anonymised; {done['documents_removed']} printed document(s) removed; "
-                   f"{done['audit_rows_blanked']} audit entries blanked. Counts in returns are kept.")
+                   f"{done['audit_rows_blanked']} audit entries blanked. Counts in returns are kept. Older backups "
+                   "still hold the person until they age out; restoring one erases them again.")
     return 0

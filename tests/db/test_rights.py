@@ -111,6 +111,22 @@ def test_erasure_needs_an_administrator_and_a_reason(scenario):
         store.privacy.erase(s.clients[0], "Erasure requested by the person")
 
 
+
+def test_restoring_a_backup_made_before_an_erasure_erases_the_person_again(scenario):
+    store, s = scenario
+    before = store.admin.backup()
+    person = store.clients.get(s.clients[0])
+    store.privacy.erase(person.id, "Erasure requested by the person")
+    store.admin.restore(before)
+    again = store.clients.get(person.id)
+    assert again.anonymised_at and again.last_name != person.last_name
+    assert not store.clients.search(person.last_name) or all(
+        c.id != person.id for c in store.clients.search(person.last_name))
+    events = [e for e in store.admin.audit_events("client", person.id) if e["action"] == "erase"]
+    assert any("Erased again" in (e["detail"] or "") and before.name in e["detail"] for e in events), events
+    # Everyone else is as the backup had them.
+    assert store.clients.get(s.clients[1]).anonymised_at is None
+
 def test_a_manager_may_hand_over_but_not_erase(case_store):
     case_store.sign_in("manager", "amber-kettle-42")
     client_id = case_store.clients.add({"first_name": "Ann", "last_name": "Other", "date_of_birth": "1970-01-01",
