@@ -39,10 +39,10 @@ class SignInDialog(QDialog):
         if is_demo:
             layout.addWidget(demo_banner())
         layout.addWidget(heading("Health Trainer Desk"))
-        if service_name:
-            service = QLabel(service_name)
-            service.setAccessibleName("Service")
-            layout.addWidget(service)
+        self.service_label = QLabel(service_name)
+        self.service_label.setAccessibleName("Service")
+        self.service_label.setVisible(bool(service_name))
+        layout.addWidget(self.service_label)
         server = getattr(store, "url", None)      # a service's database on a PostgreSQL server
         where = QLabel(f"Database: {server or store.path}")
         where.setWordWrap(True)
@@ -246,9 +246,11 @@ class SignInDialog(QDialog):
             self.change_box.hide()
             self.sign_in_button.setText("&Sign in")
             self.recovery_button.show()
-        self.message.show_message(f"Restored {info.service_text}, saved {info.saved_at.replace('T', ' ')}."
-                                  + (f" The database as it was is kept at {kept}." if kept else "")
-                                  + " Sign in to carry on.")
+        self.service_label.setText(", ".join(name for _, name in info.services))   # whose records are here now
+        self.service_label.setVisible(bool(info.services))
+        self.message.show_done(f"Restored {info.service_text}, saved {info.saved_at.replace('T', ' ')}."
+                               + (f" The database as it was is kept at {kept}." if kept else "")
+                               + " Sign in to carry on.")
         self.password.clear()
         return True
 

@@ -81,10 +81,11 @@ class ErrorLabel(QLabel):
         self.setWordWrap(True)
         self.setTextFormat(Qt.PlainText)
         self.setObjectName("fieldError")
-        self.setStyleSheet("QLabel#fieldError { color: #a4000f; font-weight: bold; }")
+        self.setStyleSheet(_PROBLEM)
         self.hide()
 
     def show_message(self, message: str | None) -> None:
+        self.setStyleSheet(_PROBLEM)
         if message:
             self.setText(f"\u26a0 {message}")
             self.setAccessibleName(f"Problem: {message}")
@@ -92,6 +93,17 @@ class ErrorLabel(QLabel):
         else:
             self.clear()
             self.hide()
+
+    def show_done(self, message: str) -> None:
+        """Something that went well, in the same place (a restore finished): not red, not a warning."""
+        self.setStyleSheet(_DONE)
+        self.setText(f"\u2714 {message}")
+        self.setAccessibleName(f"Done: {message}")
+        self.show()
+
+
+_PROBLEM = "QLabel#fieldError { color: #a4000f; font-weight: bold; }"
+_DONE = "QLabel#fieldError { color: #1b5e20; font-weight: bold; }"
 
 
 @dataclass

@@ -292,6 +292,8 @@ def test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_check
     assert dialog.restore_backup(str(theirs), confirm=lambda info, other: (True, "gates"),
                                  confirm_key=lambda message: their_recovery_key)
     assert "Restored Gateshead Health Trainers (GATES)" in dialog.message.text() and store.actor is None
+    assert dialog.message.accessibleName().startswith("Done:")              # told as done, not as a problem
+    assert dialog.service_label.text() == "Gateshead Health Trainers"       # whose records are here now
     assert store.service.get().code == "GATES"
     store.close()
 
