@@ -70,8 +70,19 @@ def new_service(path: Path, clients: int = 0, ref_start: int = 0) -> Path:
     return path
 
 
+def _read_only(path: Path):
+    """A read-only connection to a database this script made (encrypted: unlocked with the admin's
+    password through its key file, as the app does)."""
+    from db import driver, keys
+    conn = driver.connect(f"file:{path}?mode=ro", uri=True)
+    if keys.is_encrypted_file(path):
+        key, _ = keys.KeyFile.load(path).unwrap_password("admin", PASSWORD)
+        conn.execute(keys.pragma_key(key))
+    return conn
+
+
 def integrity(path: Path) -> list[str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = _read_only(path)
     try:
         from db.backup import integrity_errors
         return integrity_errors(conn)
@@ -80,7 +91,7 @@ def integrity(path: Path) -> list[str]:
 
 
 def count(path: Path, table: str) -> int:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = _read_only(path)
     try:
         return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     finally:
@@ -521,7 +532,7 @@ def fuzz_row(work: Path, small_book: Path, n: int) -> None:
     worst_s, worst_mb, exit1, partial, over = 0.0, 0.0, [], [], []
     for label, book in cases:
         db = folder / "case.sqlite3"
-        shutil.copy(base_db, db)
+        connection.copy_database(base_db, db)      # with its key file
         before = {t: count(db, t) for t in TABLES}
         code, seconds, mb, text = run_cli(["import", book, "--db", db, "--user", "admin"], env=ENV, timeout=60)
         after = {t: count(db, t) for t in TABLES}
