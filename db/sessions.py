@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -13,12 +14,18 @@ from .validation import ErrorCollector, check_session_date, clean_text, fail, pa
 
 
 
+@lru_cache(maxsize=4096)
+def _hhmm(text: str) -> str:
+    """A time as HH:MM (strptime is slow, and an import checks the same few times thousands of times)."""
+    return datetime.strptime(text, "%H:%M").strftime("%H:%M")
+
+
 def _time(value, errors: ErrorCollector) -> str | None:
     if value in (None, ""):
         return None
     text = value.strftime("%H:%M") if hasattr(value, "strftime") else str(value).strip()
     try:
-        return datetime.strptime(text, "%H:%M").strftime("%H:%M")
+        return _hhmm(text)
     except ValueError:
         errors.add("start_time", f"Start time '{text}' is not a time: enter it as HH:MM, e.g. 09:30.")
         return None
