@@ -1070,7 +1070,8 @@ class Importer:
             if timepoint is None:
                 self.report.fail(sheet, row.number, "timepoint", row.get("timepoint"),
                                  "Timepoint: choose baseline, review, exit or a follow-up (see the Codes sheet).")
-            answers = {c: row.get(c) for c in answer_columns if not _blank(row.get(c))}
+            cells = row.values
+            answers = {c: v for c in answer_columns if (v := cells.get(c)) is not None and not _blank(v)}
             found = instruments.instruments_in_answers(answers)
             if not found:
                 self.report.fail(sheet, row.number, None, None,
@@ -1987,6 +1988,7 @@ class Importer:
         self.db.conn.executemany("INSERT INTO settings (scope, key, value) VALUES (?, ?, ?)", [
             (scope if isinstance(scope, str) else f"venue:{scope.id}", key, value)
             for scope, key, value in self.new_settings])
+        engine.analyze_after_bulk_load(self.db)
         for i, e in enumerate(dict.fromkeys(self.touched_referrals)):
             if i % _PROGRESS_EVERY == 0:
                 self.progress(i, len(self.touched_referrals), "Working out referral status")
