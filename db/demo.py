@@ -17,7 +17,7 @@ from pathlib import Path
 
 import resources
 
-from . import accounts, audit, clients, codes, connection, instruments, referrals, rules, services
+from . import accounts, audit, clients, codes, connection, engine, instruments, referrals, rules, services
 from .connection import open_database
 from .errors import BadPath
 from .referrals import format_ref as referral_ref
@@ -618,6 +618,7 @@ class _Generator:
             "INSERT INTO signposting (client_id, referral_id, signpost_date, category, destination, directory_id, type, "
             "outcome, follow_up_date, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.sign_rows)
         self.progress(5, 7, "Working out statuses")
+        engine.analyze_after_bulk_load(self.db)
         referrals.refresh_status(self.db)     # every referral, set-wise, by the store's own rule
         services.bump_counter(self.db, "client_ref", len(self.client_rows))
         services.bump_counter(self.db, "referral_ref", self.referral_no)

@@ -161,6 +161,9 @@ def translate(exc: BaseException, url: str | None = None) -> BaseException:
     if isinstance(exc, (e.InvalidPassword, e.InvalidAuthorizationSpecification)):
         return BadPath(f"{where} refused the server login ({str(exc).strip().splitlines()[0]}). Check the user in "
                        "the address and the password in your ~/.pgpass file.")
+    if isinstance(exc, e.QueryCanceled):
+        return StorageFault(f"{where} stopped the work asked of it ({str(exc).strip().splitlines()[0]}): nothing was "
+                            "changed. Try again; if it happens again, ask your IT team.")
     if isinstance(exc, psycopg.OperationalError) and "does not exist" in str(exc) and "database" in str(exc):
         return BadPath(f"{where} does not exist on that server. Check the address, or ask your IT team to create "
                        "it (see the README) and set it up with 'htdesk init --server'.")
