@@ -44,6 +44,8 @@ _NAMES = {
     "licence_lines": ("db.deprivation", "licence_lines"),
     "LETTER_KINDS": ("db.documents", "LETTER_KINDS"),
     "check_output_path": ("db.outputs", "check_output_path"),
+    # where an export's kept documents and returns' files go: FILE.xlsx -> FILE-documents
+    "documents_folder": ("db.transfer.workbook_spec", "documents_folder"),
     # an SQLite or disk error that escaped as one plain db.errors error (issue 16)
     "plain_error": ("db.connection", "translate"),
     "plain_disk_error": ("db.connection", "translate_os_error"),

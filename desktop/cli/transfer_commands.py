@@ -82,4 +82,8 @@ def cmd_export(args) -> int:
                                                 service_code=args.service, on_progress=_progress)
     _end_progress()
     common.out(f"Exported to {path}: " + ", ".join(f"{n} {sheet.lower()}" for sheet, n in counts.items()) + ".")
+    if counts.get("Documents") or counts.get("Return runs"):
+        from db import public
+        common.out(f"The kept documents and the returns' files are in {public.documents_folder(path)}: keep that "
+                   "folder beside the workbook (an import reads them from there).")
     return 0

@@ -165,3 +165,25 @@ def test_the_command_runs_in_a_real_process(env):
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "HTDESK_DATA_DIR": str(env / "data")})
     assert r.returncode == 0 and (env / "t.xlsx").exists() and "Traceback" not in r.stderr
+
+
+def test_an_export_with_kept_documents_says_where_they_are(env, capsys, monkeypatch):
+    import hashlib
+
+    from rawdb import raw_connect
+    demo = env / "demo.sqlite3"
+    assert cli(capsys, monkeypatch, "demo", "--db", demo, "--clients", 10, "--seed", 1)[0] == 0
+    content = b"%PDF-1.4\n% a kept plan"
+    conn = raw_connect(demo)
+    with conn:
+        conn.execute("INSERT INTO documents (client_id, referral_id, kind, file_name, content, template_version, sha256, "
+                     "created_at, created_by) SELECT client_id, id, 'plan', 'plan.pdf', ?, '1', ?, "
+                     "'2026-09-01T10:00:00', 'trainer1' FROM referrals ORDER BY id LIMIT 1",
+                     (content, hashlib.sha256(content).hexdigest()))
+    conn.close()
+    code, out, err = cli(capsys, monkeypatch, "export", env / "out.xlsx", "--db", demo, "--user", "manager",
+                         password="demo")
+    assert code == 0, err
+    folder = env / "out-documents"
+    assert f"are in {folder}: keep that folder beside the workbook" in out
+    assert [p.read_bytes() for p in folder.iterdir()] == [content]
