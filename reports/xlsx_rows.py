@@ -34,6 +34,11 @@ _SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _WHITESPACE = " \t\n\r"
 CHECK_EVERY = 1000           # rows between progress reports and looks at Cancel
+MAX_ROW = 1_048_576          # Excel's last row: a sheet with more cannot be opened whole
+
+
+class TooManyRows(ValueError):
+    """A sheet would hold more rows than a spreadsheet can open."""
 
 
 class IllegalText(ValueError):
@@ -171,6 +176,9 @@ def fill(skeleton: bytes, target, rows: Mapping[str, Iterable[tuple]], *, first_
                 number = first_row[name]
                 chunk: list[str] = []
                 for values in rows[name]:
+                    if number > MAX_ROW:
+                        raise TooManyRows(f"The sheet {name} would hold more than {MAX_ROW - 1:,} records, more than "
+                                          "Excel or LibreOffice can open: nothing was written.")
                     chunk.append(cells.row(number, values))
                     number += 1
                     done += 1

@@ -65,3 +65,15 @@ def test_text_an_xlsx_cannot_hold_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(TypeError):
         write_export(path, {"Staff": [("jdoe", object(), "TRAINER", None, None, None, None)]})
     assert not path.exists()
+
+
+def test_a_sheet_longer_than_a_spreadsheet_opens_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx_rows, "MAX_ROW", 50)            # Excel's 1,048,576, made small for the test
+    path = tmp_path / "export.xlsx"
+    staff = [(f"user{n}", "Jo Doe", "TRAINER", None, None, None, None) for n in range(49)]
+    write_export(path, {"Staff": staff})                      # the header and 49 rows: row 50, the last
+    assert openpyxl.load_workbook(path)["Staff"].max_row == 50
+    path.unlink()
+    with pytest.raises(xlsx_rows.TooManyRows, match="Staff"):
+        write_export(path, {"Staff": staff + [("one-more", "Jo Doe", "TRAINER", None, None, None, None)]})
+    assert not path.exists()
