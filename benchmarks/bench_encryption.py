@@ -130,7 +130,10 @@ def main() -> int:
         keyfile.unwrap_password(USER, PASSWORD)
         derive.append(time.perf_counter() - started)
     width = max(len(n) for n in times["plain"])
-    print(f"{args.clients} clients, {args.repeat} rounds, SQLite {connection.driver.sqlite_version} (sqlcipher3)")
+    import sqlite3
+    with sqlite3.connect(plain) as probe:          # the database measured, not --clients (--db may be bigger)
+        clients = probe.execute("SELECT COUNT(*) FROM clients").fetchone()[0]
+    print(f"{encrypted}: {clients} clients, {args.repeat} rounds, SQLite {connection.driver.sqlite_version} (sqlcipher3)")
     print(f"{'operation':<{width}}  {'plain':>9}  {'encrypted':>9}  ratio  {'worst enc':>9}  target")
     total_plain = total_enc = 0.0
     for name in times["plain"]:
