@@ -196,8 +196,8 @@ class Importer:
         counts.conflicts += 1
         for column, mine, theirs in differ:
             self.report.conflict(sheet, row.number, column, row.get(column),
-                                 f"{what} is already in the database with {column} "
-                                 f"{_shown(theirs)}; the workbook has {_shown(mine)}. The database was kept.")
+                                 f"{what} is already in the database with another {column}. The database was kept.",
+                                 held=_shown(theirs))
 
     # --- phase 1: read ----------------------------------------------------------------------
 
@@ -1117,8 +1117,8 @@ class Importer:
         counts.conflicts += 1
         for c in differ:
             self.report.conflict(sheet, row.number, c, row.get(c),
-                                 f"This assessment is already in the database with {c} {_shown(theirs.get(c))}; "
-                                 f"the workbook has {_shown(mine.get(c))}. The database was kept.")
+                                 f"This assessment is already in the database with another {c}. The database was "
+                                 "kept.", held=_shown(theirs.get(c)))
 
     def _score(self, sheet: str, occasions: list) -> None:
         """Score every new assessment as assessments.record would, with the height carried
@@ -1361,7 +1361,7 @@ class Importer:
                 "AND g.area = ? AND g.goal_text = ?", (referral.id, agreed.isoformat(), area, text)).fetchone()
             theirs = {"id": row_[0]} if row_ else None
         if theirs is None:
-            self.report.fail(sheet, row.number, "goal", text, f"No goal '{_shown(text)}' ({area}) of the plan agreed on "
+            self.report.fail(sheet, row.number, "goal", text, f"No goal with this text ({area}) of the plan agreed on "
                              f"{agreed.isoformat()} is on the Goals sheet or in the database.")
             return None
         return ("db", theirs["id"])
@@ -1683,7 +1683,7 @@ class Importer:
                 continue
             key = (id(referral), agreed, clean["area"], clean["goal_text"])
             if self._dup(sheet, row, "goal", seen, key,
-                         f"The goal '{_shown(clean['goal_text'])}' ({clean['area']}) of the plan agreed on {agreed}"):
+                         f"This goal ({clean['area']}) of the plan agreed on {agreed}"):
                 continue
             if not referral.new:
                 theirs = existing.get((referral.id, agreed, clean["area"], clean["goal_text"]))
@@ -1998,7 +1998,7 @@ class Importer:
         audit.record(self.db, self.actor, "import", "workbook", None,
                      after={"file": path.name, "sha256": sha256, "service": self.service.code,
                             "created": created, "unchanged": sum(c.unchanged for c in self.report.counts.values()),
-                            "conflicts": len(self.report.conflicts)},
+                            "conflicts": len(self.report.conflicts), "report": getattr(self, "report_file", None)},
                      detail=f"{path.name} (sha256 {sha256})")
         self.progress(total, total, "Saving")
 
@@ -2252,6 +2252,8 @@ def run(db: Database, actor: Actor, service: Service, path: Path, *, dry_run: bo
         imp = Importer(db, actor, service, deprivation_for=deprivation_for, prepare_reference=prepare_reference,
                        today=today, on_progress=on_progress, cancelled=cancelled)
         imp.report = rep
+        # The report written beside the workbook is named in the import's audit event.
+        imp.report_file = str(_report_file(path)) if write_report and path.parent.is_dir() else None
         return imp
 
     importer = new_importer(report)
@@ -2393,14 +2395,18 @@ def _list_choices(report: ImportReport) -> None:
             issue, reason=f"{issue.reason.rstrip()} Choices (code or label): {codes.choices(list_name)}.")
 
 
+def _report_file(path: Path) -> Path:
+    from .report import report_path_for
+    return report_path_for(path)
+
+
 def _finish(report: ImportReport, path: Path, started: float, write_report: bool) -> None:
     _list_choices(report)
     report.sort([s.name for s in spec.sheets()])
     report.seconds = time.perf_counter() - started
     if write_report and path.parent.is_dir():
         try:
-            from .report import report_path_for
-            report.write(report_path_for(path))
+            report.write(_report_file(path))
         except OSError as exc:
             report.warn(None, None, None, None, f"The report could not be written beside the workbook ({exc}).")
 

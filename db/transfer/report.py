@@ -16,9 +16,25 @@ class Issue:
     row: int | None         # the spreadsheet's own row number
     column: str | None      # the header, as the spec names it
     value: str | None       # the cell as read, shortened
-    reason: str
+    reason: str             # never holds a value: the report file at rest leaves values out
+    held: str | None = None # a conflict's value in the database, shown beside the workbook's on screen
 
-    def line(self) -> str:
+    def _without_value(self) -> str:
+        """The reason with the cell's value, where a check quoted it ("1/2/85"), left out."""
+        reason = self.reason
+        if self.value not in (None, ""):
+            for quoted in (f'"{self.value}"', f"'{self.value}'", f"\u201c{self.value}\u201d"):
+                reason = reason.replace(quoted, "(its value)")
+        return reason
+
+    @property
+    def told(self) -> str:
+        """The reason as shown on screen: with the database's value for a conflict."""
+        return f"{self.reason} The database has {self.held}." if self.held else self.reason
+
+    def line(self, values: bool = True) -> str:
+        """One line of the report; values=False for the file written beside the workbook, which holds
+        no personal data beyond where each problem is (issue 14)."""
         where = []
         if self.sheet:
             where.append(self.sheet)
@@ -27,8 +43,10 @@ class Issue:
         if self.column:
             where.append(f"column {self.column}")
         place = ", ".join(where) or "Workbook"
+        if not values:
+            return f"{place}: {self._without_value()}"
         shown = f" [{self.value}]" if self.value not in (None, "") else ""
-        return f"{place}{shown}: {self.reason}"
+        return f"{place}{shown}: {self.told}"
 
 
 def shown(value: object) -> str | None:
@@ -80,8 +98,8 @@ class ImportReport:
     def warn(self, sheet, row, column, value, reason) -> None:
         self.warnings.append(Issue(sheet, row, column, shown(value), reason))
 
-    def conflict(self, sheet, row, column, value, reason) -> None:
-        self.conflicts.append(Issue(sheet, row, column, shown(value), reason))
+    def conflict(self, sheet, row, column, value, reason, held=None) -> None:
+        self.conflicts.append(Issue(sheet, row, column, shown(value), reason, shown(held)))
 
     def sheet_counts(self, sheet: str) -> SheetCounts:
         return self.counts.setdefault(sheet, SheetCounts())
@@ -117,9 +135,13 @@ class ImportReport:
                          f"{c.conflicts} conflict(s)")
         return lines
 
-    def text(self, limit: int | None = None) -> str:
-        """The whole report; with limit, at most that many lines per section."""
+    def text(self, limit: int | None = None, values: bool = True) -> str:
+        """The whole report; with limit, at most that many lines per section; values=False leaves every
+        cell's value out (the file written beside the workbook)."""
         out = [f"Import report for {self.file}"]
+        if not values:
+            out.append("Where each problem is, without the cells' values (they may be personal data): the "
+                       "import's screen and the command line show them.")
         if self.sha256:
             out.append(f"SHA-256: {self.sha256}")
         if self.service_code:
@@ -139,7 +161,7 @@ class ImportReport:
             if hint:
                 out.append(hint)
             shown_issues = issues if limit is None else issues[:limit]
-            out += [f"  - {i.line()}" for i in shown_issues]
+            out += [f"  - {i.line(values)}" for i in shown_issues]
             if len(shown_issues) < len(issues):
                 more = f"  ... and {len(issues) - len(shown_issues)} more"
                 out.append(more + (f" (all in {self.report_path})" if self.report_path else ""))
@@ -158,7 +180,7 @@ class ImportReport:
 
     def write(self, path: Path) -> Path:
         path = Path(path)
-        path.write_text(self.text(), encoding="utf-8")
+        path.write_text(self.text(values=False), encoding="utf-8")
         self.report_path = str(path)
         return path
 

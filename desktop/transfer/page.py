@@ -47,7 +47,7 @@ ISSUE_COLUMNS = (
 def issue_rows(report) -> list[IssueRow]:
     out = []
     for kind, issues in zip(KINDS, (report.failures, report.conflicts, report.warnings)):
-        out += [IssueRow(kind, i.sheet or "(workbook)", i.row, i.column or "", i.value or "", i.reason) for i in issues]
+        out += [IssueRow(kind, i.sheet or "(workbook)", i.row, i.column or "", i.value or "", i.told) for i in issues]
     return out
 
 

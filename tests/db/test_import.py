@@ -252,7 +252,13 @@ def test_rows_that_differ_are_conflicts_and_are_never_overwritten(store, tmp_pat
     assert report.ok and report.committed
     conflicts = [(i.sheet, i.row, i.column) for i in report.conflicts]
     assert conflicts == [("Clients", 2, "last_name"), ("Sessions", 3, "attendance")]
-    assert "O'Neill" in report.conflicts[0].reason and "was kept" in report.conflicts[0].reason
+    assert "O'Neill" in report.conflicts[0].told and "was kept" in report.conflicts[0].told
+    assert "O'Neil" in report.text()                                  # on screen, both values
+    # The report written beside the workbook says where, never what: no value of a person at rest.
+    written = Path(report.report_path).read_text()
+    assert "Clients, row 2, column last_name: " in written and "O'Neil" not in written
+    imported = [e for e in store.admin.audit_events("workbook") if e["action"] == "import"]
+    assert report.report_path in str(imported[0]["after"])       # the import's event names its report
     conn = store.db.conn
     assert conn.execute("SELECT last_name FROM clients WHERE client_ref = 'HT-000101'").fetchone()[0] == "O'Neill"
     assert conn.execute("SELECT COUNT(*) FROM sessions WHERE attendance = '3'").fetchone()[0] == 0
