@@ -658,6 +658,8 @@ def _engine_files() -> list:
     import resources
     here = Path(__file__).resolve().parent
     files = sorted(p for p in here.rglob("*.py") if "__pycache__" not in p.parts)
+    if not files:       # a frozen build keeps the code in its archive, not as files: fall back to the version
+        raise OSError("the source files are not at hand")
     return files + [Path(resources.path("codes", "codes.json"))]
 
 
