@@ -116,6 +116,26 @@ class ReachPart(Part):
         progress(len(periods), len(periods), "Done")
         return reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)), local, on)
 
+    @read(_sections_decision)
+    def kept_dashboard(self, period: str | Period, service_code: str | None = None, *,
+                       quarters: int = reach.QUARTERS) -> tuple[reach.Dashboard, tuple[str, ...]] | None:
+        """The eight quarters as last counted, at once, with no counting: (dashboard, the quarters a write
+        since may have changed), or None when a quarter was never counted. The page shows these while
+        dashboard() brings the changed quarters up to date, saying which are being updated."""
+        period = parse_period(period)
+        service = self._store.service.get(service_code)
+        shown = self._sections()
+        on = tuple(assessments.enabled_instruments(self.db, service.code))
+        periods = reach.quarters_ending(period, quarters)
+        with connection.snapshot(self.db):
+            kept = reach.kept_quarters(self.db, service.id, reach.scope_of(shown, on), periods)
+            if len(kept) < len(periods):
+                return None
+            stale = reach.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, periods)
+        out = [kept[p.code][1] for p in periods]
+        dash = reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)), None, on)
+        return dash, tuple(p.code for p in periods if p.code in stale)
+
     @read(_explain_decision, audit_view=_explained)
     def explain(self, period: str | Period, measure: str, breakdown: str = "all",
                 service_code: str | None = None) -> list[str]:

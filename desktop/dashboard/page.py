@@ -241,6 +241,10 @@ class DashboardPage(QWidget):
             dash = self.store.reach.dashboard(period, on_progress=job.progress, cancelled=job.cancelled)
             return dash, self.store.reach.data_quality(today=self.today)
 
+        # First the quarters as last counted (a read, no counting), then the count that brings the ones
+        # written to since up to date: after a day's work the figures appear at once, said as updating.
+        self.worker.submit(self.store.reach.kept_dashboard, period, key="dashboard-kept",
+                           on_done=lambda got: self._show_kept(got, job), on_error=lambda exc: None)
         job = self.worker.submit(load, with_job=True, key="dashboard", on_done=lambda got: self._show(got, job),
                                  on_error=lambda exc: self._failed(exc, job))
         self.job = job
@@ -274,11 +278,28 @@ class DashboardPage(QWidget):
         self.status.setText("The figures could not be counted.")
         show_error(self, exc)
 
+    def _show_kept(self, got, job) -> None:
+        """The quarters as last counted, while the count for those changed since goes on."""
+        if got is None or job is not self.job:      # never counted, or the count already came
+            return
+        dash, stale = got
+        self._show_figures(dash)
+        if stale:
+            names = ", ".join(q.period.label for q in dash.quarters if q.period.code in stale)
+            self.status.setText(f"Figures as last counted; bringing {names} up to date with the records "
+                                "changed since\u2026")
+
     def _show(self, got, job=None) -> None:
         if not self._counting_over(job):
             return
         dash, quality = got
-        self.dashboard, self.quality = dash, quality
+        self._show_figures(dash)
+        self._show_quality(quality)
+        self.status.setText(f"{dash.period.label} and the seven quarters before it, counted as the quarterly "
+                            "return counts them." + (" Records have changed since: refresh." if self.stale else ""))
+
+    def _show_figures(self, dash) -> None:
+        self.dashboard = dash
         labels = [q.period.label for q in dash.quarters]
         rows = []
         sections = [s for s in REACH_SECTIONS if any(i.section == s and dash.current(i) is not None for i in REACH_ITEMS)]
@@ -300,6 +321,9 @@ class DashboardPage(QWidget):
                      f"({_places(dash.local.authorities)}); the service's starts this quarter: {now}.")
         self.sentences.setText(text)
         self._ensure_chart()
+
+    def _show_quality(self, quality) -> None:
+        self.quality = quality
         self.quality_model.set_rows(quality)
         counts = {}
         for r in quality:
@@ -320,8 +344,6 @@ class DashboardPage(QWidget):
             self.quality_shown_once = True
         self._filter_quality()
         self.quality_view.resizeColumnsToContents()
-        self.status.setText(f"{dash.period.label} and the seven quarters before it, counted as the quarterly "
-                            "return counts them." + (" Records have changed since: refresh." if self.stale else ""))
 
     def _reset(self, view, labels, rows, highlight) -> RowTableModel:
         model = RowTableModel(figure_columns(labels), self, highlight=highlight)

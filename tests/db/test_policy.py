@@ -114,6 +114,7 @@ EXPECTED = {
     'reach.dashboard': 'read _sections_decision(...)',
     'reach.data_quality': 'read activity',
     'reach.explain': 'read _explain_decision(...)',
+    'reach.kept_dashboard': 'read _sections_decision(...)',
     'returns.late_changes': 'read returns',
     'returns.runs': 'read returns',
     'returns.submit': 'write returns',
