@@ -229,6 +229,11 @@ def run_app(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("HealthTrainerDesk")
     app.setApplicationName("htdesk")
+    app.setDesktopFileName("htdesk")           # the installed .desktop file's name (Linux menus, Wayland)
+    from PySide6.QtGui import QIcon
+
+    import resources
+    app.setWindowIcon(QIcon(str(resources.path("icons", "htdesk.png"))))
     install_error_handlers()
     started = start(args, app)
     if started is None:

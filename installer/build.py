@@ -38,7 +38,8 @@ def version() -> str:
 
 def platform_tag() -> str:
     import platform
-    machine = platform.machine().lower().replace("amd64", "x86_64").replace("arm64", "aarch64")
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64"}.get(machine, machine)        # Windows says AMD64; macOS arm64 stays arm64
     system = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
     return f"{system}-{machine}"
 
