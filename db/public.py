@@ -35,6 +35,7 @@ _NAMES = {
     "DRIVER_ERRORS": ("db.driver", "Error"),
     # a service's database on a PostgreSQL server (issue 18): whether --db names one
     "is_server_url": ("db.pg", "is_server_url"),
+    "saved_server": ("db.pg.saved", "saved_server"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

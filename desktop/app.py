@@ -114,10 +114,11 @@ def install_error_handlers() -> None:
 
 
 def _database_path(args) -> Path | str:
-    """The database file, or a service's server (postgresql://HOST/DBNAME, from --db or $HTDESK_DB)."""
-    from db.public import is_server_url
+    """The database file, or a service's server (postgresql://HOST/DBNAME: --db, $HTDESK_DB, or the server
+    saved on this PC with 'htdesk connect')."""
+    from db.public import is_server_url, saved_server
     given = getattr(args, "db", None)
-    server = given or os.environ.get("HTDESK_DB")
+    server = given or os.environ.get("HTDESK_DB") or saved_server()
     if is_server_url(server):
         return server.strip()
     return Path(given).expanduser() if given else paths.default_database()

@@ -37,12 +37,18 @@ def command(sub, name: str, handler, help: str) -> argparse.ArgumentParser:
 
 
 def database_path(args) -> Path | str:
-    """The database file, or a server's address (postgresql://HOST/DBNAME) given as --db or $HTDESK_DB."""
+    """The database file, or a server's address (postgresql://HOST/DBNAME): --db, else $HTDESK_DB, else
+    the server saved with 'htdesk connect', else the file in the per-user data folder."""
     named = getattr(args, "db", None) or os.environ.get("HTDESK_DB")
     if named and named.strip().lower().startswith(("postgresql://", "postgres://")):
         return named.strip()
     if getattr(args, "db", None):
         return Path(args.db).expanduser()
+    if not named:
+        from db.public import saved_server
+        saved = saved_server()
+        if saved:
+            return saved
     path = paths.default_database()
     if not os.environ.get("HTDESK_DB"):
         # The per-user data folder is ours to make; a folder the user names is not.

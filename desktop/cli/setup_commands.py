@@ -27,6 +27,11 @@ def register(sub) -> None:
                    help="set the service up on a PostgreSQL server (an empty database made by your IT team) instead "
                         "of a file; other PCs then use --db with the same address")
 
+    p = common.command(sub, "connect", cmd_connect, "work on a service's PostgreSQL server from this PC: save its "
+                       "address (never a password), or --forget it")
+    p.add_argument("address", nargs="?", metavar="postgresql://HOST/DBNAME")
+    p.add_argument("--forget", action="store_true", help="work on this PC's own database file again")
+
     p = common.command(sub, "service", cmd_service, "show or change the service's details (administrators)")
     p.add_argument("action", choices=["show", "set"])
     for name in ("name", "address", "phone", "email", "website"):
@@ -92,6 +97,29 @@ def cmd_init(args) -> int:
     if not any(contact.values()):
         common.err("The service has no phone, email or address yet, so letters and plans will not print: add "
                    "them with 'htdesk service set --phone ...'.")
+    return 0
+
+
+def cmd_connect(args) -> int:
+    from db.pg import saved
+    from db.store import CaseStore
+    if args.forget:
+        common.out("This PC no longer works on a server: it uses its own database file again."
+                   if saved.forget_server() else "No server was saved on this PC.")
+        return 0
+    if not args.address:
+        where = saved.saved_server()
+        common.out(f"This PC works on {where}." if where else "No server is saved on this PC: it uses its own "
+                   "database file. Save one with 'htdesk connect postgresql://HOST/DBNAME'.")
+        return 0
+    if not args.address.strip().lower().startswith(("postgresql://", "postgres://")):
+        raise ValidationError(FieldError("address", f"{args.address}: give the server's address as "
+                                                    "postgresql://HOST/DBNAME."))
+    with CaseStore.open(args.address.strip()) as store:       # a set-up service's database, or a plain refusal
+        name = store.service_name
+    saved.save_server(args.address.strip())
+    common.out(f"This PC now works on {args.address.strip()} ({name}). Sign in with your own account; the "
+               "server's password, if it needs one, goes in your ~/.pgpass, never in the app.")
     return 0
 
 

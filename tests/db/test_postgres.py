@@ -335,3 +335,34 @@ def test_the_demo_on_a_server_is_the_files_and_gives_the_same_returns(cluster, t
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_pc_saves_the_servers_address_never_a_password_and_every_command_then_uses_it(cluster, tmp_path,
+                                                                                          monkeypatch, capsys):
+    from desktop.cli import main
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("HTDESK_DB", raising=False)
+    monkeypatch.setenv("HTDESK_PASSWORD", PW)
+    url = _new_url(cluster)
+    _new_store(url).close()
+
+    def run(*args):
+        code = main(list(args))
+        o = capsys.readouterr()
+        return code, o.out, o.err
+
+    assert "No server is saved" in run("connect")[1]
+    code, out, err = run("connect", url.replace("postgres@", "postgres:secret@"))
+    assert code == 2 and "password" in err and not (tmp_path / "data" / "server.txt").exists()
+    code, out, err = run("connect", url.replace("@/t", "@/nosuch_t"))
+    assert code == 2 and "does not exist" in err and not (tmp_path / "data" / "server.txt").exists()
+    code, out, err = run("connect", url)
+    assert code == 0 and "Test Health Trainers" in out, err
+    saved = tmp_path / "data" / "server.txt"
+    assert saved.read_text().strip() == url and oct(saved.stat().st_mode & 0o777) == "0o600"
+    code, out, err = run("check", "--user", "admin")                  # no --db: the saved server
+    assert code == 0 and "the server keeps its own pages" in out, err
+    assert f"This PC works on {url}" in run("connect")[1]
+    assert run("connect", "--forget")[0] == 0 and not saved.exists()
+    code, out, err = run("check", "--user", "admin")                  # the PC's own file again: none made yet
+    assert code == 2 and "htdesk init" in err
