@@ -36,6 +36,8 @@ _NAMES = {
     # a service's database on a PostgreSQL server (issue 18): whether --db names one
     "is_server_url": ("db.pg", "is_server_url"),
     "saved_server": ("db.pg.saved", "saved_server"),
+    "save_server": ("db.pg.saved", "save_server"),
+    "forget_server": ("db.pg.saved", "forget_server"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

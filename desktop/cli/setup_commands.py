@@ -101,14 +101,14 @@ def cmd_init(args) -> int:
 
 
 def cmd_connect(args) -> int:
-    from db.pg import saved
+    from db.public import forget_server, save_server, saved_server
     from db.store import CaseStore
     if args.forget:
         common.out("This PC no longer works on a server: it uses its own database file again."
-                   if saved.forget_server() else "No server was saved on this PC.")
+                   if forget_server() else "No server was saved on this PC.")
         return 0
     if not args.address:
-        where = saved.saved_server()
+        where = saved_server()
         common.out(f"This PC works on {where}." if where else "No server is saved on this PC: it uses its own "
                    "database file. Save one with 'htdesk connect postgresql://HOST/DBNAME'.")
         return 0
@@ -117,7 +117,7 @@ def cmd_connect(args) -> int:
                                                     "postgresql://HOST/DBNAME."))
     with CaseStore.open(args.address.strip()) as store:       # a set-up service's database, or a plain refusal
         name = store.service_name
-    saved.save_server(args.address.strip())
+    save_server(args.address.strip())
     common.out(f"This PC now works on {args.address.strip()} ({name}). Sign in with your own account; the "
                "server's password, if it needs one, goes in your ~/.pgpass, never in the app.")
     return 0
