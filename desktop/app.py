@@ -140,6 +140,12 @@ def start(args, app=None):
         if wizard.exec() != QDialog.Accepted or wizard.store is None:
             return None
         store = wizard.store
+        if wizard.connected:        # this PC joined its service's server: its people sign in as anywhere
+            path = store.url
+            dialog = SignInDialog(store, store.service_name, store.is_demo, getattr(args, "user", None))
+            if dialog.exec() != QDialog.Accepted:
+                store.close()
+                return None
     else:
         from db.first_look import first_look
         look = first_look(path) if app is not None and not on_server else None
@@ -177,7 +183,7 @@ def start(args, app=None):
                 store.close()
                 return None
     from .main_window import SessionInfo
-    return store, SessionInfo(_service_name(store), store.is_demo, path if on_server else path.resolve())
+    return store, SessionInfo(_service_name(store), store.is_demo, path if isinstance(path, str) else path.resolve())
 
 
 class _OpeningStore:

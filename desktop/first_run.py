@@ -62,6 +62,14 @@ class FirstRunWizard(QWizard):
                                    line_edit("Service email", 120, "e.g. healthtrainers@example.org")).widget
         self.service_address = f.add(self.service_page.form, "address", "A&ddress",
                                      line_edit("Service address", 300, "e.g. Riverside House, Newcastle NE1 3DX")).widget
+        # A PC joining a service whose records are on its PostgreSQL server sets nothing up (issue 18).
+        self.to_server = button("&Use my service's server instead\u2026", "Use my service's server instead")
+        self.to_server.setToolTip("Your service keeps its records on a server (your IT team gives you its address): "
+                                  "connect this PC to it instead of setting up a new service here")
+        self.to_server.clicked.connect(self._choose_server)
+        self.service_page.form.addRow(self.to_server)
+        self._server_chosen = False
+        self.connected = False          # finished by connecting to a server: sign in next
         self.addPage(self.service_page)
 
         self.account_page = _Page("The first account",
@@ -104,10 +112,58 @@ class FirstRunWizard(QWizard):
         self.recovery_page = _RecoveryPage(self)
         self.addPage(self.recovery_page)
 
+        self.server_page = _Page("Your service's server",
+                                 "The address your IT team gave you. This PC keeps only the address: the server's "
+                                 "password, if it needs one, goes in your ~/.pgpass file, never in the app.")
+        self.server_address = self.server_page.fields.add(
+            self.server_page.form, "server", "Server &address",
+            line_edit("Server address", 300, "postgresql://HOST/DBNAME")).widget
+        self.server_page.setButtonText(QWizard.FinishButton, "&Connect")
+        self._server_id = self.addPage(self.server_page)
+        self.currentIdChanged.connect(self._page_changed)
+
         self.database.textChanged.connect(self._show_backups)
         self.browse.clicked.connect(self._browse)
         self._show_backups()
         self.resize(self.fontMetrics().averageCharWidth() * 90, self.fontMetrics().height() * 28)
+
+    def _choose_server(self) -> None:
+        self._server_chosen = True
+        self.next()
+
+    def _page_changed(self, _id: int) -> None:
+        if self.currentPage() is self.service_page:      # back from the server page: setting up here again
+            self._server_chosen = False
+
+    def nextId(self) -> int:
+        page = self.currentPage()
+        if page is self.service_page and self._server_chosen:
+            return self._server_id
+        if page is self.server_page or page is self.recovery_page:
+            return -1
+        return super().nextId()
+
+    def _connect(self) -> bool:
+        """Open the service's database on the server (refusing an address with a password, a database that
+        is not a set-up service's) and save its address on this PC; the person signs in next."""
+        from db.public import save_server
+        from db.store import CaseStore
+        address = self.server_address.text().strip()
+        page = self.server_page
+        if not address.lower().startswith(("postgresql://", "postgres://")):
+            return page.show_errors([FieldError("server", "Server address: give it as postgresql://HOST/DBNAME, "
+                                                          "as your IT team wrote it.")])
+        try:
+            store = CaseStore.open(address)
+            if not store.has_accounts():
+                store.close()
+                return page.show_errors([FieldError("server", "That database has no service set up yet: ask your "
+                                                              "IT team (htdesk init --server).")])
+            save_server(address)
+        except HTDeskError as exc:
+            return page.show_errors([FieldError("server", str(exc))])
+        self.store, self.connected = store, True
+        return True
 
     def _show_backups(self) -> None:
         text = self.database.text().strip()
@@ -146,6 +202,10 @@ class FirstRunWizard(QWizard):
     def validateCurrentPage(self) -> bool:
         from db.public import check_new_password, validate_service
         page = self.currentPage()
+        if page is self.service_page and self._server_chosen:
+            return True
+        if page is self.server_page:
+            return self._connect()
         if page is self.service_page:
             errors = []
             try:

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QWizard
 
 from db.errors import ConflictError
 from db.store import CaseStore
@@ -134,3 +134,34 @@ def test_a_connection_lost_mid_save_keeps_the_typing_says_so_and_try_again_saves
     window.confirm_unsaved = False
     window.worker.stop()
     store.close()
+
+
+def test_the_first_run_wizard_connects_this_pc_to_its_services_server(qtbot, server_url, tmp_path, monkeypatch):
+    from db.public import saved_server
+    from desktop.first_run import FirstRunWizard
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
+    wizard = FirstRunWizard(tmp_path / "htdesk.sqlite3")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    assert wizard.currentPage() is wizard.service_page
+    qtbot.mouseClick(wizard.to_server, Qt.LeftButton)
+    assert wizard.currentPage() is wizard.server_page
+    field = wizard.server_page.fields.fields["server"]
+    for typed, said in ((server_url.replace("postgres@", "postgres:secret@"), "password"),
+                        (server_url.replace("@/screens", "@/nosuch"), "does not exist"),
+                        ("db.example.nhs.uk/gateshead", "postgresql://HOST/DBNAME")):
+        wizard.server_address.setText(typed)
+        qtbot.mouseClick(wizard.button(QWizard.FinishButton), Qt.LeftButton)      # "Connect"
+        assert wizard.currentPage() is wizard.server_page and said in field.error.text(), field.error.text()
+        assert saved_server() is None
+    wizard.back()                                   # back to setting up here: the service's checks apply again
+    wizard.next()
+    assert wizard.currentPage() is wizard.service_page
+    qtbot.mouseClick(wizard.to_server, Qt.LeftButton)
+    wizard.server_address.setText(server_url)
+    assert wizard.button(QWizard.FinishButton).text() == "&Connect"
+    qtbot.mouseClick(wizard.button(QWizard.FinishButton), Qt.LeftButton)
+    assert wizard.result() == FirstRunWizard.Accepted and wizard.connected
+    assert wizard.store.url == server_url and saved_server() == server_url and not (tmp_path / "htdesk.sqlite3").exists()
+    assert wizard.store.sign_in("colin", PW).username == "colin"
+    wizard.store.close()
