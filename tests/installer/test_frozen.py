@@ -92,6 +92,19 @@ def test_version_shows_the_packages_version(frozen, home):
     assert done.stdout.strip() == f"htdesk {VERSION}"
 
 
+def test_every_command_is_in_the_frozen_program(frozen, home):
+    """The command modules are imported by name at run time: each must be in the build."""
+    import argparse
+
+    from desktop.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    names = sorted(sub.choices)
+    assert {"demo", "check", "return", "plan", "template", "import", "export", "backup", "user"} <= set(names)
+    for name in names:
+        done = htdesk(frozen, home, name, "--help", password=None)
+        assert done.stdout.startswith(f"usage: htdesk {name}"), (name, done.stdout[:200])
+
+
 def test_check_signs_in_to_the_encrypted_demo(frozen, home, demo):
     done = htdesk(frozen, home, "--db", str(demo), "--user", "manager", "check")
     assert "checks passed" in done.stdout
