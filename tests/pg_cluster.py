@@ -31,7 +31,9 @@ MISSING = ("PostgreSQL is not installed here (no initdb/pg_ctl in /usr/lib/postg
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, tls_port: int | None = None):
+        """tls_port: also listen on 127.0.0.1:tls_port with TLS only, its certificate (CN and name
+        'localhost') signed by a certificate authority of its own (self.ca: the CA's certificate file)."""
         self.bin = binaries()
         if self.bin is None:
             raise RuntimeError(MISSING)
@@ -46,10 +48,38 @@ class Cluster:
         self.user = "postgres"
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-instructions")
+        listen = "''"
+        if tls_port:
+            self._certificates()
+            listen = (f"127.0.0.1 -p {tls_port} -c ssl=on -c ssl_cert_file={self.folder}/server.crt "
+                      f"-c ssl_key_file={self.folder}/server.key")
+            with open(self.data / "pg_hba.conf", "w") as hba:      # over TCP: TLS or nothing
+                hba.write("local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+        self.port = tls_port
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-s", "-o",
-                  f"-k {self.folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+                  f"-k {self.folder} -c listen_addresses={listen} -c fsync=off -c synchronous_commit=off "
                   "-c full_page_writes=off -c max_connections=300", "start")
         self._names: dict[str, str] = {}
+
+    def _certificates(self) -> None:
+        f = self.folder
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA",
+                "-keyout", f"{f}/ca.key", "-out", f"{f}/ca.crt")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", f"{f}/server.key",
+                "-out", f"{f}/server.csr")
+        (f / "san.ext").write_text("subjectAltName=DNS:localhost\n")
+        openssl("x509", "-req", "-in", f"{f}/server.csr", "-CA", f"{f}/ca.crt", "-CAkey", f"{f}/ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{f}/san.ext", "-out", f"{f}/server.crt")
+        os.chmod(f / "server.key", 0o600)
+        if self._as_user:
+            import pwd
+            user = pwd.getpwnam("postgres")
+            for name in ("server.key", "server.crt"):
+                os.chown(f / name, user.pw_uid, user.pw_gid)
+        self.ca = f / "ca.crt"
 
     def _run(self, tool: str, *args: str) -> None:
         done = subprocess.run([*self._as_user, str(self.bin / tool), *args], capture_output=True, text=True)
@@ -57,11 +87,13 @@ class Cluster:
             raise RuntimeError(f"{tool} failed: {done.stderr or done.stdout}")
 
     def url(self, dbname: str) -> str:
-        return f"postgresql://{self.user}@/{dbname}?host={self.folder}"
+        port = f"&port={self.port}" if self.port else ""
+        return f"postgresql://{self.user}@/{dbname}?host={self.folder}{port}"
 
     def admin(self, sql: str) -> None:
         import psycopg
-        with psycopg.connect(f"host={self.folder} user={self.user} dbname=postgres", autocommit=True) as conn:
+        port = f" port={self.port}" if self.port else ""
+        with psycopg.connect(f"host={self.folder}{port} user={self.user} dbname=postgres", autocommit=True) as conn:
             conn.execute(sql)
 
     @staticmethod
@@ -80,10 +112,11 @@ class Cluster:
             self.admin(f"CREATE DATABASE {dbname} TEMPLATE {template} STRATEGY FILE_COPY")
         except psycopg.errors.ObjectInUse:
             self.admin(f"CREATE DATABASE {dbname}")
-            dump = subprocess.run([str(self.bin / "pg_dump"), "-h", str(self.folder), "-U", self.user, "-Fc",
-                                   template], capture_output=True, check=True).stdout
-            subprocess.run([str(self.bin / "pg_restore"), "-h", str(self.folder), "-U", self.user, "-d", dbname,
-                            "--no-owner"], input=dump, capture_output=True, check=True)
+            where = ["-h", str(self.folder), "-p", str(self.port or 5432), "-U", self.user]
+            dump = subprocess.run([str(self.bin / "pg_dump"), *where, "-Fc", template], capture_output=True,
+                                  check=True).stdout
+            subprocess.run([str(self.bin / "pg_restore"), *where, "-d", dbname, "--no-owner"], input=dump,
+                           capture_output=True, check=True)
         return self.url(dbname)
 
     def drop(self, dbname: str) -> None:

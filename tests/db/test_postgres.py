@@ -366,3 +366,34 @@ def test_a_pc_saves_the_servers_address_never_a_password_and_every_command_then_
     assert run("connect", "--forget")[0] == 0 and not saved.exists()
     code, out, err = run("check", "--user", "admin")                  # the PC's own file again: none made yet
     assert code == 2 and "htdesk init" in err
+
+
+def test_a_network_server_is_used_only_over_tls_with_its_certificate_checked(tmp_path):
+    import socket
+    import subprocess
+    if binaries() is None:
+        pytest.skip(MISSING)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = Cluster(tls_port=port)
+    try:
+        c.create("tls")
+        url = f"postgresql://postgres@localhost:{port}/tls"
+        # The certificate is checked against the CA given (else ~/.postgresql/root.crt): verify-full is added.
+        store = _new_store(f"{url}?sslrootcert={c.ca}")
+        assert store.db.conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()[0] == 1
+        store.close()
+        # A server whose certificate another authority signed is refused, in plain words.
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=Other CA", "-keyout", str(tmp_path / "other.key"), "-out", str(tmp_path / "other.crt")],
+                       check=True, capture_output=True)
+        with pytest.raises(StorageFault, match="certificate verify failed"):
+            CaseStore.open(f"{url}?sslrootcert={tmp_path / 'other.crt'}")
+        # No certificate authority to check it with: refused, never connected unchecked.
+        with pytest.raises(StorageFault, match="root certificate file"):
+            CaseStore.open(f"{url}?sslrootcert={tmp_path / 'missing.crt'}")
+        with pytest.raises(BadPath, match="verify-full"):
+            CaseStore.open(f"{url}?sslmode=require&sslrootcert={c.ca}")
+    finally:
+        c.stop()
