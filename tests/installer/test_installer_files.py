@@ -133,6 +133,9 @@ def test_linux_desktop_entry_installs_into_the_users_menu(tmp_path):
     installed.read(home / "share" / "applications" / "htdesk.desktop")
     assert installed["Desktop Entry"]["Exec"] == f'"{folder}/htdesk"'
     assert installed["Desktop Entry"]["Icon"] == f"{folder}/htdesk.png"
+    if shutil.which("desktop-file-validate"):
+        assert subprocess.run(["desktop-file-validate", str(home / "share" / "applications" / "htdesk.desktop")]
+                              ).returncode == 0
     removed = subprocess.run([str(folder / "install-desktop-entry.sh"), "--remove"], env=env, capture_output=True,
                              text=True)
     assert removed.returncode == 0 and "left in place" in removed.stdout
