@@ -237,6 +237,11 @@ def test_linux_archive_unpacks_and_runs_with_nothing_but_itself(frozen, tmp_path
         assert any(n.endswith("resources/reference/postcode_lsoa11_england.csv.gz") for n in names)
         assert any(n.endswith("resources/fonts/DejaVuSans.ttf") for n in names)
         assert any(n.endswith("resources/codes/codes.json") for n in names)
+        # Extension modules the app falls back from silently (calamine: the row parser reads instead;
+        # psycopg: a system libpq), so their use cannot be seen from outside: they must at least ship.
+        for prefix in ("htdesk/_internal/python_calamine/_python_calamine", "htdesk/_internal/psycopg_binary/_psycopg",
+                       "htdesk/_internal/sqlcipher3/_sqlite3", "htdesk/_internal/pypdfium2_raw/libpdfium"):
+            assert any(n.startswith(prefix) for n in names), prefix
         assert any(n.endswith(("htdesk-" + VERSION + ".dist-info/METADATA", "htdesk.egg-info/PKG-INFO"))
                    for n in names), "the version metadata (importlib.metadata reads it frozen)"
         tar.extractall(tmp_path / "unpacked", filter="tar")
