@@ -193,6 +193,22 @@ class PgConnection:
     _NO_MEANING = frozenset({"wal_checkpoint", "synchronous", "secure_delete", "optimize", "busy_timeout",
                              "foreign_keys", "journal_mode", "cache_size"})
 
+    def executemany_returning(self, sql: str, rows) -> list:
+        """executemany of an INSERT ... RETURNING: the first value each row returned, in the order of rows."""
+        self._live()
+        cur = self.raw.cursor()
+        out = []
+        rows = list(rows)
+        if not rows:
+            return out
+        named = isinstance(rows[0], dict)
+        cur.executemany(placeholders(sql, named), [r if named else tuple(r) for r in rows], returning=True)
+        while True:
+            out += [r[0] for r in cur.fetchall()]
+            if not cur.nextset():
+                break
+        return out
+
     def _pragma(self, sql: str) -> PgCursor:
         name = re.match(r"\s*PRAGMA\s+(\w+)", sql, re.IGNORECASE).group(1).lower()
         if name not in self._NO_MEANING:

@@ -2008,6 +2008,13 @@ class Importer:
         if not count:
             return []
         conn = self.db.conn
+        if engine.is_postgres(self.db):
+            # Several writers: each new row's id as the server gave it, never inferred from the old maximum.
+            ids = conn.executemany_returning(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(columns)}) RETURNING id", rows)
+            if len(ids) != count:
+                raise RuntimeError(f"{table}: {len(ids)} rows written for {count}")
+            return ids if want_ids else []
         start = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(columns)})", rows)
         if want_ids:
