@@ -104,17 +104,20 @@ class ReachPart(Part):
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         if newly:
             reach.keep_quarters(self.db, service.id, scope, mark, newly)
-        local = None
-        # The comparison needs the postcode reference; building it takes seconds once per PC (the
-        # first-run wizard and the first postcode saved do it), so the dashboard never waits for it.
-        if lsoas and self._store.reference.ready():
-            try:
-                names, n, deprived = self._store.reference.local_area(lsoas)
-                local = reach.LocalArea(names, n, deprived)
-            except Exception:       # the postcode reference could not be opened: the comparison is left out
-                local = None
+        local = self._local_area(lsoas)
         progress(len(periods), len(periods), "Done")
         return reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)), local, on)
+
+    def _local_area(self, lsoas) -> reach.LocalArea | None:
+        # The comparison needs the postcode reference; building it takes seconds once per PC (the
+        # first-run wizard and the first postcode saved do it), so the dashboard never waits for it.
+        if not lsoas or not self._store.reference.ready():
+            return None
+        try:
+            names, n, deprived = self._store.reference.local_area(lsoas)
+            return reach.LocalArea(names, n, deprived)
+        except Exception:       # the postcode reference could not be opened: the comparison is left out
+            return None
 
     @read(_sections_decision)
     def kept_dashboard(self, period: str | Period, service_code: str | None = None, *,
@@ -132,8 +135,10 @@ class ReachPart(Part):
             if len(kept) < len(periods):
                 return None
             stale = reach.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, periods)
+            lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         out = [kept[p.code][1] for p in periods]
-        dash = reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)), None, on)
+        dash = reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)),
+                               self._local_area(lsoas), on)
         return dash, tuple(p.code for p in periods if p.code in stale)
 
     @read(_explain_decision, audit_view=_explained)

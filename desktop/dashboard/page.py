@@ -280,7 +280,7 @@ class DashboardPage(QWidget):
 
     def _show_kept(self, got, job) -> None:
         """The quarters as last counted, while the count for those changed since goes on."""
-        if got is None or job is not self.job:      # never counted, or the count already came
+        if got is None or job is not self.job or job.cancelled():   # never counted, counted, or cancelled
             return
         dash, stale = got
         self._show_figures(dash)

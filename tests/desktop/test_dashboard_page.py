@@ -195,7 +195,7 @@ def test_cancel_stops_the_count_on_the_worker_and_the_page_says_so(qtbot, built,
         qtbot.waitUntil(lambda: page.job is None, timeout=10000)
         assert "Counting was cancelled" in page.status.text()
         assert not page.cancel_button.isVisible()
-        assert page.dashboard == shown                            # the figures shown are left as they were
+        assert page.dashboard is shown                            # the figures shown are left as they were
         # Recount counts again and shows the figures.
         qtbot.mouseClick(page.refresh_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: page.job is None and page.dashboard is not shown, timeout=10000)
