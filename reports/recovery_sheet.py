@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph, Spacer
 
 from .layout import Furniture, boxed, facts_table, render, section, styles, theme, write_out
@@ -22,7 +23,12 @@ def build_recovery_sheet(service_name: str, service_code: str, database_id: str,
     t = theme(False)
     st = styles(t)
     made = made or date.today()
-    key_style = st["title"].clone("RecoveryKey", fontSize=t.body + 6, leading=t.lead(t.body + 6))
+    # The key on one line, never broken between its groups: the largest size up to body + 6 that fits the box.
+    size = t.body + 6
+    room = t.frame_width - 2 * t.body * 0.8 - 4
+    while size > t.body and stringWidth(recovery_key, st["title"].fontName, size) > room:
+        size -= 0.5
+    key_style = st["title"].clone("RecoveryKey", fontSize=size, leading=t.lead(size))
     story: list = [Paragraph("Recovery sheet", st["title"]),
                    Paragraph(para(f"{service_name} ({service_code})"), st["bold"]),
                    Paragraph("Health Trainer Desk keeps the service's records encrypted. Each account's password "
