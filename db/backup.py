@@ -57,6 +57,9 @@ def _backup_into(conn, target: Path, what: str) -> Path:
             if key is not None:
                 dest.execute(keys.pragma_key(key))
             conn.backup(dest)
+            # A backup is a file at rest: a rollback journal, so a later read-only look at it (restore's
+            # check) leaves no -wal and -shm files beside it.
+            dest.execute("PRAGMA journal_mode = DELETE")
             problems = integrity_errors(dest)
         finally:
             dest.close()

@@ -191,6 +191,8 @@ def test_an_encrypted_backup_restores_with_an_administrators_password_or_the_rec
         kept = store.admin.restore(backup)
         assert kept is not None and keys.is_encrypted_file(kept)
         assert store.clients.search("later") == []
+        # Backups are files at rest: looking at one (restore's check) leaves no -wal or -shm beside it.
+        assert not [p.name for p in backup.parent.iterdir() if p.name.endswith(("-wal", "-shm"))]
     with CaseStore.open(path) as store:
         store.sign_in_with_recovery_key("boss", recovery)
 
