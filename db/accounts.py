@@ -105,6 +105,7 @@ def create(db: Database, username: str, password: str, roles: list[str], staff_i
         "RETURNING id", (username, password_hash, staff_id, int(must_change), by)).fetchone()[0]
     db.conn.executemany("INSERT INTO account_roles (account_id, role) VALUES (?, ?)",
                         [(account_id, r) for r in dict.fromkeys(roles)])
+    _server_login(db, username, password)
     return account_id
 
 
@@ -311,6 +312,7 @@ def set_password(db: Database, username: str, password: str, by: str, must_chang
     versioned.update(db, "accounts", _account_id(db, username),
                      {"password_hash": hash_password(password), "must_change_password": int(must_change)},
                      None, by, conflict=lambda: _no_account(username))
+    _server_login(db, username, password)
 
 
 def set_locked(db: Database, username: str, locked: bool, by: str) -> int:
@@ -319,6 +321,7 @@ def set_locked(db: Database, username: str, locked: bool, by: str) -> int:
         guard_last_admin(db, account_id, "locked")
     versioned.update(db, "accounts", account_id, {"locked": int(locked), "failed_attempts": 0, "locked_until": None},
                      None, by, conflict=lambda: _no_account(username))
+    _server_login(db, username)
     return account_id
 
 
@@ -332,6 +335,7 @@ def end_account(db: Database, username: str, on: str, by: str) -> int:
         end = db.conn.execute("SELECT end_date FROM staff WHERE id = ?", (staff_id,)).fetchone()[0]
         versioned.update(db, "staff", staff_id, {"active": 0, "end_date": end if end and end <= on else on}, None, by,
                          conflict=lambda: _no_account(username))
+    _server_login(db, username)
     return account_id
 
 
@@ -347,7 +351,15 @@ def set_roles(db: Database, username: str, roles: list[str], by: str) -> tuple[t
     db.conn.executemany("INSERT INTO account_roles (account_id, role) VALUES (?, ?)",
                         [(account_id, r) for r in dict.fromkeys(roles)])
     versioned.update(db, "accounts", account_id, {}, None, by, conflict=lambda: _no_account(username))
+    _server_login(db, username)
     return before, _roles(db, account_id)
+
+
+def _server_login(db, username: str, password: str | None = None) -> None:
+    """On a server secured by db/pg/security.py, the account's server login follows the account."""
+    if getattr(db, "engine", None) == "postgresql":
+        from .pg import security
+        security.after_account_change(db, username, password)
 
 
 def _no_account(username: str) -> ValidationError:

@@ -38,6 +38,8 @@ _NAMES = {
     "saved_server": ("db.pg.saved", "saved_server"),
     "save_server": ("db.pg.saved", "save_server"),
     "forget_server": ("db.pg.saved", "forget_server"),
+    "secure_server": ("db.pg.security", "secure_store"),
+    "server_security_checks": ("db.pg.security", "server_checks"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

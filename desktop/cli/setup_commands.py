@@ -90,6 +90,10 @@ def cmd_init(args) -> int:
     with CaseStore.create_new(path, service_name=args.service_name, service_code=args.service_code,
                               admin_username=args.admin, admin_password=password, admin_full_name=args.admin_name,
                               contact=contact) as store:
+        if args.server:
+            # The roles, per-person logins, row-level security and the account path (db/pg/security.py).
+            from db.public import secure_server
+            secure_server(store, {args.admin: password})
         recovery, facts = store.recovery_key, (store.database_id, store.service_name, store.service_code)
     common.out(f"Created {path} for {args.service_name} ({args.service_code.upper()}); "
                f"sign in as {args.admin}.")
@@ -217,6 +221,8 @@ def cmd_check(args) -> int:
     store = common.open_store(args)
     with store:
         results = store.admin.check()
+        from db.public import server_security_checks
+        results += server_security_checks(store)
     failed = [r for r in results if not r.ok]
     for r in results:
         common.out(f"{'ok  ' if r.ok else 'FAIL'} {r.name}: {r.detail}")

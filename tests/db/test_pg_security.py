@@ -1,0 +1,230 @@
+"""A shared server that itself refuses what the role table refuses (issue 18, db/pg/security.py).
+
+A throwaway cluster of its own whose local connections need a password (scram-sha-256), apart from
+the IT team's owner (the cluster's postgres user, trusted on its socket): each test connects with raw
+SQL as a person's server login, as a PC of the service would, and the server refuses. Skipped, saying
+why, where PostgreSQL is not installed.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from db.errors import PermissionDenied
+from db.pg import security
+from db.store import CaseStore
+from pg_cluster import MISSING, Cluster, binaries
+
+PW = "amber-kettle-42"
+PASSWORDS = {"admin": PW, "champ1": "violet-harbour-17", "champ2": "copper-meadow-58", "tina": "silver-lantern-93"}
+DB = "gates"
+TODAY = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if binaries() is None:
+        pytest.skip(MISSING)
+    c = Cluster()
+    with open(c.data / "pg_hba.conf", "w") as hba:
+        hba.write(f"local all {c.user} trust\nlocal all all scram-sha-256\n")
+    c.admin("SELECT pg_reload_conf()")
+    yield c
+    c.stop()
+
+
+def _connect(cluster, username: str, password: str | None = None, dbname: str = DB):
+    import psycopg
+    return psycopg.connect(host=str(cluster.folder), dbname=dbname, user=security.login_name(dbname, username),
+                           password=password if password is not None else PASSWORDS[username], autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def service(cluster):
+    """A secured service: the first administrator's login made by install, two champions and a trainer
+    added through the store (so through the admin path), each champion allocated one client."""
+    url = cluster.create(DB)
+    store = CaseStore.create_new(url, service_name="Test Health Trainers", service_code="TEST",
+                                 admin_username="admin", admin_password=PW)
+    security.install(store.db, {"admin": PW})
+    store.sign_in("admin", PW)
+    store.reference.deprivation_for = lambda postcode: {}
+    staff = {}
+    for username, role in (("champ1", "CHAMPION"), ("champ2", "CHAMPION"), ("tina", "TRAINER")):
+        staff[username] = store.service.add_staff(username.title(), role, username=username,
+                                                  password=PASSWORDS[username])
+    store.close()
+    # The store as the manager would run it: allocations made through it.
+    store = CaseStore.open(url)
+    store.sign_in("admin", PW)
+    store.service.add_staff("Manny", "MANAGER", username="manny", password="golden-ferret-71")
+    store.close()
+    store = CaseStore.open(url)
+    store.sign_in("manny", "golden-ferret-71")
+    store.reference.deprivation_for = lambda postcode: {}
+    clients = {}
+    for username in ("champ1", "champ2"):
+        client_id = store.clients.add({"first_name": f"Client of {username}", "last_name": "Test",
+                                       "date_of_birth": "1980-01-01", "gender": "2", "ethnicity": "A"},
+                                      today=TODAY).ids[0]
+        referral_id = store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "SELF"},
+                                          today=TODAY).ids[0]
+        store.referrals.allocate(referral_id, staff[username])
+        clients[username] = client_id
+    store.close()
+    return {"url": url, "clients": clients}
+
+
+def test_a_champions_login_reads_and_changes_only_their_allocated_clients(cluster, service):
+    import psycopg
+    mine, theirs = service["clients"]["champ1"], service["clients"]["champ2"]
+    with _connect(cluster, "champ1") as conn:
+        seen = [r[0] for r in conn.execute("SELECT id FROM clients ORDER BY id")]
+        assert seen == [mine]
+        assert conn.execute("SELECT COUNT(*) FROM clients WHERE id = %s", (theirs,)).fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM referrals WHERE client_id = %s", (theirs,)).fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM client_list WHERE id = %s", (theirs,)).fetchone()[0] == 0   # a view
+        assert conn.execute("UPDATE clients SET first_name = 'X' WHERE id = %s", (theirs,)).rowcount == 0
+        assert conn.execute("UPDATE clients SET first_name = first_name WHERE id = %s", (mine,)).rowcount == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):      # may not move a client of theirs to another
+            conn.execute("UPDATE referrals SET client_id = %s WHERE client_id = %s", (theirs, mine))
+    with _connect(cluster, "tina") as conn:     # a trainer sees every client, as db/policy.py says
+        assert conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 2
+
+
+def test_an_app_login_cannot_change_the_audit_or_create_a_role(cluster, service):
+    import psycopg
+    with _connect(cluster, "tina") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] > 0     # its id and hash: to chain
+        for sql in ("DELETE FROM audit", "UPDATE audit SET detail = 'x'", "TRUNCATE audit",
+                    "SELECT before FROM audit", "ALTER TABLE audit DISABLE TRIGGER audit_only_redaction",
+                    "CREATE ROLE sneaky LOGIN", "DROP TABLE clients",
+                    "SELECT htdesk_account_login('tina', NULL, ARRAY['admin'], true)",
+                    "CREATE TABLE public.mine (x int)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+    with _connect(cluster, "admin") as conn:            # the administrator neither
+        for sql in ("CREATE ROLE sneaky LOGIN", "DELETE FROM audit", "ALTER ROLE CURRENT_USER CREATEROLE",
+                    "GRANT gates_admin TO \"gates.tina\""):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        with pytest.raises(psycopg.errors.RaiseException, match="audit trail cannot be changed"):
+            conn.execute("UPDATE audit SET detail = 'x'")     # the columns it may redact, only as a redaction
+    flags = cluster_roles(cluster)
+    assert [name for name, createrole, _ in flags if createrole and name.startswith("gates.")] == []
+
+
+def cluster_roles(cluster):
+    import psycopg
+    with psycopg.connect(host=str(cluster.folder), dbname=DB, user=cluster.user, autocommit=True) as conn:
+        return conn.execute("SELECT rolname, rolcreaterole, rolcanlogin FROM pg_roles ORDER BY 1").fetchall()
+
+
+def test_the_admin_path_makes_a_login_that_signs_in_and_follows_the_account(cluster, service):
+    import psycopg
+    with _connect(cluster, "admin") as conn:
+        for args in (("bad name; drop", None, ["trainer"], True), ("tina", "plain-password", None, None),
+                     ("tina", None, ["superuser"], None)):
+            with pytest.raises(psycopg.errors.InvalidParameterValue):
+                conn.execute("SELECT htdesk_account_login(%s, %s, %s, %s)", args)
+    store = CaseStore.open(service["url"])
+    store.sign_in("admin", PW)
+    store.service.add_staff("Newbie", "TRAINER", username="newbie", password="cobalt-thistle-64")
+    with _connect(cluster, "newbie", "cobalt-thistle-64") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 2
+        assert conn.execute("SELECT current_user").fetchone()[0] == "gates.newbie"
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(cluster, "newbie", "wrong-password-123").close()
+    store.admin.set_roles("newbie", ["CHAMPION"])
+    with _connect(cluster, "newbie", "cobalt-thistle-64") as conn:       # now a champion: no one allocated
+        assert conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 0
+    store.admin.set_password("newbie", "plum-orchard-82-x")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(cluster, "newbie", "cobalt-thistle-64").close()
+    _connect(cluster, "newbie", "plum-orchard-82-x").close()
+    store.admin.set_locked("newbie", True)
+    with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+        _connect(cluster, "newbie", "plum-orchard-82-x").close()
+    store.close()
+    # The verifier, not the password, is what the server was given.
+    with psycopg.connect(host=str(cluster.folder), dbname=DB, user=cluster.user, autocommit=True) as conn:
+        secret = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'gates.newbie'").fetchone()[0]
+    assert secret.startswith("SCRAM-SHA-256$") and "plum" not in secret
+
+
+def test_check_names_what_a_server_lacks(cluster, service, tmp_path):
+    # The store as the IT team's owner (a superuser here) opens it: check says the app must not connect so.
+    store = CaseStore.open(service["url"])
+    store.sign_in("admin", PW)
+    results = {r.name: r for r in security.server_checks(store)}
+    assert not results["server: app login"].ok and "superuser" in results["server: app login"].detail
+    assert results["server: row-level security"].ok and results["server: audit grants"].ok
+    assert results["server: per-person logins"].ok and results["server: CREATEROLE"].ok
+    raw = store.db.conn
+    raw.execute("ALTER TABLE sessions DISABLE ROW LEVEL SECURITY")
+    raw.execute('GRANT DELETE ON audit TO "gates_trainer"')
+    raw.execute('ALTER ROLE "gates.tina" CREATEROLE')
+    try:
+        results = {r.name: r for r in security.server_checks(store)}
+        assert not results["server: row-level security"].ok and "sessions" in results["server: row-level security"].detail
+        assert not results["server: audit grants"].ok and "gates_trainer may DELETE" in results["server: audit grants"].detail
+        assert not results["server: CREATEROLE"].ok and "gates.tina" in results["server: CREATEROLE"].detail
+    finally:
+        raw.execute("ALTER TABLE sessions ENABLE ROW LEVEL SECURITY")
+        raw.execute('REVOKE DELETE ON audit FROM "gates_trainer"')
+        raw.execute('ALTER ROLE "gates.tina" NOCREATEROLE')
+        store.close()
+
+
+def test_htdesk_check_on_an_unsecured_server_fails_naming_what_to_do(cluster):
+    url = cluster.create("plain")
+    CaseStore.create_new(url, service_name="Test Health Trainers", service_code="TEST",
+                         admin_username="admin", admin_password=PW).close()
+    done = subprocess.run([sys.executable, "-m", "desktop.cli", "--db", url, "check", "--user", "admin"],
+                          input=PW + "\n", capture_output=True, text=True, cwd=Path(__file__).parents[2],
+                          env=_env())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL server: per-person logins" in done.stdout and "htdesk init --server" in done.stdout
+    assert "FAIL server: row-level security" in done.stdout
+    assert "ok   integrity" in done.stdout
+
+
+def _env():
+    import os
+    return {**os.environ, "HTDESK_PASSWORD": PW}
+
+
+def test_the_store_works_connected_as_a_persons_own_login(cluster, service, tmp_path, monkeypatch):
+    """Sign-in on a secured server: the PC connects as <db>.<username> (the password from the user's
+    pgpass here), then the store signs in as that account; the server's wall and the store's agree."""
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text("".join(f"*:*:*:{security.login_name(DB, u)}:{p}\n" for u, p in PASSWORDS.items()))
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    mine, theirs = service["clients"]["champ1"], service["clients"]["champ2"]
+    url = f"postgresql://{security.login_name(DB, 'champ1')}@/{DB}?host={cluster.folder}"
+    store = CaseStore.open(url)
+    try:
+        store.sign_in("champ1", PASSWORDS["champ1"])
+        assert [c.id for c in store.clients.search("client")] == [mine]
+        store.clients.update(mine, {"first_name": "Changed"}, expected_version=store.clients.get(mine).row_version,
+                             today=TODAY)                                 # a write, with its audit row
+        assert store.clients.get(mine).first_name == "Changed"
+        with pytest.raises(PermissionDenied):                             # the store's wall, as before
+            store.clients.record(theirs)
+        # and the server's, behind it: the same connection cannot see the row at all
+        assert store.db.conn.execute("SELECT COUNT(*) FROM clients WHERE id = ?", (theirs,)).fetchone()[0] == 0
+    finally:
+        store.close()
+    url = f"postgresql://{security.login_name(DB, 'tina')}@/{DB}?host={cluster.folder}"
+    store = CaseStore.open(url)
+    try:
+        store.sign_in("tina", PASSWORDS["tina"])
+        assert sorted(c.id for c in store.clients.search("test")) == sorted([mine, theirs])
+        assert all(r.ok for r in security.server_checks(store) if r.name != "server: TLS")
+    finally:
+        store.close()
