@@ -40,6 +40,8 @@ _NAMES = {
     "forget_server": ("db.pg.saved", "forget_server"),
     "secure_server": ("db.pg.security", "secure_store"),
     "server_security_checks": ("db.pg.security", "server_checks"),
+    "names_no_user": ("db.pg.security", "names_no_user"),
+    "open_as_person": ("db.pg.security", "open_as_person"),
     # domain rules (db/rules.py)
     "THREE_TRIES": ("db.rules", "THREE_TRIES"),
     "UNSUCCESSFUL": ("db.rules", "UNSUCCESSFUL"),

@@ -297,6 +297,42 @@ def after_account_change(db, username: str, password: str | None = None) -> None
         sync_login(db, username, password)
 
 
+def names_no_user(url: str) -> bool:
+    """A server address naming no user: each person connects as their own login (sign-in)."""
+    from urllib.parse import parse_qsl, urlsplit
+    parts = urlsplit(url)
+    return not parts.username and "user" not in dict(parse_qsl(parts.query))
+
+
+def open_as_person(cls, url: str, username: str, password: str):
+    """Sign-in on a secured server: connect as the person's own login <db>.<username> with the typed
+    password (given to libpq for this connection only; nothing is saved), then sign in to the app as
+    that account. A wrong password or a locked or ended account is refused by the server first."""
+    from urllib.parse import urlsplit
+    from .. import connection
+    from .server import open_server_database
+    from ..errors import AuthenticationError, HTDeskError
+    if not USERNAME.match(username or ""):
+        raise AuthenticationError(f"{username!r} is not a username of this service.")
+    login = login_name(urlsplit(url).path.strip("/"), username)
+    try:
+        with connection.plain_errors(None):
+            store = cls(open_server_database(url, migrate=False, login=(login, password)), None)
+    except HTDeskError as exc:
+        refused = str(exc.__cause__ or "")
+        if "password authentication failed" in refused or "not permitted to log in" in refused:
+            raise AuthenticationError("Wrong username or password, or the account is locked or ended (the server "
+                                      "refused the sign-in).") from None
+        raise
+    store.url = url
+    try:
+        store.sign_in(username, password)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
 def secure_store(store, first_logins: dict[str, str] | None = None) -> None:
     """install() on a store's server database (htdesk init --server)."""
     install(store.db, first_logins)

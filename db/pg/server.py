@@ -63,12 +63,15 @@ def shown(url: str) -> str:
     return where + (f"?{parts.query}" if parts.query else "")
 
 
-def connect(url: str) -> PgDatabase:
+def connect(url: str, *, login: tuple[str, str] | None = None) -> PgDatabase:
+    """login: (server login, password) typed at sign-in, given to libpq for this connection (and its
+    reconnection) only: a person's own login on a secured server (db/pg/security.py), never saved."""
     import psycopg
+    person = {"user": login[0], "password": login[1]} if login else {}
 
     def new_connection():
         return connect_raw(conninfo(url), options=f"-c lock_timeout={BUSY_TIMEOUT_MS} -c client_encoding=UTF8",
-                           connect_timeout=10)
+                           connect_timeout=10, **person)
     try:
         raw = new_connection()
     except psycopg.Error as exc:
@@ -76,11 +79,12 @@ def connect(url: str) -> PgDatabase:
     return PgDatabase(PgConnection(raw, reconnect=new_connection), url)
 
 
-def open_server_database(url: str, *, create: bool = False, migrate: bool = True) -> PgDatabase:
+def open_server_database(url: str, *, create: bool = False, migrate: bool = True,
+                         login: tuple[str, str] | None = None) -> PgDatabase:
     """Open (or, with create, set up) the app's database on a server, bringing its schema up to date.
     An empty database is set up only when create is given; another program's tables are left alone."""
     from . import schema
-    db = connect(url)
+    db = connect(url, login=login)
     try:
         state = schema.state(db)
         if state == "foreign":

@@ -89,7 +89,18 @@ def open_store(args, *, sign_in: bool = True, one_time_ok: bool = False) -> Case
     recovery key, may only choose its own password (one_time_ok). The password is kept on args for the command
     (a restore opens a backup encrypted with another key with it)."""
     from db.store import CaseStore   # here, not at the top: `htdesk --help` must not load the data layer
-    store = CaseStore.open(database_path(args))
+    from db.public import is_server_url, names_no_user, open_as_person
+    where = database_path(args)
+    if sign_in and is_server_url(where) and names_no_user(str(where)) and getattr(args, "user", None):
+        # A secured server (README, "Several PCs"): sign-in is connecting as the person's own login.
+        args.password = password_from_env_or_prompt(f"Password for {args.user}: ")
+        store = open_as_person(CaseStore, str(where), args.user, args.password)
+        if store.must_change_password and not one_time_ok:
+            store.close()
+            raise AuthenticationError(f"{args.user} signed in with a one-time password: choose your own first "
+                                      f"with 'htdesk user passwd {args.user} --user {args.user}'.")
+        return store
+    store = CaseStore.open(where)
     if sign_in and store.has_accounts():
         if not getattr(args, "user", None):
             store.close()

@@ -228,3 +228,28 @@ def test_the_store_works_connected_as_a_persons_own_login(cluster, service, tmp_
         assert all(r.ok for r in security.server_checks(store) if r.name != "server: TLS")
     finally:
         store.close()
+
+
+def test_htdesk_on_a_secured_server_signs_in_as_the_persons_own_login(cluster, service, monkeypatch, capsys):
+    """An address naming no user: the command connects as <db>.<--user> with the typed password."""
+    import psycopg
+    from desktop.cli import main
+    url = f"postgresql:///{DB}?host={cluster.folder}"
+
+    def run(*args, password):
+        monkeypatch.setenv("HTDESK_PASSWORD", password)
+        code = main(list(args))
+        o = capsys.readouterr()
+        return code, o.out, o.err
+    code, out, err = run("check", "--db", url, "--user", "manny", password="golden-ferret-71")
+    assert code == 0 and "ok   server: app login: the app connects as gates.manny, an app login" in out, out + err
+    code, out, err = run("check", "--db", url, "--user", "manny", password="not-the-password-1")
+    assert code == 3 and "Wrong username or password" in err and "Traceback" not in err
+    monkeypatch.setenv("HTDESK_NEW_PASSWORD", "walnut-glacier-36")
+    code, out, err = run("user", "passwd", "manny", "--db", url, "--user", "manny", password="golden-ferret-71")
+    assert code == 0, out + err
+    _connect(cluster, "manny", "walnut-glacier-36").close()            # the login's password followed
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(cluster, "manny", "golden-ferret-71").close()
+    code, out, err = run("check", "--db", url, "--user", "tina", password=PASSWORDS["tina"])
+    assert code == 3 and "may not run the integrity checks" in err        # the store's refusal, as before
