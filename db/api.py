@@ -9,7 +9,12 @@ a client-scoped decision against the client the arguments name; the transaction
 hands back in its `Changes`; and, after the commit, the change notice that the main
 window broadcasts to every open screen.
 
-- `read`: a check, then the body. `audit_view=` records a "view" event in a short
+- `read`: a check, then the body inside one snapshot (connection.snapshot: BEGIN ... ROLLBACK on a
+  file, REPEATABLE READ READ ONLY on a server), so a read of several queries sees one moment of the
+  data however many PCs write meanwhile (issue 18); inside a write it joins the write's transaction.
+  A read that keeps something it worked out (the dashboard's counted quarters) says
+  `snapshot=False` and takes its own snapshot around its queries, writing after it; a write inside
+  a read's snapshot is refused (a program fault), never rolled back unseen. `audit_view=` records a "view" event in a short
   transaction of its own. For reads of a person's record, plan, assessments, documents or
   outcomes, `audit_view=client_view("what")` audits against the client the rule names, once
   per opening rather than per query: the store remembers, per account and client, when it
@@ -28,6 +33,7 @@ A test walks every part of the store and fails when a public method declares not
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from dataclasses import dataclass
@@ -145,7 +151,7 @@ def _signature(fn) -> inspect.Signature:
     return inspect.signature(fn)
 
 
-def _declare(kind: str, decision, client, audit_view=None):
+def _declare(kind: str, decision, client, audit_view=None, snapshot=True):
     rule = Rule(kind, decision, client)
 
     def wrap(fn):
@@ -156,10 +162,13 @@ def _declare(kind: str, decision, client, audit_view=None):
                 return _run(part, *args, **kwargs)
 
         def _run(part: Part, *args, **kwargs):
-            values, client_id = _decide(part, rule, fn, args, kwargs)
             store = part._store
             if kind == "read":
-                result = fn(part, *args, **kwargs)
+                # The rule's check (whose client a plan is, a champion's allocation) and the body see
+                # the same moment of the data.
+                with connection.snapshot(part.db, reading=True) if snapshot else contextlib.nullcontext():
+                    values, client_id = _decide(part, rule, fn, args, kwargs)
+                    result = fn(part, *args, **kwargs)
                 if isinstance(audit_view, ClientView):
                     _audit_client_view(part, audit_view, values, client_id)
                 elif audit_view is not None:
@@ -167,6 +176,7 @@ def _declare(kind: str, decision, client, audit_view=None):
                     with connection.transaction(part.db):
                         audit.record(part.db, part.actor, "view", entity, entity_id, detail=detail)
                 return result
+            values, client_id = _decide(part, rule, fn, args, kwargs)
             if kind == "job":
                 result = fn(part, *args, **kwargs)
             else:
@@ -186,8 +196,8 @@ def _declare(kind: str, decision, client, audit_view=None):
     return wrap
 
 
-def read(decision, *, client=None, audit_view=None):
-    return _declare("read", decision, client, audit_view)
+def read(decision, *, client=None, audit_view=None, snapshot=True):
+    return _declare("read", decision, client, audit_view, snapshot)
 
 
 def write(decision, *, client=None):

@@ -287,7 +287,12 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
 def transaction(db: Database):
     """The one way a write begins: BEGIN IMMEDIATE takes the write lock before the first
     read, so the busy timeout applies (a deferred BEGIN that reads and then writes after
-    another program's commit fails at once with SQLITE_BUSY). Nested: a savepoint."""
+    another program's commit fails at once with SQLITE_BUSY). Nested: a savepoint.
+    Inside a read's snapshot it is refused: that snapshot ends in ROLLBACK (read-only on a
+    server), so the write would be lost unseen."""
+    if getattr(db, "_htdesk_reading", False) and db.conn.in_transaction:
+        raise StoreFault("A read tried to write inside its snapshot: nothing was written. "
+                         "(A read that keeps what it worked out is declared @read(..., snapshot=False).)")
     if pg.is_postgres(db) and not db.conn.in_transaction:
         from .pg.server import write_transaction
         with write_transaction(db):
@@ -314,23 +319,30 @@ def transaction(db: Database):
 
 
 @contextlib.contextmanager
-def snapshot(db: Database):
+def snapshot(db: Database, *, reading: bool = False):
     """A read-only transaction: every read inside sees the same moment of the data, and other
-    programs may write meanwhile (WAL). Inside another transaction it simply joins it."""
+    programs may write meanwhile (WAL). Inside another transaction it simply joins it.
+    reading=True (a declared @read): a write inside is refused (see transaction)."""
     if db.conn.in_transaction:
         yield db
         return
-    if pg.is_postgres(db):
-        from .pg.server import read_snapshot
-        with read_snapshot(db):
-            yield db
-        return
-    db.conn.execute("BEGIN")
+    if reading:
+        db._htdesk_reading = True
     try:
-        yield db
+        if pg.is_postgres(db):
+            from .pg.server import read_snapshot
+            with read_snapshot(db):
+                yield db
+            return
+        db.conn.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
     finally:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
+        if reading:
+            db._htdesk_reading = False
 
 
 # --- files being made: a temporary name in the same folder, renamed on success ----------------------

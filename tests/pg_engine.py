@@ -43,6 +43,7 @@ PG_ROUND = [
     "tests/db/test_reach.py",
     "tests/db/test_rights.py",
     "tests/db/test_audit_chain.py",
+    "tests/db/test_read_snapshot.py",
     "tests/reports/test_quarterly_return.py",
     "tests/reports/test_reach_pdf.py",
     "tests/reports/test_transfer_workbook.py",

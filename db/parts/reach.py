@@ -63,7 +63,7 @@ class ReachPart(Part):
         """The dashboard's sections this user sees."""
         return tuple(reach.SECTIONS) if self._store.may("reach") else tuple(reach.OPERATIONAL)
 
-    @read(_sections_decision)
+    @read(_sections_decision, snapshot=False)      # its own snapshot around the count; keeps the quarters after
     def dashboard(self, period: str | Period, service_code: str | None = None, *,
                   sections: Iterable[str] | None = None, quarters: int = reach.QUARTERS,
                   on_progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None

@@ -9,8 +9,8 @@ server's errors as the app's plain ones.
 - Writes take one lock for the whole database (pg_advisory_xact_lock), the way BEGIN IMMEDIATE
   takes SQLite's write lock: the audit trail's hash chain, the counters behind client and referral
   references and every check-then-write stay as serial as on a file, and the lock waits
-  BUSY_TIMEOUT seconds before saying the database is busy. Reads that must agree with each other
-  (the return) take one snapshot (REPEATABLE READ, READ ONLY).
+  BUSY_TIMEOUT seconds before saying the database is busy. Every declared read (db/api.py @read:
+  a record, a list, the diary week, the return...) takes one snapshot (REPEATABLE READ, READ ONLY).
 """
 from __future__ import annotations
 

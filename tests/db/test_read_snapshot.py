@@ -1,0 +1,173 @@
+"""Several writers (issue 18): every declared read sees one moment of the data, however many PCs
+commit between its queries; a read never writes unseen; and the import takes its new rows' ids from
+the database, not from the old maximum. Runs on a file and, in the PostgreSQL round, on a server."""
+from datetime import date
+
+import pytest
+
+from db import connection, engine
+from db import plans as plans_module
+from db.api import Part, read
+from db.errors import StoreFault
+from db.parts import clients as clients_part
+from db.store import CaseStore
+from db.transfer import importer
+from rawdb import raw_connect
+from test_import import BASE, TODAY, book, reasons, run, store  # noqa: F401  (store is a fixture)
+
+PASSWORD = "amber-kettle-42"
+PERSON = {"first_name": "Ada", "last_name": "Moment", "date_of_birth": "12/03/1980", "gender": "2", "ethnicity": "A"}
+
+
+def _other_pc(case_store) -> CaseStore:
+    """A second store on the same database, as another PC would open it."""
+    other = CaseStore.open(case_store.path)
+    other.sign_in("coord", PASSWORD)
+    return other
+
+
+def test_a_record_opened_while_another_pc_commits_between_its_queries_shows_one_moment(case_store, monkeypatch):
+    case_store.sign_in("coord", PASSWORD)
+    client_id = case_store.clients.add(PERSON, today=TODAY).ids[0]
+    referral_id = case_store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "GP"},
+                                           today=TODAY).ids[0]
+    other = _other_pc(case_store)
+    trainer = case_store.staff_ids["trainer"]
+    real_get = clients_part.clients.get
+    committed = []
+
+    def client_then_another_pc_saves(db, cid):
+        row = real_get(db, cid)
+        if not committed:
+            committed.append(True)
+            # Between the record's first query and the rest, another PC records an attended session (the
+            # referral becomes active) and changes the person's name: committed before the record reads on.
+            other.diary.add(referral_id, {"session_date": "2026-10-05", "start_time": "10:00", "mode": "F2F",
+                                          "attendance": "5", "staff_id": trainer}, today=TODAY)
+            other.clients.update(cid, {"last_name": "Later"}, expected_version=row.row_version)
+        return row
+
+    monkeypatch.setattr(clients_part.clients, "get", client_then_another_pc_saves)
+    record = case_store.clients.record(client_id)
+    monkeypatch.undo()
+    assert committed
+    # The moment the record began, in every part of it: the old name, the referral still new, no session.
+    assert record.client.last_name == "Moment"
+    assert [r.status for r in record.referrals] == ["NEW"]
+    assert record.sessions == ()
+    assert [e for e in record.timeline if e.kind == "session"] == []
+    # The next opening sees the other PC's work, all of it together.
+    again = case_store.clients.record(client_id)
+    assert len(again.sessions) == 1 and again.referrals[0].status == "ACTIVE"
+    assert again.client.last_name == "Later"
+    assert [e.kind for e in again.timeline].count("session") == 1
+    other.close()
+
+
+def test_a_plan_and_its_goals_are_read_at_one_moment_while_another_pc_adds_a_goal(case_store, monkeypatch):
+    """The current plan is two reads (which plans the person has, then each plan with its goals): a goal
+    another PC adds between them is not half shown."""
+    case_store.sign_in("coord", PASSWORD)
+    client_id = case_store.clients.add(PERSON, today=TODAY).ids[0]
+    referral_id = case_store.referrals.add(client_id, {"received_date": "2026-06-01", "source": "GP"},
+                                           today=TODAY).ids[0]
+    case_store.plans.add(referral_id, {"agreed_date": "2026-06-10", "what_matters": "A warm flat"},
+                         goals=[{"area": "MONEY", "goal_text": "Gas debt onto a payment plan"}], today=TODAY)
+    plan_id = case_store.plans.current(client_id).id
+    other = _other_pc(case_store)
+    real_get_plan = plans_module.get_plan
+    added = []
+
+    def another_pc_adds_a_goal_first(db, pid):
+        if not added:
+            added.append(pid)
+            other.plans.add_goal(pid, {"area": "SOCIAL", "goal_text": "Tuesday lunch club"}, today=TODAY)
+        return real_get_plan(db, pid)
+
+    monkeypatch.setattr(plans_module, "get_plan", another_pc_adds_a_goal_first)
+    plan = case_store.plans.current(client_id)
+    monkeypatch.undo()
+    assert added == [plan_id]
+    assert [g.goal_text for g in plan.goals] == ["Gas debt onto a payment plan"]
+    assert [g.goal_text for g in case_store.plans.current(client_id).goals] == [
+        "Gas debt onto a payment plan", "Tuesday lunch club"]
+    other.close()
+
+
+class _Probe(Part):
+    @read("signed_in")
+    def sneaky(self):
+        """A read that writes: a program fault, refused rather than rolled back unseen."""
+        with connection.transaction(self.db):
+            self.db.conn.execute("INSERT INTO meta (key, value) VALUES ('probe', 'written by a read')")
+        return "kept"
+
+    @read("signed_in", snapshot=False)
+    def keeping(self):
+        with connection.transaction(self.db):
+            self.db.conn.execute("INSERT INTO meta (key, value) VALUES ('probe', 'kept by a read')")
+        return "kept"
+
+    @read("signed_in")
+    def inside(self):
+        return self.db.conn.in_transaction
+
+
+def test_every_declared_read_runs_in_a_snapshot_and_a_write_inside_one_is_refused(case_store):
+    probe = _Probe(case_store)
+    assert probe.inside() is True
+    assert case_store.db.conn.in_transaction is False          # and ends with the read
+    with pytest.raises(StoreFault, match="read tried to write"):
+        probe.sneaky()
+    assert case_store.db.conn.in_transaction is False
+    look = raw_connect(case_store)
+    assert look.execute("SELECT COUNT(*) FROM meta WHERE key = 'probe'").fetchone()[0] == 0
+    assert probe.keeping() == "kept"                          # a read declared snapshot=False keeps its write
+    assert look.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone()[0] == "kept by a read"
+    # Inside a write, a read joins the write's transaction (it sees what the write has done so far).
+    with connection.transaction(case_store.db):
+        case_store.db.conn.execute("UPDATE meta SET value = 'changed' WHERE key = 'probe'")
+        assert probe.inside() is True
+        assert case_store.db.conn.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone()[0] == "changed"
+
+
+def test_the_import_takes_its_ids_from_the_server_while_another_connection_inserts(store, tmp_path, monkeypatch):
+    if not engine.is_postgres(store.db):
+        pytest.skip("on a file the import holds the only write lock (BEGIN IMMEDIATE): nobody inserts meanwhile")
+    other = raw_connect(store)
+    service_id = other.execute("SELECT id FROM services ORDER BY id LIMIT 1").fetchone()[0]
+    before = other.execute("SELECT COALESCE(MAX(id), 0) FROM clients").fetchone()[0]
+    real = importer.Importer._insert_many
+    inserted = []
+
+    def insert_many(self, table, columns, count, rows, want_ids=True):
+        if table != "clients" or inserted:
+            return real(self, table, columns, count, rows, want_ids)
+
+        def rows_with_another_writer():
+            for n, row in enumerate(rows):
+                yield row
+                if n == 0:
+                    # Another program's row, committed while the import's rows are being written.
+                    other.execute("INSERT INTO clients (service_id, client_ref, first_name, last_name, date_of_birth, "
+                                  "gender, ethnicity) VALUES (?, 'EXT-000001', 'Outside', 'Writer', '1970-01-01', "
+                                  "'1', 'A')", (service_id,))
+                    inserted.append(True)
+        return real(self, table, columns, count, rows_with_another_writer(), want_ids)
+
+    monkeypatch.setattr(importer.Importer, "_insert_many", insert_many)
+    report = run(store, book(tmp_path / "in.xlsx"))
+    assert inserted and reasons(report) == []
+    pairs = dict(other.execute("SELECT r.referral_ref, c.client_ref FROM referrals r JOIN clients c "
+                               "ON c.id = r.client_id").fetchall())
+    expected = {r["referral_ref"]: r["client_ref"] for r in BASE["Referrals"]}
+    assert pairs == expected
+    names = dict(other.execute("SELECT client_ref, first_name FROM clients").fetchall())
+    assert names["EXT-000001"] == "Outside"
+    assert {names[r] for r in ("HT-000101", "HT-000102", "HT-000103")} == {"Siobhán", "Zoë 😀", "Mícheál"}
+    ext_id = other.execute("SELECT id FROM clients WHERE client_ref = 'EXT-000001'").fetchone()[0]
+    assert other.execute("SELECT COUNT(*) FROM referrals WHERE client_id = ?", (ext_id,)).fetchone()[0] == 0
+    # The other program's row landed among the ids past the old maximum: counting those as the import's
+    # (the old way) would have found four rows for three.
+    assert ext_id > before
+    assert other.execute("SELECT COUNT(*) FROM clients WHERE id > ?", (before,)).fetchone()[0] == 4
