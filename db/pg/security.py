@@ -219,12 +219,16 @@ $$""",
                            db.conn.execute("SELECT viewname FROM pg_views WHERE schemaname = 'public'").fetchall()])
     # The narrow account path: a non-login role with CREATEROLE owns the one function that uses it.
     out += [
+        # PostgreSQL 15: to give it the function (or replace it, run again), the owner must be a member and
+        # it able to create there (and, a member, says who may call it: granted as by the function's owner).
+        f"GRANT {accounts_role} TO {_q(owner)}",
+        f"GRANT CREATE ON SCHEMA public TO {accounts_role}",
         _account_function(p),
-        f"GRANT {accounts_role} TO {_q(owner)}",               # PostgreSQL 15: to give it the function
         f"ALTER FUNCTION htdesk_account_login(text, text, text[], boolean) OWNER TO {accounts_role}",
-        f"REVOKE {accounts_role} FROM {_q(owner)}",
+        f"REVOKE CREATE ON SCHEMA public FROM {accounts_role}",
         "REVOKE ALL ON FUNCTION htdesk_account_login(text, text, text[], boolean) FROM PUBLIC",
-        f"GRANT EXECUTE ON FUNCTION htdesk_account_login(text, text, text[], boolean) TO {g['admin']}",
+        f"GRANT EXECUTE ON FUNCTION htdesk_account_login(text, text, text[], boolean) TO {g['admin']}, {_q(owner)}",
+        f"REVOKE {accounts_role} FROM {_q(owner)}",
     ]
     return out
 
