@@ -148,8 +148,19 @@ def start(args, app=None):
                 return None
     else:
         from db.first_look import first_look
+        from db.public import names_no_user
         look = first_look(path) if app is not None and not on_server else None
-        if look is not None and look.has_accounts:
+        if on_server and names_no_user(path):
+            # A secured server (README, "Several PCs"): nothing can be read before sign-in, which is
+            # connecting as the person's own login with what they type.
+            opening = _OpeningStore(path, as_person=True)
+            dialog = SignInDialog(opening, "", False, getattr(args, "user", None))
+            if dialog.exec() != QDialog.Accepted or opening.store is None:
+                if opening.store is not None:
+                    opening.store.close()
+                return None
+            store = opening.store
+        elif look is not None and look.has_accounts:
             # The sign-in window goes on screen first; the store (and the modules behind it)
             # loads while the person types.
             opening = _OpeningStore(path)
@@ -191,13 +202,14 @@ class _OpeningStore:
     window needs only the path and sign_in. A problem opening the database is shown
     in the window when the person signs in."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, as_person: bool = False):
         self.path = path
         self.store = None
         self._problem: Exception | None = None
+        self._as_person = as_person
 
     def load(self) -> None:
-        if self.store is not None or self._problem is not None:
+        if self.store is not None or self._problem is not None or self._as_person:
             return
         from db.errors import HTDeskError
         from db.store import CaseStore
@@ -207,6 +219,11 @@ class _OpeningStore:
             self._problem = exc
 
     def sign_in(self, username: str, password: str):
+        if self._as_person and self.store is None:
+            from db.public import open_as_person
+            from db.store import CaseStore
+            self.store = open_as_person(CaseStore, self.path, username, password)
+            return self.store.actor
         self.load()
         if self._problem is not None:
             raise self._problem

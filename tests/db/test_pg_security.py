@@ -260,3 +260,23 @@ def test_htdesk_on_a_secured_server_signs_in_as_the_persons_own_login(cluster, s
         _connect(cluster, "manny", "golden-ferret-71").close()
     code, out, err = run("check", "--db", url, "--user", "tina", password=PASSWORDS["tina"])
     assert code == 3 and "may not run the integrity checks" in err        # the store's refusal, as before
+
+
+def test_the_sign_in_window_on_a_secured_server_connects_as_the_persons_login(cluster, service, qtbot):
+    from desktop.app import _OpeningStore
+    from desktop.signin import SignInDialog
+    opening = _OpeningStore(f"postgresql:///{DB}?host={cluster.folder}", as_person=True)
+    dialog = SignInDialog(opening, "", False, None)
+    qtbot.addWidget(dialog)
+    dialog.username.setText("champ2")
+    dialog.password.setText("not-the-password-9")
+    dialog.try_sign_in()
+    assert opening.store is None and "Wrong username or password" in dialog.message.text()
+    dialog.password.setText(PASSWORDS["champ2"])
+    dialog.try_sign_in()
+    try:
+        assert dialog.actor is not None and dialog.actor.username == "champ2"
+        assert opening.store.db.conn.execute("SELECT current_user").fetchone()[0] == "gates.champ2"
+        assert [c.id for c in opening.store.clients.search("test")] == [service["clients"]["champ2"]]
+    finally:
+        opening.store.close()
