@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from db.errors import PermissionDenied
+from db.errors import AuthenticationError, PermissionDenied
 from db.pg import security
 from db.store import CaseStore
 from pg_cluster import MISSING, Cluster, binaries
@@ -280,3 +280,52 @@ def test_the_sign_in_window_on_a_secured_server_connects_as_the_persons_login(cl
         assert [c.id for c in opening.store.clients.search("test")] == [service["clients"]["champ2"]]
     finally:
         opening.store.close()
+
+
+def test_everyday_work_through_peoples_own_logins(cluster, service, tmp_path, monkeypatch):
+    """The grants are enough for the work each role does: a champion books and records a contact for
+    their client; a manager adds and allocates a referral and counts a quarter; an administrator adds a
+    venue. (Each through the store, connected as that person's login.)"""
+    from db.pg.security import open_as_person
+    url = f"postgresql:///{DB}?host={cluster.folder}"
+    mine = service["clients"]["champ1"]
+    store = open_as_person(CaseStore, url, "champ1", PASSWORDS["champ1"])
+    try:
+        referral = store.db.conn.execute("SELECT id FROM referrals WHERE client_id = ?", (mine,)).fetchone()[0]
+        store.referrals.add_contact_attempt(referral, "2026-10-02", "PHONE", "NOANSWER", today=TODAY)
+        store.diary.book(referral, {"session_date": "2026-11-03", "start_time": "10:00", "duration_minutes": 60,
+                                    "mode": "PHONE"}, weeks=2, today=TODAY)
+        assert store.db.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 2
+    finally:
+        store.close()
+    store = open_as_person(CaseStore, url, "admin", PW)
+    try:
+        store.service.add_venue("LIB", "Central Library", "COMMUNITY")
+        # Erasure: the client anonymised in place and their audit rows redacted (the only audit UPDATE).
+        store.privacy.erase(service["clients"]["champ2"], "Erasure requested by the person in writing")
+        assert store.db.conn.execute("SELECT COUNT(*) FROM audit WHERE client_id = ? AND redacted_at IS NOT NULL",
+                                     (service["clients"]["champ2"],)).fetchone()[0] > 0
+    finally:
+        store.close()
+    try:
+        store = open_as_person(CaseStore, url, "manny", "golden-ferret-71")
+    except AuthenticationError:                                  # the passwd test ran first
+        store = open_as_person(CaseStore, url, "manny", "walnut-glacier-36")
+    try:
+        store.reference.deprivation_for = lambda postcode: {}
+        client_id = store.clients.add({"first_name": "New", "last_name": "Person", "date_of_birth": "1990-05-05",
+                                       "gender": "1", "ethnicity": "A"}, today=TODAY).ids[0]
+        referral = store.referrals.add(client_id, {"received_date": "2026-10-05", "source": "SELF"}, today=TODAY).ids[0]
+        champ2 = store.db.conn.execute("SELECT staff_id FROM accounts WHERE username = 'champ2'").fetchone()[0]
+        store.referrals.allocate(referral, champ2)
+        assert store.returns.figures("2026-27-Q2")
+    finally:
+        store.close()
+    with _connect(cluster, "champ2") as conn:        # the new allocation is what the champion's login now sees
+        assert client_id in [r[0] for r in conn.execute("SELECT id FROM clients")]
+    store = open_as_person(CaseStore, url, "admin", PW)        # the chain written by every login verifies
+    try:
+        chain = {r.name: r for r in store.admin.check()}["audit chain"]
+        assert chain.ok, chain.detail
+    finally:
+        store.close()
