@@ -99,6 +99,9 @@ def open_server_database(url: str, *, create: bool = False, migrate: bool = True
         if migrate and schema.pending(db):
             # A server's backups are the server's own (pg_dump): no file copy is made before a step.
             schema.apply(db)
+            from . import security
+            if security.installed(db):      # a secured server: the new step's tables get the groups' grants
+                security.install(db)
     except BaseException as exc:
         db.conn.close()
         import psycopg

@@ -329,3 +329,13 @@ def test_everyday_work_through_peoples_own_logins(cluster, service, tmp_path, mo
         assert chain.ok, chain.detail
     finally:
         store.close()
+
+
+def test_a_later_schema_step_opened_by_the_owner_gets_the_groups_grants(cluster, service, monkeypatch):
+    from db.pg import schema
+    names = schema.step_names()
+    monkeypatch.setattr(schema, "step_names", lambda: [*names, "9999_later"])
+    monkeypatch.setitem(schema.STEPS, "9999_later", ["CREATE TABLE later_table (id BIGINT PRIMARY KEY)"])
+    CaseStore.open(service["url"]).close()                  # the IT team's owner opens it after an upgrade
+    with _connect(cluster, "tina") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM later_table").fetchone()[0] == 0
