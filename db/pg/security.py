@@ -76,10 +76,13 @@ WRITERS = {
     "return_runs": ("manager",), "return_submissions": ("manager",), "reach_figures": ("coord", "manager"),
     "services": ("admin",), "staff": ("admin", "manager", "coord"), "account_roles": ("admin",),
     "venues": ("admin", "manager", "coord"),
-    # Everyone: a new client's or referral's number, drafts, the counters, one's own settings and
-    # accounts (failed sign-ins, one's own password change are recorded in it).
-    "counters": ("app",), "drafts": ("app",), "settings": ("app",), "meta": ("app",), "accounts": ("app",),
+    # Everyone: a new client's or referral's number, drafts, the counters, one's own settings. Accounts:
+    # administrators; anyone else only their own row's sign-in bookkeeping and password (ACCOUNT_OWN).
+    "counters": ("app",), "drafts": ("app",), "settings": ("app",), "meta": ("app",), "accounts": ("admin",),
 }
+# Never username or staff_id: a champion's clients are found through their account's staff_id.
+ACCOUNT_OWN = ("password_hash", "locked", "failed_attempts", "last_login", "must_change_password", "row_version",
+               "updated_at", "updated_by", "locked_until")
 # Erasure (administrators) anonymises client records in place.
 ERASERS = ("admin",)
 AUDIT_READERS = ("admin", "manager", "coord")      # the whole row; the others its id and hash only
@@ -206,6 +209,17 @@ $$""",
     ]
     for fn in ("htdesk_app_username()", "htdesk_my_clients()", "htdesk_my_referrals()"):
         out += [f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC", f"GRANT EXECUTE ON FUNCTION {fn} TO {app}"]
+    out += [
+        f"GRANT UPDATE ({', '.join(ACCOUNT_OWN)}) ON accounts TO {app}",
+        "ALTER TABLE accounts ENABLE ROW LEVEL SECURITY",
+        "DROP POLICY IF EXISTS htdesk_read ON accounts",
+        "DROP POLICY IF EXISTS htdesk_own ON accounts",
+        "DROP POLICY IF EXISTS htdesk_admin ON accounts",
+        f"CREATE POLICY htdesk_read ON accounts FOR SELECT TO {app} USING (true)",
+        f"CREATE POLICY htdesk_own ON accounts FOR UPDATE TO {app} USING (username = htdesk_app_username()) "
+        "WITH CHECK (username = htdesk_app_username())",
+        f"CREATE POLICY htdesk_admin ON accounts TO {g['admin']} USING (true) WITH CHECK (true)",
+    ]
     others = ", ".join(g[n] for n in ("admin", "manager", "coord", "trainer"))
     for table, link in CLIENT_TABLES.items():
         out += [

@@ -99,6 +99,11 @@ def test_a_champions_login_reads_and_changes_only_their_allocated_clients(cluste
         assert conn.execute("UPDATE clients SET first_name = first_name WHERE id = %s", (mine,)).rowcount == 1
         with pytest.raises(psycopg.errors.InsufficientPrivilege):      # may not move a client of theirs to another
             conn.execute("UPDATE referrals SET client_id = %s WHERE client_id = %s", (theirs, mine))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):      # nor take another's caseload as their own
+            conn.execute("UPDATE accounts SET staff_id = (SELECT staff_id FROM accounts WHERE username = 'champ2') "
+                         "WHERE username = 'champ1'")
+        assert conn.execute("UPDATE accounts SET locked = 1 WHERE username = 'champ2'").rowcount == 0   # not theirs
+        assert conn.execute("UPDATE accounts SET last_login = last_login WHERE username = 'champ1'").rowcount == 1
     with _connect(cluster, "tina") as conn:     # a trainer sees every client, as db/policy.py says
         assert conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 2
 
