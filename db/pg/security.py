@@ -23,6 +23,8 @@ database and is never used by the app), installs on the service's database, afte
   from the session's login, not from anything the PC says). Trainers, coordinators, managers and
   administrators see every client, as db/policy.py says; the store's own refusals stay as they are
   (the server is the second wall). The views are security_invoker, so they show what the tables do.
+- The accounts table: a login may update only its own row's sign-in bookkeeping and password, never
+  its username or staff_id (through which a champion's clients are found); administrators any row.
 - The audit table: the app's groups may INSERT and SELECT; none may DELETE or TRUNCATE; only
   administrators may UPDATE, and only the columns erasure redacts (the owner's trigger
   audit_only_redaction refuses anything but a redaction of an erased person's rows). Champions and

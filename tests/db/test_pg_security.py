@@ -344,3 +344,18 @@ def test_a_later_schema_step_opened_by_the_owner_gets_the_groups_grants(cluster,
     CaseStore.open(service["url"]).close()                  # the IT team's owner opens it after an upgrade
     with _connect(cluster, "tina") as conn:
         assert conn.execute("SELECT COUNT(*) FROM later_table").fetchone()[0] == 0
+
+
+def test_htdesk_init_server_as_the_owner_login_makes_the_first_administrators_login(cluster, monkeypatch, capsys):
+    from desktop.cli import main
+    cluster.admin(f"CREATE DATABASE fresh OWNER {OWNER}")
+    monkeypatch.setenv("HTDESK_PASSWORD", "saffron-beacon-27")
+    code = main(["init", "--server", f"postgresql://{OWNER}@/fresh?host={cluster.folder}", "--service-name",
+                 "Fresh Health Trainers", "--service-code", "FRESH", "--admin", "boss"])
+    assert code == 0, capsys.readouterr().err
+    with _connect(cluster, "boss", "saffron-beacon-27", dbname="fresh") as conn:
+        assert conn.execute("SELECT current_user, pg_has_role('fresh_admin', 'MEMBER')").fetchone() == ("fresh.boss", True)
+    capsys.readouterr()
+    code = main(["check", "--db", f"postgresql:///fresh?host={cluster.folder}", "--user", "boss"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("ok   server:") == 6, out
