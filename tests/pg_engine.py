@@ -24,6 +24,7 @@ ENGINE = os.environ.get("HTDESK_TEST_ENGINE", "sqlite")
 
 # The engine-relevant test files: the store, returns, import, permissions, reliability, the subject
 # parts' store tests, and the return workbook, reach report and export workbook built from a server.
+# The command line (tests/cli/) runs in the test process, so its --db PATH is routed as well.
 PG_ROUND = [
     "tests/db/test_store.py",
     "tests/db/test_returns.py",
@@ -47,6 +48,15 @@ PG_ROUND = [
     "tests/reports/test_quarterly_return.py",
     "tests/reports/test_reach_pdf.py",
     "tests/reports/test_transfer_workbook.py",
+    "tests/cli/test_accounts_cli.py",
+    "tests/cli/test_cli_imports.py",
+    "tests/cli/test_diary_cli.py",
+    "tests/cli/test_document_cli.py",
+    "tests/cli/test_hostile_files.py",
+    "tests/cli/test_privacy_cli.py",
+    "tests/cli/test_return_cli.py",
+    "tests/cli/test_setup_cli.py",
+    "tests/cli/test_transfer_cli.py",
 ]
 
 # test id (or a file's prefix) -> why it cannot run on a server database.
@@ -55,7 +65,45 @@ _FILE = "it is about the database file itself (its folder, mode, bytes, disk or 
 _BACKUP = "it makes or restores a backup file (a server's backups are pg_dump's, not the app's)"
 _KEYS = "it reads the file's key file (encryption at rest is a file's; a server has TLS and its own disk)"
 _SQL = "the test itself writes behind the store in SQLite's own SQL (lastrowid, BEGIN IMMEDIATE, DROP TRIGGER, sqlite_master)"
+_CHECK = ("it ends with 'htdesk check' passing, which on the test cluster rightly fails the server's security "
+          "checks (a superuser app login, no per-person logins, no row-level security); test_pg_security.py "
+          "checks a secured server")
+_PROCESS = ("it runs the command in a subprocess given --db PATH, which opens the file (the round routes paths "
+            "inside the test process only)")
+_NO_DB = "it uses no database (the command line's help and choices)"
 SQLITE_ONLY: dict[str, str] = {
+    "tests/cli/test_cli_imports.py::test_help_loads_neither_qt_nor_the_data_layer": _NO_DB,
+    "tests/cli/test_cli_imports.py::test_choices_written_out_for_help_match_the_data_layer": _NO_DB,
+    "tests/cli/test_cli_imports.py::test_sign_in_window_is_on_screen_before_the_heavy_modules_load_and_signing_in_works":
+        _PROCESS,
+    "tests/cli/test_setup_cli.py::test_init_then_check_in_a_real_process": _PROCESS,
+    "tests/cli/test_transfer_cli.py::test_the_command_runs_in_a_real_process": _PROCESS,
+    "tests/cli/test_setup_cli.py::test_version_is_printed_without_touching_a_database": _NO_DB,
+    "tests/cli/test_setup_cli.py::test_bad_arguments_exit_2": _NO_DB,
+    "tests/cli/test_transfer_cli.py::test_template_writes_a_blank_workbook_and_never_overwrites_by_accident":
+        "it writes a blank workbook and reads no database",
+    "tests/cli/test_hostile_files.py::test_a_part_larger_than_its_limit_in_the_zip_directory_is_refused_unopened":
+        "the workbook is refused before any database is opened",
+    "tests/cli/test_setup_cli.py::test_wrong_db_paths_give_clear_messages_and_exit_codes": _FILE,
+    "tests/cli/test_setup_cli.py::test_without_db_the_per_user_data_folder_is_used_and_made":
+        "it is about the default database file in the per-user data folder",
+    "tests/cli/test_accounts_cli.py::test_the_last_administrator_cannot_be_locked_ended_or_demoted_from_the_command_line":
+        _CHECK,
+    "tests/cli/test_privacy_cli.py::test_erase_keeps_past_returns_and_is_audited_with_the_reason": _CHECK,
+    "tests/cli/test_accounts_cli.py::test_restore_of_another_services_backup_needs_its_code": _BACKUP,
+    "tests/cli/test_setup_cli.py::test_user_commands_backup_and_restore": _BACKUP,
+    "tests/cli/test_setup_cli.py::test_the_daily_backup_works_on_a_fresh_install_without_out": _BACKUP,
+    "tests/cli/test_hostile_files.py::test_every_command_refuses_a_database_that_is_not_ours_with_exit_4_and_changes_nothing":
+        _FILE + "; [newer] writes SQLite's migration table",
+    "tests/cli/test_hostile_files.py::test_init_and_demo_leave_a_file_that_is_not_theirs_alone": _FILE,
+    "tests/cli/test_hostile_files.py::test_an_import_that_cannot_get_the_write_lock_is_a_plain_busy_error_with_the_report_written":
+        _SQL + "; test_postgres.py holds the server's write lock instead",
+    "tests/cli/test_privacy_cli.py::test_check_names_the_first_changed_audit_row":
+        _SQL + "; test_postgres.py tampers with the server's audit and checks the chain names the row",
+    "tests/cli/test_setup_cli.py::test_demo_is_the_same_for_the_same_seed_and_refuses_real_databases":
+        "the test compares two demos with SQLite's GROUP_CONCAT; test_postgres.py makes the demo on a server",
+    "tests/cli/test_setup_cli.py::test_demo_makes_a_believable_service":
+        "the test measures the demo in SQLite's own SQL (SUM of a comparison, GLOB)",
     "tests/db/test_plans_signposting_store.py::test_migrating_gives_existing_plans_their_first_version": _MIGRATING,
     "tests/db/test_reliability.py::test_a_database_of_a_newer_version_is_refused_naming_the_version_and_left_unchanged":
         _MIGRATING + "; test_postgres.py refuses a server database with a newer step",
@@ -85,6 +133,8 @@ SQLITE_ONLY: dict[str, str] = {
 
 _cluster = None
 _routes: dict[str, str] = {}        # a test's database path -> the database standing for it
+_served = [0]                       # stores opened (or made, copied, looked into) on the server so far
+_on_files: list[str] = []           # tests of the round that ran and never used the server
 
 
 def _key(path) -> str:
@@ -119,6 +169,23 @@ def pytest_collection_modifyitems(config, items):
             if item.nodeid == prefix or item.nodeid.startswith(prefix + "[") or \
                     (prefix.endswith(".py") and item.nodeid.startswith(prefix + "::")):
                 item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def _uses_the_server(request):
+    """Notes a test of the round that passed without ever using the server (it ran on a file: its
+    database was made some other way), so the round says so instead of counting it as a server's."""
+    before = _served[0]
+    yield
+    if _cluster is not None and _served[0] == before:
+        _on_files.append(request.node.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _cluster is not None and _on_files:
+        terminalreporter.write_line(f"PostgreSQL round: {len(_on_files)} test(s) ran without using the server "
+                                    "(on a file, or no database): " + ", ".join(_on_files[:20]) +
+                                    (" ..." if len(_on_files) > 20 else ""))
 
 
 def pytest_report_header(config):
@@ -159,10 +226,12 @@ def _route() -> None:
         name = _cluster.name_for(_key(path))
         url = _cluster.create(name)
         _routes[_key(path)] = name
+        _served[0] += 1
         return _named(create_new(cls, url, **kw), path)
 
     def open_pg(cls, path, **kw):
         url = routed(path)
+        _served[0] += bool(url) or (isinstance(path, str) and path.startswith("postgresql://"))
         return _named(open_(cls, url, **kw), path) if url else open_(cls, path, **kw)
 
     def _named(store, path):
@@ -175,6 +244,7 @@ def _route() -> None:
         if name is None:
             return copy(source, target)
         target_name = _cluster.name_for(_key(target))
+        _served[0] += 1
         _cluster.create(target_name, template=name)
         _routes[_key(target)] = target_name
         return Path(target)
@@ -187,6 +257,25 @@ def _route() -> None:
         if getattr(store.db, "engine", None) != "postgresql":
             encrypt(store)
 
+    # The demo (db.demo.create_demo, which CaseStore.create_demo and 'htdesk demo' call) on a new empty
+    # database of the cluster, as 'htdesk demo --db postgresql://...' makes it on a server.
+    from db import demo
+    create_demo = demo.create_demo
+
+    def create_demo_pg(path, *args, **kw):
+        if isinstance(path, str) and path.startswith("postgresql://"):
+            return create_demo(path, *args, **kw)
+        url = routed(path)
+        if url is None:
+            if Path(path).exists() or not Path(path).parent.is_dir():
+                return create_demo(path, *args, **kw)      # the refusals a file or a missing folder gets
+            name = _cluster.name_for(_key(path))
+            url = _cluster.create(name)
+            _routes[_key(path)] = name
+        _served[0] += 1
+        return create_demo(url, *args, **kw)
+
+    demo.create_demo = create_demo_pg
     if encrypt is not None:
         CaseStore._encrypt_plain_database = encrypt_files_only
     CaseStore.create_new = classmethod(create_new_pg)
@@ -206,6 +295,7 @@ def _route() -> None:
         url = routed(getattr(target, "path", target))
         if url is None:
             return raw_connect(target, *args, **kw)
+        _served[0] += 1
         from db.pg.adapter import PgConnection, connect_raw
         return PgConnection(connect_raw(url))
 
