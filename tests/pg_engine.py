@@ -24,7 +24,8 @@ ENGINE = os.environ.get("HTDESK_TEST_ENGINE", "sqlite")
 
 # The engine-relevant test files: the store, returns, import, permissions, reliability, the subject
 # parts' store tests, and the return workbook, reach report and export workbook built from a server.
-# The command line (tests/cli/) runs in the test process, so its --db PATH is routed as well.
+# The letters and the plan PDF are printed from a server's records too; the command line (tests/cli/)
+# runs in the test process, so its --db PATH is routed as well.
 PG_ROUND = [
     "tests/db/test_store.py",
     "tests/db/test_returns.py",
@@ -48,6 +49,8 @@ PG_ROUND = [
     "tests/reports/test_quarterly_return.py",
     "tests/reports/test_reach_pdf.py",
     "tests/reports/test_transfer_workbook.py",
+    "tests/reports/test_letters.py",
+    "tests/reports/test_plan_pdf.py",
     "tests/cli/test_accounts_cli.py",
     "tests/cli/test_cli_imports.py",
     "tests/cli/test_diary_cli.py",
@@ -72,6 +75,8 @@ _PROCESS = ("it runs the command in a subprocess given --db PATH, which opens th
             "inside the test process only)")
 _NO_DB = "it uses no database (the command line's help and choices)"
 SQLITE_ONLY: dict[str, str] = {
+    "tests/reports/test_plan_pdf.py::test_a_small_wellbeing_change_is_not_called_real": "it uses no database",
+    "tests/reports/test_plan_pdf.py::test_the_summary_of_goals_reads_as_a_sentence": "it uses no database",
     "tests/cli/test_cli_imports.py::test_help_loads_neither_qt_nor_the_data_layer": _NO_DB,
     "tests/cli/test_cli_imports.py::test_choices_written_out_for_help_match_the_data_layer": _NO_DB,
     "tests/cli/test_cli_imports.py::test_sign_in_window_is_on_screen_before_the_heavy_modules_load_and_signing_in_works":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import atexit
 import shutil
-from db.connection import copy_database
+from db import connection   # connection.copy_database looked up at each call (the PostgreSQL round routes it)
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -78,7 +78,7 @@ def build_case(tmp_path, **options) -> Case:
         _TEMPLATES[key] = made
     made = _TEMPLATES[key]
     path = Path(tmp_path) / "case.sqlite3"
-    copy_database(made.path, path)
+    connection.copy_database(made.path, path)
     store = CaseStore.open(path)
     store.sign_in("coord", PASSWORD)
     return Case(store, path, made.client_id, made.referral_id, made.trainer_staff_id, made.directory_ids)
