@@ -203,6 +203,13 @@ def _create_demo_on_server(url: str, clients: int, seed: int, today: date, on_pr
         with connection.transaction(db):
             summary = _Generator(db, random.Random(seed), today, clients,
                                  on_progress or (lambda done, total, label: None)).run()
+            # The generator gives some rows their ids itself: each table's identity goes on from its
+            # highest id, so the next plan, goal... saved on the server does not collide with the demo's.
+            for (table,) in db.conn.execute(
+                    "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND column_name = 'id' AND is_identity = 'YES'").fetchall():
+                db.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} "
+                                "HAVING MAX(id) IS NOT NULL")
         db.conn.execute("ANALYZE")
     finally:
         db.conn.close()

@@ -171,3 +171,20 @@ def test_the_import_takes_its_ids_from_the_server_while_another_connection_inser
     # (the old way) would have found four rows for three.
     assert ext_id > before
     assert other.execute("SELECT COUNT(*) FROM clients WHERE id > ?", (before,)).fetchone()[0] == 4
+
+
+def test_a_demo_takes_new_records_after_its_own(tmp_path):
+    """The demo gives some rows their ids itself; on a server each table's identity must go on from there,
+    or the first plan saved after the demo collides with one of its plans."""
+    CaseStore.create_demo(tmp_path / "demo.sqlite3", clients=12, seed=5, today=TODAY)
+    store = CaseStore.open(tmp_path / "demo.sqlite3")
+    store.sign_in("coordinator", "demo")
+    highest = store.db.conn.execute("SELECT MAX(id) FROM plans").fetchone()[0]
+    assert highest
+    client_id = store.clients.add(PERSON, today=TODAY).ids[0]
+    referral_id = store.referrals.add(client_id, {"received_date": "2026-10-01", "source": "GP"}, today=TODAY).ids[0]
+    store.plans.add(referral_id, {"agreed_date": "2026-10-05", "what_matters": "Sleep"},
+                    goals=[{"area": "SLEEP", "goal_text": "Lights out by eleven"}], today=TODAY)
+    plan = store.plans.current(client_id)
+    assert plan.id > highest and [g.goal_text for g in plan.goals] == ["Lights out by eleven"]
+    store.close()
