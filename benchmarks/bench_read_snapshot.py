@@ -1,12 +1,15 @@
 """What one snapshot per read costs (issue 18: every multi-query read sees one moment of the data):
 the store's common reads timed one by one on a demo database, signed in as the demo coordinator.
 
-    python benchmarks/bench_read_snapshot.py [--db PATH] [--clients 2000] [--repeat 200]
+    python benchmarks/bench_read_snapshot.py [--db PATH|postgresql://...] [--clients 2000] [--repeat 200]
+                                             [--without-snapshot]
 
 Each read is a store method as the screens call it (a declared @read, which takes its snapshot:
 BEGIN ... ROLLBACK on a file, BEGIN REPEATABLE READ READ ONLY ... ROLLBACK on a server). Prints the
 median and the 90th percentile of each in milliseconds. The database is a copy made by
-`htdesk demo` when PATH does not exist. Timings belong here, never in the tests.
+`htdesk demo` when PATH does not exist. --without-snapshot runs the same reads with the declaration's
+snapshot left out (as before issue 18's change), to measure what it costs. Timings belong here, never
+in the tests.
 """
 from __future__ import annotations
 
@@ -29,7 +32,14 @@ def main() -> None:
     parser.add_argument("--db", default="/tmp/htdesk-bench-snapshot.sqlite3")
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--without-snapshot", action="store_true",
+                        help="leave the declaration's snapshot out, to measure its cost")
     args = parser.parse_args()
+    if args.without_snapshot:
+        import contextlib
+        from db import connection
+        taken = connection.snapshot
+        connection.snapshot = lambda db, reading=False: contextlib.nullcontext(db) if reading else taken(db)
     from db.demo import DEMO_PASSWORD
     from db.store import CaseStore
     if not args.db.startswith("postgresql://") and not Path(args.db).exists():
@@ -47,7 +57,8 @@ def main() -> None:
         "diary.week": lambda: store.diary.week(monday),
         "clients.id_for_ref (1 query)": lambda: store.clients.id_for_ref("HT-000001"),
     }
-    print(f"{args.db}: {len(ids)} clients sampled, {args.repeat} reads each")
+    print(f"{args.db}: {len(ids)} clients sampled, {args.repeat} reads each, "
+          f"{'without' if args.without_snapshot else 'with'} the read's snapshot")
     for name, call in reads.items():
         try:
             call()
