@@ -92,8 +92,9 @@ SQLITE_ONLY: dict[str, str] = {
     "tests/cli/test_cli_imports.py::test_choices_written_out_for_help_match_the_data_layer": _NO_DB,
     "tests/cli/test_cli_imports.py::test_sign_in_window_is_on_screen_before_the_heavy_modules_load_and_signing_in_works":
         _PROCESS,
-    "tests/cli/test_setup_cli.py::test_init_then_check_in_a_real_process": _PROCESS,
-    "tests/cli/test_transfer_cli.py::test_the_command_runs_in_a_real_process": _PROCESS,
+    "tests/cli/test_setup_cli.py::test_init_then_check_in_a_real_process": _PROCESS + "; and " + _CHECK,
+    "tests/cli/test_transfer_cli.py::test_the_command_runs_in_a_real_process":
+        "it writes a blank workbook in a subprocess and reads no database",
     "tests/cli/test_setup_cli.py::test_version_is_printed_without_touching_a_database": _NO_DB,
     "tests/cli/test_setup_cli.py::test_bad_arguments_exit_2": _NO_DB,
     "tests/cli/test_transfer_cli.py::test_template_writes_a_blank_workbook_and_never_overwrites_by_accident":
