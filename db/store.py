@@ -62,6 +62,22 @@ class _Sealed:
 SEALED = _Sealed()
 WRONG_PASSWORD = "Wrong username or password. Check both and try again."
 
+def set_up_service(db, service_name: str, service_code: str, admin_username: str, admin_password: str,
+                   admin_full_name: str | None, contact: dict | None, demo: bool) -> int:
+    """A new database's one service and its first account (administrator and manager), in one transaction,
+    on a file or a server alike. A demo's accounts keep the documented password 'demo' (hashed as given)."""
+    with connection.transaction(db):
+        service_id = services.create_service(db, service_name, service_code, SYSTEM.username,
+                                             **services.check_contact(contact or {}))
+        staff_id = services.add_staff(db, service_id, admin_full_name or admin_username, "MANAGER", SYSTEM.username)
+        accounts.create(db, admin_username, admin_password, ["ADMIN", "MANAGER"], staff_id, SYSTEM.username,
+                        password_hash=accounts.hash_password(admin_password) if demo else None)
+        services.set_meta(db, "demo", "1" if demo else "0")
+        audit.record(db, SYSTEM, "create", "service", service_id,
+                     after={"name": service_name, "code": service_code, "admin": admin_username})
+    return service_id
+
+
 PART_NAMES = ("clients", "referrals", "diary", "plans", "assessments", "signposting", "documents", "returns",
               "reach", "transfer", "service", "admin", "reference", "drafts", "privacy")
 
@@ -166,17 +182,8 @@ class CaseStore:
             try:
                 store = cls._open_with_key(tmp, key, keyfile, create=True, **kw)
                 try:
-                    with connection.transaction(store.db):
-                        service_id = services.create_service(store.db, service_name, service_code, SYSTEM.username,
-                                                             **services.check_contact(contact or {}))
-                        staff_id = services.add_staff(store.db, service_id, admin_full_name or admin_username,
-                                                      "MANAGER", SYSTEM.username)
-                        accounts.create(store.db, admin_username, admin_password, ["ADMIN", "MANAGER"], staff_id,
-                                        SYSTEM.username,
-                                        password_hash=accounts.hash_password(admin_password) if demo else None)
-                        services.set_meta(store.db, "demo", "1" if demo else "0")
-                        audit.record(store.db, SYSTEM, "create", "service", service_id,
-                                     after={"name": service_name, "code": service_code, "admin": admin_username})
+                    set_up_service(store.db, service_name, service_code, admin_username, admin_password,
+                                   admin_full_name, contact, demo)
                     store._sync_keys(save=False)
                 finally:
                     store.close()
