@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLin
 from db import paths
 from db.errors import FieldError, HTDeskError, ValidationError
 
+from .admin.recovery import recovery_key_label
 from .widgets.common import button, describe_error
 from .widgets.fields import FieldSet, line_edit, new_form
 
@@ -274,15 +275,7 @@ class _RecoveryPage(QWizardPage):
         self.setSubTitle("The records are encrypted. Each account's password opens them; this key opens them "
                          "too when no administrator can sign in. It is shown only now.")
         layout = QVBoxLayout(self)
-        self.key = QLabel()
-        self.key.setAccessibleName("Recovery key")
-        self.key.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
-        font = self.key.font()
-        font.setFamily("monospace")
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        self.key.setFont(font)
-        self.key.setStyleSheet("QLabel { background: #e3eef8; padding: 10px; }")
+        self.key = recovery_key_label()
         layout.addWidget(self.key)
         advice = QLabel("Print the recovery sheet (or write the key down) and keep it locked away, apart from "
                         "this PC. Whoever holds it and a copy of the database can read every record. An "

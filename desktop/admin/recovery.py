@@ -12,6 +12,20 @@ from db.errors import HTDeskError
 from ..widgets.common import show_error
 
 
+def recovery_key_label(text: str = "") -> QLabel:
+    """The recovery key as shown this once (the wizard, File → New recovery key): large, monospace, selectable."""
+    key = QLabel(text)
+    key.setAccessibleName("Recovery key")
+    key.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+    font = key.font()
+    font.setFamily("monospace")
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    font.setBold(True)
+    key.setFont(font)
+    key.setStyleSheet("QLabel { background: #e3eef8; padding: 10px; }")
+    return key
+
+
 class RecoveryKeyDialog(QDialog):
     def __init__(self, store, recovery_key: str, parent=None):
         super().__init__(parent)
@@ -25,15 +39,7 @@ class RecoveryKeyDialog(QDialog):
                        "away, apart from this PC.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.key = QLabel(recovery_key)
-        self.key.setAccessibleName("Recovery key")
-        self.key.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
-        font = self.key.font()
-        font.setFamily("monospace")
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        self.key.setFont(font)
-        self.key.setStyleSheet("QLabel { background: #e3eef8; padding: 10px; }")
+        self.key = recovery_key_label(recovery_key)
         layout.addWidget(self.key)
         self.note = QLabel()
         self.note.setWordWrap(True)
