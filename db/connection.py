@@ -11,6 +11,7 @@ import errno
 import os
 import shutil
 import stat
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -283,66 +284,93 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
     return db
 
 
+_TURNS = threading.Lock()
+
+
+def _turn(db: Database) -> threading.RLock:
+    """One thread at a time inside a transaction of this connection. The window's screens read on the GUI
+    thread while the worker writes, through the same connection; a read's snapshot (BEGIN ... ROLLBACK)
+    must never take in another thread's write, nor a write begin inside another thread's snapshot."""
+    turn = getattr(db, "_htdesk_turn", None)
+    if turn is None:
+        with _TURNS:
+            turn = getattr(db, "_htdesk_turn", None)
+            if turn is None:
+                turn = db._htdesk_turn = threading.RLock()
+    return turn
+
+
 @contextlib.contextmanager
 def transaction(db: Database):
     """The one way a write begins: BEGIN IMMEDIATE takes the write lock before the first
     read, so the busy timeout applies (a deferred BEGIN that reads and then writes after
     another program's commit fails at once with SQLITE_BUSY). Nested: a savepoint.
-    Inside a read's snapshot it is refused: that snapshot ends in ROLLBACK (read-only on a
-    server), so the write would be lost unseen."""
-    if getattr(db, "_htdesk_reading", False) and db.conn.in_transaction:
-        raise StoreFault("A read tried to write inside its snapshot: nothing was written. "
-                         "(A read that keeps what it worked out is declared @read(..., snapshot=False).)")
-    if pg.is_postgres(db) and not db.conn.in_transaction:
-        from .pg.server import write_transaction
-        with write_transaction(db):
-            yield db
-        return
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
+    It waits for another thread's snapshot of this connection to end. Inside its own thread's
+    read snapshot it is refused: that snapshot ends in ROLLBACK (read-only on a server), so the
+    write would be lost unseen."""
+    with _turn(db):
+        if getattr(db, "_htdesk_reading", None) == threading.get_ident() and db.conn.in_transaction:
+            raise StoreFault("A read tried to write inside its snapshot: nothing was written. "
+                             "(A read that keeps what it worked out is declared @read(..., snapshot=False).)")
+        if pg.is_postgres(db) and not db.conn.in_transaction:
+            from .pg.server import write_transaction
+            with write_transaction(db):
+                yield db
+            return
         if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    else:
+            with db.atomic():
+                yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
         try:
-            db.conn.execute("COMMIT")
+            yield db
         except BaseException:
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
             raise
+        else:
+            try:
+                db.conn.execute("COMMIT")
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                raise
 
 
 @contextlib.contextmanager
 def snapshot(db: Database, *, reading: bool = False):
     """A read-only transaction: every read inside sees the same moment of the data, and other
     programs may write meanwhile (WAL). Inside another transaction it simply joins it.
-    reading=True (a declared @read): a write inside is refused (see transaction)."""
-    if db.conn.in_transaction:
+    reading=True (a declared @read): a write inside is refused (see transaction), and while another
+    thread is inside a transaction of this connection (the worker importing) the read does not wait:
+    it reads within that transaction, as reads always did, so a screen never stalls."""
+    turn = _turn(db)
+    if not turn.acquire(blocking=not reading):
         yield db
         return
-    if reading:
-        db._htdesk_reading = True
     try:
-        if pg.is_postgres(db):
-            from .pg.server import read_snapshot
-            with read_snapshot(db):
-                yield db
-            return
-        db.conn.execute("BEGIN")
-        try:
+        if db.conn.in_transaction:
             yield db
-        finally:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-    finally:
+            return
         if reading:
-            db._htdesk_reading = False
+            db._htdesk_reading = threading.get_ident()
+        try:
+            if pg.is_postgres(db):
+                from .pg.server import read_snapshot
+                with read_snapshot(db):
+                    yield db
+                return
+            db.conn.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+        finally:
+            if reading:
+                db._htdesk_reading = None
+    finally:
+        turn.release()
 
 
 # --- files being made: a temporary name in the same folder, renamed on success ----------------------

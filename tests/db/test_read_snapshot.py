@@ -188,3 +188,41 @@ def test_a_demo_takes_new_records_after_its_own(tmp_path):
     plan = store.plans.current(client_id)
     assert plan.id > highest and [g.goal_text for g in plan.goals] == ["Lights out by eleven"]
     store.close()
+
+
+def test_a_write_on_the_worker_waits_for_a_screens_snapshot_and_a_screens_read_never_waits_for_a_write(case_store):
+    """The window reads on the GUI thread while the worker writes, through one connection: a write never
+    begins inside another thread's read snapshot (it was refused, or would have been rolled back with it),
+    and a read never stalls the screen behind the worker's transaction."""
+    import threading
+    from db import connection
+    errors, done = [], threading.Event()
+
+    def write():
+        try:
+            case_store.clients.add(PERSON, today=TODAY)
+        except Exception as exc:       # noqa: BLE001 - the test reports it
+            errors.append(exc)
+        done.set()
+    with connection.snapshot(case_store.db, reading=True):          # a screen's read, on this thread
+        worker = threading.Thread(target=write)
+        worker.start()
+        assert not done.wait(0.3)                                     # the write waits for the snapshot
+    worker.join(10)
+    assert done.is_set() and errors == []
+    assert case_store.clients.search(PERSON["last_name"])
+
+    holding, release = threading.Event(), threading.Event()
+
+    def long_write():
+        with connection.transaction(case_store.db):
+            holding.set()
+            release.wait(10)
+    worker = threading.Thread(target=long_write)
+    worker.start()
+    assert holding.wait(5)
+    try:
+        assert case_store.clients.search(PERSON["last_name"])       # answers at once, inside the worker's turn
+    finally:
+        release.set()
+        worker.join(10)
