@@ -203,7 +203,10 @@ class _OpeningStore:
     in the window when the person signs in."""
 
     def __init__(self, path: Path, as_person: bool = False):
+        from db.public import is_server_url
         self.path = path
+        # The sign-in window offers nothing that is a file's (restore, the recovery key) on a server.
+        self.url = str(path) if is_server_url(str(path)) else None
         self.store = None
         self._problem: Exception | None = None
         self._as_person = as_person

@@ -51,6 +51,18 @@ def test_the_sign_in_window_names_the_server_and_signs_in(qtbot, server_url):
     store.close()
 
 
+def test_the_sign_in_window_of_a_secured_server_offers_nothing_that_is_a_files(qtbot, server_url):
+    """A secured server (no user in the address): the window stands in for the store until sign-in."""
+    from desktop.app import _OpeningStore
+    from desktop.signin import SignInDialog
+    dialog = SignInDialog(_OpeningStore(server_url, as_person=True), "", False)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    texts = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any(t == f"Database: {server_url}" for t in texts), texts
+    assert not dialog.restore_button.isVisible() and not dialog.recovery_button.isVisible()
+
+
 def test_two_pcs_editing_one_person_the_second_sees_the_conflict_and_keeps_its_typing(qtbot, server_url,
                                                                                        monkeypatch):
     from desktop.main_window import MainWindow, SessionInfo
