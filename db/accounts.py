@@ -154,6 +154,12 @@ def service_names(db: Database) -> tuple[str, ...]:
 _dummy_hash: str | None = None
 
 
+def password_matches(db: Database, username: str, password: str) -> bool:
+    """Whether password is the account's own (its stored hash), without signing in or counting a failure."""
+    row = db.conn.execute("SELECT password_hash FROM accounts WHERE username = ?", (username,)).fetchone()
+    return _verify(row[0] if row else None, password)
+
+
 def _verify(stored: str | None, password: str) -> bool:
     global _dummy_hash
     if stored is None:

@@ -31,9 +31,10 @@ MISSING = ("PostgreSQL is not installed here (no initdb/pg_ctl in /usr/lib/postg
 
 
 class Cluster:
-    def __init__(self, tls_port: int | None = None):
+    def __init__(self, tls_port: int | None = None, settings: str = ""):
         """tls_port: also listen on 127.0.0.1:tls_port with TLS only, its certificate (CN and name
-        'localhost') signed by a certificate authority of its own (self.ca: the CA's certificate file)."""
+        'localhost') signed by a certificate authority of its own (self.ca: the CA's certificate file).
+        settings: more server settings, as postgres's own -c options."""
         self.bin = binaries()
         if self.bin is None:
             raise RuntimeError(MISSING)
@@ -58,7 +59,7 @@ class Cluster:
         self.port = tls_port
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-s", "-o",
                   f"-k {self.folder} -c listen_addresses={listen} -c fsync=off -c synchronous_commit=off "
-                  "-c full_page_writes=off -c max_connections=300", "start")
+                  f"-c full_page_writes=off -c max_connections=300 {settings}", "start")
         self._names: dict[str, str] = {}
 
     def _certificates(self) -> None:
@@ -90,10 +91,10 @@ class Cluster:
         port = f"&port={self.port}" if self.port else ""
         return f"postgresql://{self.user}@/{dbname}?host={self.folder}{port}"
 
-    def admin(self, sql: str) -> None:
+    def admin(self, sql: str, dbname: str = "postgres") -> None:
         import psycopg
         port = f" port={self.port}" if self.port else ""
-        with psycopg.connect(f"host={self.folder}{port} user={self.user} dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(f"host={self.folder}{port} user={self.user} dbname={dbname}", autocommit=True) as conn:
             conn.execute(sql)
 
     @staticmethod

@@ -70,6 +70,23 @@ class AdminPart(Part):
         before, after = accounts.set_roles(self.db, username, list(roles), self.by())
         return changed("account", username, "update", before={"roles": list(before)}, after={"roles": list(after)})
 
+    @write("admin")
+    def secure_server(self, password: str) -> list[str]:
+        """A service's database on a PostgreSQL server set up before per-person logins (or secured by an
+        earlier version): its role groups, grants, row-level security, the account path and a login per
+        account (db/pg/security.py), run connected as the IT team's owner login. The signed-in
+        administrator's own login gets `password`, checked against their account. Returns the accounts
+        whose login has no password yet (an administrator gives each a one-time password)."""
+        from ..errors import FieldError, ValidationError
+        from ..pg import security
+        me = self.by()
+        if not accounts.password_matches(self.db, me, password):
+            raise ValidationError(FieldError("password", f"Password: that is not {me}'s password."))
+        left = security.secure_existing(self.db, me, password)
+        return Done(left, changed("database", None, "update",
+                                  detail="server secured: per-person logins, role groups and row-level security"
+                                         + (f"; no server password yet: {', '.join(left)}" if left else "")))
+
     @read("audit_view")
     def audit_events(self, entity: str | None = None, entity_id=None, limit: int = 500) -> list[dict]:
         return audit.events(self.db, entity, entity_id, limit)

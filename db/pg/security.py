@@ -78,10 +78,15 @@ WRITERS = {
     "return_runs": ("manager",), "return_submissions": ("manager",), "reach_figures": ("coord", "manager"),
     "services": ("admin",), "staff": ("admin", "manager", "coord"), "account_roles": ("admin",),
     "venues": ("admin", "manager", "coord"),
-    # Everyone: a new client's or referral's number, drafts, the counters, one's own settings. Accounts:
-    # administrators; anyone else only their own row's sign-in bookkeeping and password (ACCOUNT_OWN).
-    "counters": ("app",), "drafts": ("app",), "settings": ("app",), "meta": ("app",), "accounts": ("admin",),
+    # Everyone: a new client's or referral's number (counters), their own drafts (DRAFTS_OWN). Settings:
+    # administrators, and managers importing a workbook's. Meta (the app's version, the demo flag): only the
+    # owner, at set-up and upgrades. Accounts: administrators; anyone else only their own row's sign-in
+    # bookkeeping and password (ACCOUNT_OWN).
+    "counters": ("app",), "drafts": ("app",), "settings": ("admin", "manager"), "meta": (), "accounts": ("admin",),
 }
+# A login reads and writes only its own drafts (typing kept for recovery); erasure (administrators)
+# deletes the drafts of the erased person's forms whoever typed them.
+DRAFTS_OWN = "username = htdesk_app_username()"
 # Never username or staff_id: a champion's clients are found through their account's staff_id.
 ACCOUNT_OWN = ("password_hash", "locked", "failed_attempts", "last_login", "must_change_password", "row_version",
                "updated_at", "updated_by", "locked_until")
@@ -174,6 +179,9 @@ def _statements(p: str, owner: str) -> list[str]:
     g = {name: _q(group(p, name)) for name in (*GROUPS.values(), "app")}
     accounts_role = _q(group(p, "accounts"))
     out = [
+        # Run again on a server secured by an earlier version: what it granted and this one does not is
+        # taken back first (revoking a table's privilege also revokes its column privileges), then granted.
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public FROM {', '.join(g.values())}",
         f"REVOKE ALL ON DATABASE {_q(p)} FROM PUBLIC",
         f"GRANT CONNECT, TEMPORARY ON DATABASE {_q(p)} TO {app}",
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
@@ -188,7 +196,8 @@ def _statements(p: str, owner: str) -> list[str]:
         f"GRANT EXECUTE ON FUNCTION json_each(text) TO {app}",
     ]
     for table, who in WRITERS.items():
-        out.append(f"GRANT INSERT, UPDATE, DELETE ON {table} TO {', '.join(g[n] for n in who)}")
+        if who:
+            out.append(f"GRANT INSERT, UPDATE, DELETE ON {table} TO {', '.join(g[n] for n in who)}")
     for table in CLIENT_TABLES:
         out.append(f"GRANT UPDATE, DELETE ON {table} TO {', '.join(g[n] for n in ERASERS)}")
     out.append(f"GRANT INSERT ON erased_referrals TO {g['admin']}")
@@ -221,6 +230,13 @@ $$""",
         f"CREATE POLICY htdesk_own ON accounts FOR UPDATE TO {app} USING (username = htdesk_app_username()) "
         "WITH CHECK (username = htdesk_app_username())",
         f"CREATE POLICY htdesk_admin ON accounts TO {g['admin']} USING (true) WITH CHECK (true)",
+    ]
+    out += [
+        "ALTER TABLE drafts ENABLE ROW LEVEL SECURITY",
+        "DROP POLICY IF EXISTS htdesk_own ON drafts",
+        "DROP POLICY IF EXISTS htdesk_erasure ON drafts",
+        f"CREATE POLICY htdesk_own ON drafts TO {app} USING ({DRAFTS_OWN}) WITH CHECK ({DRAFTS_OWN})",
+        f"CREATE POLICY htdesk_erasure ON drafts FOR DELETE TO {', '.join(g[n] for n in ERASERS)} USING (true)",
     ]
     others = ", ".join(g[n] for n in ("admin", "manager", "coord", "trainer"))
     for table, link in CLIENT_TABLES.items():
@@ -273,20 +289,52 @@ def installed(db) -> bool:
     return cached
 
 
-def install(db, first_logins: dict[str, str] | None = None) -> None:
+def install(db, first_logins: dict[str, str] | None = None) -> list[str]:
+    """apply() in a transaction of its own."""
+    from .server import write_transaction
+    with write_transaction(db):
+        return apply(db, first_logins)
+
+
+def apply(db, first_logins: dict[str, str] | None = None) -> list[str]:
     """Roles, grants, policies and the account function (run by the owner login; again is harmless),
     then a login for every account (first_logins: username -> password, for those whose password is
-    known here: the first administrator at init)."""
-    from .server import write_transaction
+    known here: the first administrator at init, the administrator securing an older database).
+    Returns the accounts whose login was made now without a password: they cannot sign in until an
+    administrator gives them a one-time password (an account's password is kept only as its hash)."""
     p = prefix(db)
     owner = db.conn.execute("SELECT current_user").fetchone()[0]
-    with write_transaction(db):
-        _make_roles(db, p)
-        for statement in _statements(p, owner):
-            statement(db) if callable(statement) else db.conn.execute(statement)
-        db._htdesk_secured = True
-        for (username,) in db.conn.execute("SELECT username FROM accounts ORDER BY id").fetchall():
-            sync_login(db, username, (first_logins or {}).get(username))
+    had = {r[0] for r in db.conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE ?", (p + ".%",))}
+    _make_roles(db, p)
+    for statement in _statements(p, owner):
+        statement(db) if callable(statement) else db.conn.execute(statement)
+    db._htdesk_secured = True
+    no_password = []
+    for (username,) in db.conn.execute("SELECT username FROM accounts ORDER BY id").fetchall():
+        password = (first_logins or {}).get(username)
+        sync_login(db, username, password)
+        if password is None and login_name(p, username) not in had:
+            no_password.append(username)
+    return no_password
+
+
+def secure_existing(db, username: str, password: str) -> list[str]:
+    """store.admin.secure_server: an administrator, connected as the IT team's owner login, gives a
+    service's database set up before per-person logins (or by an earlier version) its roles, logins and
+    policies; their own login gets the password they signed in with. Inside the caller's transaction."""
+    from . import is_postgres
+    from ..errors import FieldError, ValidationError
+    if not is_postgres(db):
+        raise ValidationError(FieldError("db", "Only a service's database on a PostgreSQL server has server "
+                                               "logins to set up; a file is protected by its encryption."))
+    me, owner, createrole = db.conn.execute(
+        "SELECT r.rolname, pg_get_userbyid(d.datdba), r.rolcreaterole FROM pg_roles r, pg_database d "
+        "WHERE r.rolname = current_user AND d.datname = current_database()").fetchone()
+    if me != owner or not createrole:
+        raise ValidationError(FieldError("db", f"Connected as {me}: securing the server is done as the IT team's "
+                                               "owner login (it owns the database and has CREATEROLE), with an "
+                                               "address naming it: --db postgresql://OWNER@HOST/DBNAME."))
+    return apply(db, {username: password})
 
 
 def sync_login(db, username: str, password: str | None = None) -> None:
@@ -353,9 +401,9 @@ def open_as_person(cls, url: str, username: str, password: str):
     return store
 
 
-def secure_store(store, first_logins: dict[str, str] | None = None) -> None:
+def secure_store(store, first_logins: dict[str, str] | None = None) -> list[str]:
     """install() on a store's server database (htdesk init --server)."""
-    install(store.db, first_logins)
+    return install(store.db, first_logins)
 
 
 def server_checks(store) -> list:
@@ -390,8 +438,8 @@ def checks(db) -> list:
     secured = installed(db)
     out.append(CheckResult("server: per-person logins", secured,
                            "one login per account, in the role groups" if secured else
-                           "no per-person logins or role groups: set a new database up with 'htdesk init --server "
-                           "ADDRESS' as the owner login (see the README)"))
+                           "no per-person logins or role groups: as the IT team's owner login, run 'htdesk secure "
+                           "--db postgresql://OWNER@HOST/DBNAME --user ADMIN' (see the README)"))
     wide = [r[0] for r in c.execute(
         "SELECT r.rolname FROM pg_roles r WHERE (r.rolcreaterole OR r.rolsuper OR r.rolbypassrls) "
         "AND r.rolname LIKE ? AND pg_has_role(r.rolname, ?, 'MEMBER')", (p + ".%", group(p, "app")))] if secured else []
@@ -422,4 +470,30 @@ def checks(db) -> list:
                            "the app's logins may only add to the audit trail" if not wide_audit else
                            "; ".join(wide_audit) + ": REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM those roles, "
                            "ALTER TABLE audit ENABLE TRIGGER ALL"))
+    out.append(_lockout_check(c))
     return out
+
+
+# Settings of the server's modules that slow down or stop password guessing: PostgreSQL checks a
+# login's password before the app sees anything, so the app's own five-tries lock cannot apply there.
+LOCKOUT_SETTINGS = ("credcheck.max_auth_failure", "auth_delay.milliseconds")
+
+
+def _lockout_check(c):
+    from ..maintenance import CheckResult
+    found = {}
+    for name in LOCKOUT_SETTINGS:
+        row = c.execute("SELECT setting FROM pg_settings WHERE name = ?", (name,)).fetchone()   # unit-less
+        if row is not None and row[0] not in ("", "0"):
+            found[name] = row[0]
+    if "credcheck.max_auth_failure" in found:
+        said = f"a login is locked after {found['credcheck.max_auth_failure']} wrong passwords (credcheck)"
+    elif found:
+        said = (f"each wrong password waits {found['auth_delay.milliseconds']} ms (auth_delay); for a lock after "
+                "five, add the credcheck extension (credcheck.max_auth_failure = 5) or fail2ban on the server's log")
+    else:
+        said = ("the server neither slows down nor locks out wrong passwords, and the app cannot (the server refuses "
+                "a wrong password before the app sees it): add auth_delay to shared_preload_libraries with "
+                "auth_delay.milliseconds = 1000 (it comes with PostgreSQL), and for a lock after five wrong "
+                "passwords the credcheck extension (credcheck.max_auth_failure = 5) or fail2ban on the server's log")
+    return CheckResult("server: wrong passwords", bool(found), said)

@@ -32,6 +32,10 @@ def register(sub) -> None:
     p.add_argument("address", nargs="?", metavar="postgresql://HOST/DBNAME")
     p.add_argument("--forget", action="store_true", help="work on this PC's own database file again")
 
+    common.command(sub, "secure", cmd_secure, "give a service's database on a PostgreSQL server its per-person "
+                   "logins, role groups and row-level security (an administrator, connected as the IT team's owner "
+                   "login; set up before this version, or again after an upgrade)")
+
     p = common.command(sub, "service", cmd_service, "show or change the service's details (administrators)")
     p.add_argument("action", choices=["show", "set"])
     for name in ("name", "address", "phone", "email", "website"):
@@ -101,6 +105,20 @@ def cmd_init(args) -> int:
     if not any(contact.values()):
         common.err("The service has no phone, email or address yet, so letters and plans will not print: add "
                    "them with 'htdesk service set --phone ...'.")
+    return 0
+
+
+def cmd_secure(args) -> int:
+    with common.open_store(args) as store:
+        left = store.admin.secure_server(args.password)
+    common.out(f"The server now has a login per account, in its role groups, with row-level security; "
+               f"{args.user}'s login has the password you typed.")
+    if left:
+        common.out(f"No server password yet for: {', '.join(left)}. They cannot sign in until an administrator "
+                   "gives each a one-time password ('htdesk user reset NAME --user ADMIN', or Accounts in the app); "
+                   "each chooses their own at the next sign-in.")
+    common.out("From now on each PC connects with an address naming no user (htdesk connect "
+               "postgresql://HOST/DBNAME), and people sign in as themselves.")
     return 0
 
 

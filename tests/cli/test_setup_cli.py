@@ -178,3 +178,17 @@ def test_version_is_printed_without_touching_a_database(tmp_path):
     r = run("--version", env_extra={"HTDESK_DB": str(db), "HTDESK_DATA_DIR": str(tmp_path / "data")})
     assert r.returncode == 0 and r.stdout.strip() == f"htdesk {expected}", r.stdout + r.stderr
     assert not db.parent.exists()
+
+
+def test_secure_on_a_file_says_it_is_a_servers_and_changes_nothing(isolated, capsys):
+    db = isolated / "svc.sqlite3"
+    assert main(["init", "--db", str(db), "--service-name", "Gateshead Health Trainers", "--service-code", "GATES",
+                 "--admin", "boss"]) == 0
+    capsys.readouterr()
+    assert main(["secure", "--db", str(db), "--user", "boss"]) == 2
+    err = capsys.readouterr().err
+    assert "PostgreSQL server" in err and "Traceback" not in err
+    from db.store import CaseStore
+    with CaseStore.open(db) as store:
+        store.sign_in("boss", "cobalt-lantern-18")
+        assert not [e for e in store.admin.audit_events("database") if "secured" in (e["detail"] or "")]

@@ -31,6 +31,7 @@ EXPECTED = {
     'admin.last_backup': 'read signed_in',
     'admin.reset_password': 'write admin',
     'admin.restore': 'job restore',
+    'admin.secure_server': 'write admin',
     'admin.set_locked': 'write admin',
     'admin.set_roles': 'write admin',
     'admin.set_password': 'write _own_or_admin(...)',
