@@ -37,6 +37,7 @@ _NAMES = {
     "is_server_url": ("db.pg", "is_server_url"),
     "saved_server": ("db.pg.saved", "saved_server"),
     "save_server": ("db.pg.saved", "save_server"),
+    "check_server_url": ("db.pg.server", "check_url"),
     "forget_server": ("db.pg.saved", "forget_server"),
     "secure_server": ("db.pg.security", "secure_store"),
     "server_security_checks": ("db.pg.security", "server_checks"),

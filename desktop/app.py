@@ -137,10 +137,18 @@ def start(args, app=None):
     if not on_server and not path.exists():
         from .first_run import FirstRunWizard
         wizard = FirstRunWizard(path)
-        if wizard.exec() != QDialog.Accepted or wizard.store is None:
+        if wizard.exec() != QDialog.Accepted or (wizard.store is None and not wizard.connected):
             return None
         store = wizard.store
-        if wizard.connected:        # this PC joined its service's server: its people sign in as anywhere
+        if wizard.connected and store is None:
+            # A secured server: the first person to sign in connects; only then is its address saved.
+            path = wizard.server_url
+            store = _sign_in_as_person(path, args)
+            if store is None:
+                return None
+            from db.public import save_server
+            save_server(path)
+        elif wizard.connected:      # this PC joined its service's server: its people sign in as anywhere
             path = store.url
             dialog = SignInDialog(store, store.service_name, store.is_demo, getattr(args, "user", None))
             if dialog.exec() != QDialog.Accepted:
@@ -151,15 +159,9 @@ def start(args, app=None):
         from db.public import names_no_user
         look = first_look(path) if app is not None and not on_server else None
         if on_server and names_no_user(path):
-            # A secured server (README, "Several PCs"): nothing can be read before sign-in, which is
-            # connecting as the person's own login with what they type.
-            opening = _OpeningStore(path, as_person=True)
-            dialog = SignInDialog(opening, "", False, getattr(args, "user", None))
-            if dialog.exec() != QDialog.Accepted or opening.store is None:
-                if opening.store is not None:
-                    opening.store.close()
+            store = _sign_in_as_person(path, args)
+            if store is None:
                 return None
-            store = opening.store
         elif look is not None and look.has_accounts:
             # The sign-in window goes on screen first; the store (and the modules behind it)
             # loads while the person types.
@@ -195,6 +197,21 @@ def start(args, app=None):
                 return None
     from .main_window import SessionInfo
     return store, SessionInfo(_service_name(store), store.is_demo, path if isinstance(path, str) else path.resolve())
+
+
+def _sign_in_as_person(url: str, args):
+    """A secured server (README, "Several PCs"): nothing can be read before sign-in, which is connecting
+    as the person's own login with what they type. The signed-in store, or None when they gave up."""
+    from PySide6.QtWidgets import QDialog
+
+    from .signin import SignInDialog
+    opening = _OpeningStore(url, as_person=True)
+    dialog = SignInDialog(opening, "", False, getattr(args, "user", None))
+    if dialog.exec() != QDialog.Accepted or opening.store is None:
+        if opening.store is not None:
+            opening.store.close()
+        return None
+    return opening.store
 
 
 class _OpeningStore:

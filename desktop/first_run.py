@@ -71,6 +71,7 @@ class FirstRunWizard(QWizard):
         self.service_page.form.addRow(self.to_server)
         self._server_chosen = False
         self.connected = False          # finished by connecting to a server: sign in next
+        self.server_url: str | None = None
         self.addPage(self.service_page)
 
         self.account_page = _Page("The first account",
@@ -114,8 +115,9 @@ class FirstRunWizard(QWizard):
         self.addPage(self.recovery_page)
 
         self.server_page = _Page("Your service's server",
-                                 "The address your IT team gave you. This PC keeps only the address: the server's "
-                                 "password, if it needs one, goes in your ~/.pgpass file, never in the app.")
+                                 "The address your IT team gave you. This PC keeps only the address, never a "
+                                 "password: with no user in the address (postgresql://HOST/DBNAME) you sign in "
+                                 "next as yourself, with your own username and password.")
         self.server_address = self.server_page.fields.add(
             self.server_page.form, "server", "Server &address",
             line_edit("Server address", 300, "postgresql://HOST/DBNAME")).widget
@@ -146,14 +148,23 @@ class FirstRunWizard(QWizard):
 
     def _connect(self) -> bool:
         """Open the service's database on the server (refusing an address with a password, a database that
-        is not a set-up service's) and save its address on this PC; the person signs in next."""
-        from db.public import save_server
+        is not a set-up service's) and save its address on this PC; the person signs in next. An address
+        naming no user is a secured server's: nothing can be read there before a person signs in as their
+        own login, so the sign-in window connects, and the address is saved once someone has signed in."""
+        from db.public import check_server_url, names_no_user, save_server
         from db.store import CaseStore
         address = self.server_address.text().strip()
         page = self.server_page
         if not address.lower().startswith(("postgresql://", "postgres://")):
             return page.show_errors([FieldError("server", "Server address: give it as postgresql://HOST/DBNAME, "
                                                           "as your IT team wrote it.")])
+        if names_no_user(address):
+            try:
+                check_server_url(address)
+            except HTDeskError as exc:
+                return page.show_errors([FieldError("server", str(exc))])
+            self.server_url, self.connected, self.store = address, True, None
+            return True
         try:
             store = CaseStore.open(address)
             if not store.has_accounts():
@@ -163,7 +174,7 @@ class FirstRunWizard(QWizard):
             save_server(address)
         except HTDeskError as exc:
             return page.show_errors([FieldError("server", str(exc))])
-        self.store, self.connected = store, True
+        self.store, self.connected, self.server_url = store, True, address
         return True
 
     def _show_backups(self) -> None:

@@ -447,3 +447,63 @@ def test_check_says_when_the_server_does_not_slow_wrong_passwords(cluster, servi
         cluster.admin("ALTER SYSTEM SET auth_delay.milliseconds = 50")
         cluster.admin("SELECT pg_reload_conf()")
         store.close()
+
+
+def test_a_new_pc_joins_a_secured_server_from_the_first_run_window(cluster, service, qtbot, tmp_path, monkeypatch):
+    """The first-run window's "Use my service's server instead…" with an address naming no user: the
+    sign-in window connects as the person's own login, and the address is saved only once they are in."""
+    import argparse
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QWizard
+
+    from db.public import saved_server
+    from desktop import app as app_module
+    from desktop.first_run import FirstRunWizard
+    from desktop.signin import SignInDialog
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("HTDESK_DB", raising=False)
+    address = f"postgresql:///{DB}?host={cluster.folder}"
+
+    def wizard_exec(self):
+        qtbot.addWidget(self)
+        self.show()
+        qtbot.mouseClick(self.to_server, Qt.LeftButton)
+        self.server_address.setText(address.replace(":///", "://:secret@/"))      # a password: refused
+        qtbot.mouseClick(self.button(QWizard.FinishButton), Qt.LeftButton)
+        assert self.currentPage() is self.server_page and "password" in \
+            self.server_page.fields.fields["server"].error.text()
+        self.server_address.setText(address)
+        qtbot.mouseClick(self.button(QWizard.FinishButton), Qt.LeftButton)          # "Connect"
+        assert saved_server() is None                     # nothing kept before someone has signed in
+        return self.result()
+
+    typed: list = []
+
+    def sign_in_exec(self):
+        qtbot.addWidget(self)
+        self.show()
+        for username, password in typed:
+            self.username.setText(username)
+            self.password.setText(password)
+            qtbot.mouseClick(self.sign_in_button, Qt.LeftButton)
+            if self.result() == SignInDialog.Accepted:
+                break
+            assert "Wrong username or password" in self.message.text()
+        else:
+            self.reject()
+        return self.result()
+
+    monkeypatch.setattr(FirstRunWizard, "exec", wizard_exec)
+    monkeypatch.setattr(SignInDialog, "exec", sign_in_exec)
+    args = argparse.Namespace(db=None, user=None)
+    typed[:] = [("tina", "not-her-password-3")]                # then Cancel: the PC is left as it was
+    assert app_module.start(args) is None and saved_server() is None
+    typed[:] = [("tina", "not-her-password-3"), ("tina", PASSWORDS["tina"])]
+    store, info = app_module.start(args)
+    try:
+        assert store.actor.username == "tina" and info.database == address
+        assert store.db.conn.execute("SELECT current_user").fetchone()[0] == "gates.tina"
+        assert saved_server() == address
+    finally:
+        store.close()
