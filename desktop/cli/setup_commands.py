@@ -28,7 +28,7 @@ def register(sub) -> None:
                         "of a file; other PCs then use --db with the same address")
 
     p = common.command(sub, "connect", cmd_connect, "work on a service's PostgreSQL server from this PC: save its "
-                       "address (never a password), or --forget it")
+                       "address (never a password), or --forget it; with --user, sign in to check it first")
     p.add_argument("address", nargs="?", metavar="postgresql://HOST/DBNAME")
     p.add_argument("--forget", action="store_true", help="work on this PC's own database file again")
 
@@ -123,7 +123,7 @@ def cmd_secure(args) -> int:
 
 
 def cmd_connect(args) -> int:
-    from db.public import forget_server, save_server, saved_server
+    from db.public import check_server_url, forget_server, names_no_user, open_as_person, save_server, saved_server
     from db.store import CaseStore
     if args.forget:
         common.out("This PC no longer works on a server: it uses its own database file again."
@@ -137,11 +137,27 @@ def cmd_connect(args) -> int:
     if not args.address.strip().lower().startswith(("postgresql://", "postgres://")):
         raise ValidationError(FieldError("address", f"{args.address}: give the server's address as "
                                                     "postgresql://HOST/DBNAME."))
-    with CaseStore.open(args.address.strip()) as store:       # a set-up service's database, or a plain refusal
+    address = args.address.strip()
+    if names_no_user(address):
+        # A secured server: nothing can be read there before a person signs in as their own login.
+        check_server_url(address)
+        if not getattr(args, "user", None):
+            save_server(address)
+            common.out(f"This PC now works on {address}. Nothing can be read there before sign-in, so only the "
+                       f"address's form was checked: 'htdesk connect {address} --user NAME' also signs in to try it.")
+            return 0
+        args.password = common.password_from_env_or_prompt(f"Password for {args.user}: ")
+        with open_as_person(CaseStore, address, args.user, args.password) as store:
+            name = store.service_name
+        save_server(address)
+        common.out(f"This PC now works on {address} ({name}): {args.user} signed in as their own server login. "
+                   "People sign in with their own username and password; nothing is kept on this PC but the address.")
+        return 0
+    with CaseStore.open(address) as store:       # a set-up service's database, or a plain refusal
         name = store.service_name
-    save_server(args.address.strip())
-    common.out(f"This PC now works on {args.address.strip()} ({name}). Sign in with your own account; the "
-               "server's password, if it needs one, goes in your ~/.pgpass, never in the app.")
+    save_server(address)
+    common.out(f"This PC now works on {address} ({name}). Sign in with your own account; the server's password, "
+               "if it needs one, goes in your ~/.pgpass, never in the app.")
     return 0
 
 

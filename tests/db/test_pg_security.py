@@ -507,3 +507,21 @@ def test_a_new_pc_joins_a_secured_server_from_the_first_run_window(cluster, serv
         assert saved_server() == address
     finally:
         store.close()
+
+
+def test_htdesk_connect_to_a_secured_server_saves_the_address_and_with_user_signs_in_first(cluster, service,
+                                                                                        tmp_path, monkeypatch, capsys):
+    from db.public import saved_server
+    from desktop.cli import main
+    monkeypatch.setenv("HTDESK_DATA_DIR", str(tmp_path / "pc"))
+    address = f"postgresql:///{DB}?host={cluster.folder}"
+    monkeypatch.setenv("HTDESK_PASSWORD", "not-her-password-3")
+    assert main(["connect", address, "--user", "tina"]) == 3 and saved_server() is None     # wrong: nothing saved
+    assert "server refused" in capsys.readouterr().err
+    monkeypatch.setenv("HTDESK_PASSWORD", PASSWORDS["tina"])
+    assert main(["connect", address, "--user", "tina"]) == 0 and saved_server() == address
+    assert "tina signed in as their own server login" in capsys.readouterr().out
+    assert main(["connect", "--forget"]) == 0 and saved_server() is None
+    assert main(["connect", address]) == 0 and saved_server() == address                   # its form only
+    assert "only the address's form was checked" in capsys.readouterr().out
+    assert main(["connect", address.replace(":///", "://:pw@/")]) == 2 and saved_server() == address
