@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QFormLayout, QLabel,
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDialog, QFormLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget)
 
 from db.errors import FieldError
@@ -73,6 +73,19 @@ class CodeCombo(QComboBox):
         self.setCurrentIndex(max(index, 0))
 
 
+def grow_to_fit(widget: QWidget) -> None:
+    """A dialog in which a message has just appeared grows to show it: Qt keeps a shown window's size,
+    so the fields above would be squeezed flat instead (a wrapped message's height depends on the width)."""
+    window = widget.window()
+    layout = window.layout() if isinstance(window, QDialog) else None
+    if layout is None or not window.isVisible():
+        return
+    layout.activate()
+    need = layout.totalHeightForWidth(window.width()) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+    if need > window.height():
+        window.resize(window.width(), need)
+
+
 class ErrorLabel(QLabel):
     """The message next to a field: an icon-like prefix and words, not colour alone."""
 
@@ -90,6 +103,7 @@ class ErrorLabel(QLabel):
             self.setText(f"\u26a0 {message}")
             self.setAccessibleName(f"Problem: {message}")
             self.show()
+            grow_to_fit(self)
         else:
             self.clear()
             self.hide()
@@ -99,6 +113,7 @@ class ErrorLabel(QLabel):
         self.setStyleSheet(_DONE)
         self.setText(f"\u2714 {message}")
         self.setAccessibleName(f"Done: {message}")
+        grow_to_fit(self)
         self.show()
 
 

@@ -275,10 +275,13 @@ def test_the_sign_in_window_on_a_secured_server_connects_as_the_persons_login(cl
     opening = _OpeningStore(f"postgresql:///{DB}?host={cluster.folder}", as_person=True)
     dialog = SignInDialog(opening, "", False, None)
     qtbot.addWidget(dialog)
+    dialog.show()
+    field_height = dialog.username.height()
     dialog.username.setText("champ2")
     dialog.password.setText("not-the-password-9")
     dialog.try_sign_in()
     assert opening.store is None and "Wrong username or password" in dialog.message.text()
+    assert dialog.username.height() >= field_height        # the window grew to show the two-line refusal
     dialog.password.setText(PASSWORDS["champ2"])
     dialog.try_sign_in()
     try:

@@ -41,10 +41,17 @@ def test_sign_in(qtbot, db_path):
         dialog = SignInDialog(store, "Test Health Trainers", False)
         qtbot.addWidget(dialog)
         dialog.show()
+        field_height = dialog.username.height()
         qtbot.keyClicks(dialog.username, "cal")
         qtbot.keyClicks(dialog.password, "wrong")
         qtbot.mouseClick(dialog.sign_in_button, Qt.LeftButton)
         assert dialog.message.isVisible() and "Wrong username or password" in dialog.message.text()
+        # A message of two lines or more (a server's refusal): the window grows to show it, and the
+        # fields keep their height (they were squeezed flat).
+        dialog.message.show_message("Wrong username or password, or the account is locked or ended (the server "
+                                    "refused the sign-in).")
+        assert dialog.username.height() >= field_height and dialog.password.height() >= field_height
+        assert dialog.message.height() >= dialog.message.heightForWidth(dialog.message.width())
         assert store.actor is None and dialog.result() == 0
         dialog.password.setText("amber-kettle-42")
         qtbot.keyClick(dialog.password, Qt.Key_Return)
