@@ -41,6 +41,7 @@ import hashlib
 import hmac
 import os
 import re
+import stringprep
 import unicodedata
 
 GROUPS = {"ADMIN": "admin", "MANAGER": "manager", "COORD": "coord", "TRAINER": "trainer", "CHAMPION": "champion"}
@@ -115,11 +116,35 @@ def scram_verifier(password: str, *, iterations: int = 4096, salt: bytes | None 
     """The SCRAM-SHA-256 secret PostgreSQL keeps for a password (RFC 5802/7677), made here so the
     password itself never reaches the server (libpq's PQencryptPasswordConn does the same)."""
     salt = salt or os.urandom(16)
-    salted = hashlib.pbkdf2_hmac("sha256", unicodedata.normalize("NFKC", password).encode(), salt, iterations)
+    salted = hashlib.pbkdf2_hmac("sha256", saslprep(password).encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
     server_key = hmac.new(salted, b"Server Key", "sha256").digest()
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
+
+
+_PROHIBITED = (stringprep.in_table_c12, stringprep.in_table_c21_c22, stringprep.in_table_c3, stringprep.in_table_c4,
+               stringprep.in_table_c5, stringprep.in_table_c6, stringprep.in_table_c7, stringprep.in_table_c8,
+               stringprep.in_table_c9, stringprep.in_table_a1)
+
+
+def saslprep(password: str) -> str:
+    """The password as PostgreSQL's SCRAM prepares it (RFC 4013 SASLprep, as src/common/saslprep.c does on
+    both the client and the server): a pure-ASCII password as it is; otherwise non-ASCII spaces become
+    spaces, characters mapped to nothing go, NFKC; and when the result holds a prohibited or unassigned
+    character or breaks the bidirectional rule, PostgreSQL uses the password as typed, and so does this."""
+    if password.isascii():
+        return password
+    # Spaces first: U+200B is in both tables, and PostgreSQL makes it a space.
+    mapped = "".join(" " if stringprep.in_table_c12(c) else "" if stringprep.in_table_b1(c) else c for c in password)
+    prepared = unicodedata.normalize("NFKC", mapped)
+    if not prepared or any(test(c) for c in prepared for test in _PROHIBITED):
+        return password
+    if any(stringprep.in_table_d1(c) for c in prepared):          # right-to-left text: RFC 3454 section 6
+        if any(stringprep.in_table_d2(c) for c in prepared) or not (
+                stringprep.in_table_d1(prepared[0]) and stringprep.in_table_d1(prepared[-1])):
+            return password
+    return prepared
 
 
 def _account_function(p: str) -> str:

@@ -528,3 +528,26 @@ def test_htdesk_connect_to_a_secured_server_saves_the_address_and_with_user_sign
     assert main(["connect", address]) == 0 and saved_server() == address                   # its form only
     assert "only the address's form was checked" in capsys.readouterr().out
     assert main(["connect", address.replace(":///", "://:pw@/")]) == 2 and saved_server() == address
+
+
+@pytest.mark.parametrize("password", [
+    "plain-ascii-words-42",
+    "pässwörd-ünïcode-42",                           # composed letters
+    "pa\u0308sswo\u0308rd-decomposed-42",           # the same, decomposed: NFKC composes them
+    "ｆｕｌｌ－ｗｉｄｔｈ-42",                       # full-width forms: NFKC maps them to ASCII
+    "non\u00a0breaking\u2003spaces-42",            # non-ASCII spaces become spaces
+    "soft\u00adhyphen\u200bzero-width-42",          # "commonly mapped to nothing": removed
+    "bell\u0007and-ü-42",                            # a control character: prohibited, used as typed
+    "\u05e9\u05dc\u05d5\u05dd-mixed-42",            # right-to-left then left-to-right: used as typed
+    "\u05e9\u05dc\u05d5\u05dd",                     # right-to-left only: prepared
+])
+def test_the_verifier_the_app_sends_is_the_one_the_servers_own_client_library_signs_in_with(cluster, password):
+    """The app makes the SCRAM verifier itself (the password never reaches the server); libpq prepares the
+    typed password with SASLprep (src/common/saslprep.c) before proving it: both must agree for any text."""
+    import hashlib
+
+    import psycopg
+    login = "verifier_" + hashlib.sha1(password.encode()).hexdigest()[:10]
+    cluster.admin(f"CREATE ROLE {login} LOGIN PASSWORD '{security.scram_verifier(password)}'")
+    with psycopg.connect(host=str(cluster.folder), dbname="postgres", user=login, password=password) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == login
