@@ -388,7 +388,23 @@ def test_a_network_server_is_used_only_over_tls_with_its_certificate_checked(tmp
         # The certificate is checked against the CA given (else ~/.postgresql/root.crt): verify-full is added.
         store = _new_store(f"{url}?sslrootcert={c.ca}")
         assert store.db.conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()[0] == 1
+        from db.pg import security
+        tls = {r.name: r for r in security.checks(store.db)}["server: TLS"]
+        assert tls.ok and "encrypted (TLS)" in tls.detail
         store.close()
+        # Over the network without TLS (the app never connects so: a connection made by hand, as some other
+        # route to the server might), check says so and what to do.
+        import psycopg
+
+        from db.pg.adapter import PgConnection, PgDatabase
+        with open(c.data / "pg_hba.conf", "a") as hba:
+            hba.write("hostnossl all all 127.0.0.1/32 trust\n")
+        c.admin("SELECT pg_reload_conf()")
+        raw = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="tls", sslmode="disable")
+        plain = PgDatabase(PgConnection(raw), url)
+        tls = {r.name: r for r in security.checks(plain)}["server: TLS"]
+        assert not tls.ok and "not encrypted" in tls.detail and "hostssl" in tls.detail
+        raw.close()
         # A server whose certificate another authority signed is refused, in plain words.
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                         "/CN=Other CA", "-keyout", str(tmp_path / "other.key"), "-out", str(tmp_path / "other.crt")],
