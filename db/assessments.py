@@ -1,7 +1,7 @@
 """Assessments stored with the scores the app computed (db.instruments), and their pairing."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 import json
 from datetime import date
@@ -123,25 +123,44 @@ def points(db: Database, referral_ids: list[int] | None = None, where: str = "",
            score_keys: Iterable[str] | None = None) -> list[instruments.AssessmentPoint]:
     """Assessment points for pairing; the id is the order recorded. score_keys: only these scores
     are read into each point (the rest of the JSON is never parsed); None for every score."""
+    point = point_maker(score_keys)
+    return [point(row) for row in point_rows(db, referral_ids, where, params, score_keys)]
+
+
+def point_rows(db: Database, referral_ids: list[int] | None = None, where: str = "", params: tuple = (),
+               score_keys: Iterable[str] | None = None, owners: Mapping[str, str] | None = None) -> list[tuple]:
+    """The rows points() reads, as they come: (id, referral_id, instrument, assessed_date, timepoint,
+    is_result, then the scores' JSON: the whole object, or each of score_keys in sorted order).
+    instruments.pairs_by_referral_rows pairs them with point_maker(score_keys), making a point only
+    of the rows paired. owners: score key -> the one instrument whose assessments it is read from
+    (elsewhere it is left out, and their JSON not looked into for it)."""
     keys = None if score_keys is None else sorted(score_keys)
     if keys is None:
         read = "scores"
     else:
-        read = ", ".join(engine.json_member(db, "scores", k) for k in keys) or "NULL"
+        def member(k):
+            got = engine.json_member(db, "scores", k)
+            if owners is None or k not in owners:
+                return got
+            return f"CASE WHEN instrument = '{owners[k].replace(chr(39), chr(39) * 2)}' THEN {got} END"
+        read = ", ".join(member(k) for k in keys) or "NULL"
     sql = f"SELECT id, referral_id, instrument, assessed_date, timepoint, is_result, {read} FROM assessments"
     if referral_ids is not None:
         sql += f" WHERE referral_id IN ({','.join('?' * len(referral_ids))})"
         params = tuple(referral_ids)
     elif where:
         sql += " WHERE " + where
-    if keys is None:
-        return [instruments.AssessmentPoint(id=r[0], referral_id=r[1], instrument=r[2], date=r[3], timepoint=r[4],
-                                            order=r[0], is_result=bool(r[5]), scores=json.loads(r[6]))
-                for r in db.conn.execute(sql, params)]
-    return [instruments.AssessmentPoint(id=r[0], referral_id=r[1], instrument=r[2], date=r[3], timepoint=r[4],
-                                        order=r[0], is_result=bool(r[5]),
-                                        scores={k: _json_value(v) for k, v in zip(keys, r[6:]) if v is not None})
-            for r in db.conn.execute(sql, params)]
+    return db.conn.execute(sql, params).fetchall()
+
+
+def point_maker(score_keys: Iterable[str] | None = None) -> Callable[[tuple], instruments.AssessmentPoint]:
+    """The AssessmentPoint of a row of point_rows(..., score_keys)."""
+    make = instruments.AssessmentPoint
+    if score_keys is None:
+        return lambda r: make(r[0], r[1], r[2], r[3], r[4], r[0], bool(r[5]), json.loads(r[6]))
+    keys = sorted(score_keys)
+    return lambda r: make(r[0], r[1], r[2], r[3], r[4], r[0], bool(r[5]),
+                          {k: _json_value(v) for k, v in zip(keys, r[6:]) if v is not None})
 
 
 def _json_value(text: str):

@@ -274,10 +274,18 @@ _BETWEEN = re.compile(r"(\w+\.\w+) BETWEEN :start AND :end")
 # The span's sessions by day, attendance, mode and venue (a covering index, 0009_reach_indexes, serves it).
 _SPAN_SESSIONS_SQL = ("SELECT s.session_date, s.attendance, s.mode, s.venue_id, COUNT(*) FROM sessions s "
                       "WHERE s.session_date BETWEEN :start AND :end")
-# Attended sessions of the span, each referral's first by quarter and member of staff.
-_SPAN_ATTENDED_SQL = ("SELECT s.referral_id, s.staff_id, {bucket} AS b, MIN(s.session_date) FROM sessions s "
-                      "WHERE s.session_date BETWEEN :start AND :end AND " + attended_sql("s.attendance")
-                      + " GROUP BY s.referral_id, s.staff_id, b")
+# Attendance tested through COALESCE, which no index serves: SQLite then reads the span's sessions by
+# date from a covering index (sessions_span) or in referral order, instead of looking up each session
+# found by its attendance code (sessions_booked), which took four times as long.
+_SPAN_ATTENDED = attended_sql("COALESCE(s.attendance, '')")
+# Each referral's first attended session in the span, and the quarters (a bit each: 1 << quarter) it
+# had one in.
+_SPAN_FIRST_SQL = ("SELECT s.referral_id, MIN(s.session_date), SUM(DISTINCT 1 << {bucket}) FROM sessions s "
+                   "WHERE s.session_date BETWEEN :start AND :end AND " + _SPAN_ATTENDED + "{service} "
+                   "GROUP BY s.referral_id")
+# The members of staff who held an attended session, by quarter.
+_SPAN_STAFF_SQL = ("SELECT DISTINCT {bucket}, s.staff_id FROM sessions s "
+                   "WHERE s.session_date BETWEEN :start AND :end AND " + _SPAN_ATTENDED + "{service}")
 # Which of :ids (a JSON list) had an attended session before the span (so are not starts in their
 # first quarter of it): looked up referral by referral, never by reading every earlier session.
 _SPAN_BEFORE_SQL = ("SELECT j.value FROM json_each(:ids) j WHERE EXISTS (SELECT 1 FROM sessions p "
@@ -293,9 +301,21 @@ WHERE r.service_id = :service AND r.id IN (SELECT value FROM json_each(:ids))
 """.format(erased_columns=ERASED_COLUMNS)
 
 
+# A source whose joins only find the service of each row, read without them when every referral in the
+# file is the service's (every goal has its plan and every plan its referral: NOT NULL foreign keys).
+_ONE_SERVICE_SOURCES = {
+    "goals_closed": ("FROM goals g WHERE g.status_date BETWEEN :start AND :end "
+                     "AND g.status IN ('FULL', 'PARTLY', 'NOT')", ("g.area", "g.status")),
+}
+
+
 def _bucket(column: str, n: int) -> str:
     whens = " ".join(f"WHEN {column} <= :e{i} THEN {i}" for i in range(n - 1))
     return f"(CASE {whens} ELSE {n - 1} END)" if n > 1 else "0"
+
+
+# The referrals of a quarter that are not starts, as one row (db.returns._Active) weighted by their number.
+_NOT_A_START = active_row(None, None, None, None, True, None, None, None, None, None, None, None, None, None)
 
 
 class _Span:
@@ -376,38 +396,36 @@ class _Span:
         self._fill("venue_sessions", [[(key, w, None) for key, w in c.items()] for c in venues])
 
     def _load_attended(self) -> None:
-        """db.returns' "active" (with db.returns.active_row, the return's own start rule) and the
-        dashboard's "trainers", from one read of the span's attended sessions."""
+        """db.returns' "active" and the dashboard's "trainers", from the span's attended sessions read
+        grouped by referral. A referral is a start in the quarter of its first attended session of the
+        span unless it had one before the span (db.returns' rule: no attended session before the
+        quarter); its row is db.returns.active_row's. The referrals active in a quarter that are not
+        starts are one row weighted by their number: no figure reads more of them (each quarter's
+        figures are checked against the quarter counted alone, which has a row for each). "trainers"
+        lists each member of staff once a quarter: only their number is read."""
         n, conn = len(self.periods), self.db.conn
-        first: dict = {}                       # (referral id, quarter) -> first attended date in it
-        held: list = []                        # (quarter, staff id, referral id)
-        sql = _SPAN_ATTENDED_SQL.format(bucket=_bucket("s.session_date", n))
-        for rid, staff_id, q, day in conn.execute(sql, self.params):
-            key = (rid, q)
-            if day < first.get(key, "9"):
-                first[key] = day
-            held.append((q, staff_id, rid))
-        # Attended before the span: for a referral's first quarter in the span, that alone makes it
-        # not a start; in any later quarter its own earlier quarter already does.
-        ids = json.dumps(sorted({rid for rid, _ in first}))
+        bucket, service = _bucket("s.session_date", n), self._service_filter("s.referral_id")
+        active_in = [0] * n
+        first: dict = {}                       # referral id -> its first attended date in the span
+        for rid, day, quarters in conn.execute(_SPAN_FIRST_SQL.format(bucket=bucket, service=service), self.params):
+            first[rid] = day
+            for q in range(n):
+                if quarters >> q & 1:
+                    active_in[q] += 1
+        ids = json.dumps(sorted(first))
         before = {rid for (rid,) in conn.execute(_SPAN_BEFORE_SQL, {**self.params, "ids": ids})}
-        people = {row[0]: row[1:] for row in conn.execute(_SPAN_PEOPLE_SQL, {**self.params, "ids": ids})}
-        earliest: dict = {}
-        for rid, q in first:
-            if q < earliest.get(rid, n):
-                earliest[rid] = q
+        starting = json.dumps(sorted(rid for rid in first if rid not in before))
+        quarter = self._quarter_of()
         active: list[list] = [[] for _ in range(n)]
-        for (rid, q), day in first.items():
-            person = people.get(rid)
-            if person is None:                 # another service's referral
-                continue
-            ref, received, source = person[0], person[1], person[2]
-            started_before = q > earliest[rid] or rid in before
-            active[q].append((active_row(ref, received, source, day, started_before, *person[3:]), 1, ref))
-        per_staff = Counter((q, staff_id) for q, staff_id, rid in held if rid in people)
+        for rid, ref, received, source, *person in conn.execute(_SPAN_PEOPLE_SQL, {**self.params, "ids": starting}):
+            day = first[rid]
+            active[quarter(day)].append((active_row(ref, received, source, day, False, *person), 1, ref))
+        for q in range(n):
+            if active_in[q] > len(active[q]):
+                active[q].append((_NOT_A_START, active_in[q] - len(active[q]), None))
         trainers: list[list] = [[] for _ in range(n)]
-        for (q, staff_id), count in per_staff.items():
-            trainers[q].append(((staff_id,), count, None))
+        for q, staff_id in conn.execute(_SPAN_STAFF_SQL.format(bucket=bucket, service=service), self.params):
+            trainers[q].append(((staff_id,), 1, None))
         self._fill("active", active)
         self._fill("trainers", trainers)
 
@@ -418,18 +436,17 @@ class _Span:
         whole = _Data(self.db, self.params["service"], self.periods[0], self.instruments_on)
         whole.params = {"service": self.params["service"], "start": self.params["start"], "end": self.params["end"]}
         whole.score_keys = self.views[0].score_keys
-        closed_on = dict(self.db.conn.execute(
-            "SELECT referral_ref, closed_date FROM referrals WHERE service_id = :service "
-            "AND closed_date BETWEEN :start AND :end", self.params).fetchall())
         buckets: list[list] = [[] for _ in range(n)]
-        for row in whole.rows("closed"):
-            buckets[quarter(closed_on[row[2]])].append(row)
+        for row, day in whole.closed_on():
+            buckets[quarter(day)].append(row)
         self._fill("closed", buckets)
 
     def _load_grouped(self, name: str) -> None:
         n = len(self.periods)
         buckets: list[list] = [[] for _ in range(n)]
         where, cols = _REACH_SOURCES[name] if name in _REACH_SOURCES else _SQL_SOURCES[name]
+        if name in _ONE_SERVICE_SOURCES and self._service_filter("") == "":
+            where, cols = _ONE_SERVICE_SOURCES[name]
         column = _BETWEEN.search(where).group(1)
         listed = ", ".join(("b",) + cols)
         sql = f"SELECT {_bucket(column, n)} AS b{''.join(', ' + c for c in cols)}, COUNT(*) {where} GROUP BY {listed}"
@@ -469,8 +486,10 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     for view in span.views:
         view.score_keys = scores
     out = []
-    try:
-        with _bulk():
+    # The rows are let go before the collector is switched back on: on again with them still held, its
+    # first pass would walk every one of them (0.4 s at 50,000 clients).
+    with _bulk():
+        try:
             for i, view in enumerate(span.views):
                 if cancelled is not None and cancelled():
                     raise Cancelled(_STOPPED)
@@ -481,8 +500,8 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
                     for f in spec.figures(view):
                         figures[f.key] = f
                 out.append(QuarterFigures(periods[i], figures))
-    finally:
-        span.close()
+        finally:
+            span.close()
     return out
 
 
@@ -594,7 +613,6 @@ def client_lsoas(db: Database, service_id: int) -> dict[str, int]:
 _UNCOUNTED_ACTIONS = ("view", "login", "failed_login", "lock", "unlock", "print", "export", "backup", "submit")
 _UNCOUNTED_ENTITIES = frozenset({"account", "staff", "directory", "document", "return_run", "audit",
                                  "contact_attempt", "safeguarding", "service"})
-_ISO_DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})')
 _CHUNK = 150                     # ids per look-up (six lists of them stay under SQLite's 999 values)
 
 # The earliest dated thing a figure reads, of each of a few referrals, or of all a few clients' referrals.
@@ -716,22 +734,18 @@ def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]
     if not marks:
         return set()
     since = min(marks.values())
-    skip = ", ".join("?" * len(_UNCOUNTED_ACTIONS))
     events = []                  # (id, the earliest date it names or None, what it is about or None: everything)
     records: dict[str, set] = {}
-    for event_id, entity, entity_id, client_id, before, after in db.conn.execute(
-            f"SELECT id, entity, entity_id, client_id, before, after FROM audit WHERE id > ? "
-            f"AND action NOT IN ({skip}) ORDER BY id", (since, *_UNCOUNTED_ACTIONS)):
+    for event_id, entity, entity_id, client_id, named in engine.audit_dates_since(db, since, _UNCOUNTED_ACTIONS):
         if entity in _UNCOUNTED_ENTITIES:
             continue
         if client_id is None:
             events.append((event_id, None, None))
             continue
-        named = _ISO_DATE.findall(f"{before or ''} {after or ''}")
         about = (entity, entity_id, int(client_id))
         if entity in _RECORD_DATES and str(entity_id or "").isdigit():
             records.setdefault(entity, set()).add(int(entity_id))
-        events.append((event_id, min(named) if named else None, about))
+        events.append((event_id, named, about))
     if not events:
         return set()
     dated = {(entity, i): d for entity, ids in records.items()

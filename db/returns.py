@@ -33,10 +33,10 @@ from typing import Any, Callable, Iterable
 from sqlite_utils import Database
 
 from . import codes, instruments
-from .assessments import points
+from .assessments import point_maker, point_rows
 from .errors import FieldError, NotFound, ValidationError
 from .instruments import (INSTRUMENTS, MEANINGFUL_SCORE_KEYS, OUTCOME_SCORE_KEYS, auditc_positive_to_negative,
-                          pairs_by_referral, score_definition, smoking_quit)
+                          pairs_by_referral_rows, score_definition, smoking_quit)
 from .periods import Period
 from .validation import age_on, nhs_number_valid
 
@@ -353,7 +353,15 @@ class _PairRow:
     ref: str
     instrument: str
     pair: instruments.Pair
-    values: dict           # score key -> exact (baseline, exit, exit - baseline) where both exist
+    values: dict           # score key -> (baseline, exit) as recorded, where both exist
+
+
+def _exact_part(both: tuple, pick: int):
+    """The exact baseline (0), exit (1) or change, exit - baseline (2), of a score's (baseline, exit):
+    the change worked out exactly, not through a float."""
+    if pick == 2:
+        return _exact(both[1]) - _exact(both[0])
+    return _exact(both[pick])
 
 
 _SQL_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -472,9 +480,13 @@ class _Data:
         return [(active_row(*row), 1, row[0]) for row in self.db.conn.execute(_ACTIVE_SQL, self.params)]
 
     def _closed(self) -> list:
+        return [row for row, _ in self.closed_on()]
+
+    def closed_on(self) -> list[tuple]:
+        """The "closed" rows, each with the date its referral closed: (row, closed date)."""
         closed = list(self.db.conn.execute(
-            f"SELECT id, referral_ref, closure_reason FROM referrals WHERE {_CLOSED_WHERE} ORDER BY referral_ref",
-            self.params))
+            f"SELECT id, referral_ref, closure_reason, closed_date FROM referrals WHERE {_CLOSED_WHERE} "
+            "ORDER BY referral_ref", self.params))
         pairs: dict = {}
         if closed and self.instruments_on:
             # Only the assessments of referrals closed in the period, of instruments switched on.
@@ -483,8 +495,11 @@ class _Data:
             where = (f"referral_id IN (SELECT id FROM referrals WHERE service_id = ? AND closed_date BETWEEN ? AND ?) "
                      f"AND instrument IN ({marks}) AND timepoint IN ('BASELINE', 'REVIEW', 'EXIT') AND is_result = 1")
             params = (self.params["service"], self.params["start"], self.params["end"], *self.instruments_on)
-            pairs = pairs_by_referral(points(self.db, where=where, params=params, score_keys=self.score_keys))
-        return [(_Closed(ref, reason, pairs.get(rid, {})), 1, ref) for rid, ref, reason in closed]
+            # A score is read only from its own instrument's assessments: those are the pairs it is read from.
+            owners = None if self.score_keys is None else {k: _INSTRUMENT_OF_SCORE[k] for k in self.score_keys}
+            rows = point_rows(self.db, where=where, params=params, score_keys=self.score_keys, owners=owners)
+            pairs = pairs_by_referral_rows(rows, point_maker(self.score_keys))
+        return [((_Closed(ref, reason, pairs.get(rid, {})), 1, ref), day) for rid, ref, reason, day in closed]
 
     def _pairs(self, instrument: str) -> list:
         keys = [k for k in OUTCOME_SCORE_KEYS if _INSTRUMENT_OF_SCORE.get(k) == instrument
@@ -498,8 +513,7 @@ class _Data:
             for k in keys:
                 both = pair.values(k)      # only when the score exists on both sides
                 if both is not None:
-                    b, e = _exact(both[0]), _exact(both[1])
-                    values[k] = (b, e, e - b)     # the change exactly, not through a float
+                    values[k] = both
             out.append((_PairRow(ref, instrument, pair, values), 1, ref))
         return out
 
@@ -593,7 +607,7 @@ class _ScorePercent:
         return [r for r in data.rows(f"pairs/{_INSTRUMENT_OF_SCORE[score]}") if score in r[0].values]
 
     def _yes(self, row, score: str) -> bool:
-        return self.better(score, *row.pair.values(score)) is True
+        return self.better(score, *row.values[score]) is True
 
     def figures(self, data: _Data) -> list[Figure]:
         out = []
@@ -758,7 +772,7 @@ def _specs(instruments_on: Iterable[str]) -> list:
     for measure, pick in (("OUTCOME_MEAN_BASELINE", 0), ("OUTCOME_MEAN_EXIT", 1), ("OUTCOME_MEAN_CHANGE", 2)):
         if scores:
             specs.append(_Values(measure, MEAN, tuple(
-                (f"score={k}", pairs(k), both(k), (lambda p, k=k, i=pick: p.values[k][i])) for k in scores)))
+                (f"score={k}", pairs(k), both(k), (lambda p, k=k, i=pick: _exact_part(p.values[k], i))) for k in scores)))
     if scores:
         specs.append(_ScorePercent("OUTCOME_IMPROVED", tuple(scores), _improved))
     if meaningful_scores:

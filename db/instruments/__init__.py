@@ -38,7 +38,7 @@ from .outcomes import (
 )
 from .pairing import (
     BASELINE, EXIT, FOLLOWUP_TIMEPOINTS, REVIEW, TIMEPOINTS, AssessmentPoint, Pair,
-    followup_pairs, pair_for, pairs_by_instrument, pairs_by_referral,
+    followup_pairs, pair_for, pairs_by_instrument, pairs_by_referral, pairs_by_referral_rows,
 )
 from .scoring import (
     SCORERS, build_scored, is_result, normalise_answers, register_instrument, score, scorer,
@@ -61,7 +61,7 @@ __all__ = [
     "DEFAULT_MEANINGFUL_POINTS", "DEFAULT_WEIGHT_LOSS_PCT", "auditc_positive_to_negative",
     "change", "improved", "meaningful", "quit", "smoking_quit", "weight_change",
     "BASELINE", "EXIT", "FOLLOWUP_TIMEPOINTS", "REVIEW", "TIMEPOINTS", "AssessmentPoint", "Pair",
-    "followup_pairs", "pair_for", "pairs_by_instrument", "pairs_by_referral",
+    "followup_pairs", "pair_for", "pairs_by_instrument", "pairs_by_referral", "pairs_by_referral_rows",
     "SCORERS", "build_scored", "sum_scale", "is_result", "normalise_answers", "register_instrument", "score", "scorer",
     "uses_adjusted_bmi", "validate_answers", "default_on_codes",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date as Date
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .definitions import INSTRUMENTS
 from .model import Number
@@ -153,3 +153,49 @@ def pairs_by_referral(points: Iterable[AssessmentPoint]) -> dict[Any, dict[str, 
     for p in points:
         grouped.setdefault(p.referral_id, []).append(p)
     return {ref: _pairs_of(pts) for ref, pts in grouped.items()}     # grouped by referral already
+
+
+# The first fields of a row read for pairing: the assessment's id (also its order recorded), its
+# referral, instrument, date, timepoint and whether it is a result; the rest is the reader's own.
+_ID, _REFERRAL, _INSTRUMENT, _DATE, _TIMEPOINT, _IS_RESULT = range(6)
+
+
+def pairs_by_referral_rows(rows: Iterable[tuple], point: Callable[[tuple], AssessmentPoint]
+                           ) -> dict[Any, dict[str, Pair]]:
+    """pairs_by_referral of the points these rows are (point(row) makes one; the order recorded is
+    the id, as the store's points have it), for the referrals with a pair: the same pairs by the same
+    rule, each referral's earliest BASELINE result of an instrument with its latest EXIT result, or
+    its latest REVIEW result standing in. Only the points paired are made (a return or the dashboard
+    pairs a hundred thousand points at scale)."""
+    first: dict[tuple, tuple] = {}       # (referral, instrument) -> its earliest BASELINE result
+    last: dict[tuple, tuple] = {}        # (referral, instrument, EXIT or REVIEW) -> its latest result
+    for row in rows:
+        if not row[_IS_RESULT]:
+            continue
+        timepoint = row[_TIMEPOINT]
+        if timepoint == BASELINE:
+            key = (row[_REFERRAL], row[_INSTRUMENT])
+            held = first.get(key)
+            if held is None or (row[_DATE], row[_ID]) < (held[_DATE], held[_ID]):
+                first[key] = row
+        elif timepoint == EXIT or timepoint == REVIEW:
+            key = (row[_REFERRAL], row[_INSTRUMENT], timepoint)
+            held = last.get(key)
+            if held is None or (row[_DATE], row[_ID]) > (held[_DATE], held[_ID]):
+                last[key] = row
+    found: dict[Any, list] = {}          # referral -> [(instrument, baseline row, later row, stood in)]
+    for (referral, code), baseline in first.items():
+        later = last.get((referral, code, EXIT))
+        if later is not None:
+            found.setdefault(referral, []).append((code, baseline, later, False))
+            continue
+        later = last.get((referral, code, REVIEW))
+        if later is not None:
+            found.setdefault(referral, []).append((code, baseline, later, True))
+    out: dict[Any, dict[str, Pair]] = {}
+    for referral, pairs in found.items():
+        if len(pairs) > 1:
+            order = _in_spec_order(p[0] for p in pairs)
+            pairs.sort(key=lambda p: order.index(p[0]))
+        out[referral] = {code: Pair(code, point(b), point(e), stood_in=stood_in) for code, b, e, stood_in in pairs}
+    return out
