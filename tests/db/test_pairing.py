@@ -155,3 +155,28 @@ def test_pair_from_scored_assessments_end_to_end():
     pair = pair_for(points, "BODY")
     assert pair.compare("bmi") == (25.0, 23.75, -1.25)
     assert pair.improved("bmi") is True and pair.meaningful("weight_kg") is True
+
+
+def test_pairs_from_rows_are_the_pairs_of_the_points():
+    """pairs_by_referral_rows (the return's and the dashboard's pairing from plain rows, making a point
+    only of those paired) gives exactly pairs_by_referral's pairs: results only, the earliest baseline
+    and the latest exit, a review standing in, same-day ties by the order recorded (the id), every
+    instrument in the spec's order, and only referrals with a pair."""
+    from db.instruments import pairs_by_referral_rows
+    rng = random.Random(13)
+    ids = rng.sample(range(1, 10_000), 3_000)         # the id is the order recorded, in no particular order
+    rows = []
+    for i in ids:
+        rows.append((i, rng.randint(1, 300), rng.choice(["SWEMWBS", "BODY", "SMOKING", "ONS4"]),
+                     f"2026-0{rng.randint(4, 6)}-1{rng.randint(0, 3)}",
+                     rng.choice(["BASELINE", "BASELINE", "REVIEW", "EXIT", "EXIT", "FU3"]),
+                     rng.random() < 0.9, rng.randint(10, 30)))
+
+    def point(row):
+        return AssessmentPoint(row[0], row[1], row[2], row[3], row[4], row[0], row[5], {"score": row[6]})
+    expected = {ref: pairs for ref, pairs in pairs_by_referral([point(r) for r in rows]).items() if pairs}
+    got = pairs_by_referral_rows(rows, point)
+    assert got == expected
+    assert [list(p) for p in got.values()] == [list(p) for p in (expected[ref] for ref in got)]   # the same order
+    stood_in = [p for pairs in got.values() for p in pairs.values() if p.stood_in]
+    assert stood_in and len(got) > 200 and any(len(p) > 2 for p in got.values())
