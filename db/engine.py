@@ -8,12 +8,13 @@ columns, the change counter, and the PRAGMAs that have no counterpart.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from .pg import is_postgres
 
 __all__ = ["is_postgres", "analyze_after_bulk_load", "greatest", "now", "search_clause", "search_query", "json_goals_and_contacts", "has_column",
-           "data_version", "secure_delete", "json_member",
+           "data_version", "secure_delete", "json_member", "audit_dates_since",
            "table_names", "is_virtual_table", "column_names", "foreign_keys", "integrity_errors", "pending_steps"]
 
 
@@ -158,3 +159,38 @@ def secure_delete(db) -> None:
     """Overwrite what is freed with zeros (SQLite's file). A server's pages are its own: nothing to set."""
     if not is_postgres(db):
         db.conn.execute("PRAGMA secure_delete = ON")
+
+
+# The audit events a count of the reach figures must look at (db/reach.py, stale_periods): what each is
+# about and the earliest ISO date its before or after names, never the rest of those (personal data).
+_AUDIT_DATES_SQL = (
+    "SELECT a.id, a.entity, a.entity_id, a.client_id, "
+    "(SELECT min(m[1]) FROM regexp_matches(coalesce(a.before, '') || ' ' || coalesce(a.after, ''), "
+    "'\"(\\d{{4}}-\\d{{2}}-\\d{{2}})', 'g') AS m) "
+    "FROM audit a WHERE a.id > {since} AND a.action <> ALL({skip}) ORDER BY a.id")
+AUDIT_DATES_FUNCTION = f"""CREATE OR REPLACE FUNCTION htdesk_audit_dates(p_since bigint, p_skip text[])
+RETURNS TABLE (id bigint, entity text, entity_id text, client_id bigint, named text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+{_AUDIT_DATES_SQL.format(since="p_since", skip="p_skip")}
+$$"""
+_ISO_DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})')
+
+
+def audit_dates_since(db, since: int, skip: tuple[str, ...]) -> list[tuple]:
+    """(id, entity, entity_id, client_id, earliest date named or None) of the audit events after since,
+    but those with an action in skip. On a secured server through htdesk_audit_dates (db/pg/security.py),
+    since a coordinator's login may read the audit's ids only: the role table shows the audit to
+    managers and administrators."""
+    if is_postgres(db):
+        from .pg import security
+        sql = "SELECT * FROM htdesk_audit_dates(?, CAST(? AS text[]))" if security.installed(db) else \
+            _AUDIT_DATES_SQL.format(since="?", skip="CAST(? AS text[])")
+        return [tuple(r) for r in db.conn.execute(sql, (since, list(skip)))]
+    marks = ", ".join("?" * len(skip))
+    out = []
+    for event_id, entity, entity_id, client_id, before, after in db.conn.execute(
+            f"SELECT id, entity, entity_id, client_id, before, after FROM audit WHERE id > ? "
+            f"AND action NOT IN ({marks}) ORDER BY id", (since, *skip)):
+        named = _ISO_DATE.findall(f"{before or ''} {after or ''}")
+        out.append((event_id, entity, entity_id, client_id, min(named) if named else None))
+    return out

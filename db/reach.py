@@ -733,6 +733,7 @@ def stale_periods(db: Database, marks: dict[str, int], periods: Iterable[Period]
     changed (see the notes above)."""
     if not marks:
         return set()
+    from . import engine
     since = min(marks.values())
     events = []                  # (id, the earliest date it names or None, what it is about or None: everything)
     records: dict[str, set] = {}

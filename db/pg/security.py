@@ -93,7 +93,11 @@ ACCOUNT_OWN = ("password_hash", "locked", "failed_attempts", "last_login", "must
                "updated_at", "updated_by", "locked_until")
 # Erasure (administrators) anonymises client records in place.
 ERASERS = ("admin",)
-AUDIT_READERS = ("admin", "manager", "coord")      # the whole row; the others its id and hash only
+# The whole row: those the role table shows the audit to (db/policy.py, audit_view); the others its id and
+# hash only, to chain a new row. The reach count's look at what changed since a count (coordinators
+# count too) goes through htdesk_audit_dates (db/engine.py): ids, what each is about and a date.
+AUDIT_READERS = ("admin", "manager")
+AUDIT_DATES = ("admin", "manager", "coord")
 
 
 def prefix(db) -> str:
@@ -200,6 +204,7 @@ END $$"""
 
 
 def _statements(p: str, owner: str) -> list[str]:
+    from .. import engine
     app = _q(group(p, "app"))
     g = {name: _q(group(p, name)) for name in (*GROUPS.values(), "app")}
     accounts_role = _q(group(p, "accounts"))
@@ -212,7 +217,7 @@ def _statements(p: str, owner: str) -> list[str]:
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA public TO {app}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {app}",
-        f"REVOKE SELECT ON audit FROM {app}",
+        f"REVOKE SELECT ON audit FROM {', '.join(g.values())}",
         f"GRANT SELECT (id, hash) ON audit TO {app}",
         f"GRANT INSERT ON audit TO {app}",
         f"GRANT SELECT ON audit TO {', '.join(g[n] for n in AUDIT_READERS)}",
@@ -245,6 +250,11 @@ $$""",
     ]
     for fn in ("htdesk_app_username()", "htdesk_my_clients()", "htdesk_my_referrals()"):
         out += [f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC", f"GRANT EXECUTE ON FUNCTION {fn} TO {app}"]
+    out += [
+        engine.AUDIT_DATES_FUNCTION,
+        "REVOKE ALL ON FUNCTION htdesk_audit_dates(bigint, text[]) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION htdesk_audit_dates(bigint, text[]) TO {', '.join(g[n] for n in AUDIT_DATES)}",
+    ]
     out += [
         f"GRANT UPDATE ({', '.join(ACCOUNT_OWN)}) ON accounts TO {app}",
         "ALTER TABLE accounts ENABLE ROW LEVEL SECURITY",

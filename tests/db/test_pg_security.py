@@ -551,3 +551,44 @@ def test_the_verifier_the_app_sends_is_the_one_the_servers_own_client_library_si
     cluster.admin(f"CREATE ROLE {login} LOGIN PASSWORD '{security.scram_verifier(password)}'")
     with psycopg.connect(host=str(cluster.folder), dbname="postgres", user=login, password=password) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == login
+
+
+def test_a_coordinators_login_counts_the_dashboard_without_reading_the_audits_contents(cluster, service):
+    """The role table shows the audit to managers and administrators only; a coordinator's count of the
+    reach figures learns what changed since the last count through htdesk_audit_dates (ids, what each
+    event is about, the earliest date it names), which gives what the file's own reading gives."""
+    import re
+
+    import psycopg
+    owner = CaseStore.open(service["url"])
+    owner.sign_in("admin", PW)
+    if owner.db.conn.execute("SELECT COUNT(*) FROM accounts WHERE username = 'cora'").fetchone()[0] == 0:
+        owner.service.add_staff("Cora", "COORD", username="cora", password="amber-signal-63")
+    owner.close()
+    with _connect(cluster, "cora", "amber-signal-63") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT before, after FROM audit")
+        seen = conn.execute("SELECT * FROM htdesk_audit_dates(0, ARRAY['view', 'login'])").fetchall()
+    with _connect(cluster, "tina") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM htdesk_audit_dates(0, ARRAY['view'])")
+    with psycopg.connect(host=str(cluster.folder), dbname=DB, user=OWNER) as conn:
+        raw = conn.execute("SELECT id, entity, entity_id, client_id, before, after FROM audit "
+                           "WHERE action NOT IN ('view', 'login') ORDER BY id").fetchall()
+    dates = [min(re.findall(r'"(\d{4}-\d{2}-\d{2})', f"{b or ''} {a or ''}"), default=None) for *_, b, a in raw]
+    assert seen == [(*r[:4], d) for r, d in zip(raw, dates)] and any(dates)
+
+    cora = security.open_as_person(CaseStore, service["url"].replace(f"{OWNER}@", ""), "cora", "amber-signal-63")
+    try:
+        cora.reference.deprivation_for = lambda postcode: {}
+        first = cora.reach.dashboard("2026-27-Q3")             # counted, and kept
+        client_id = cora.clients.add({"first_name": "Counted", "last_name": "Later", "date_of_birth": "1975-05-05",
+                                      "gender": "1", "ethnicity": "A"}, today=TODAY).ids[0]
+        cora.referrals.add(client_id, {"received_date": "2026-10-20", "source": "SELF"}, today=TODAY)
+        cora.reach._counted.clear()                            # a new opening: the kept quarters and what changed
+        again = cora.reach.dashboard("2026-27-Q3")
+        fresh = cora.reach.dashboard("2026-27-Q2")             # (a quarter before the change: kept as it was)
+        assert [q.figures for q in again.quarters][:-1] == [q.figures for q in first.quarters][:-1]
+        assert again.quarters[-1].figures != first.quarters[-1].figures      # the new referral's quarter recounted
+        assert [q.figures for q in fresh.quarters][-1] == [q.figures for q in first.quarters][-2]
+    finally:
+        cora.close()
