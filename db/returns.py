@@ -28,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from sqlite_utils import Database
 
@@ -316,9 +316,9 @@ _ETHNIC_GROUP = {c: codes.group_of("ethnic_group", c) for c in codes.codes("ethn
 
 
 # --- rows behind the figures ---------------------------------------------------------------
+# Named tuples: immutable like frozen dataclasses, and made several times as fast (tens of thousands a count).
 
-@dataclass(frozen=True, slots=True)
-class _Active:
+class _Active(NamedTuple):
     """A referral with an attended session in the period; a start when none came before."""
     ref: str
     is_start: bool
@@ -341,15 +341,13 @@ class _Active:
         return self.nhs_number == NHS_VALID_KEPT or (bool(self.nhs_number) and nhs_number_valid(self.nhs_number))
 
 
-@dataclass(frozen=True, slots=True)
-class _Closed:
+class _Closed(NamedTuple):
     ref: str
     closure_reason: str | None
     pairs: dict
 
 
-@dataclass(frozen=True, slots=True)
-class _PairRow:
+class _PairRow(NamedTuple):
     ref: str
     instrument: str
     pair: instruments.Pair
