@@ -279,10 +279,12 @@ _SPAN_SESSIONS_SQL = ("SELECT s.session_date, s.attendance, s.mode, s.venue_id, 
 # found by its attendance code (sessions_booked), which took four times as long.
 _SPAN_ATTENDED = attended_sql("COALESCE(s.attendance, '')")
 # Each referral's first attended session in the span, and the quarters (a bit each: 1 << quarter) it
-# had one in.
-_SPAN_FIRST_SQL = ("SELECT s.referral_id, MIN(s.session_date), SUM(DISTINCT 1 << {bucket}) FROM sessions s "
+# had one in. Grouped by the referral itself, SQLite reads every session in referral order (no sort);
+# by referral_id + 0, only the span's, by date, then sorts them: on the 50,000-client demo that pays
+# for one or two quarters (45 against 128 ms for one), not for more (351 against 202 ms for eight).
+_SPAN_FIRST_SQL = ("SELECT {group}, MIN(s.session_date), SUM(DISTINCT 1 << {bucket}) FROM sessions s "
                    "WHERE s.session_date BETWEEN :start AND :end AND " + _SPAN_ATTENDED + "{service} "
-                   "GROUP BY s.referral_id")
+                   "GROUP BY {group}")
 # The members of staff who held an attended session, by quarter.
 _SPAN_STAFF_SQL = ("SELECT DISTINCT {bucket}, s.staff_id FROM sessions s "
                    "WHERE s.session_date BETWEEN :start AND :end AND " + _SPAN_ATTENDED + "{service}")
@@ -407,7 +409,9 @@ class _Span:
         bucket, service = _bucket("s.session_date", n), self._service_filter("s.referral_id")
         active_in = [0] * n
         first: dict = {}                       # referral id -> its first attended date in the span
-        for rid, day, quarters in conn.execute(_SPAN_FIRST_SQL.format(bucket=bucket, service=service), self.params):
+        group = "s.referral_id + 0" if n <= 2 else "s.referral_id"
+        for rid, day, quarters in conn.execute(_SPAN_FIRST_SQL.format(group=group, bucket=bucket, service=service),
+                                               self.params):
             first[rid] = day
             for q in range(n):
                 if quarters >> q & 1:
