@@ -158,9 +158,22 @@ def point_maker(score_keys: Iterable[str] | None = None) -> Callable[[tuple], in
     make = instruments.AssessmentPoint
     if score_keys is None:
         return lambda r: make(r[0], r[1], r[2], r[3], r[4], r[0], bool(r[5]), json.loads(r[6]))
-    keys = sorted(score_keys)
-    return lambda r: make(r[0], r[1], r[2], r[3], r[4], r[0], bool(r[5]),
-                          {k: _json_value(v) for k, v in zip(keys, r[6:]) if v is not None})
+    columns = tuple(enumerate(sorted(score_keys), 6))
+    read: dict = {}            # a score's JSON text -> its value (numbers and text only; scores repeat a great deal)
+
+    def point(r):
+        scores = {}
+        for i, k in columns:
+            text = r[i]
+            if text is not None:
+                value = read.get(text)
+                if value is None:
+                    value = _json_value(text)
+                    if isinstance(value, (int, float, str)):
+                        read[text] = value
+                scores[k] = value
+        return make(r[0], r[1], r[2], r[3], r[4], r[0], bool(r[5]), scores)
+    return point
 
 
 def _json_value(text: str):

@@ -182,13 +182,13 @@ def pairs_by_referral_rows(rows: Iterable[tuple], point: Callable[[tuple], Asses
         timepoint = row[_TIMEPOINT]
         if timepoint == BASELINE:
             key = (row[_REFERRAL], row[_INSTRUMENT])
-            held = first.get(key)
-            if held is None or (row[_DATE], row[_ID]) < (held[_DATE], held[_ID]):
+            held = first.setdefault(key, row)
+            if held is not row and (row[_DATE], row[_ID]) < (held[_DATE], held[_ID]):
                 first[key] = row
         elif timepoint == EXIT or timepoint == REVIEW:
             key = (row[_REFERRAL], row[_INSTRUMENT], timepoint)
-            held = last.get(key)
-            if held is None or (row[_DATE], row[_ID]) > (held[_DATE], held[_ID]):
+            held = last.setdefault(key, row)
+            if held is not row and (row[_DATE], row[_ID]) > (held[_DATE], held[_ID]):
                 last[key] = row
     found: dict[Any, list] = {}          # referral -> [(instrument, baseline row, later row, stood in)]
     for (referral, code), baseline in first.items():
