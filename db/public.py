@@ -59,8 +59,8 @@ _NAMES = {
     "plain_disk_error": ("db.connection", "translate_os_error"),
     "SDC_POLICIES": ("db.returns", "POLICIES"),
     # the return's breakdown labels and quarters, for the return page and the dashboard
-    "return_code_label": ("db.returns", "code_label"),
-    "RETURN_DIMENSION_LABELS": ("db.returns", "DIMENSION_LABELS"),
+    "return_code_label": ("db.return_labels", "code_label"),
+    "RETURN_DIMENSION_LABELS": ("db.return_labels", "DIMENSION_LABELS"),
     "period_containing": ("db.periods", "period_containing"),
     # what the reach and equity dashboard shows (db.reach)
     "REACH_ITEMS": ("db.reach", "ITEMS"),

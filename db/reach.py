@@ -304,10 +304,12 @@ WHERE r.service_id = :service AND r.id IN (SELECT value FROM json_each(:ids))
 
 
 # A source whose joins only find the service of each row, read without them when every referral in the
-# file is the service's (every goal has its plan and every plan its referral: NOT NULL foreign keys).
+# file is the service's (every goal has its plan, every plan and signposting record its referral: NOT NULL
+# foreign keys).
 _ONE_SERVICE_SOURCES = {
     "goals_closed": ("FROM goals g WHERE g.status_date BETWEEN :start AND :end "
                      "AND g.status IN ('FULL', 'PARTLY', 'NOT')", ("g.area", "g.status")),
+    "signpost_outcomes": ("FROM signposting x WHERE x.signpost_date BETWEEN :start AND :end", ("x.outcome",)),
 }
 
 

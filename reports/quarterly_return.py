@@ -24,8 +24,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.writer.excel import ExcelWriter
 
-from db.returns import (COUNT, DATA_COLUMNS, MEAN, MEASURES, MEDIAN, PERCENT, POLICY_NONE, SUPPRESSED,
-                        DIMENSION_LABELS, Figure, ReturnMeta, code_label)
+from db.return_labels import DIMENSION_LABELS, code_label
+from db.returns import (COUNT, DATA_COLUMNS, MEAN, MEASURES, MEDIAN, PERCENT, POLICY_NONE, SUPPRESSED, Figure,
+                        ReturnMeta)
 
 # People's names for the measures (the Definitions sheet gives the full wording).
 TITLES = {
