@@ -65,7 +65,7 @@ _NAMES = {
     # what the reach and equity dashboard shows (db.reach)
     "REACH_ITEMS": ("db.reach", "ITEMS"),
     "REACH_SECTIONS": ("db.reach", "SECTIONS"),
-    "QUALITY_KINDS": ("db.reach", "QUALITY_KINDS"),
+    "QUALITY_KINDS": ("db.data_quality", "QUALITY_KINDS"),
     # plans, assessment forms and signposting (issue 12): forms are drawn from the instrument data
     "INSTRUMENTS": ("db.instruments", "INSTRUMENTS"),
     "band_label": ("db.instruments", "band_label"),

@@ -19,7 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import PageBreak, Paragraph, Spacer, Table
 
-from db.reach import ITEMS, OUTCOMES, QUALITY_KINDS, REACH, ACTIVITY, SECTIONS, Dashboard
+from db.data_quality import QUALITY_KINDS
+from db.reach import ITEMS, OUTCOMES, REACH, ACTIVITY, SECTIONS, Dashboard
 
 from . import fonts
 from .layout import BLUE, DARK_BLUE, GREY, PALE, PALE_BLUE, RULE, TEXT, Furniture, boxed, render, section, styles, \

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Callable, Iterable
 
 from .. import assessments, connection, reach
+from .. import data_quality as quality
 from ..api import Part, read
 from ..errors import Cancelled
 from ..periods import Period, parse_period
@@ -152,7 +153,8 @@ class ReachPart(Part):
         return reach.explain(self.db, service.id, period, on, measure, breakdown)
 
     @read("activity")
-    def data_quality(self, service_code: str | None = None, *, today: date | None = None) -> list[reach.QualityRow]:
-        """Records that need attention (db.reach.QUALITY_KINDS), each naming its client and referral."""
+    def data_quality(self, service_code: str | None = None, *, today: date | None = None
+                     ) -> list[quality.QualityRow]:
+        """Records that need attention (db.data_quality.QUALITY_KINDS), each naming its client and referral."""
         service = self._store.service.get(service_code)
-        return reach.data_quality(self.db, service.id, today or date.today())
+        return quality.data_quality(self.db, service.id, today or date.today())

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 from openpyxl import load_workbook
 
-from db import reach
+from db import data_quality, reach
 from db.errors import PermissionDenied
 from db.periods import parse_period
 from db.store import CaseStore
@@ -145,7 +145,7 @@ def test_data_quality_lists_each_record_that_needs_attention(store):
     by_kind = {}
     for r in rows:
         by_kind.setdefault(r.kind, []).append(r)
-    assert set(by_kind) <= set(reach.QUALITY_KINDS)
+    assert set(by_kind) <= set(data_quality.QUALITY_KINDS)
     # C2 has no postcode and no GP status; C5 no GP status; C3 is "not known" ethnicity (99).
     details = {r.name: r.detail for r in by_kind["client_details"]}
     assert details["Nguyễn Văn"] == "No postcode, no GP status"
@@ -161,8 +161,8 @@ def test_data_quality_lists_each_record_that_needs_attention(store):
 
 def test_working_days():
     from datetime import date
-    assert reach.working_days_before(date(2026, 11, 2), 5) == date(2026, 10, 26)     # Monday -> Monday before
-    assert reach.working_days_before(date(2026, 11, 4), 5) == date(2026, 10, 28)
+    assert data_quality.working_days_before(date(2026, 11, 2), 5) == date(2026, 10, 26)     # Monday -> Monday before
+    assert data_quality.working_days_before(date(2026, 11, 4), 5) == date(2026, 10, 28)
 
 
 def test_the_local_populations_share_from_the_shipped_reference():
@@ -291,8 +291,8 @@ def test_working_days_leave_out_bank_holidays_in_england_and_wales():
                                            date(2022, 12, 26), date(2022, 12, 27)]
     assert date(2020, 5, 8) in bank_holidays(2020) and date(2020, 5, 4) not in bank_holidays(2020)   # VE day
     # Five working days before Tuesday 7 April 2026 skip Easter Monday and Good Friday.
-    assert reach.working_days_before(date(2026, 4, 7), 5) == date(2026, 3, 27)
-    assert reach.working_days_before(date(2027, 1, 4), 5) == date(2026, 12, 23)   # 24, 29, 30, 31 Dec
+    assert data_quality.working_days_before(date(2026, 4, 7), 5) == date(2026, 3, 27)
+    assert data_quality.working_days_before(date(2027, 1, 4), 5) == date(2026, 12, 23)   # 24, 29, 30, 31 Dec
 
 
 # --- quarters kept in the database (0012_reach_figures) ------------------------------------------------
