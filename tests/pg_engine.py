@@ -15,7 +15,11 @@ skipped with it. Without PostgreSQL installed every test of the round is skipped
 """
 from __future__ import annotations
 
+import collections
+import itertools
 import os
+import queue
+import threading
 from pathlib import Path
 
 import pytest
@@ -60,6 +64,26 @@ PG_ROUND = [
     "tests/cli/test_return_cli.py",
     "tests/cli/test_setup_cli.py",
     "tests/cli/test_transfer_cli.py",
+    # The desktop's screens, driven through their real widgets on a server's records. Not here: the
+    # widgets that use no database (test_table_model.py, test_crash_log.py) and test_server_screens.py,
+    # which starts a cluster of its own in every run.
+    "tests/desktop/test_admin_screens.py",
+    "tests/desktop/test_app.py",
+    "tests/desktop/test_audit_screens.py",
+    "tests/desktop/test_busy_database.py",
+    "tests/desktop/test_change_notices.py",
+    "tests/desktop/test_client_screens.py",
+    "tests/desktop/test_clients.py",
+    "tests/desktop/test_dashboard_page.py",
+    "tests/desktop/test_diary_screens.py",
+    "tests/desktop/test_drafts.py",
+    "tests/desktop/test_encryption_screens.py",
+    "tests/desktop/test_plan_screens.py",
+    "tests/desktop/test_referral_screens.py",
+    "tests/desktop/test_referrals.py",
+    "tests/desktop/test_return_page.py",
+    "tests/desktop/test_soak.py",
+    "tests/desktop/test_transfer_page.py",
 ]
 
 # test id (or a file's prefix) -> why it cannot run on a server database.
@@ -74,6 +98,7 @@ _CHECK = ("it ends with 'htdesk check' passing, which on the test cluster rightl
 _PROCESS = ("it runs the command in a subprocess given --db PATH, which opens the file (the round routes paths "
             "inside the test process only)")
 _NO_DB = "it uses no database (the command line's help and choices)"
+_NO_SCREEN = "it uses no database (the message given when the app cannot open a window)"
 SQLITE_ONLY: dict[str, str] = {
     "tests/db/test_transfer_roundtrip.py::test_the_demo_exported_imported_and_exported_again_is_the_same_workbook_cell_by_cell":
         _SQL + " (its demo is enriched with SQLite's date())",
@@ -146,9 +171,115 @@ SQLITE_ONLY: dict[str, str] = {
     "tests/db/test_rights.py::test_restoring_a_backup_made_before_an_erasure_erases_the_person_again": _BACKUP,
     "tests/db/test_reach.py::test_another_services_sessions_are_not_counted": _SQL,
     "tests/db/test_reach.py::test_figures_are_shown_when_they_cannot_be_kept": _SQL,
+    "tests/cli/test_setup_cli.py::test_secure_on_a_file_says_it_is_a_servers_and_changes_nothing":
+        "it gives 'htdesk secure' a database file, which it refuses (test_pg_security.py secures a server)",
+    "tests/desktop/test_admin_screens.py::test_backup_now_shows_its_age_reminds_when_old_and_restore_checks_the_service":
+        _BACKUP + "; test_server_screens.py checks the status bar says backups are the server's",
+    "tests/desktop/test_admin_screens.py::test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_checked":
+        _BACKUP,
+    "tests/desktop/test_app.py::test_first_run_wizard_creates_the_database_and_signs_in":
+        "it is the first-run wizard's new file (its folder, its backups folder, its recovery key); "
+        "test_server_screens.py drives the wizard's path to a server",
+    "tests/desktop/test_encryption_screens.py": _KEYS + " (the recovery key's screens)",
+    "tests/desktop/test_soak.py": _PROCESS + " (the soak's own demo file)",
+    "tests/desktop/test_app.py::test_no_display_gives_a_message_not_a_crash": _NO_SCREEN,
+    "tests/desktop/test_app.py::test_cli_without_a_command_opens_the_app": _NO_SCREEN,
+    "tests/desktop/test_app.py::test_missing_x11_libraries_give_a_message_not_an_abort": _NO_SCREEN,
+    "tests/desktop/test_app.py::test_unhandled_errors_go_to_the_log_with_a_message": "it uses no database (the log)",
+    "tests/desktop/test_app.py::test_worker_delivers_on_the_gui_thread_and_drops_stale_results":
+        "it uses no database (the worker thread)",
+    "tests/desktop/test_client_screens.py::test_a_spin_box_in_a_form_takes_the_wheel_only_while_focused":
+        "it uses no database (a spin box)",
 }
 
+class _Spares:
+    """Copies of a template, made ahead on a thread of its own while the tests run: CREATE DATABASE ...
+    TEMPLATE takes about 0.2 s (two checkpoints), renaming a copy made ahead about 10 ms. A template
+    copied twice (a session's or module's template, copied per test) gets a spare, remade after each
+    use. A spare is used only if nothing connected to its template since it was begun (a connection
+    may have written); otherwise the copy is made then, as before. The finished tests' databases are
+    dropped on that thread too."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.lock = threading.Lock()
+        self.generation: collections.Counter = collections.Counter()  # bumped when a database is used or remade
+        self.copies: collections.Counter = collections.Counter()
+        self.spare: dict[str, dict] = {}                                # template -> its spare (begun or ready)
+        self.numbers = itertools.count(1)
+        self.errors: list[str] = []
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="pg-spares", daemon=True)
+        self.thread.start()
+
+    def touched(self, name: str) -> None:
+        """Something connects to the database, or it is made again or dropped: its spare is out of date."""
+        with self.lock:
+            self.generation[name] += 1
+            spare = self.spare.pop(name, None)
+        if spare is not None:
+            self.jobs.put(("drop", spare["name"]))         # after it is made: the jobs run in order
+
+    def copy(self, template: str, target: str) -> str:
+        self.touched(target)
+        with self.lock:
+            self.copies[template] += 1
+            spare = self.spare.pop(template, None)
+            again = self.copies[template] >= 2
+        url = None
+        if spare is not None:
+            spare["done"].wait()
+            with self.lock:
+                current = spare["ok"] and spare["generation"] == self.generation[template]
+            if current:
+                self.cluster.drop(target)
+                self.cluster.admin(f"ALTER DATABASE {spare['name']} RENAME TO {target}")
+                url = self.cluster.url(target)
+            else:
+                self.jobs.put(("drop", spare["name"]))
+        if url is None:
+            url = self.cluster.create(target, template=template)
+        if again:
+            with self.lock:
+                if template not in self.spare:
+                    spare = self.spare[template] = {"name": f"htd_spare_{next(self.numbers)}", "ok": False,
+                                                    "generation": self.generation[template],
+                                                    "done": threading.Event()}
+                    self.jobs.put(("make", template, spare))
+        return url
+
+    def drop(self, name: str) -> None:
+        self.touched(name)
+        self.jobs.put(("drop", name))
+
+    def _run(self) -> None:
+        import psycopg
+        while (job := self.jobs.get()) is not None:
+            try:
+                if job[0] == "drop":
+                    self.cluster.drop(job[1])
+                    continue
+                _, template, spare = job
+                try:
+                    with psycopg.connect(f"host={self.cluster.folder} user={self.cluster.user} dbname=postgres",
+                                         autocommit=True) as conn:
+                        # Connected to (so written to since, perhaps): no spare; and CREATE would wait 5 s.
+                        if conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                        (template,)).fetchone()[0] == 0:
+                            conn.execute(f"CREATE DATABASE {spare['name']} TEMPLATE {template} STRATEGY FILE_COPY")
+                            spare["ok"] = True
+                finally:
+                    spare["done"].set()
+            except Exception as exc:             # noqa: BLE001 -- said at the end of the run
+                self.errors.append(f"{job[0]} {job[1]}: {exc}")
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join(timeout=60)
+
+
 _cluster = None
+_spares: _Spares | None = None
 _routes: dict[str, str] = {}        # a test's database path -> the database standing for it
 _served = [0]                       # stores opened (or made, copied, looked into) on the server so far
 _on_files: list[str] = []           # tests of the round that ran and never used the server
@@ -166,11 +297,14 @@ def pytest_configure(config):
     if binaries() is None:
         return
     _cluster = Cluster()
+    global _spares
+    _spares = _Spares(_cluster)
     _route()
 
 
 def pytest_unconfigure(config):
     if _cluster is not None:
+        _spares.stop()
         _cluster.stop()
 
 
@@ -199,6 +333,9 @@ def _uses_the_server(request):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if _spares is not None and _spares.errors:
+        terminalreporter.write_line(f"PostgreSQL round: {len(_spares.errors)} database(s) not made ahead or "
+                                    "dropped: " + "; ".join(_spares.errors[:5]))
     if _cluster is not None and _on_files:
         terminalreporter.write_line(f"PostgreSQL round: {len(_on_files)} test(s) ran without using the server "
                                     "(on a file, or no database): " + ", ".join(_on_files[:20]) +
@@ -210,16 +347,26 @@ def pytest_report_header(config):
         return f"database engine: PostgreSQL ({_cluster.bin if _cluster else 'not installed'})"
 
 
+_to_drop: list[str] = []           # the folders (a test's tmp_path) whose databases go once the test is over
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_databases(request):
-    """The databases a test made under its own tmp_path are dropped after it."""
+    """The databases a test made under its own tmp_path are dropped after it: once the test is over,
+    after pytest-qt has delivered the last events of its windows (a worker's result reaching a
+    closing window reads through a store the test never closed; on a file that read still works)."""
     if _cluster is None or "tmp_path" not in request.fixturenames:
         yield
         return
-    folder = _key(request.getfixturevalue("tmp_path"))
+    _to_drop.append(_key(request.getfixturevalue("tmp_path")))
     yield
-    for path in [p for p in _routes if p.startswith(folder + os.sep)]:
-        _cluster.drop(_routes.pop(path))
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    while _to_drop:
+        folder = _to_drop.pop()
+        for path in [p for p in _routes if p.startswith(folder + os.sep)]:
+            _spares.drop(_routes.pop(path))
 
 
 def _route() -> None:
@@ -232,6 +379,8 @@ def _route() -> None:
     def routed(path) -> str | None:
         if isinstance(path, (str, Path)) and not str(path).startswith("postgresql://"):
             name = _routes.get(_key(path))
+            if name:
+                _spares.touched(name)       # a connection to it: its copies made ahead are out of date
             return _cluster.url(name) if name else None
         return None
 
@@ -241,6 +390,7 @@ def _route() -> None:
         if Path(path).exists() and Path(path).stat().st_size > 0:
             return create_new(cls, path, **kw)     # the refusal a file already there gets
         name = _cluster.name_for(_key(path))
+        _spares.touched(name)
         url = _cluster.create(name)
         _routes[_key(path)] = name
         _served[0] += 1
@@ -262,7 +412,7 @@ def _route() -> None:
             return copy(source, target)
         target_name = _cluster.name_for(_key(target))
         _served[0] += 1
-        _cluster.create(target_name, template=name)
+        _spares.copy(name, target_name)
         _routes[_key(target)] = target_name
         return Path(target)
 
@@ -287,6 +437,7 @@ def _route() -> None:
             if Path(path).exists() or not Path(path).parent.is_dir():
                 return create_demo(path, *args, **kw)      # the refusals a file or a missing folder gets
             name = _cluster.name_for(_key(path))
+            _spares.touched(name)
             url = _cluster.create(name)
             _routes[_key(path)] = name
         _served[0] += 1

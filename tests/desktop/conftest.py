@@ -26,9 +26,10 @@ def _restore_logging():
     root.setLevel(level)
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    path = tmp_path / "service.sqlite3"
+@pytest.fixture(scope="session")
+def _service_template(tmp_path_factory):
+    """The service of db_path, made once per run (on a server in the PostgreSQL round); each test gets a copy."""
+    path = tmp_path_factory.mktemp("desktop-template") / "service.sqlite3"
     store = CaseStore.create_new(path, service_name="Test Health Trainers", service_code="TESTHT",
                                  contact={"phone": "0191 496 0000"},
                                  admin_username="boss", admin_password="cobalt-lantern-17", admin_full_name="Bo Boss")
@@ -38,6 +39,15 @@ def db_path(tmp_path):
     for values in CLIENTS:
         store.clients.add(values)
     store.close()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, _service_template):
+    """A service with an administrator (boss), a trainer (amy), a coordinator (cal) and the four CLIENTS."""
+    from db.connection import copy_database
+    path = tmp_path / "service.sqlite3"
+    copy_database(_service_template, path)
     return path
 
 
@@ -68,6 +78,15 @@ def window(qtbot, store, db_path):
     w.confirm_unsaved = False
     w.close()
     w.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def _no_error_boxes_of_an_earlier_test():
+    """Each test sees the error boxes shown during it only: a box whose window was deleted with it never
+    says it finished, and would stay in the list (dead) and fail every later test that looks at it."""
+    from desktop.widgets import common
+    common.shown_errors.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)
