@@ -407,15 +407,14 @@ class _Span:
         lists each member of staff once a quarter: only their number is read."""
         n, conn = len(self.periods), self.db.conn
         bucket, service = _bucket("s.session_date", n), self._service_filter("s.referral_id")
-        active_in = [0] * n
         first: dict = {}                       # referral id -> its first attended date in the span
+        masks: Counter = Counter()             # the quarters a referral was active in (a bit each) -> referrals
         group = "s.referral_id + 0" if n <= 2 else "s.referral_id"
         for rid, day, quarters in conn.execute(_SPAN_FIRST_SQL.format(group=group, bucket=bucket, service=service),
                                                self.params):
             first[rid] = day
-            for q in range(n):
-                if quarters >> q & 1:
-                    active_in[q] += 1
+            masks[quarters] += 1
+        active_in = [sum(count for mask, count in masks.items() if mask >> q & 1) for q in range(n)]
         ids = json.dumps(sorted(first))
         before = {rid for (rid,) in conn.execute(_SPAN_BEFORE_SQL, {**self.params, "ids": ids})}
         starting = json.dumps(sorted(rid for rid in first if rid not in before))
