@@ -24,7 +24,8 @@ from sqlite_utils import Database
 
 from .errors import Cancelled, FieldError, ValidationError
 from .periods import Period
-from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, Figure, _bulk, _Data, _Percent, _ScorePercent,
+from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, Figure, _bulk, _Count, _Data, _Percent,
+                      _ScorePercent,
                       _Values,
                       _INSTRUMENT_OF_SCORE, _dims_of_starts, _is_start, _listed, _matcher, _pct_figure, _specs, active_row, round_half_away,
                       figures_from_json, figures_to_json)
@@ -488,6 +489,8 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
     scores = _scores_read(specs)
     for view in span.views:
         view.score_keys = scores
+    if not any(_reads_pairs(spec) for spec in specs):
+        span.instruments_on = ()        # the operational half: closed referrals counted, no assessment read
     out = []
     # The rows are let go before the collector is switched back on: on again with them still held, its
     # first pass would walk every one of them (0.4 s at 50,000 clients).
@@ -506,6 +509,19 @@ def span_figures(db: Database, service_id: int, periods: list[Period], instrumen
         finally:
             span.close()
     return out
+
+
+def _reads_pairs(spec) -> bool:
+    """Whether a spec may read outcome pairs: over a pairs source, or over closed referrals other than
+    by counting them."""
+    if isinstance(spec, _PerTrainer):
+        return False                                       # active referrals and trainers
+    if isinstance(spec, _Values):
+        return any(source.startswith("pairs") or source == "closed" for _, source, _, _ in spec.parts)
+    source = getattr(spec, "source", None)
+    if isinstance(spec, _ScorePercent) or source is None or source.startswith("pairs"):
+        return True
+    return source == "closed" and not (isinstance(spec, _Count) and spec.keep is None)
 
 
 def _scores_read(specs) -> frozenset[str] | None:

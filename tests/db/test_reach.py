@@ -563,7 +563,8 @@ def test_a_demos_quarters_counted_together_are_each_quarters_own_count(demo, las
     weighted row a quarter; pairs made from plain rows) gives, quarter by quarter, exactly what the
     return's engine counts for that quarter alone, on a demo of 300 clients over two years: eight
     quarters inside the demo (people who started before them are active in them), eight starting before
-    the demo, one quarter (a recount after a write) and three (a new quarter chosen)."""
+    the demo, one quarter (a recount after a write) and three (a new quarter chosen); the operational
+    half alone the same."""
     from db import assessments
     service = demo.service.get()
     on = assessments.enabled_instruments(demo.db, service.code)
@@ -577,6 +578,11 @@ def test_a_demos_quarters_counted_together_are_each_quarters_own_count(demo, las
         assert len(shared) > 20 and all(ret[k] == q.figures[k] for k in shared), p.label
     starts = [q.figures[("STARTS", "all")].value for q in together]
     assert sum(starts) > 0
+    # The operational half (a coordinator's) reads no assessment, and counts the same.
+    operational = {i.measure for i in reach.ITEMS if i.section in reach.OPERATIONAL}
+    half = reach.span_figures(demo.db, service.id, periods, on, sections=reach.OPERATIONAL)
+    assert [q.figures for q in half] == [{k: f for k, f in q.figures.items() if k[0] in operational}
+                                         for q in together]
     if last == "2026-27-Q3":
         first = together[0].figures
         assert first[("CASELOAD_PER_TRAINER", "all")].numerator > first[("STARTS", "all")].value > 0
