@@ -322,6 +322,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
+_as_the_app = [False]               # routed stores as the app's (store.path None): the desktop's tests
+
+
+@pytest.fixture(autouse=True)
+def _stores_as_the_app_opens_them(request):
+    _as_the_app[0] = request.node.nodeid.replace(os.sep, "/").startswith("tests/desktop/")
+    yield
+    _as_the_app[0] = False
+
+
 @pytest.fixture(autouse=True)
 def _uses_the_server(request):
     """Notes a test of the round that passed without ever using the server (it ran on a file: its
@@ -403,7 +413,10 @@ def _route() -> None:
 
     def _named(store, path):
         # The test's own name for its database, so a second connection opens it by store.path as on a file.
-        store.path = Path(path)
+        # Not for the desktop's tests: their screens get a store as the app opens a server's (url, no path),
+        # and the tests open second connections by their own path.
+        if not _as_the_app[0]:
+            store.path = Path(path)
         return store
 
     def copy_pg(source, target):

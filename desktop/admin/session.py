@@ -289,10 +289,11 @@ class Session(QObject):
             self._then_unlock(self._unlocked)
             return
         # Someone else: check their password without touching the first user's session, then save or
-        # discard the first user's open form, then build the window for the newcomer.
+        # discard the first user's open form, then build the window for the newcomer. A server's database
+        # is opened by its address (its store has no path).
         from db.store import CaseStore
         try:
-            with CaseStore.open(self.store.path) as check:
+            with CaseStore.open(self.store.url or self.store.path) as check:
                 check.sign_in(username, password)
         except (AuthenticationError, HTDeskError) as exc:
             screen.message.show_message(str(exc))
@@ -523,10 +524,13 @@ def install(window) -> Session:
         actions.append(action)
         return action
 
-    admin = window.store.may("backup")
+    # A server's backups are the server's own (pg_dump): the app's backups are a file's only.
+    on_file = not window.store.url
+    admin = window.store.may("backup") and on_file
     window.backup_action = add("&Back up now", session.back_up_now, visible=admin)
     window.copy_backups_action = add("&Copy backups to\u2026", session.copy_backups, visible=admin)
-    window.restore_action = add("&Restore from a backup\u2026", session.restore, visible=window.store.may("restore"))
+    window.restore_action = add("&Restore from a backup\u2026", session.restore,
+                                visible=window.store.may("restore") and on_file)
     from .recovery import new_recovery_key
     window.recovery_key_action = add("New recovery ke&y\u2026", lambda: new_recovery_key(window),
                                      visible=window.store.may("admin") and window.store.encrypted)

@@ -107,8 +107,8 @@ def test_from_the_record_a_subject_access_bundle_then_erasure(qtbot, boss_window
     assert len(erased) == 1 and "Asked in person on 30 November" in erased[0]["detail"]
 
 
-def test_the_retention_list_is_anonymised_in_one_step(qtbot, boss_window):
-    raw = raw_connect(boss_window.store.path)
+def test_the_retention_list_is_anonymised_in_one_step(qtbot, boss_window, db_path):
+    raw = raw_connect(db_path)
     raw.execute("UPDATE clients SET created_at = '2012-05-01T10:00:00' WHERE client_ref IN ('HT-000003', 'HT-000004')")
     raw.commit()
     page = audit_page(boss_window)
@@ -147,7 +147,7 @@ def test_a_cancelled_export_from_the_app_is_not_audited_as_done(qtbot, boss_wind
     assert boss_window.store.privacy.audit(action="export") == []
 
 
-def test_opening_a_record_and_visiting_every_tab_is_one_audited_view(qtbot, window):
+def test_opening_a_record_and_visiting_every_tab_is_one_audited_view(qtbot, window, db_path):
     """The coordinator opens a record, a referral is added (the lists read the record again) and every
     section is shown (plan, assessments, signposting, documents each read): one view row."""
     from desktop_helpers import open_by_typing
@@ -159,7 +159,7 @@ def test_opening_a_record_and_visiting_every_tab_is_one_audited_view(qtbot, wind
         record.tabs.setCurrentIndex(tab)
         qtbot.wait(150)
     qtbot.wait(300)
-    raw = raw_connect(window.store.path)
+    raw = raw_connect(db_path)
     views = raw.execute("SELECT username, detail FROM audit WHERE action = 'view' AND client_id = ?",
                         (client_id,)).fetchall()
     assert views == [("cal", "client record opened")]

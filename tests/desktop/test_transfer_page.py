@@ -7,7 +7,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from db.store import CaseStore
 from db.transfer import workbook_spec as spec
 
 
@@ -37,17 +36,14 @@ GOOD = [
 @pytest.fixture
 def manager_window(qtbot, case_store):
     from desktop.main_window import MainWindow, SessionInfo
-    path = case_store.path
-    case_store.close()
-    store = CaseStore.open(path)
+    store = case_store                   # signed in again, as the manager (case_store closes it)
     store.sign_in("manager", "amber-kettle-42")
-    w = MainWindow(store, SessionInfo("Test Health Trainers", False, path))
+    w = MainWindow(store, SessionInfo("Test Health Trainers", False, store.path or store.url))
     w.show()
     yield w
     w.confirm_unsaved = False
     w.close()
     w.worker.stop()
-    store.close()
 
 
 def page_of(window):
@@ -128,16 +124,13 @@ def test_export_writes_every_record_with_progress(qtbot, manager_window, tmp_pat
 def test_trainers_do_not_see_import_and_export(qtbot, case_store):
     from desktop.main_window import MainWindow, SessionInfo
     from desktop.transfer.page import TransferPage
-    path = case_store.path
-    case_store.close()
-    store = CaseStore.open(path)
+    store = case_store
     store.sign_in("trainer", "amber-kettle-42")
-    w = MainWindow(store, SessionInfo("Test", False, path))
+    w = MainWindow(store, SessionInfo("Test", False, store.path or store.url))
     assert not any(isinstance(p, TransferPage) for p in w.pages)
     w.confirm_unsaved = False
     w.close()
     w.worker.stop()
-    store.close()
 
 
 def test_no_alt_key_answers_twice_on_the_managers_pages(qtbot, manager_window):
