@@ -819,6 +819,7 @@ def compute_figures(db: Database, service_id: int, period: Period, instruments_o
     with _bulk():
         for spec in _specs(data.instruments_on):
             figures.extend(spec.figures(data))
+        data = None      # its rows let go before the collector is back on, whose first pass would walk them all
     return figures
 
 
