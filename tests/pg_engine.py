@@ -1,4 +1,5 @@
-"""The PostgreSQL round (issue 18): the same store, return, import and permission tests, on a server.
+"""The PostgreSQL round (issue 18): the same store, return, import, permission, command-line and desktop
+tests, on a server.
 
     HTDESK_TEST_ENGINE=postgresql PYTHONPATH=tests python -m pytest -p pg_engine tests/db/test_store.py ...
 
@@ -6,8 +7,13 @@
 make a database with CaseStore.create_new(path), copy one with connection.copy_database(a, b) and
 open it with CaseStore.open(path), and this plugin routes each of those paths to a database of a
 throwaway cluster (tests/pg_cluster.py): create_new sets the service up on a new empty database,
-copy_database is CREATE DATABASE b TEMPLATE a, open connects to it. Everything between (every
-query, transaction, migration step, audit row and figure) is the store running on PostgreSQL.
+copy_database is CREATE DATABASE b TEMPLATE a (made ahead on a thread of its own, see _Spares), open
+connects to it. Everything between (every query, transaction, migration step, audit row and figure,
+every screen) is the store running on PostgreSQL.
+
+A routed store carries the test's path as store.path, so a second connection opens it as on a file;
+except in the desktop's tests (tests/desktop/), whose screens get the store as the app opens a server's:
+store.url, no path (a screen reaching for the file it does not have fails there as it would in use).
 
 A test that looks at the file itself (a raw sqlite3 connection, its bytes, its backups, a
 subprocess given --db PATH) cannot run there: SQLITE_ONLY names each with the reason, and they are
@@ -27,9 +33,12 @@ import pytest
 ENGINE = os.environ.get("HTDESK_TEST_ENGINE", "sqlite")
 
 # The engine-relevant test files: the store, returns, import, permissions, reliability, the subject
-# parts' store tests, and the return workbook, reach report and export workbook built from a server.
-# The letters and the plan PDF are printed from a server's records too; the command line (tests/cli/)
-# runs in the test process, so its --db PATH is routed as well.
+# parts' store tests, the demo's people, and the return workbook, reach report and export workbook
+# built from a server. The letters and the plan PDF are printed from a server's records too; the
+# command line (tests/cli/) runs in the test process, so its --db PATH is routed as well. Not here:
+# the tests that use no database, those that are all about the file (test_encryption.py,
+# test_migrations.py, test_crash.py's killed writer process), and test_postgres.py and
+# test_pg_security.py, which start clusters of their own in every run.
 PG_ROUND = [
     "tests/db/test_store.py",
     "tests/db/test_returns.py",
@@ -50,11 +59,14 @@ PG_ROUND = [
     "tests/db/test_rights.py",
     "tests/db/test_audit_chain.py",
     "tests/db/test_read_snapshot.py",
+    "tests/db/test_demo_words.py",
+    "tests/db/test_password_hashing.py",
     "tests/reports/test_quarterly_return.py",
     "tests/reports/test_reach_pdf.py",
     "tests/reports/test_transfer_workbook.py",
     "tests/reports/test_letters.py",
     "tests/reports/test_plan_pdf.py",
+    "tests/reports/test_text_cells.py",
     "tests/cli/test_accounts_cli.py",
     "tests/cli/test_cli_imports.py",
     "tests/cli/test_diary_cli.py",
@@ -173,6 +185,8 @@ SQLITE_ONLY: dict[str, str] = {
     "tests/db/test_reach.py::test_figures_are_shown_when_they_cannot_be_kept": _SQL,
     "tests/cli/test_setup_cli.py::test_secure_on_a_file_says_it_is_a_servers_and_changes_nothing":
         "it gives 'htdesk secure' a database file, which it refuses (test_pg_security.py secures a server)",
+    "tests/db/test_password_hashing.py::test_a_real_database_gets_rfc_9106_second_recommended_parameters": _PROCESS,
+    "tests/db/test_password_hashing.py::test_only_the_exact_switch_value_makes_hashes_cheap": _PROCESS,
     "tests/desktop/test_admin_screens.py::test_backup_now_shows_its_age_reminds_when_old_and_restore_checks_the_service":
         _BACKUP + "; test_server_screens.py checks the status bar says backups are the server's",
     "tests/desktop/test_admin_screens.py::test_restore_is_offered_at_sign_in_to_an_administrator_with_the_backup_checked":
@@ -338,8 +352,16 @@ def _uses_the_server(request):
     database was made some other way), so the round says so instead of counting it as a server's."""
     before = _served[0]
     yield
-    if _cluster is not None and _served[0] == before:
+    if _cluster is not None and _served[0] == before and \
+            not any(_on_the_server(value) for value in getattr(request.node, "funcargs", {}).values()):
         _on_files.append(request.node.nodeid)
+
+
+def _on_the_server(value) -> bool:
+    """A fixture's value that is a connection or store on the server (made by a module's or session's
+    fixture, before the test began counting)."""
+    from db.pg.adapter import PgConnection
+    return isinstance(value, PgConnection) or getattr(getattr(value, "db", None), "engine", None) == "postgresql"
 
 
 def pytest_terminal_summary(terminalreporter):
