@@ -8,8 +8,10 @@ no more than the command line's time).
 bench_reach() is called by benchmarks/run.py. Each opening signs in to a new store, as the app does,
 and asks what the dashboard page asks before it shows anything: the eight quarters' figures and
 the data-quality lists.
-- "cold": the first count ever (nothing kept in the database: every quarter counted); also as a
-  coordinator (--coordinator, the demo's 'coordinator' by default), who sees the operational half;
+- "cold": a count from nothing (nothing kept in the database: every quarter counted), as after an app
+  update that changes the count (a new demo and an import count the dashboard's first view themselves,
+  db/reach.py count_and_keep, so their first opening is a warm one); also as a coordinator
+  (--coordinator, the demo's 'coordinator' by default), who sees the operational half;
 - "warm": a typical opening (the quarters counted before are kept in the database, table
   reach_figures, and nothing was written since);
 - "after a day's work": 20 attended sessions recorded on the chosen quarter's last day for referrals
@@ -177,7 +179,8 @@ def bench_reach(db_path, user: str, password: str, period: str | None = None, re
         finally:
             writer.close()
 
-    rows.append((f"dashboard {p.label} and 7 before, cold (first count ever)", *cold_t, DASHBOARD_S))
+    rows.append((f"dashboard {p.label} and 7 before, cold (a count from nothing: after an app update)", *cold_t,
+                 DASHBOARD_S))
     if coordinator_t is not None:
         rows.append((f"dashboard cold, a coordinator's ({coordinator}: the operational half)", *coordinator_t,
                      DASHBOARD_S))

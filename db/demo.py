@@ -18,6 +18,7 @@ from pathlib import Path
 import resources
 
 from . import accounts, audit, clients, codes, connection, engine, instruments, referrals, rules, services
+from . import demo_drift as drift
 from .connection import open_database
 from .errors import BadPath
 from .referrals import format_ref as referral_ref
@@ -177,6 +178,8 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
                 summary = _Generator(db, random.Random(seed), today, clients, progress).run()
             db.conn.execute("PRAGMA synchronous = FULL")
             db.conn.execute("ANALYZE")
+            from . import reach
+            reach.count_and_keep(db, today, progress)    # the dashboard's first opening reads, not counts
             keys.sync_from_db(db, key, keyfile)
         finally:
             db.conn.close()
@@ -211,6 +214,8 @@ def _create_demo_on_server(url: str, clients: int, seed: int, today: date, on_pr
                 db.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} "
                                 "HAVING MAX(id) IS NOT NULL")
         db.conn.execute("ANALYZE")
+        from . import reach
+        reach.count_and_keep(db, today, on_progress)
     finally:
         db.conn.close()
     return DemoSummary(summary)
@@ -344,7 +349,7 @@ class _Generator:
             self.client_rows.append(client)
             episodes = 1 if rng.random() < 0.70 else 2
             day = self.today - timedelta(days=rng.randint(1, window))
-            _drift_deprivation(self, client, day)      # the service drifts (issue 13)
+            drift.deprivation(self, client, day)      # the service drifts (issue 13)
             for _ in range(episodes):
                 self._referral(client, day)
                 day = day + timedelta(days=rng.randint(200, 500))
@@ -366,7 +371,7 @@ class _Generator:
                     "closed_date": None, "closure_reason": None,
                     "referrer_name": rng.choice(["Dr Patel", "Sue at the housing office", "Self", None, None]),
                     "referrer_organisation": None}
-        referral["source"] = _drift_source(self, referral["source"], received)
+        referral["source"] = drift.source(self, referral["source"], received)
         self.referral_rows.append(referral)
         areas = rng.sample(list(AREA_WEIGHTS), k=1) + rng.choices(list(AREA_WEIGHTS), weights=list(AREA_WEIGHTS.values()), k=rng.randint(0, 2))
         areas = list(dict.fromkeys(areas))
@@ -415,7 +420,7 @@ class _Generator:
                 attendance = "0"   # a recent session whose outcome is not recorded yet
         mode = _pick(rng, MODE_WEIGHTS)
         venue = {"PHONE": 10, "VIDEO": 10, "TEXT": 10, "HOME": 8}.get(mode, rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 9, 11]))
-        venue = _drift_venue(self, venue, day)
+        venue = drift.venue(self, venue, day)
         self.session_rows.append((
             referral["id"], client["id"], trainer, self.venues[venue], day.isoformat(),
             f"{rng.choice([9, 10, 11, 13, 14, 15, 16]):02d}:{rng.choice(['00', '30'])}", rng.choice([30, 45, 60, 60]),
@@ -746,65 +751,6 @@ class _Generator:
                     touched.add(rid)
         for rid in touched:
             referrals.refresh_status(self.db, rid)
-
-
-# --- the drift (issue 13) ---------------------------------------------------------------------------
-# Over its two years the demo service drifts the way the studies of health trainer services found
-# real ones did: from community settings and the most deprived neighbourhoods towards NHS-referred,
-# clinic-based work. The share of community and self referrals, of clients from the two most
-# deprived fifths and of sessions in community venues falls gradually, so the dashboard's drift
-# view and its sentences have something to show. A separate random stream (seeded from the main
-# one without drawing from it) keeps every other choice of the demo as it was.
-
-DRIFT_DEPRIVED = 0.5       # how far the share of clients from the two most deprived fifths moves
-DRIFT_SOURCE = 0.5         # ... of community and self referrals
-DRIFT_VENUE = 0.5          # ... of sessions in community venues
-_COMMUNITY_SOURCES = ("SELF", "LA", "HOUSING", "EMPLOY", "VCS", "FAITH", "WORK", "OUTREACH")
-_NHS_SOURCES = ("GP", "GP", "GP", "NHSHC", "SOCPRES", "PHARM", "HEALTH")
-_COMMUNITY_VENUES = (1, 2, 3, 4, 5, 6, 9)       # indexes of VENUES
-_CLINICAL_VENUES = (0, 0, 7)
-
-
-def _drift_rng(gen) -> random.Random:
-    if not hasattr(gen, "_drift_random"):
-        gen._drift_random = random.Random(gen.rng.getstate()[1][0] ^ 0x5EED)
-    return gen._drift_random
-
-
-def _drift(gen, day: date) -> float:
-    """-1 two years before today, rising evenly to +1 today: the first year leans towards the
-    community and the most deprived neighbourhoods, the second away from them, so the demo's
-    totals stay what they were."""
-    return min(1.0, max(-1.0, 1 - 2 * (gen.today - day).days / 730))
-
-
-def _drift_deprivation(gen, client: dict, day: date) -> None:
-    r, d = _drift_rng(gen), _drift(gen, day)
-    deprived = client.get("imd_quintile") in (1, 2)
-    if (d > 0 and deprived) or (d < 0 and not deprived and client.get("imd_quintile")):
-        if r.random() < DRIFT_DEPRIVED * abs(d):
-            postcode = r.choice(gen.pool.other if deprived else gen.pool.deprived)
-            client.update(postcode=postcode[0], lsoa_code=postcode[1], imd_decile=postcode[2],
-                          imd_quintile=(postcode[2] + 1) // 2 if postcode[2] else None,
-                          imd_edition="IMD2019" if postcode[1] else None, postcode_status=postcode[3])
-
-
-def _drift_source(gen, source: str, day: date) -> str:
-    r, d = _drift_rng(gen), _drift(gen, day)
-    if d > 0 and source in _COMMUNITY_SOURCES and r.random() < DRIFT_SOURCE * d:
-        return r.choice(_NHS_SOURCES)
-    if d < 0 and source in _NHS_SOURCES and r.random() < DRIFT_SOURCE * -d:
-        return r.choice(_COMMUNITY_SOURCES)
-    return source
-
-
-def _drift_venue(gen, venue: int, day: date) -> int:
-    r, d = _drift_rng(gen), _drift(gen, day)
-    if d > 0 and venue in _COMMUNITY_VENUES and r.random() < DRIFT_VENUE * d:
-        return r.choice(_CLINICAL_VENUES)
-    if d < 0 and venue in _CLINICAL_VENUES and r.random() < DRIFT_VENUE * -d:
-        return r.choice(_COMMUNITY_VENUES)
-    return venue
 
 
 # --- goals, wellbeing, titles and towns that fit the person (issue 12) -------------------------------------

@@ -835,3 +835,22 @@ def keep_quarters(db: Database, service_id: int, scope: str, mark: int, quarters
     finally:
         if waited is not None:
             conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
+
+
+def count_and_keep(db: Database, today: date, on_progress=None, cancelled=None) -> None:
+    """After a bulk load (the demo, an import): the dashboard's first view (the quarter in progress and
+    the seven before it) counted and kept for each of its two forms, a manager's and a coordinator's, so
+    the first opening reads them instead of counting. Cancel stops it quietly: the load itself is done,
+    and the dashboard counts what was not kept when it opens."""
+    from . import assessments
+    from .periods import period_containing
+    periods = quarters_ending(period_containing(today))
+    mark = audit_mark(db)
+    try:
+        for service_id, code in db.conn.execute("SELECT id, code FROM services ORDER BY id").fetchall():
+            on = tuple(assessments.enabled_instruments(db, code))
+            for sections in (tuple(SECTIONS), OPERATIONAL):
+                figures = span_figures(db, service_id, periods, on, sections, on_progress, cancelled)
+                keep_quarters(db, service_id, scope_of(sections, on), mark, figures)
+    except Cancelled:
+        return

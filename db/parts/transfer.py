@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from ..records import AuditNote
-from .. import connection
+from .. import connection, reach
 from ..api import Done, Part, changed, job, read, write
 from ..transfer import exporter_rows, importer, workbook_spec
 from ..transfer.report import ImportReport
@@ -43,6 +43,10 @@ class TransferPart(Part):
                               on_progress=on_progress, cancelled=cancelled, today=today, write_report=write_report)
         if dry_run:
             return report
+        if report.ok:
+            # An import makes every kept quarter of the dashboard stale: its first view is counted again
+            # now, as part of the import's work, so the next opening reads it (db/reach.py, count_and_keep).
+            reach.count_and_keep(self.db, today or date.today(), on_progress, cancelled)
         return Done(report, changed("import", (), "create"))
 
     @write("export")

@@ -412,6 +412,9 @@ def _workbook(path, data: dict):
 
 
 def test_an_import_counts_every_kept_quarter_again(store, counted, tmp_path):
+    """An import may touch any quarter: it counts the dashboard's first view again itself (the quarter
+    in progress and the seven before, for a manager and a coordinator), and an opening at another
+    quarter counts only the quarter that view does not hold."""
     before = store.reach.dashboard(PERIOD)
     book = _workbook(tmp_path / "more.xlsx", {
         "Clients": [{"client_ref": "HT-000901", "first_name": "Ada", "last_name": "Imported",
@@ -422,18 +425,23 @@ def test_an_import_counts_every_kept_quarter_again(store, counted, tmp_path):
                       "attendance": "5"}],
     })
     other = _opened(store.path)
+    counted.clear()
     try:
         report = other.transfer.import_workbook(book, today=TODAY)
         assert report.ok, [f"{i.sheet}|{i.row}|{i.column}|{i.reason}" for i in report.failures]
     finally:
         other.close()
+    view = [p.code for p in reach.quarters_ending(parse_period("2026-27-Q3"))]      # TODAY's quarter
+    assert counted == [view, view]
     counted.clear()
     later = _opened(store.path)
     try:
         after = later.reach.dashboard(PERIOD)
+        assert counted == [["2024-25-Q3"]]
+        counted.clear()
+        assert later.reach.dashboard("2026-27-Q3").quarters[-2] == after.quarters[-1] and counted == []
     finally:
         later.close()
-    assert len(counted) == 1 and len(counted[0]) == 8          # an import may touch any quarter
     assert _starts(after, 1) == _starts(before, 1) + 1 == store.returns.figures("2026-27-Q1").value("STARTS")
 
 
@@ -587,3 +595,29 @@ def test_a_demos_quarters_counted_together_are_each_quarters_own_count(demo, las
         first = together[0].figures
         assert first[("CASELOAD_PER_TRAINER", "all")].numerator > first[("STARTS", "all")].value > 0
         assert together[-1].figures[("OUTCOME_MEANINGFUL", "score=weight_kg")].denominator > 0
+
+
+def test_a_new_demos_dashboard_opens_from_quarters_counted_when_it_was_made(demo_db, monkeypatch):
+    """The demo counts and keeps the dashboard's first view (the quarter in progress and the seven before
+    it) for a manager and for a coordinator: the first opening reads them, counting nothing, and they are
+    what a count gives."""
+    from db import assessments
+    count = reach.span_figures
+    for username, sections in (("manager", tuple(reach.SECTIONS)), ("coordinator", reach.OPERATIONAL)):
+        store = CaseStore.open(demo_db)
+        store.sign_in(username, "demo")
+        try:
+            service = store.service.get()
+            on = assessments.enabled_instruments(store.db, service.code)
+            periods = reach.quarters_ending(parse_period("2026-27-Q3"))
+            expected = [q.figures for q in count(store.db, service.id, periods, on, sections)]
+
+            def no_count(*args, **kw):
+                raise AssertionError("counted again")
+            monkeypatch.setattr(reach, "span_figures", no_count)
+            shown = store.reach.dashboard("2026-27-Q3")
+            assert [q.figures for q in shown.quarters] == expected
+            assert bool(shown.sentences) == (username == "manager")     # the drift: the reach shares
+        finally:
+            monkeypatch.setattr(reach, "span_figures", count)
+            store.close()
