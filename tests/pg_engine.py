@@ -430,6 +430,9 @@ def _route() -> None:
 
     def open_pg(cls, path, **kw):
         url = routed(path)
+        if isinstance(path, str) and path.startswith("postgresql://"):
+            from urllib.parse import urlsplit
+            _spares.touched(urlsplit(path).path.strip("/"))    # by its address (a screen's second connection)
         _served[0] += bool(url) or (isinstance(path, str) and path.startswith("postgresql://"))
         return _named(open_(cls, url, **kw), path) if url else open_(cls, path, **kw)
 
