@@ -194,8 +194,8 @@ SQLITE_ONLY: dict[str, str] = {
     "tests/desktop/test_app.py::test_first_run_wizard_creates_the_database_and_signs_in":
         "it is the first-run wizard's new file (its folder, its backups folder, its recovery key); "
         "test_server_screens.py drives the wizard's path to a server",
-    "tests/desktop/test_encryption_screens.py": _KEYS + " (the recovery key's screens)",
-    "tests/desktop/test_soak.py": _PROCESS + " (the soak's own demo file)",
+    "tests/desktop/test_encryption_screens.py": _KEYS + ": the recovery key's screens",
+    "tests/desktop/test_soak.py": _PROCESS + ": the soak's window, on a demo file of its own",
     "tests/desktop/test_app.py::test_no_display_gives_a_message_not_a_crash": _NO_SCREEN,
     "tests/desktop/test_app.py::test_cli_without_a_command_opens_the_app": _NO_SCREEN,
     "tests/desktop/test_app.py::test_missing_x11_libraries_give_a_message_not_an_abort": _NO_SCREEN,
