@@ -206,6 +206,7 @@ SQLITE_ONLY: dict[str, str] = {
         "it uses no database (a spin box)",
 }
 
+
 class _Spares:
     """Copies of a template, made ahead on a thread of its own while the tests run: CREATE DATABASE ...
     TEMPLATE takes about 0.2 s (two checkpoints), renaming a copy made ahead about 10 ms. A template
