@@ -166,7 +166,8 @@ def _declare(kind: str, decision, client, audit_view=None, snapshot=True):
             if kind == "read":
                 # The rule's check (whose client a plan is, a champion's allocation) and the body see
                 # the same moment of the data.
-                with connection.snapshot(part.db, reading=True) if snapshot else contextlib.nullcontext():
+                with connection.snapshot(part.db, reading=True) if snapshot else contextlib.nullcontext(part.db) as db, \
+                        store._reading_through(db):
                     values, client_id = _decide(part, rule, fn, args, kwargs)
                     result = fn(part, *args, **kwargs)
                 if isinstance(audit_view, ClientView):

@@ -257,6 +257,7 @@ def open_database(path: Path | str, *, create: bool = False, migrate: bool = Tru
         backup.owner_only(path)        # its -wal and -shm take the same mode
     conn = connect(path, key=key)
     db = Database(conn)
+    db._htdesk_open_side = lambda: Database(connect(path, key=key))      # see side_database
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
@@ -337,17 +338,48 @@ def transaction(db: Database):
                 raise
 
 
+def side_database(db: Database) -> Database | None:
+    """A second connection to the same database, opened on first need and kept with it: the reads a
+    screen makes while the worker is inside a transaction of the first. Sharing that transaction was
+    wrong twice over: the screen saw writes the worker could still roll back, and the statements of the
+    two threads interleaved in one transaction (a read's savepoint could take in the worker's writes, so
+    a write the worker rolled back stayed committed). None for a database opened without a way to
+    open another (a test's raw connection)."""
+    side = getattr(db, "_htdesk_side", None)
+    if side is None:
+        opener = getattr(db, "_htdesk_open_side", None)
+        if opener is None:
+            return None
+        with _TURNS:
+            side = getattr(db, "_htdesk_side", None)
+            if side is None:
+                side = db._htdesk_side = opener()
+    return side
+
+
+def close_side(db) -> None:
+    side = getattr(db, "_htdesk_side", None)
+    if side is not None:
+        db._htdesk_side = None
+        side.conn.close()
+
+
 @contextlib.contextmanager
 def snapshot(db: Database, *, reading: bool = False):
     """A read-only transaction: every read inside sees the same moment of the data, and other
-    programs may write meanwhile (WAL). Inside another transaction it simply joins it.
+    programs may write meanwhile (WAL). Inside another transaction of its own thread it simply joins it.
     reading=True (a declared @read): a write inside is refused (see transaction), and while another
     thread is inside a transaction of this connection (the worker importing) the read does not wait:
-    it reads within that transaction, as reads always did, so a screen never stalls."""
+    it takes its snapshot on the side connection (side_database), of what is committed, so a screen
+    never stalls. It yields the database to read from (the store reads through it: db/api.py)."""
     turn = _turn(db)
     if not turn.acquire(blocking=not reading):
-        yield db
-        return
+        side = side_database(db)
+        if side is None:
+            yield db
+            return
+        db, turn = side, _turn(side)
+        turn.acquire()          # another thread reading on the side connection: a short wait
     try:
         if db.conn.in_transaction:
             yield db

@@ -24,6 +24,8 @@ open screen refreshes itself.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -87,6 +89,7 @@ class CaseStore:
 
     def __init__(self, db, path: Path | None = None, actor: Actor | None = None,
                  reference_source: str | Path | None = None):
+        self._thread = threading.local()
         self.db = db
         self.path = Path(path) if path else None
         self.actor = actor
@@ -226,6 +229,30 @@ class CaseStore:
                                   username=self.actor.username if self.actor else None, password=password,
                                   recovery_key=recovery_key)
 
+    @property
+    def db(self):
+        """The database this thread reads and writes through: the store's own connection, or, inside a
+        read that found the worker in a transaction, the side connection (connection.snapshot)."""
+        db = getattr(self._thread, "db", None)
+        return self._db if db is None else db
+
+    @db.setter
+    def db(self, value) -> None:
+        self._db = value
+
+    @contextlib.contextmanager
+    def _reading_through(self, db):
+        """Within a declared read on this thread, every part and rule reads through db (db/api.py)."""
+        if db is self._db:
+            yield
+            return
+        held = getattr(self._thread, "db", None)
+        self._thread.db = db
+        try:
+            yield
+        finally:
+            self._thread.db = held
+
     def _restore_from(self, source: Path, confirm_code: str | None = None, password: str | None = None,
                       recovery_key: str | None = None):
         from . import maintenance
@@ -233,6 +260,7 @@ class CaseStore:
             from .errors import BadPath
             raise BadPath("This database has no file to restore into.")
         unlock = self._unlock_for_backups(password, recovery_key)
+        connection.close_side(self.db)
         self.db.conn.close()
         try:
             return maintenance.restore(self.path, source, self.actor, confirm_code, key=self._key, unlock=unlock)
@@ -243,6 +271,7 @@ class CaseStore:
     def close(self) -> None:
         self.reference._close()
         if not self.sealed:
+            connection.close_side(self.db)
             self.db.conn.close()
 
     def __enter__(self):
@@ -340,6 +369,7 @@ class CaseStore:
 
     def _seal(self) -> None:
         if not self.sealed:
+            connection.close_side(self.db)
             self.db.conn.close()
         self.db, self._key, self.actor = SEALED, None, None
 

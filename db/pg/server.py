@@ -76,7 +76,11 @@ def connect(url: str, *, login: tuple[str, str] | None = None) -> PgDatabase:
         raw = new_connection()
     except psycopg.Error as exc:
         raise translate(exc, url) from exc
-    return PgDatabase(PgConnection(raw, reconnect=new_connection), url)
+    db = PgDatabase(PgConnection(raw, reconnect=new_connection), url)
+    # A second connection as the same login, for a screen's read while the worker writes (connection.py,
+    # side_database).
+    db._htdesk_open_side = lambda: PgDatabase(PgConnection(new_connection(), reconnect=new_connection), url)
+    return db
 
 
 def open_server_database(url: str, *, create: bool = False, migrate: bool = True,

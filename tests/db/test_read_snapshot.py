@@ -222,7 +222,54 @@ def test_a_write_on_the_worker_waits_for_a_screens_snapshot_and_a_screens_read_n
     worker.start()
     assert holding.wait(5)
     try:
-        assert case_store.clients.search(PERSON["last_name"])       # answers at once, inside the worker's turn
+        assert case_store.clients.search(PERSON["last_name"])       # at once, on the side connection
     finally:
         release.set()
         worker.join(10)
+
+
+def test_a_screens_reads_while_the_worker_writes_and_rolls_back_leave_nothing_of_the_rolled_back_writes(case_store):
+    """A screen's reads (declared @read, on the GUI thread) while the worker is inside transactions of the
+    same store that it rolls back: the reads take their snapshot on a second connection, of what is
+    committed. Sharing the worker's transaction, the statements of the two threads interleaved: a read's
+    savepoint took in the worker's writes, so rolled-back clients stayed (and 'no such savepoint' errors)."""
+    import threading
+    from db import clients as clients_module
+    errors, stop = [], threading.Event()
+    seen_uncommitted = []
+    service_id = case_store.service.get().id
+
+    class Undo(Exception):
+        pass
+
+    def worker():
+        while not stop.is_set():
+            try:
+                with connection.transaction(case_store.db):
+                    clean = clients_module.validate({**PERSON, "last_name": "Rolledback"}, TODAY)
+                    clients_module.insert(case_store.db, service_id, clean, {}, "coord")
+                    list(case_store.db.query("SELECT id FROM clients"))
+                    raise Undo()
+            except Undo:
+                pass
+            except Exception as exc:       # noqa: BLE001 - the test reports it
+                errors.append(("worker", repr(exc)))
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        for _ in range(600):
+            try:
+                if case_store.clients.search("Rolledback"):
+                    seen_uncommitted.append(1)
+            except Exception as exc:       # noqa: BLE001 - the test reports it
+                errors.append(("reader", repr(exc)))
+    finally:
+        stop.set()
+        thread.join(10)
+    assert errors == [] and seen_uncommitted == []
+    assert case_store.clients.search("Rolledback") == []
+    other = _other_pc(case_store)
+    try:
+        assert other.clients.search("Rolledback") == []
+    finally:
+        other.close()
