@@ -291,3 +291,8 @@ def run_app(args) -> int:
     finally:
         window.worker.stop()
         store.close()
+        from .admin.session import keep_alive
+        for other in keep_alive:      # windows built for another person, on their own store (a secured server)
+            if other.store is not store:
+                other.worker.stop()
+                other.store.close()

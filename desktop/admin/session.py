@@ -114,10 +114,13 @@ class LockScreen(QWidget):
         self.new_password.returnPressed.connect(self.new_password2.setFocus)
         self.new_password2.returnPressed.connect(self._try)
         self.then = None      # what follows once a one-time password is replaced (unlock or a new window)
+        self.then_store = None    # whose password that is, when not the window's store's (a newcomer's own)
         self.hide()
 
-    def ask_new_password(self, then) -> None:
+    def ask_new_password(self, then, store=None) -> None:
+        """store: the newcomer's own (a secured server's login), else the window's."""
         self.then = then
+        self.then_store = store
         for edit in (self.username, self.password):
             edit.setEnabled(False)
         self.change_box.show()
@@ -127,7 +130,7 @@ class LockScreen(QWidget):
         self.new_password.setFocus()
 
     def _end_password_step(self) -> None:
-        self.then = None
+        self.then = self.then_store = None
         for edit in (self.username, self.password):
             edit.setEnabled(True)
         for edit in (self.new_password, self.new_password2):
@@ -154,7 +157,7 @@ class LockScreen(QWidget):
         self.window_.session.unlock(self.username.text().strip(), self.password.text())
 
     def _choose_password(self) -> None:
-        store = self.window_.store
+        store = self.then_store or self.window_.store
         if self.new_password.text() != self.new_password2.text():
             self.message.show_message("Repeat new password: the two are not the same.")
             self.new_password2.selectAll()
@@ -290,16 +293,28 @@ class Session(QObject):
             return
         # Someone else: check their password without touching the first user's session, then save or
         # discard the first user's open form, then build the window for the newcomer. A server's database
-        # is opened by its address (its store has no path).
+        # is opened by its address (its store has no path). On a secured server (no user in the address)
+        # the newcomer works through their own server login: their own store, connected as them.
+        from db.public import names_no_user, open_as_person
         from db.store import CaseStore
+        own_login = bool(self.store.url) and names_no_user(self.store.url)
+        newcomer = None
         try:
-            with CaseStore.open(self.store.url or self.store.path) as check:
-                check.sign_in(username, password)
+            if own_login:
+                newcomer = open_as_person(CaseStore, self.store.url, username, password)
+            else:
+                with CaseStore.open(self.store.url or self.store.path) as check:
+                    check.sign_in(username, password)
         except (AuthenticationError, HTDeskError) as exc:
             screen.message.show_message(str(exc))
             screen.password.selectAll()
             return
         if actor is not None and not self._settle_open_form(actor):
+            if newcomer is not None:
+                newcomer.close()
+            return
+        if newcomer is not None:
+            self._then_unlock(lambda: self._rebuild(newcomer), newcomer)
             return
         try:
             self.store.sign_in(username, password)
@@ -308,10 +323,10 @@ class Session(QObject):
             return
         self._then_unlock(self._rebuild)
 
-    def _then_unlock(self, then) -> None:
+    def _then_unlock(self, then, store=None) -> None:
         """An account holding a one-time password chooses its own before the window opens to it."""
-        if self.store.must_change_password:
-            self.lock_screen.ask_new_password(then)
+        if (store or self.store).must_change_password:
+            self.lock_screen.ask_new_password(then, store)
         else:
             then()
 
@@ -362,16 +377,20 @@ class Session(QObject):
         clicked = box.clickedButton()
         return "save" if clicked is save else "discard" if clicked is discard else None
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, store=None) -> None:
+        """The window for the newcomer: on the same store, or on their own (a secured server's login),
+        the first person's store then closed with its window."""
         from ..main_window import MainWindow
         old = self.window
-        new = MainWindow(self.store, old.info)
+        new = MainWindow(store or self.store, old.info)
         new.setGeometry(old.geometry())
         new.show()
         self.replacement = new
         old.confirm_unsaved = False
         self.stop()
         old.close()
+        if store is not None and store is not self.store:
+            self.store.close()
         keep_alive.append(new)
 
     # --- sign out, switch user --------------------------------------------------------------------

@@ -592,3 +592,36 @@ def test_a_coordinators_login_counts_the_dashboard_without_reading_the_audits_co
         assert [q.figures for q in fresh.quarters][-1] == [q.figures for q in first.quarters][-2]
     finally:
         cora.close()
+
+
+def test_another_person_at_the_lock_screen_of_a_secured_server_works_through_their_own_login(cluster, service,
+                                                                                            qtbot):
+    """Switch user on a secured server: the newcomer's window is on a store connected as their own server
+    login (so the server applies their role and row-level security), and the first person's connection
+    is closed with their window."""
+    from PySide6.QtCore import Qt
+
+    from desktop.main_window import MainWindow, SessionInfo
+    address = f"postgresql:///{DB}?host={cluster.folder}"
+    tina = security.open_as_person(CaseStore, address, "tina", PASSWORDS["tina"])
+    w = MainWindow(tina, SessionInfo("Test Health Trainers", False, address))
+    w.show()
+    qtbot.waitUntil(lambda: w.clients.results.rowCount() >= 2)
+    w.session.switch_user()
+    screen = w.session.lock_screen
+    screen.username.setText("champ1")
+    screen.password.setText("not-her-password-5")
+    qtbot.mouseClick(screen.unlock_button, Qt.LeftButton)
+    assert w.session.locked and "Wrong username or password" in screen.message.text()
+    screen.password.setText(PASSWORDS["champ1"])
+    qtbot.mouseClick(screen.unlock_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.session.replacement is not None)
+    new = w.session.replacement
+    try:
+        assert new.store is not tina and new.store.actor.username == "champ1" and tina.db.conn.closed
+        assert new.store.db.conn.execute("SELECT current_user").fetchone()[0] == "gates.champ1"
+        assert [c.id for c in new.store.clients.search("test")] == [service["clients"]["champ1"]]
+    finally:
+        new.confirm_unsaved = False
+        new.close()
+        new.store.close()
