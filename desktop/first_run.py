@@ -115,9 +115,8 @@ class FirstRunWizard(QWizard):
         self.addPage(self.recovery_page)
 
         self.server_page = _Page("Your service's server",
-                                 "The address your IT team gave you. This PC keeps only the address, never a "
-                                 "password: with no user in the address (postgresql://HOST/DBNAME) you sign in "
-                                 "next as yourself, with your own username and password.")
+                                 "The address your IT team gave you (postgresql://HOST/DBNAME). This PC keeps "
+                                 "only the address, never a password: you sign in next as yourself.")
         self.server_address = self.server_page.fields.add(
             self.server_page.form, "server", "Server &address",
             line_edit("Server address", 300, "postgresql://HOST/DBNAME")).widget
