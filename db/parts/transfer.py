@@ -43,9 +43,10 @@ class TransferPart(Part):
                               on_progress=on_progress, cancelled=cancelled, today=today, write_report=write_report)
         if dry_run:
             return report
-        if report.ok:
-            # An import makes every kept quarter of the dashboard stale: its first view is counted again
-            # now, as part of the import's work, so the next opening reads it (db/reach.py, count_and_keep).
+        if report.committed:
+            # An import that wrote makes every kept quarter of the dashboard stale: its first view is counted
+            # again now, as part of the import's work, so the next opening reads it (reach.count_and_keep).
+            # One with nothing new wrote nothing, and leaves the database as it was.
             reach.count_and_keep(self.db, today or date.today(), on_progress, cancelled)
         return Done(report, changed("import", (), "create"))
 

@@ -621,3 +621,19 @@ def test_a_new_demos_dashboard_opens_from_quarters_counted_when_it_was_made(demo
         finally:
             monkeypatch.setattr(reach, "span_figures", count)
             store.close()
+
+
+def test_an_import_with_nothing_new_counts_nothing_and_keeps_the_database_as_it_was(store, counted, tmp_path):
+    book = _workbook(tmp_path / "same.xlsx", {
+        "Clients": [{"client_ref": "HT-000902", "first_name": "Bea", "last_name": "Twice",
+                     "date_of_birth": "1971-01-01", "gender": "2", "ethnicity": "A"}]})
+    other = _opened(store.path)
+    try:
+        assert other.transfer.import_workbook(book, today=TODAY).committed
+        counted.clear()
+        kept = other.db.conn.execute("SELECT * FROM reach_figures ORDER BY 1, 2, 3").fetchall()
+        again = other.transfer.import_workbook(book, today=TODAY)
+        assert again.ok and not again.committed and counted == []
+        assert other.db.conn.execute("SELECT * FROM reach_figures ORDER BY 1, 2, 3").fetchall() == kept
+    finally:
+        other.close()
