@@ -15,7 +15,8 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from sqlite_utils import Database
+import sqlite_utils
+from sqlite_utils.db import dedupe_keys
 
 from . import backup, driver, keys, paths
 from . import pg
@@ -60,6 +61,21 @@ def _check_path(path: Path, create: bool) -> None:
         raise DatabaseUnusable(f"{path} is not a database of Health Trainer Desk (it is not an SQLite file). Check the path given with --db. "
                                f"If it is an encrypted database of the app, its key file ({keys.key_file_of(path).name}) "
                                "is missing: put it back beside it (or restore a backup with its .keys file).")
+
+
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database, but query() reads with a plain execute. sqlite-utils 4 wraps each query in
+    SAVEPOINT ... RELEASE (to refuse, after running it, a statement that returns no rows). On the
+    connection the window's GUI thread and its worker share, that pair could fall inside the other
+    thread's transaction: a RELEASE after the other's ROLLBACK failed ("no such savepoint", a save lost),
+    and a SAVEPOINT that began a transaction took the other's writes in. db/ queries only SELECTs."""
+
+    def query(self, sql: str, params=None):
+        cursor = self.conn.execute(sql, params if params is not None else ())
+        if cursor.description is None:
+            raise ValueError("query() is for statements that return rows; use execute() for others")
+        keys = dedupe_keys(d[0] for d in cursor.description)
+        return (dict(zip(keys, row)) for row in cursor)
 
 
 class Connection(driver.Connection):

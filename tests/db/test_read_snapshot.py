@@ -273,3 +273,44 @@ def test_a_screens_reads_while_the_worker_writes_and_rolls_back_leave_nothing_of
         assert other.clients.search("Rolledback") == []
     finally:
         other.close()
+
+
+def test_a_query_from_another_thread_outside_any_snapshot_never_takes_in_the_workers_rolled_back_writes(case_store):
+    """A read that is not a declared one (a rule's look-up before a write's transaction, a job's reading) on
+    one thread while another is inside a transaction of the same connection: the query is a plain SELECT.
+    sqlite-utils 4 wrapped each query in SAVEPOINT ... RELEASE, which interleaved with the other thread's
+    transaction: 'no such savepoint' errors (a save lost) and rolled-back writes that stayed committed."""
+    import threading
+    errors, stop = [], threading.Event()
+    if engine.is_postgres(case_store.db):
+        pytest.skip("SQLite's savepoints (the server's adapter never wrapped a query in one)")
+    case_store.db.conn.execute("CREATE TABLE scratch (n INTEGER)")
+
+    class Undo(Exception):
+        pass
+
+    def worker():
+        while not stop.is_set():
+            try:
+                with connection.transaction(case_store.db):
+                    case_store.db.conn.execute("INSERT INTO scratch VALUES (1)")
+                    list(case_store.db.query("SELECT n FROM scratch"))
+                    case_store.db.conn.execute("INSERT INTO scratch VALUES (2)")
+                    raise Undo()
+            except Undo:
+                pass
+            except Exception as exc:       # noqa: BLE001 - the test reports it
+                errors.append(("worker", repr(exc)))
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        for _ in range(1500):
+            try:
+                list(case_store.db.query("SELECT COUNT(*) FROM scratch"))
+            except Exception as exc:       # noqa: BLE001 - the test reports it
+                errors.append(("reader", repr(exc)))
+    finally:
+        stop.set()
+        thread.join(10)
+    assert errors == []
+    assert case_store.db.conn.execute("SELECT COUNT(*) FROM scratch").fetchone()[0] == 0
