@@ -362,10 +362,10 @@ def secure_existing(db, username: str, password: str) -> list[str]:
     if not is_postgres(db):
         raise ValidationError(FieldError("db", "Only a service's database on a PostgreSQL server has server "
                                                "logins to set up; a file is protected by its encryption."))
-    me, owner, createrole = db.conn.execute(
-        "SELECT r.rolname, pg_get_userbyid(d.datdba), r.rolcreaterole FROM pg_roles r, pg_database d "
+    me, owner, createrole, superuser = db.conn.execute(
+        "SELECT r.rolname, pg_get_userbyid(d.datdba), r.rolcreaterole, r.rolsuper FROM pg_roles r, pg_database d "
         "WHERE r.rolname = current_user AND d.datname = current_database()").fetchone()
-    if me != owner or not createrole:
+    if not superuser and (me != owner or not createrole):
         raise ValidationError(FieldError("db", f"Connected as {me}: securing the server is done as the IT team's "
                                                "owner login (it owns the database and has CREATEROLE), with an "
                                                "address naming it: --db postgresql://OWNER@HOST/DBNAME."))
