@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import accounts, audit, connection, keys, pg, policy, services
+from . import accounts, audit, connection, keys, pg, plain_to_encrypted, policy, services
 from .errors import AuthenticationError, DatabaseUnusable, FieldError, PermissionDenied, ValidationError
 from .parts.admin import AdminPart
 from .parts.assessments import AssessmentsPart
@@ -403,7 +403,7 @@ class CaseStore:
         if not accounts.count(self.db):
             return
         key, keyfile = keys.new_database_key(), keys.KeyFile.new(self.path)
-        self.db = connection.encrypt_in_place(self.db, self.path, key, keyfile,
+        self.db = plain_to_encrypted.encrypt_in_place(self.db, self.path, key, keyfile,
                                               lambda db: self._sync_into(db, key, keyfile))
         self._key, self._keys = key, keyfile
 

@@ -244,13 +244,13 @@ def test_the_database_its_companions_key_file_backups_and_log_are_the_owners_onl
 
 
 def test_an_encrypted_database_is_backed_up_encrypted_before_its_schema_is_migrated(tmp_path):
-    from db import connection, migrations
+    from db import connection, migrations, plain_to_encrypted
     old = tmp_path / "plain-old.sqlite3"
     shutil.copy(FIXTURES / "schema_head_0009.sqlite3", old)
     path = tmp_path / "svc.sqlite3"
     key, recovery = keys.new_database_key(), keys.new_recovery_key()
     conn = connection.connect(old)
-    connection.export_encrypted(conn, path, key)          # an encrypted file of an earlier schema
+    plain_to_encrypted.export_encrypted(conn, path, key)          # an encrypted file of an earlier schema
     conn.close()
     keyfile = keys.KeyFile.new(path)
     keyfile.set_recovery(key, recovery)
