@@ -49,19 +49,20 @@ def deprivation(gen, client: dict, day: date) -> None:
 
 def source(gen, code: str, day: date) -> str:
     """A referral's source as the drift moves it (community and self referrals, then the NHS's)."""
-    r, d = _drift_rng(gen), _drift(gen, day)
-    if d > 0 and code in _COMMUNITY_SOURCES and r.random() < DRIFT_SOURCE * d:
-        return r.choice(_NHS_SOURCES)
-    if d < 0 and code in _NHS_SOURCES and r.random() < DRIFT_SOURCE * -d:
-        return r.choice(_COMMUNITY_SOURCES)
-    return code
+    return _moved(gen, code, day, _COMMUNITY_SOURCES, _NHS_SOURCES, DRIFT_SOURCE)
 
 
 def venue(gen, index: int, day: date) -> int:
     """A session's venue (an index of the demo's VENUES) as the drift moves it (community venues, then clinics)."""
+    return _moved(gen, index, day, _COMMUNITY_VENUES, _CLINICAL_VENUES, DRIFT_VENUE)
+
+
+def _moved(gen, value, day: date, early: tuple, late: tuple, strength: float):
+    """value, or in proportion to the drift one of `late` (in the second year, for one of `early`) or of
+    `early` (in the first year, for one of `late`)."""
     r, d = _drift_rng(gen), _drift(gen, day)
-    if d > 0 and index in _COMMUNITY_VENUES and r.random() < DRIFT_VENUE * d:
-        return r.choice(_CLINICAL_VENUES)
-    if d < 0 and index in _CLINICAL_VENUES and r.random() < DRIFT_VENUE * -d:
-        return r.choice(_COMMUNITY_VENUES)
-    return index
+    if d > 0 and value in early and r.random() < strength * d:
+        return r.choice(late)
+    if d < 0 and value in late and r.random() < strength * -d:
+        return r.choice(early)
+    return value

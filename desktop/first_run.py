@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLin
 from db import paths
 from db.errors import FieldError, HTDeskError, ValidationError
 
-from .admin.recovery import recovery_key_label
+from .admin.recovery import recovery_key_label, save_recovery_sheet
 from .widgets.common import button, describe_error
 from .widgets.fields import FieldSet, line_edit, new_form
 
@@ -190,25 +190,8 @@ class FirstRunWizard(QWizard):
         """Write the recovery sheet (PDF) where the person chooses, then open it to print. out: tests."""
         if self.store is None or not self.store.recovery_key:
             return None
-        if out is None:
-            out, _ = QFileDialog.getSaveFileName(self, "Save the recovery sheet to print",
-                                                 str(Path.home() / "recovery-sheet.pdf"), "PDF (*.pdf)")
-            if not out:
-                return None
-        from reports.recovery_sheet import build_recovery_sheet
-        try:
-            build_recovery_sheet(self.store.service_name, self.store.service_code, self.store.database_id,
-                                 self.store.recovery_key, out, database_path=str(self.store.path))
-        except OSError as exc:
-            self.recovery_page.note.setText(f"The sheet could not be written to {out}: {exc.strerror}. Choose "
-                                            "another place.")
-            return None
-        self.recovery_page.note.setText(f"Recovery sheet saved to {out}: print it, then delete the file.")
-        if self.recovery_page.open_after:
-            from PySide6.QtCore import QUrl
-            from PySide6.QtGui import QDesktopServices
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
-        return Path(out)
+        return save_recovery_sheet(self, self.store, self.store.recovery_key, self.recovery_page.note,
+                                   self.recovery_page.open_after, out)
 
     def validateCurrentPage(self) -> bool:
         from db.public import check_new_password, validate_service

@@ -56,24 +56,30 @@ class RecoveryKeyDialog(QDialog):
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
 
     def save_sheet(self, out: str | None = None) -> Path | None:
-        if out is None:
-            out, _ = QFileDialog.getSaveFileName(self, "Save the recovery sheet to print",
-                                                 str(Path.home() / "recovery-sheet.pdf"), "PDF (*.pdf)")
-            if not out:
-                return None
-        from reports.recovery_sheet import build_recovery_sheet
-        try:
-            build_recovery_sheet(self.store.service_name, self.store.service_code, self.store.database_id,
-                                 self.recovery_key, out, database_path=str(self.store.path), is_demo=self.store.is_demo)
-        except OSError as exc:
-            self.note.setText(f"The sheet could not be written to {out}: {exc.strerror}. Choose another place.")
+        return save_recovery_sheet(self, self.store, self.recovery_key, self.note, self.open_after, out)
+
+
+def save_recovery_sheet(parent, store, recovery_key: str, note, open_after: bool, out: str | None = None) -> Path | None:
+    """Write the recovery sheet (PDF) where the person chooses, say so in the note label, then open it to
+    print (open_after). out: tests, instead of asking. The first-run wizard and File → New recovery key."""
+    if out is None:
+        out, _ = QFileDialog.getSaveFileName(parent, "Save the recovery sheet to print",
+                                             str(Path.home() / "recovery-sheet.pdf"), "PDF (*.pdf)")
+        if not out:
             return None
-        self.note.setText(f"Recovery sheet saved to {out}: print it, then delete the file.")
-        if self.open_after:
-            from PySide6.QtCore import QUrl
-            from PySide6.QtGui import QDesktopServices
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
-        return Path(out)
+    from reports.recovery_sheet import build_recovery_sheet
+    try:
+        build_recovery_sheet(store.service_name, store.service_code, store.database_id, recovery_key, out,
+                             database_path=str(store.path), is_demo=store.is_demo)
+    except OSError as exc:
+        note.setText(f"The sheet could not be written to {out}: {exc.strerror}. Choose another place.")
+        return None
+    note.setText(f"Recovery sheet saved to {out}: print it, then delete the file.")
+    if open_after:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
+    return Path(out)
 
 
 def new_recovery_key(window, confirm: bool | None = None) -> RecoveryKeyDialog | None:

@@ -228,16 +228,11 @@ def test_a_write_on_the_worker_waits_for_a_screens_snapshot_and_a_screens_read_n
         worker.join(10)
 
 
-def test_a_screens_reads_while_the_worker_writes_and_rolls_back_leave_nothing_of_the_rolled_back_writes(case_store):
-    """A screen's reads (declared @read, on the GUI thread) while the worker is inside transactions of the
-    same store that it rolls back: the reads take their snapshot on a second connection, of what is
-    committed. Sharing the worker's transaction, the statements of the two threads interleaved: a read's
-    savepoint took in the worker's writes, so rolled-back clients stayed (and 'no such savepoint' errors)."""
+def _reads_beside_rolled_back_writes(store, write, read, times: int) -> list:
+    """read() `times` times on this thread while a worker thread keeps doing write() inside a transaction of
+    the same store and rolling it back; the errors either thread met."""
     import threading
-    from db import clients as clients_module
     errors, stop = [], threading.Event()
-    seen_uncommitted = []
-    service_id = case_store.service.get().id
 
     class Undo(Exception):
         pass
@@ -245,10 +240,8 @@ def test_a_screens_reads_while_the_worker_writes_and_rolls_back_leave_nothing_of
     def worker():
         while not stop.is_set():
             try:
-                with connection.transaction(case_store.db):
-                    clean = clients_module.validate({**PERSON, "last_name": "Rolledback"}, TODAY)
-                    clients_module.insert(case_store.db, service_id, clean, {}, "coord")
-                    list(case_store.db.query("SELECT id FROM clients"))
+                with connection.transaction(store.db):
+                    write()
                     raise Undo()
             except Undo:
                 pass
@@ -257,15 +250,35 @@ def test_a_screens_reads_while_the_worker_writes_and_rolls_back_leave_nothing_of
     thread = threading.Thread(target=worker)
     thread.start()
     try:
-        for _ in range(600):
+        for _ in range(times):
             try:
-                if case_store.clients.search("Rolledback"):
-                    seen_uncommitted.append(1)
+                read()
             except Exception as exc:       # noqa: BLE001 - the test reports it
                 errors.append(("reader", repr(exc)))
     finally:
         stop.set()
         thread.join(10)
+    return errors
+
+
+def test_a_screens_reads_while_the_worker_writes_and_rolls_back_leave_nothing_of_the_rolled_back_writes(case_store):
+    """A screen's reads (declared @read, on the GUI thread) while the worker is inside transactions of the
+    same store that it rolls back: the reads take their snapshot on a second connection, of what is
+    committed. Sharing the worker's transaction, the statements of the two threads interleaved: a read's
+    savepoint took in the worker's writes, so rolled-back clients stayed (and 'no such savepoint' errors)."""
+    from db import clients as clients_module
+    seen_uncommitted = []
+    service_id = case_store.service.get().id
+
+    def write():
+        clean = clients_module.validate({**PERSON, "last_name": "Rolledback"}, TODAY)
+        clients_module.insert(case_store.db, service_id, clean, {}, "coord")
+        list(case_store.db.query("SELECT id FROM clients"))
+
+    def read():
+        if case_store.clients.search("Rolledback"):
+            seen_uncommitted.append(1)
+    errors = _reads_beside_rolled_back_writes(case_store, write, read, 600)
     assert errors == [] and seen_uncommitted == []
     assert case_store.clients.search("Rolledback") == []
     other = _other_pc(case_store)
@@ -280,37 +293,15 @@ def test_a_query_from_another_thread_outside_any_snapshot_never_takes_in_the_wor
     one thread while another is inside a transaction of the same connection: the query is a plain SELECT.
     sqlite-utils 4 wrapped each query in SAVEPOINT ... RELEASE, which interleaved with the other thread's
     transaction: 'no such savepoint' errors (a save lost) and rolled-back writes that stayed committed."""
-    import threading
-    errors, stop = [], threading.Event()
     if engine.is_postgres(case_store.db):
         pytest.skip("SQLite's savepoints (the server's adapter never wrapped a query in one)")
     case_store.db.conn.execute("CREATE TABLE scratch (n INTEGER)")
 
-    class Undo(Exception):
-        pass
-
-    def worker():
-        while not stop.is_set():
-            try:
-                with connection.transaction(case_store.db):
-                    case_store.db.conn.execute("INSERT INTO scratch VALUES (1)")
-                    list(case_store.db.query("SELECT n FROM scratch"))
-                    case_store.db.conn.execute("INSERT INTO scratch VALUES (2)")
-                    raise Undo()
-            except Undo:
-                pass
-            except Exception as exc:       # noqa: BLE001 - the test reports it
-                errors.append(("worker", repr(exc)))
-    thread = threading.Thread(target=worker)
-    thread.start()
-    try:
-        for _ in range(1500):
-            try:
-                list(case_store.db.query("SELECT COUNT(*) FROM scratch"))
-            except Exception as exc:       # noqa: BLE001 - the test reports it
-                errors.append(("reader", repr(exc)))
-    finally:
-        stop.set()
-        thread.join(10)
+    def write():
+        case_store.db.conn.execute("INSERT INTO scratch VALUES (1)")
+        list(case_store.db.query("SELECT n FROM scratch"))
+        case_store.db.conn.execute("INSERT INTO scratch VALUES (2)")
+    errors = _reads_beside_rolled_back_writes(case_store, write,
+                                              lambda: list(case_store.db.query("SELECT COUNT(*) FROM scratch")), 1500)
     assert errors == []
     assert case_store.db.conn.execute("SELECT COUNT(*) FROM scratch").fetchone()[0] == 0
