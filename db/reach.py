@@ -240,6 +240,8 @@ class Dashboard:
     sentences: tuple[str, ...]
     local: LocalArea | None = None
     instruments: tuple[str, ...] = ()
+    # Shown while counting: some quarters are as an earlier version of the app counted them.
+    earlier_version: bool = False
 
     def series(self, item: Item) -> list:
         return [q.get(item).value if q.get(item) is not None else None for q in self.quarters]
@@ -734,16 +736,31 @@ def audit_mark(db: Database) -> int:
 
 def kept_quarters(db: Database, service_id: int, scope: str, periods: Iterable[Period]) -> dict[str, tuple]:
     """period code -> (audit mark, QuarterFigures) of the quarters kept for this scope."""
+    return _kept(db, service_id, periods, lambda kept_scope: kept_scope == scope)
+
+
+def earlier_quarters(db: Database, service_id: int, scope: str, periods: Iterable[Period]) -> dict[str, tuple]:
+    """kept_quarters as an earlier version of the engine counted them for the same sections and
+    instruments (the newest of each quarter): after an app update, what the page shows while it
+    counts every quarter again."""
+    _, same = scope.split("|", 1)
+    return _kept(db, service_id, periods, lambda kept_scope: kept_scope != scope
+                 and kept_scope.split("|", 1)[-1] == same)
+
+
+def _kept(db: Database, service_id: int, periods: Iterable[Period], wanted: Callable[[str], bool]
+          ) -> dict[str, tuple]:
     by_code = {p.code: p for p in periods}
     if not by_code:
         return {}
     marks = ", ".join("?" * len(by_code))
     out = {}
-    for code, mark, text in db.conn.execute(
-            f"SELECT period, audit_mark, figures FROM reach_figures WHERE service_id = ? AND scope = ? "
-            f"AND period IN ({marks})", (service_id, scope, *by_code)):
-        figures = {f.key: f for f in figures_from_json(text)}
-        out[code] = (mark, QuarterFigures(by_code[code], figures))
+    for code, kept_scope, mark, text in db.conn.execute(
+            f"SELECT period, scope, audit_mark, figures FROM reach_figures WHERE service_id = ? "
+            f"AND period IN ({marks}) ORDER BY counted_at", (service_id, *by_code)):
+        if wanted(kept_scope):                    # the newest of a quarter comes last and stays
+            figures = {f.key: f for f in figures_from_json(text)}
+            out[code] = (mark, QuarterFigures(by_code[code], figures))
     return out
 
 
@@ -821,9 +838,11 @@ def keep_quarters(db: Database, service_id: int, scope: str, mark: int, quarters
         waited = None
     try:
         with connection.transaction(db):
-            # Quarters counted by another version of the engine are of no further use.
-            conn.execute("DELETE FROM reach_figures WHERE service_id = ? AND scope NOT LIKE ?",
-                         (service_id, engine_version() + "|%"))
+            # This scope's quarters as another version of the engine counted them are of no further use
+            # (those of other scopes are still shown to their users while they are counted again).
+            same = "|" + scope.split("|", 1)[1]
+            conn.execute("DELETE FROM reach_figures WHERE service_id = ? AND scope <> ? "
+                         "AND substr(scope, length(scope) - ? + 1) = ?", (service_id, scope, len(same), same))
             conn.executemany(
                 "INSERT INTO reach_figures (service_id, period, scope, audit_mark, figures, counted_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, period, scope) DO UPDATE SET "

@@ -125,21 +125,29 @@ class ReachPart(Part):
                        quarters: int = reach.QUARTERS) -> tuple[reach.Dashboard, tuple[str, ...]] | None:
         """The eight quarters as last counted, at once, with no counting: (dashboard, the quarters a write
         since may have changed), or None when a quarter was never counted. The page shows these while
-        dashboard() brings the changed quarters up to date, saying which are being updated."""
+        dashboard() brings the changed quarters up to date, saying which are being updated. After an app
+        update, a quarter the new version has not counted yet is shown as the earlier version counted it
+        (the dashboard says so: earlier_version), and is among those being updated."""
         period = parse_period(period)
         service = self._store.service.get(service_code)
         shown = self._sections()
         on = tuple(assessments.enabled_instruments(self.db, service.code))
         periods = reach.quarters_ending(period, quarters)
+        scope = reach.scope_of(shown, on)
         with connection.snapshot(self.db):
-            kept = reach.kept_quarters(self.db, service.id, reach.scope_of(shown, on), periods)
+            kept = reach.kept_quarters(self.db, service.id, scope, periods)
+            earlier = {}
             if len(kept) < len(periods):
-                return None
+                earlier = reach.earlier_quarters(self.db, service.id, scope,
+                                                 [p for p in periods if p.code not in kept])
+                if len(kept) + len(earlier) < len(periods):
+                    return None
             stale = reach.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, periods)
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
-        out = [kept[p.code][1] for p in periods]
+        stale |= set(earlier)
+        out = [(kept.get(p.code) or earlier[p.code])[1] for p in periods]
         dash = reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)),
-                               self._local_area(lsoas), on)
+                               self._local_area(lsoas), on, earlier_version=bool(earlier))
         return dash, tuple(p.code for p in periods if p.code in stale)
 
     @read(_explain_decision, audit_view=_explained)

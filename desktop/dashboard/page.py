@@ -284,8 +284,13 @@ class DashboardPage(QWidget):
             return
         dash, stale = got
         self._show_figures(dash)
-        if stale:
-            names = ", ".join(q.period.label for q in dash.quarters if q.period.code in stale)
+        names = ", ".join(q.period.label for q in dash.quarters if q.period.code in stale)
+        if len(stale) == len(dash.quarters) > 1:
+            names = f"all {len(stale)} quarters"
+        if dash.earlier_version:
+            self.status.setText("Figures as the earlier version of Health Trainer Desk counted them; this "
+                                f"version is counting {names} again\u2026")
+        elif stale:
             self.status.setText(f"Figures as last counted; bringing {names} up to date with the records "
                                 "changed since\u2026")
 

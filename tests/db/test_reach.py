@@ -458,6 +458,34 @@ def test_quarters_counted_by_another_version_of_the_engine_are_counted_again(sto
     assert scopes and all(s.startswith("another-version|") for s in scopes)     # the old ones are gone
 
 
+def test_after_an_app_update_the_earlier_versions_figures_are_shown_while_counted_again(store, counted,
+                                                                                        monkeypatch):
+    """The first opening after an update shows the eight quarters at once as the earlier version counted
+    them, all said to be counting again; the count then replaces them, and keeping it drops only that
+    scope's earlier figures (a coordinator's are still shown to them while theirs are counted)."""
+    monkeypatch.setattr(reach, "_ENGINE", ["test-engine"])
+    first = store.reach.dashboard(PERIOD)
+    store.reach.dashboard(PERIOD, sections=reach.OPERATIONAL)
+    store.diary.add(2, {"session_date": "2026-06-28", "attendance": "5", "mode": "F2F", "staff_id": 2}, today=TODAY)
+    monkeypatch.setattr(reach, "_ENGINE", ["another-version"])
+    other = _opened(store.path)
+    try:
+        kept, stale = other.reach.kept_dashboard(PERIOD)
+        assert kept.earlier_version and len(counted) == 2
+        assert stale == tuple(p.code for p in reach.quarters_ending(parse_period(PERIOD)))
+        assert [q.figures for q in kept.quarters] == [q.figures for q in first.quarters]
+        assert (_starts(kept, 1), _starts(kept)) == (1, 3)          # the earlier count, before the session
+        now = other.reach.dashboard(PERIOD)
+        assert (_starts(now, 1), _starts(now)) == (2, 2) and len(counted[2]) == 8
+        again, stale = other.reach.kept_dashboard(PERIOD)
+        assert not again.earlier_version and stale == ()
+    finally:
+        other.close()
+    scopes = sorted(s for (s,) in store.db.conn.execute("SELECT DISTINCT scope FROM reach_figures"))
+    assert [s.split("|", 1)[0] for s in scopes] == ["another-version", "test-engine"]
+    assert scopes[1].split("|")[1] == ",".join(sorted(reach.OPERATIONAL))    # the coordinator's, not yet counted
+
+
 def test_figures_are_shown_when_they_cannot_be_kept(store):
     """Keeping the quarters is only a help: with another program holding the write lock the
     dashboard still shows its figures, and keeps nothing."""

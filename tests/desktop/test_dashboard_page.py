@@ -203,3 +203,37 @@ def test_cancel_stops_the_count_on_the_worker_and_the_page_says_so(qtbot, built,
     finally:
         close_window(window)
 
+
+
+def test_after_an_app_update_the_earlier_count_shows_at_once_and_is_replaced(qtbot, built, tmp_path, monkeypatch):
+    """The first opening after an update that changed the counting: the eight quarters appear at once as
+    the earlier version counted them, the page says this version is counting them again, and the count
+    replaces them."""
+    import threading
+    from db import reach
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        earlier = page.dashboard
+        monkeypatch.setattr(reach, "_ENGINE", ["the-next-version"])
+        window.store.reach._counted.clear()          # a new program: nothing counted in memory
+        release, real = threading.Event(), reach.span_figures
+
+        def held(*args, **kwargs):
+            release.wait(10)
+            return real(*args, **kwargs)
+        monkeypatch.setattr(reach, "span_figures", held)
+        qtbot.mouseClick(page.refresh_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: page.dashboard is not earlier, timeout=10000)
+        shown = page.dashboard
+        assert shown.earlier_version and page.job is not None and page.cancel_button.isVisible()
+        assert [q.figures for q in shown.quarters] == [q.figures for q in earlier.quarters]
+        assert "earlier version" in page.status.text() and "counting" in page.status.text()
+        assert "counting all 8 quarters again" in page.status.text()
+        release.set()
+        qtbot.waitUntil(lambda: page.job is None, timeout=10000)
+        assert not page.dashboard.earlier_version and "earlier" not in page.status.text()
+        assert [q.figures for q in page.dashboard.quarters] == [q.figures for q in earlier.quarters]
+    finally:
+        release.set()
+        close_window(window)
