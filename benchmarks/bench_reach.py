@@ -10,7 +10,7 @@ and asks what the dashboard page asks before it shows anything: the eight quarte
 the data-quality lists.
 - "cold": a count from nothing (nothing kept in the database: every quarter counted), as after an app
   update that changes the count (a new demo and an import count the dashboard's first view themselves,
-  db/reach.py count_and_keep, so their first opening is a warm one); also as a coordinator
+  db/reach_kept.py count_and_keep, so their first opening is a warm one); also as a coordinator
   (--coordinator, the demo's 'coordinator' by default), who sees the operational half;
 - "warm": a typical opening (the quarters counted before are kept in the database, table
   reach_figures, and nothing was written since);

@@ -178,8 +178,8 @@ def create_demo(path: Path | str, clients: int = 300, seed: int = 1, today: date
                 summary = _Generator(db, random.Random(seed), today, clients, progress).run()
             db.conn.execute("PRAGMA synchronous = FULL")
             db.conn.execute("ANALYZE")
-            from . import reach
-            reach.count_and_keep(db, today, progress)    # the dashboard's first opening reads, not counts
+            from . import reach_kept
+            reach_kept.count_and_keep(db, today, progress)    # the dashboard's first opening reads, not counts
             keys.sync_from_db(db, key, keyfile)
         finally:
             db.conn.close()
@@ -214,8 +214,8 @@ def _create_demo_on_server(url: str, clients: int, seed: int, today: date, on_pr
                 db.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} "
                                 "HAVING MAX(id) IS NOT NULL")
         db.conn.execute("ANALYZE")
-        from . import reach
-        reach.count_and_keep(db, today, on_progress)
+        from . import reach_kept
+        reach_kept.count_and_keep(db, today, on_progress)
     finally:
         db.conn.close()
     return DemoSummary(summary)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable, Iterable
 
-from .. import assessments, connection, reach
+from .. import assessments, connection, reach, reach_kept
 from .. import data_quality as quality
 from ..api import Part, read
 from ..errors import Cancelled
@@ -80,7 +80,7 @@ class ReachPart(Part):
         progress = on_progress or (lambda done, total, label: None)
         if cancelled is not None and cancelled():
             raise Cancelled("Stopped: the dashboard was not brought up to date.")
-        scope = reach.scope_of(shown, on)
+        scope = reach_kept.scope_of(shown, on)
         newly: list = []
         with connection.snapshot(self.db):       # every quarter sees the same moment of the data (writers go on)
             counted = self._fresh()
@@ -89,9 +89,9 @@ class ReachPart(Part):
             if missing:
                 # Quarters kept in the database since an earlier count, unless a write since may have
                 # changed them (db/reach.py, stale_periods); the rest are counted and kept in turn.
-                mark = reach.audit_mark(self.db)
-                kept = reach.kept_quarters(self.db, service.id, scope, missing)
-                stale = reach.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, missing)
+                mark = reach_kept.audit_mark(self.db)
+                kept = reach_kept.kept_quarters(self.db, service.id, scope, missing)
+                stale = reach_kept.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, missing)
                 for code, (_, q) in kept.items():
                     if code not in stale:
                         counted[(key, code)] = q
@@ -104,7 +104,7 @@ class ReachPart(Part):
             out = [counted[(key, p.code)] for p in periods]
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         if newly:
-            reach.keep_quarters(self.db, service.id, scope, mark, newly)
+            reach_kept.keep_quarters(self.db, service.id, scope, mark, newly)
         local = self._local_area(lsoas)
         progress(len(periods), len(periods), "Done")
         return reach.Dashboard(service.code, period, tuple(out), tuple(reach.drift_sentences(out)), local, on)
@@ -133,16 +133,16 @@ class ReachPart(Part):
         shown = self._sections()
         on = tuple(assessments.enabled_instruments(self.db, service.code))
         periods = reach.quarters_ending(period, quarters)
-        scope = reach.scope_of(shown, on)
+        scope = reach_kept.scope_of(shown, on)
         with connection.snapshot(self.db):
-            kept = reach.kept_quarters(self.db, service.id, scope, periods)
+            kept = reach_kept.kept_quarters(self.db, service.id, scope, periods)
             earlier = {}
             if len(kept) < len(periods):
-                earlier = reach.earlier_quarters(self.db, service.id, scope,
+                earlier = reach_kept.earlier_quarters(self.db, service.id, scope,
                                                  [p for p in periods if p.code not in kept])
                 if len(kept) + len(earlier) < len(periods):
                     return None
-            stale = reach.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, periods)
+            stale = reach_kept.stale_periods(self.db, {code: m for code, (m, _) in kept.items()}, periods)
             lsoas = reach.client_lsoas(self.db, service.id) if reach.REACH in shown else {}
         stale |= set(earlier)
         out = [(kept.get(p.code) or earlier[p.code])[1] for p in periods]

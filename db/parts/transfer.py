@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from ..records import AuditNote
-from .. import connection, reach
+from .. import connection, reach_kept
 from ..api import Done, Part, changed, job, read, write
 from ..transfer import exporter_rows, importer, workbook_spec
 from ..transfer.report import ImportReport
@@ -45,9 +45,9 @@ class TransferPart(Part):
             return report
         if report.committed:
             # An import that wrote makes every kept quarter of the dashboard stale: its first view is counted
-            # again now, as part of the import's work, so the next opening reads it (reach.count_and_keep).
+            # again now, as part of the import's work, so the next opening reads it (reach_kept.count_and_keep).
             # One with nothing new wrote nothing, and leaves the database as it was.
-            reach.count_and_keep(self.db, today or date.today(), on_progress, cancelled)
+            reach_kept.count_and_keep(self.db, today or date.today(), on_progress, cancelled)
         return Done(report, changed("import", (), "create"))
 
     @write("export")

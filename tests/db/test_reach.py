@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 from openpyxl import load_workbook
 
-from db import data_quality, reach
+from db import data_quality, reach, reach_kept
 from db.errors import PermissionDenied
 from db.periods import parse_period
 from db.store import CaseStore
@@ -447,7 +447,7 @@ def test_an_import_counts_every_kept_quarter_again(store, counted, tmp_path):
 
 def test_quarters_counted_by_another_version_of_the_engine_are_counted_again(store, counted, monkeypatch):
     store.reach.dashboard(PERIOD)
-    monkeypatch.setattr(reach, "_ENGINE", ["another-version"])
+    monkeypatch.setattr(reach_kept, "_ENGINE", ["another-version"])
     other = _opened(store.path)
     try:
         other.reach.dashboard(PERIOD)
@@ -463,11 +463,11 @@ def test_after_an_app_update_the_earlier_versions_figures_are_shown_while_counte
     """The first opening after an update shows the eight quarters at once as the earlier version counted
     them, all said to be counting again; the count then replaces them, and keeping it drops only that
     scope's earlier figures (a coordinator's are still shown to them while theirs are counted)."""
-    monkeypatch.setattr(reach, "_ENGINE", ["test-engine"])
+    monkeypatch.setattr(reach_kept, "_ENGINE", ["test-engine"])
     first = store.reach.dashboard(PERIOD)
     store.reach.dashboard(PERIOD, sections=reach.OPERATIONAL)
     store.diary.add(2, {"session_date": "2026-06-28", "attendance": "5", "mode": "F2F", "staff_id": 2}, today=TODAY)
-    monkeypatch.setattr(reach, "_ENGINE", ["another-version"])
+    monkeypatch.setattr(reach_kept, "_ENGINE", ["another-version"])
     other = _opened(store.path)
     try:
         kept, stale = other.reach.kept_dashboard(PERIOD)

@@ -210,12 +210,12 @@ def test_after_an_app_update_the_earlier_count_shows_at_once_and_is_replaced(qtb
     the earlier version counted them, the page says this version is counting them again, and the count
     replaces them."""
     import threading
-    from db import reach
+    from db import reach, reach_kept
     window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
     try:
         page = dashboard_of(qtbot, window)
         earlier = page.dashboard
-        monkeypatch.setattr(reach, "_ENGINE", ["the-next-version"])
+        monkeypatch.setattr(reach_kept, "_ENGINE", ["the-next-version"])
         window.store.reach._counted.clear()          # a new program: nothing counted in memory
         release, real = threading.Event(), reach.span_figures
 

@@ -155,13 +155,13 @@ def test_spec_keeps_what_pyqtgraph_needs_and_ships_the_version_metadata():
 def test_reach_fingerprint_falls_back_to_the_version_where_the_source_is_not_at_hand(monkeypatch, tmp_path):
     """A frozen build holds no .py files beside db/: the kept quarters' fingerprint is then the app's
     version (a new release counts every quarter again), not the code lists' alone."""
-    from db import reach
+    from db import reach_kept
     from db.version import app_version
-    monkeypatch.setattr(reach, "_ENGINE", [])
-    here = reach.engine_version()
+    monkeypatch.setattr(reach_kept, "_ENGINE", [])
+    here = reach_kept.engine_version()
     assert not here.startswith("app-")
     frozen_db = tmp_path / "_internal" / "db"
     frozen_db.mkdir(parents=True)
-    monkeypatch.setattr(reach, "__file__", str(frozen_db / "reach.pyc"))
-    monkeypatch.setattr(reach, "_ENGINE", [])
-    assert reach.engine_version() == "app-" + app_version()
+    monkeypatch.setattr(reach_kept, "__file__", str(frozen_db / "reach_kept.pyc"))
+    monkeypatch.setattr(reach_kept, "_ENGINE", [])
+    assert reach_kept.engine_version() == "app-" + app_version()
