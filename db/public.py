@@ -65,6 +65,7 @@ _NAMES = {
     # what the reach and equity dashboard shows (db.reach)
     "REACH_ITEMS": ("db.reach", "ITEMS"),
     "REACH_SECTIONS": ("db.reach", "SECTIONS"),
+    "REACH_QUARTERS_OFFERED": ("db.reach", "QUARTERS_OFFERED"),
     "QUALITY_KINDS": ("db.data_quality", "QUALITY_KINDS"),
     # plans, assessment forms and signposting (issue 12): forms are drawn from the instrument data
     "INSTRUMENTS": ("db.instruments", "INSTRUMENTS"),

@@ -30,6 +30,7 @@ from .returns import (_SQL_SOURCES, AGE_BANDS, ERASED_COLUMNS, MEASURES, Figure,
 from .rules import ATTENDED, attended_sql
 
 QUARTERS = 8
+QUARTERS_OFFERED = 12            # the dashboard offers the next quarter, the one in progress and ten before
 _STOPPED = "Stopped: the dashboard was not brought up to date."
 
 # Venue types: community settings against clinical ones (DATA.md "Venue type"). A client's

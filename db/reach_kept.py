@@ -11,7 +11,8 @@ from sqlite_utils import Database
 from . import reach
 from .errors import Cancelled
 from .periods import Period
-from .reach import OPERATIONAL, OUTCOME_INSTRUMENTS, SECTIONS, QuarterFigures, quarters_ending
+from .reach import (OPERATIONAL, OUTCOME_INSTRUMENTS, QUARTERS, QUARTERS_OFFERED, SECTIONS, QuarterFigures,
+                    quarters_ending)
 from .returns import figures_from_json, figures_to_json
 
 # Counting eight quarters takes seconds at 50,000 clients; opening the dashboard should not. Each
@@ -256,13 +257,15 @@ def keep_quarters(db: Database, service_id: int, scope: str, mark: int, quarters
 
 
 def count_and_keep(db: Database, today: date, on_progress=None, cancelled=None) -> None:
-    """After a bulk load (the demo, an import): the dashboard's first view (the quarter in progress and
-    the seven before it) counted and kept for each of its two forms, a manager's and a coordinator's, so
-    the first opening reads them instead of counting. Cancel stops it quietly: the load itself is done,
-    and the dashboard counts what was not kept when it opens."""
+    """After a bulk load (the demo, an import): every quarter the dashboard's views offered today show
+    (the quarter in progress and the ten before it, each with its seven before; the next quarter's view
+    counts only that quarter when opened) counted and kept for each of the dashboard's two forms, a
+    manager's and a coordinator's, so an opening at any of them reads them instead of counting, and
+    after an app update there are earlier figures to show while the new version counts. Cancel stops
+    it quietly: the load itself is done, and the dashboard counts what was not kept when it opens."""
     from . import assessments
     from .periods import period_containing
-    periods = quarters_ending(period_containing(today))
+    periods = quarters_ending(period_containing(today), QUARTERS_OFFERED - 2 + QUARTERS)
     mark = audit_mark(db)
     try:
         for service_id, code in db.conn.execute("SELECT id, code FROM services ORDER BY id").fetchall():

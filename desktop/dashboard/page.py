@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QSty
                                QWidget)
 
 from db.errors import Cancelled
-from db.public import QUALITY_KINDS, REACH_ITEMS, REACH_SECTIONS, parse_period, period_containing
+from db.public import (QUALITY_KINDS, REACH_ITEMS, REACH_QUARTERS_OFFERED, REACH_SECTIONS, parse_period,
+                       period_containing)
 
 from ..models import RowFilterProxy, RowTableModel
 from ..models.columns import Column
@@ -24,8 +25,6 @@ from ..returns.explain import ReferralListDialog
 from ..returns.page import next_quarter, quarters_back
 from ..widgets.common import button, heading, show_error, table_view
 from ..widgets.nav import Nav
-
-QUARTERS_OFFERED = 12
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class DashboardPage(QWidget):
         self.quarter = QComboBox()
         self.quarter.setAccessibleName("Quarter shown with the seven before it")
         current = period_containing(self.today)
-        for p in reversed(quarters_back(next_quarter(current), QUARTERS_OFFERED)):
+        for p in reversed(quarters_back(next_quarter(current), REACH_QUARTERS_OFFERED)):
             self.quarter.addItem(p.label, p.code)
         self.quarter.setCurrentIndex(1)          # the quarter in progress: the newest figures
         label = QLabel("&Quarter")

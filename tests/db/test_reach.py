@@ -412,9 +412,9 @@ def _workbook(path, data: dict):
 
 
 def test_an_import_counts_every_kept_quarter_again(store, counted, tmp_path):
-    """An import may touch any quarter: it counts the dashboard's first view again itself (the quarter
-    in progress and the seven before, for a manager and a coordinator), and an opening at another
-    quarter counts only the quarter that view does not hold."""
+    """An import may touch any quarter: it counts again itself every quarter the dashboard's views offered
+    today show (the quarter in progress and the ten before, each with its seven before), for a manager and
+    a coordinator, so an opening at the oldest quarter offered counts nothing either."""
     before = store.reach.dashboard(PERIOD)
     book = _workbook(tmp_path / "more.xlsx", {
         "Clients": [{"client_ref": "HT-000901", "first_name": "Ada", "last_name": "Imported",
@@ -431,15 +431,15 @@ def test_an_import_counts_every_kept_quarter_again(store, counted, tmp_path):
         assert report.ok, [f"{i.sheet}|{i.row}|{i.column}|{i.reason}" for i in report.failures]
     finally:
         other.close()
-    view = [p.code for p in reach.quarters_ending(parse_period("2026-27-Q3"))]      # TODAY's quarter
-    assert counted == [view, view]
+    ahead = [p.code for p in reach.quarters_ending(parse_period("2026-27-Q3"), 18)]     # from TODAY's quarter
+    assert counted == [ahead, ahead] and ahead[0] == "2022-23-Q2"
     counted.clear()
     later = _opened(store.path)
     try:
         after = later.reach.dashboard(PERIOD)
-        assert counted == [["2024-25-Q3"]]
-        counted.clear()
-        assert later.reach.dashboard("2026-27-Q3").quarters[-2] == after.quarters[-1] and counted == []
+        assert later.reach.dashboard("2026-27-Q3").quarters[-2] == after.quarters[-1]
+        oldest = later.reach.dashboard("2024-25-Q1")          # ten before the quarter in progress
+        assert oldest.quarters[0].period.code == "2022-23-Q2" and counted == []
     finally:
         later.close()
     assert _starts(after, 1) == _starts(before, 1) + 1 == store.returns.figures("2026-27-Q1").value("STARTS")
@@ -626,9 +626,9 @@ def test_a_demos_quarters_counted_together_are_each_quarters_own_count(demo, las
 
 
 def test_a_new_demos_dashboard_opens_from_quarters_counted_when_it_was_made(demo_db, monkeypatch):
-    """The demo counts and keeps the dashboard's first view (the quarter in progress and the seven before
-    it) for a manager and for a coordinator: the first opening reads them, counting nothing, and they are
-    what a count gives."""
+    """The demo counts and keeps the quarters the dashboard's views offered show (the first view: the
+    quarter in progress and the seven before it) for a manager and for a coordinator: the first opening
+    reads them, counting nothing, and they are what a count gives."""
     from db import assessments
     count = reach.span_figures
     for username, sections in (("manager", tuple(reach.SECTIONS)), ("coordinator", reach.OPERATIONAL)):
