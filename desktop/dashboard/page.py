@@ -94,6 +94,10 @@ class DashboardPage(QWidget):
         self.chart = None
         self.job = None
         self.quality_shown_once = False
+        # The earlier quarters offered, counted behind on the worker once the figures shown are (_count_behind).
+        self.behind: list = []
+        self.behind_job = None
+        self._behind_done: set[str] = set()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -235,6 +239,7 @@ class DashboardPage(QWidget):
         self.status.setText(f"Counting {period.label} and the seven quarters before it\u2026")
         if self.job is not None:
             self.job.cancel()
+        self._stop_behind()                     # the count asked for comes first
 
         def load(job):
             dash = self.store.reach.dashboard(period, on_progress=job.progress, cancelled=job.cancelled)
@@ -301,6 +306,50 @@ class DashboardPage(QWidget):
         self._show_quality(quality)
         self.status.setText(f"{dash.period.label} and the seven quarters before it, counted as the quarterly "
                             "return counts them." + (" Records have changed since: refresh." if self.stale else ""))
+        self._count_behind()
+
+    # --- the earlier quarters, counted behind ----------------------------------------------------------
+
+    def _count_behind(self) -> None:
+        """Once the figures shown are counted: each earlier quarter offered whose eight quarters were never
+        all counted is counted and kept on the worker, newest first, one job per quarter offered (so it
+        counts about one quarter, and anything the user asks meanwhile waits for that only). Choosing one
+        later then reads kept figures instead of counting up to eight quarters (2 s at 50,000 clients)."""
+        offered = [self.quarter.itemData(i) for i in range(self.quarter.count())]
+        current = period_containing(self.today).code
+        older = offered[offered.index(current) + 1:] if current in offered else []
+        self.behind = [code for code in older if code not in self._behind_done]
+        self._next_behind()
+
+    def _next_behind(self) -> None:
+        self.behind_job = None
+        if not self.behind or self.job is not None:
+            return
+        code = self.behind.pop(0)
+
+        def count(job):
+            if job.cancelled():
+                return
+            if self.store.reach.kept_dashboard(code) is None:        # a quarter of its eight never counted
+                self.store.reach.dashboard(code, cancelled=job.cancelled)
+
+        def done(_):
+            if job is self.behind_job:              # not one stopped since (a count was asked for)
+                self._behind_done.add(code)
+                self._next_behind()
+
+        def failed(_exc):
+            if job is self.behind_job:
+                self._stop_behind()
+        job = self.worker.submit(count, with_job=True, key="dashboard-behind", on_done=done, on_error=failed)
+        self.behind_job = job
+
+    def _stop_behind(self) -> None:
+        """Counting behind stops (a count asked for, a failure, Cancel): it starts again after the next count."""
+        self.behind = []
+        if self.behind_job is not None:
+            self.behind_job.cancel()
+            self.behind_job = None
 
     def _show_figures(self, dash) -> None:
         self.dashboard = dash

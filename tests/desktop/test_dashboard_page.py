@@ -237,3 +237,31 @@ def test_after_an_app_update_the_earlier_count_shows_at_once_and_is_replaced(qtb
     finally:
         release.set()
         close_window(window)
+
+
+def test_the_earlier_quarters_offered_are_counted_behind_so_choosing_one_counts_nothing(qtbot, built, tmp_path,
+                                                                                       monkeypatch):
+    """Once the figures shown are counted, the earlier quarters offered are counted and kept on the worker,
+    a job per quarter; choosing the oldest then reads kept figures, and they are what a count gives."""
+    from db import reach
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        offered = [page.quarter.itemData(i) for i in range(page.quarter.count())]
+        qtbot.waitUntil(lambda: page.behind_job is None and not page.behind, timeout=20000)
+        assert page._behind_done == set(offered[offered.index("2026-27-Q3") + 1:])
+        spans, real = [], reach.span_figures
+        monkeypatch.setattr(reach, "span_figures", lambda *a, **k: spans.append(a[2]) or real(*a, **k))
+        page.quarter.setCurrentIndex(len(offered) - 1)
+        qtbot.waitUntil(lambda: page.job is None and page.dashboard.period.code == offered[-1], timeout=10000)
+        assert spans == []
+        monkeypatch.setattr(reach, "span_figures", real)
+        # The kept figures are what a count from nothing gives.
+        from db import connection
+        with connection.transaction(window.store.db):
+            window.store.db.conn.execute("DELETE FROM reach_figures")
+        window.store.reach._counted.clear()
+        counted = window.store.reach.dashboard(offered[-1])
+        assert [q.figures for q in counted.quarters] == [q.figures for q in page.dashboard.quarters]
+    finally:
+        close_window(window)
