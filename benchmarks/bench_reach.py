@@ -188,7 +188,8 @@ def bench_reach(db_path, user: str, password: str, period: str | None = None, re
         finally:
             writer.close()
 
-    rows.append((f"dashboard {p.label} and 7 before, cold (a count from nothing: after an app update)", *cold_t,
+    rows.append((f"dashboard {p.label} and 7 before, cold (a count from nothing: behind an app update's earlier figures)",
+                 *cold_t,
                  DASHBOARD_S))
     if coordinator_t is not None:
         rows.append((f"dashboard cold, a coordinator's ({coordinator}: the operational half)", *coordinator_t,
