@@ -238,11 +238,13 @@ def keep_quarters(db: Database, service_id: int, scope: str, mark: int, quarters
         waited = None
     try:
         with connection.transaction(db):
-            # This scope's quarters as another version of the engine counted them are of no further use
-            # (those of other scopes are still shown to their users while they are counted again).
+            # These quarters as another version of the engine counted them for this scope are of no further
+            # use; the rest are still shown (as the earlier version's) while they are counted again.
             same = "|" + scope.split("|", 1)[1]
-            conn.execute("DELETE FROM reach_figures WHERE service_id = ? AND scope <> ? "
-                         "AND substr(scope, length(scope) - ? + 1) = ?", (service_id, scope, len(same), same))
+            marks = ", ".join("?" * len(rows))
+            conn.execute(f"DELETE FROM reach_figures WHERE service_id = ? AND period IN ({marks}) AND scope <> ? "
+                         "AND substr(scope, length(scope) - ? + 1) = ?",
+                         (service_id, *[r[1] for r in rows], scope, len(same), same))
             conn.executemany(
                 "INSERT INTO reach_figures (service_id, period, scope, audit_mark, figures, counted_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, period, scope) DO UPDATE SET "

@@ -462,28 +462,40 @@ def test_after_an_app_update_the_earlier_versions_figures_are_shown_while_counte
                                                                                         monkeypatch):
     """The first opening after an update shows the eight quarters at once as the earlier version counted
     them, all said to be counting again; the count then replaces them, and keeping it drops only that
-    scope's earlier figures (a coordinator's are still shown to them while theirs are counted)."""
+    scope's earlier figures of the quarters counted (the older ones and a coordinator's are still shown
+    while they are counted)."""
     monkeypatch.setattr(reach_kept, "_ENGINE", ["test-engine"])
     first = store.reach.dashboard(PERIOD)
     store.reach.dashboard(PERIOD, sections=reach.OPERATIONAL)
+    store.reach.dashboard("2025-26-Q1")                 # 2023-24 Q2 to 2025-26 Q1: six quarters before PERIOD's
     store.diary.add(2, {"session_date": "2026-06-28", "attendance": "5", "mode": "F2F", "staff_id": 2}, today=TODAY)
     monkeypatch.setattr(reach_kept, "_ENGINE", ["another-version"])
     other = _opened(store.path)
     try:
         kept, stale = other.reach.kept_dashboard(PERIOD)
-        assert kept.earlier_version and len(counted) == 2
+        assert kept.earlier_version and len(counted) == 3
         assert stale == tuple(p.code for p in reach.quarters_ending(parse_period(PERIOD)))
         assert [q.figures for q in kept.quarters] == [q.figures for q in first.quarters]
         assert (_starts(kept, 1), _starts(kept)) == (1, 3)          # the earlier count, before the session
         now = other.reach.dashboard(PERIOD)
-        assert (_starts(now, 1), _starts(now)) == (2, 2) and len(counted[2]) == 8
+        assert (_starts(now, 1), _starts(now)) == (2, 2) and len(counted[3]) == 8
         again, stale = other.reach.kept_dashboard(PERIOD)
         assert not again.earlier_version and stale == ()
+        # A quarter this version has not counted yet is still shown as the earlier version counted it.
+        older, stale = other.reach.kept_dashboard("2025-26-Q1")
+        assert older.earlier_version
+        assert stale == ("2023-24-Q2", "2023-24-Q3", "2023-24-Q4", "2024-25-Q1", "2024-25-Q2")
     finally:
         other.close()
-    scopes = sorted(s for (s,) in store.db.conn.execute("SELECT DISTINCT scope FROM reach_figures"))
-    assert [s.split("|", 1)[0] for s in scopes] == ["another-version", "test-engine"]
-    assert scopes[1].split("|")[1] == ",".join(sorted(reach.OPERATIONAL))    # the coordinator's, not yet counted
+    # Keeping the count dropped the manager's earlier figures of the quarters it counted only: the older
+    # ones and the coordinator's are shown until counted again.
+    kept = {}
+    for scope, period in store.db.conn.execute("SELECT scope, period FROM reach_figures"):
+        engine, sections, _ = scope.split("|")
+        kept.setdefault((engine, sections == ",".join(sorted(reach.OPERATIONAL))), set()).add(period)
+    eight = {p.code for p in reach.quarters_ending(parse_period(PERIOD))}
+    assert kept == {("another-version", False): eight, ("test-engine", True): eight,
+                    ("test-engine", False): {"2023-24-Q2", "2023-24-Q3", "2023-24-Q4", "2024-25-Q1", "2024-25-Q2"}}
 
 
 def test_figures_are_shown_when_they_cannot_be_kept(store):

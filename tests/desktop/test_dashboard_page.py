@@ -265,3 +265,26 @@ def test_the_earlier_quarters_offered_are_counted_behind_so_choosing_one_counts_
         assert [q.figures for q in counted.quarters] == [q.figures for q in page.dashboard.quarters]
     finally:
         close_window(window)
+
+
+def test_after_an_app_update_the_earlier_quarters_offered_are_counted_behind_again(qtbot, built, tmp_path,
+                                                                                  monkeypatch):
+    """Quarters kept by the earlier version are shown at once but are not this version's count: counting
+    behind counts them again, so the oldest quarter offered is then this version's own."""
+    from db import reach_kept
+    window = open_window(qtbot, built, tmp_path, ADMIN, ADMIN_PASSWORD)
+    try:
+        page = dashboard_of(qtbot, window)
+        offered = [page.quarter.itemData(i) for i in range(page.quarter.count())]
+        qtbot.waitUntil(lambda: page.behind_job is None and not page.behind, timeout=20000)
+        monkeypatch.setattr(reach_kept, "_ENGINE", ["the-next-version"])      # the app updated: a new program
+        window.store.reach._counted.clear()
+        page._behind_done.clear()
+        assert window.store.reach.kept_dashboard(offered[-1])[0].earlier_version
+        qtbot.mouseClick(page.refresh_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: page.job is None, timeout=10000)
+        qtbot.waitUntil(lambda: page.behind_job is None and not page.behind, timeout=20000)
+        kept, stale = window.store.reach.kept_dashboard(offered[-1])
+        assert not kept.earlier_version and stale == ()
+    finally:
+        close_window(window)
