@@ -1,6 +1,7 @@
 """The main window: navigation, menus with shortcuts, status bar; one page per screen."""
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ PAGE_TYPES = (MyDayPage, ClientsPage, WaitingListPage, DiaryPage, ReturnsPage, D
 
 
 class MainWindow(QMainWindow):
-    store_changed = Signal(object)      # db.records.Changes, once per committed write
+    store_changed = Signal()            # a committed write's db.records.Changes waits in _changes
 
     def __init__(self, store, info: SessionInfo, worker: Worker | None = None):
         super().__init__()
@@ -91,9 +92,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         # One change notice: the store reports each committed write once; every page refreshes what it
-        # shows. Queued, since a write may commit on the worker thread.
+        # shows. Queued, since a write may commit on the worker thread; the Changes wait in a deque (safe
+        # to append from any thread) and the signal carries nothing, so no Python object rides in a
+        # queued Qt event (desktop/worker.py says why).
+        self._changes: deque = deque()
         self.store_changed.connect(self._broadcast, Qt.QueuedConnection)
-        self._stop_listening = store.on_change(self.store_changed.emit)
+        self._stop_listening = store.on_change(self._changed)
 
         # Screens along the top: the width goes to the lists and forms, not to a sidebar.
         self.nav = QToolBar("Screens")
@@ -333,9 +337,15 @@ class MainWindow(QMainWindow):
         else:
             self.clients.run_search()
 
-    def _broadcast(self, changes) -> None:
-        for page in self.pages:
-            page.on_store_changed(changes, page is self.stack.currentWidget())
+    def _changed(self, changes) -> None:
+        self._changes.append(changes)
+        self.store_changed.emit()
+
+    def _broadcast(self) -> None:
+        while self._changes:
+            changes = self._changes.popleft()
+            for page in self.pages:
+                page.on_store_changed(changes, page is self.stack.currentWidget())
 
     # --- help ---------------------------------------------------------------------------------------------
 

@@ -7,6 +7,12 @@ from this thread once the main window is up, so calls never interleave.
 A job submitted with a `key` supersedes any earlier job with the same key that
 has not run yet or whose result has not been delivered: search-as-you-type
 sends a job per pause in typing and only the newest result reaches the screen.
+
+The signals that cross from the worker thread to the GUI thread carry only the job's number and
+plain values (ints, text); the result, or the error, waits on the job itself. No Python object
+rides in a queued Qt event, so its reference count is never left to PySide's wrappers across
+threads (a bug there, 6.12's "bool_dealloc", is why PySide6 is pinned; the suite once saw a
+segfault in the collector while a worker built a return).
 """
 from __future__ import annotations
 
@@ -37,6 +43,8 @@ class Job:
         self.on_done, self.on_error = on_done, on_error
         self.with_job = with_job
         self.superseded = False
+        self.result: Any = None
+        self.error: BaseException | None = None
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -47,12 +55,12 @@ class Job:
 
     def progress(self, done: int, total: int, label: str = "") -> None:
         """Callable from the worker thread: the signal crosses to the GUI thread."""
-        self.worker._thread.progress.emit(self, int(done), int(total), str(label or ""))
+        self.worker._thread.progress.emit(self.id, int(done), int(total), str(label or ""))
 
 
 class _Thread(QThread):
-    finished_job = Signal(object, object, object)   # job, result, exception
-    progress = Signal(object, int, int, str)         # job, done, total, label
+    finished_job = Signal(int)                       # the job's number: its result or error is on the job
+    progress = Signal(int, int, int, str)            # the job's number, done, total, label
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,19 +72,18 @@ class _Thread(QThread):
             if job is None:
                 return
             if job.superseded:
-                self.finished_job.emit(job, None, None)  # keeps the pending count right; dropped on delivery
+                self.finished_job.emit(job.id)   # keeps the pending count right; dropped on delivery
                 continue
             try:
                 args = (job, *job.args) if job.with_job else job.args
-                result = job.fn(*args, **job.kwargs)
+                job.result = job.fn(*args, **job.kwargs)
             except BaseException as exc:  # delivered to the screen, never lost in this thread
                 from db.errors import HTDeskError
                 if not isinstance(exc, HTDeskError):
                     log.error("error in background job %s", getattr(job.fn, "__qualname__", job.fn),
                               exc_info=exc)
-                self.finished_job.emit(job, None, exc)
-            else:
-                self.finished_job.emit(job, result, None)
+                job.error = exc
+            self.finished_job.emit(job.id)
 
 
 class Worker(QObject):
@@ -90,7 +97,8 @@ class Worker(QObject):
         super().__init__(parent)
         self._thread = _Thread()
         self._thread.finished_job.connect(self._deliver)
-        self._thread.progress.connect(self.progress)
+        self._thread.progress.connect(self._progress)
+        self._jobs: dict[int, Job] = {}          # submitted and not yet delivered, by number
         self._latest: dict[str, Job] = {}
         self._pending = 0
         self.default_error = default_error
@@ -109,13 +117,24 @@ class Worker(QObject):
             if old is not None:
                 old.superseded = True
             self._latest[key] = job
+        self._jobs[job.id] = job
         self._pending += 1
         if self._pending == 1:
             self.busy_changed.emit(True)
         self._thread.jobs.put(job)
         return job
 
-    def _deliver(self, job: Job, result: Any, exc: BaseException | None) -> None:
+    def _progress(self, job_id: int, done: int, total: int, label: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            self.progress.emit(job, done, total, label)     # on the GUI thread: the screens get the job itself
+
+    def _deliver(self, job_id: int) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        result, exc = job.result, job.error
+        job.result = job.error = None           # the screen's handler gets them; the job keeps nothing
         self._pending -= 1
         if self._pending == 0:
             self.busy_changed.emit(False)

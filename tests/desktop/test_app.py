@@ -178,6 +178,45 @@ def test_worker_delivers_on_the_gui_thread_and_drops_stale_results(qtbot):
         worker.stop()
 
 
+def test_worker_progress_and_results_cross_threads_as_numbers_and_text_only(qtbot, window):
+    """What crosses from the worker thread in a queued Qt event is the job's number and plain values; the
+    result, the progress's job and the store's change notice are handed over on the GUI thread (no Python
+    object in a queued event: desktop/worker.py)."""
+    import threading
+    from desktop.worker import _Thread
+    meta = _Thread.staticMetaObject
+    crossing = [meta.method(i) for i in range(meta.methodOffset(), meta.methodCount())]
+    assert {bytes(m.name()).decode() for m in crossing} == {"finished_job", "progress"}
+    assert all(bytes(t).decode() in ("int", "QString") for m in crossing for t in m.parameterTypes())
+    store_changed = window.metaObject().method(window.metaObject().indexOfSignal("store_changed()"))
+    assert store_changed.isValid() and store_changed.parameterCount() == 0
+
+    worker = Worker()
+    seen, done = [], []
+    try:
+        def reports(job):
+            job.progress(1, 2, "half")
+            return {"counted": threading.current_thread() is not threading.main_thread()}
+        worker.progress.connect(lambda job, n, total, label: seen.append((job, n, total, label)))
+        job = worker.submit(reports, with_job=True, on_done=done.append)
+        qtbot.waitUntil(lambda: bool(done))
+        assert seen == [(job, 1, 2, "half")] and done == [{"counted": True}]
+        assert job.result is None and worker._jobs == {}          # nothing kept once delivered
+    finally:
+        worker.stop()
+
+    # A write on the worker reaches every page once, on the GUI thread, in order.
+    heard = []
+    page = window.pages[0]
+    real = page.on_store_changed
+    page.on_store_changed = lambda changes, visible: (heard.append((changes.entity, threading.current_thread())),
+                                                      real(changes, visible))
+    window.worker.submit(window.store.clients.update, 1, {"phone": "0191 496 0001"},
+                         expected_version=window.store.clients.record(1).client.row_version)
+    qtbot.waitUntil(lambda: bool(heard))
+    assert heard == [("client", threading.main_thread())]
+
+
 _CONTROLS = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QPlainTextEdit, QTabWidget)
 
 
