@@ -1,6 +1,7 @@
 """The dashboard's counted quarters kept in the database (step 0012_reach_figures), so an opening
-reads them instead of counting: which quarters a write since may have changed, keeping a count, and
-after a bulk load counting the dashboard's first view ahead (db/reach.py counts)."""
+reads them instead of counting: which quarters a write since may have changed, keeping a count, the
+figures an earlier version of the app counted (shown while this one counts again), and after a bulk
+load counting ahead every quarter the dashboard offers (db/reach.py counts)."""
 from __future__ import annotations
 
 from datetime import date

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from db.store import CaseStore
-from returns_scenario import ADMIN, ADMIN_PASSWORD, PERIOD, TODAY, Scenario
+from returns_scenario import ADMIN, ADMIN_PASSWORD, PERIOD, Scenario
 
 QUARTER_TODAY = date(2026, 11, 1)       # the scenario's today: 2026-27 Q3 in progress, Q2 the one before
 
