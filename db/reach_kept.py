@@ -135,22 +135,26 @@ def audit_mark(db: Database) -> int:
     return db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
 
 
+def _counted_for(scope: str) -> str:
+    """A scope without its engine: the sections and instruments, as every version of the engine writes them."""
+    return scope.split("|", 1)[1]
+
+
 def kept_quarters(db: Database, service_id: int, scope: str, periods: Iterable[Period]) -> dict[str, tuple]:
     """period code -> (audit mark, QuarterFigures) of the quarters kept for this scope."""
-    return _kept(db, service_id, periods, lambda kept_scope: kept_scope == scope)
+    return _kept(db, service_id, periods, "scope = ?", scope)
 
 
 def earlier_quarters(db: Database, service_id: int, scope: str, periods: Iterable[Period]) -> dict[str, tuple]:
     """kept_quarters as an earlier version of the engine counted them for the same sections and
     instruments (the newest of each quarter): after an app update, what the page shows while it
     counts every quarter again."""
-    _, same = scope.split("|", 1)
-    return _kept(db, service_id, periods, lambda kept_scope: kept_scope != scope
-                 and kept_scope.split("|", 1)[-1] == same)
+    same = _counted_for(scope)
+    return _kept(db, service_id, periods, "scope <> ?", scope, lambda kept_scope: _counted_for(kept_scope) == same)
 
 
-def _kept(db: Database, service_id: int, periods: Iterable[Period], wanted: Callable[[str], bool]
-          ) -> dict[str, tuple]:
+def _kept(db: Database, service_id: int, periods: Iterable[Period], where: str, scope: str,
+          wanted: Callable[[str], bool] = lambda _: True) -> dict[str, tuple]:
     by_code = {p.code: p for p in periods}
     if not by_code:
         return {}
@@ -158,7 +162,7 @@ def _kept(db: Database, service_id: int, periods: Iterable[Period], wanted: Call
     out = {}
     for code, kept_scope, mark, text in db.conn.execute(
             f"SELECT period, scope, audit_mark, figures FROM reach_figures WHERE service_id = ? "
-            f"AND period IN ({marks}) ORDER BY counted_at", (service_id, *by_code)):
+            f"AND period IN ({marks}) AND {where} ORDER BY counted_at", (service_id, *by_code, scope)):
         if wanted(kept_scope):                    # the newest of a quarter comes last and stays
             figures = {f.key: f for f in figures_from_json(text)}
             out[code] = (mark, QuarterFigures(by_code[code], figures))
@@ -241,7 +245,7 @@ def keep_quarters(db: Database, service_id: int, scope: str, mark: int, quarters
         with connection.transaction(db):
             # These quarters as another version of the engine counted them for this scope are of no further
             # use; the rest are still shown (as the earlier version's) while they are counted again.
-            same = "|" + scope.split("|", 1)[1]
+            same = "|" + _counted_for(scope)
             marks = ", ".join("?" * len(rows))
             conn.execute(f"DELETE FROM reach_figures WHERE service_id = ? AND period IN ({marks}) AND scope <> ? "
                          "AND substr(scope, length(scope) - ? + 1) = ?",
